@@ -1,0 +1,182 @@
+// Validation of declared resources against the CRDs in crds/, so a bad file gets the error
+// kubectl would have given. Defaults from the schema are applied, as the API server does.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+import { CRDS_DIR } from '../package-root.js';
+import { API_VERSION, DEFAULT_NAMESPACE, GROUP } from './meta.js';
+
+export type FieldPath = (string | number)[];
+export interface FieldError { path: FieldPath; message: string }
+
+export interface DeclaredResource {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
+export type ValidationResult = { ok: true; resource: DeclaredResource } | { ok: false; errors: FieldError[] };
+
+const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** What the API server checks of metadata on create, for the fields a user may write. */
+const METADATA_SCHEMA = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', maxLength: 253, pattern: DNS1123_SUBDOMAIN },
+    namespace: { type: 'string', maxLength: 63, pattern: DNS1123_LABEL },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    annotations: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
+
+interface CrdVersion { name: string; schema: { openAPIV3Schema: Record<string, any> } }
+interface Crd { spec: { group: string; names: { kind: string }; versions: CrdVersion[] } }
+
+/**
+ * A structural schema prunes unknown fields; kubectl's default strict field validation turns
+ * them into errors. Mark every object that lists its properties as closed, like that.
+ */
+function closeObjects(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(closeObjects);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: any = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = closeObjects(value);
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+function loadCrds(dir: string): Map<string, ValidateFunction> {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  for (const keyword of [
+    'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource',
+  ]) ajv.addKeyword({ keyword });
+  const validators = new Map<string, ValidateFunction>();
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    const crd = parse(readFileSync(join(dir, file), 'utf8')) as Crd;
+    if (crd.spec.group !== GROUP) continue;
+    for (const version of crd.spec.versions) {
+      const root = version.schema.openAPIV3Schema;
+      const schema = {
+        type: 'object',
+        required: ['apiVersion', 'kind', 'metadata', ...(root.required ?? [])],
+        additionalProperties: false,
+        properties: {
+          apiVersion: { type: 'string' },
+          kind: { type: 'string' },
+          metadata: METADATA_SCHEMA,
+          spec: closeObjects(root.properties.spec),
+          // Status is the controller's: the API server ignores it on create, and so do we.
+          status: {},
+        },
+      };
+      validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(schema));
+    }
+  }
+  return validators;
+}
+
+let cached: Map<string, ValidateFunction> | undefined;
+function validators(): Map<string, ValidateFunction> {
+  cached ??= loadCrds(CRDS_DIR);
+  return cached;
+}
+
+export function knownKinds(): string[] {
+  return [...validators().keys()].map((k) => k.split('/').pop()!);
+}
+
+function pathOf(instancePath: string): FieldPath {
+  if (!instancePath) return [];
+  return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export function formatPath(path: FieldPath): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${part}` : part;
+  return out || '<root>';
+}
+
+function valueAt(doc: unknown, path: FieldPath): unknown {
+  let cur: any = doc;
+  for (const p of path) cur = cur?.[p];
+  return cur;
+}
+
+/** ajv's errors in the words of the API server's field validation. */
+function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    const path = pathOf(e.instancePath);
+    const shown = formatPath(path);
+    const value = JSON.stringify(valueAt(doc, path));
+    if (anyOfPaths.has(e.instancePath) && e.keyword !== 'anyOf') continue;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const field = (e.params as { additionalProperty: string }).additionalProperty;
+        out.push({ path: [...path, field], message: `unknown field "${formatPath([...path, field])}"` });
+        break;
+      }
+      case 'required': {
+        const field = (e.params as { missingProperty: string }).missingProperty;
+        out.push({ path: [...path, field], message: `${formatPath([...path, field])}: Required value` });
+        break;
+      }
+      case 'enum': {
+        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+        out.push({ path, message: `${shown}: Unsupported value: ${value}: supported values: ${allowed}` });
+        break;
+      }
+      case 'pattern':
+        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
+        break;
+      case 'type':
+        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body must be of type ${(e.params as { type: string }).type}` });
+        break;
+      case 'anyOf':
+        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} must be a whole number of bytes or a quantity such as 256Mi` });
+        break;
+      case 'minimum': case 'maximum': case 'maxLength': case 'minLength': case 'maxItems': case 'minItems':
+        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${e.message}` });
+        break;
+      default:
+        out.push({ path, message: `${shown}: ${e.message ?? e.keyword}` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Validates one declared document (a parsed YAML/JSON object). Defaults are applied to a copy;
+ * the input is not changed.
+ */
+export function validateResource(input: unknown): ValidationResult {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    return { ok: false, errors: [{ path: [], message: 'a resource must be a mapping with apiVersion, kind, metadata and spec' }] };
+  }
+  const doc = structuredClone(input) as Record<string, any>;
+  const { apiVersion, kind } = doc;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    return { ok: false, errors: [{ path: typeof apiVersion !== 'string' ? ['apiVersion'] : ['kind'], message: 'apiVersion and kind are required' }] };
+  }
+  const validate = validators().get(`${apiVersion}/${kind}`);
+  if (!validate) {
+    return {
+      ok: false,
+      errors: [{ path: ['kind'], message: `no matches for kind "${kind}" in version "${apiVersion}" (wimaxvm knows ${knownKinds().map((k) => `${API_VERSION} ${k}`).join(', ')})` }],
+    };
+  }
+  if (!validate(doc)) return { ok: false, errors: toFieldErrors(doc, validate.errors ?? []) };
+  delete doc.status;
+  doc.metadata.namespace ??= DEFAULT_NAMESPACE;
+  return { ok: true, resource: doc as DeclaredResource };
+}

@@ -1,0 +1,47 @@
+// The VirtualMachine kind: types, the domain name derived from a resource, and defaults.
+import type { Condition, Resource } from './meta.js';
+
+export const VM_KIND = 'VirtualMachine';
+
+export const RUN_STRATEGIES = ['Always', 'RerunOnFailure', 'Manual', 'Halted', 'Once'] as const;
+export type RunStrategy = (typeof RUN_STRATEGIES)[number];
+
+export type PrintableStatus =
+  | 'Stopped' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
+  | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown';
+
+export interface VirtualMachineSpec {
+  runStrategy: RunStrategy;
+  memory: string | number;
+  vcpus: number;
+  disks?: { image: string }[];
+  network?: { mac?: string; ip?: string };
+}
+
+export interface VirtualMachineStatus {
+  printableStatus: PrintableStatus;
+  observedGeneration: number;
+  conditions: Condition[];
+  allocations: { mac?: string; ip?: string; vlan?: number; uuid?: string };
+  domain?: { name: string; uuid: string; id?: number; state: string; vncPort?: number };
+  startedOnce?: boolean;
+  restarts?: number;
+}
+
+export type VirtualMachine = Resource<VirtualMachineSpec, VirtualMachineStatus>;
+
+/**
+ * The libvirt domain name of a resource: the bare name in the default namespace (so `virsh list`
+ * reads like the old service: vm30), "namespace_name" elsewhere. Kubernetes names never contain
+ * "_", so the mapping is one-to-one in both directions.
+ */
+export function domainNameFor(namespace: string, name: string): string {
+  return namespace === 'default' ? name : `${namespace}_${name}`;
+}
+
+export function resourceNameForDomain(domainName: string): { namespace: string; name: string } {
+  const cut = domainName.indexOf('_');
+  return cut < 0
+    ? { namespace: 'default', name: domainName }
+    : { namespace: domainName.slice(0, cut), name: domainName.slice(cut + 1) };
+}

@@ -1,0 +1,97 @@
+// Flags → a typed, validated Config. The only place that knows defaults.
+import { resolve } from 'node:path';
+import type { LogLevel } from './core/logger.js';
+import { EXAMPLES_DIR } from './package-root.js';
+import type { NicAttachment } from './reconcilers/virtual-machine/domain-xml.js';
+
+export interface Config {
+  dir: string;
+  connect: string;
+  stateDir: string;
+  imageDir: string;
+  overlayDir: string;
+  workers: number;
+  resyncMs: number;
+  pollMs: number;
+  shutdownTimeoutMs: number;
+  nic: NicAttachment;
+  logLevel: LogLevel;
+  logFormat?: 'json' | 'text';
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULTS = {
+  connect: 'test:///default',
+  stateDir: '.wimaxvm',
+  imageDir: '/var/lib/wimaxvm/images',
+  workers: 8,
+  resync: '30s',
+  poll: '1s',
+  shutdownTimeout: '30s',
+  nic: 'user',
+  logLevel: 'info',
+} as const;
+
+/** "500ms", "30s", "2m", "1h" → milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`--${flag}: invalid duration ${JSON.stringify(text)} (use e.g. 500ms, 30s, 2m)`);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * factor);
+}
+
+/** user | network:NAME | bridge:NAME | ovs:BRIDGE */
+export function parseNic(text: string): NicAttachment {
+  if (text === 'user') return { type: 'user' };
+  const [kind, source] = [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)];
+  if (source && /^[A-Za-z0-9_.-]+$/.test(source)) {
+    if (kind === 'network') return { type: 'network', source };
+    if (kind === 'bridge') return { type: 'bridge', source, openvswitch: false };
+    if (kind === 'ovs') return { type: 'bridge', source, openvswitch: true };
+  }
+  throw new ConfigError(`--nic: expected user, network:NAME, bridge:NAME or ovs:BRIDGE, got ${JSON.stringify(text)}`);
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new ConfigError(`--${flag}: expected a whole number from 1 to 1024, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export interface RunFlags {
+  dir?: string;
+  connect?: string;
+  'state-dir'?: string;
+  'image-dir'?: string;
+  'overlay-dir'?: string;
+  workers?: string;
+  resync?: string;
+  poll?: string;
+  'shutdown-timeout'?: string;
+  nic?: string;
+  'log-level'?: string;
+  'log-format'?: string;
+}
+
+export function buildConfig(flags: RunFlags): Config {
+  const stateDir = resolve(flags['state-dir'] ?? DEFAULTS.stateDir);
+  const logLevel = flags['log-level'] ?? DEFAULTS.logLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level: expected debug, info, warn or error`);
+  const logFormat = flags['log-format'];
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`--log-format: expected json or text`);
+  return {
+    dir: resolve(flags.dir ?? EXAMPLES_DIR),
+    connect: flags.connect ?? DEFAULTS.connect,
+    stateDir,
+    imageDir: resolve(flags['image-dir'] ?? DEFAULTS.imageDir),
+    overlayDir: resolve(flags['overlay-dir'] ?? `${stateDir}/overlays`),
+    workers: positiveInt(flags.workers ?? String(DEFAULTS.workers), 'workers'),
+    resyncMs: parseDuration(flags.resync ?? DEFAULTS.resync, 'resync'),
+    pollMs: parseDuration(flags.poll ?? DEFAULTS.poll, 'poll'),
+    shutdownTimeoutMs: parseDuration(flags['shutdown-timeout'] ?? DEFAULTS.shutdownTimeout, 'shutdown-timeout'),
+    nic: parseNic(flags.nic ?? DEFAULTS.nic),
+    logLevel: logLevel as LogLevel,
+    ...(logFormat ? { logFormat } : {}),
+  };
+}

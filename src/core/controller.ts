@@ -1,0 +1,88 @@
+// Runs a reconciler over a work queue with N workers. Keys only: the reconciler reads desired
+// state itself, so a burst of events for one key costs one reconcile.
+import { HypervisorUnavailableError } from '../ports/hypervisor.js';
+import { errorMessage, type Logger } from './logger.js';
+import type { Reconciler } from './result.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ControllerStats {
+  reconciles: number;
+  errors: number;
+  requeues: number;
+  totalDurationMs: number;
+}
+
+export interface ControllerOptions {
+  reconciler: Reconciler;
+  workers: number;
+  logger: Logger;
+  queue?: WorkQueue;
+  /** How long to wait before retrying a key while the hypervisor is unreachable. */
+  unavailableRetryMs?: number;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly stats: ControllerStats = { reconciles: 0, errors: 0, requeues: 0, totalDurationMs: 0 };
+  private workers: Promise<void>[] = [];
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.queue = opts.queue ?? new WorkQueue();
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  start(): void {
+    for (let i = 0; i < this.opts.workers; i++) this.workers.push(this.work());
+  }
+
+  /** Stops taking keys, lets in-flight reconciles finish. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  /** Resolves when nothing is queued or in flight (delayed requeues do not count). Tests use it. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.queue.inFlight === 0;
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      try {
+        const result = await this.opts.reconciler.reconcile(key);
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) {
+          this.stats.requeues++;
+          this.queue.addAfter(key, result.requeueAfterMs);
+        }
+      } catch (err) {
+        this.stats.errors++;
+        if (err instanceof HypervisorUnavailableError) {
+          // Not the resource's fault: wait for the reconnect without growing its backoff.
+          this.opts.logger.debug('hypervisor unavailable, will retry', { key, error: errorMessage(err) });
+          this.queue.addAfter(key, this.opts.unavailableRetryMs ?? 2000);
+        } else {
+          this.opts.logger.warn('reconcile failed, retrying with backoff', { key, error: errorMessage(err), retries: this.queue.numRequeues(key) });
+          this.queue.addRateLimited(key);
+        }
+      } finally {
+        this.stats.reconciles++;
+        this.stats.totalDurationMs += performance.now() - started;
+        this.queue.done(key);
+        if (this.idleWaiters.length && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+      }
+    }
+  }
+}

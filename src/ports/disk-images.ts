@@ -1,0 +1,20 @@
+// Per-VM copy-on-write overlays over the images of the configured image directory.
+
+export interface DiskImages {
+  /** The overlay's path for disk `index` of a domain; pure, no I/O. */
+  overlayPath(domainName: string, index: number): string;
+  /** Resolves an image name inside the image directory; throws if it leaves it or does not exist. */
+  resolveImage(image: string): Promise<string>;
+  /** Creates the overlay over the image unless it exists already. */
+  ensureOverlay(domainName: string, index: number, imagePath: string): Promise<void>;
+  /** Removes every overlay of a domain. */
+  removeOverlays(domainName: string): Promise<void>;
+}
+
+/** The image is missing or outside the image directory: the user must act. */
+export class ImageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}

@@ -1,0 +1,209 @@
+// Domain XML for a VirtualMachine, built and read with a real XML library so that no name,
+// path or value can inject elements. Pure: no I/O.
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+
+/** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
+export const METADATA_NS = 'https://wimaxvm.io/xmlns/domain/v1alpha1';
+const METADATA_PREFIX = 'wimaxvm';
+
+export interface OwnerMetadata {
+  uid: string;
+  namespace: string;
+  name: string;
+  generation: number;
+  specHash: string;
+  mac: string;
+  vlan?: number;
+}
+
+export type NicAttachment =
+  | { type: 'user' }
+  | { type: 'network'; source: string }
+  | { type: 'bridge'; source: string; openvswitch: boolean; vlan?: number };
+
+export interface DomainDefinition {
+  name: string;
+  uuid: string;
+  type: 'kvm' | 'qemu' | 'test';
+  memoryKiB: number;
+  vcpus: number;
+  diskPaths: string[];
+  mac: string;
+  nic: NicAttachment;
+  owner: OwnerMetadata;
+}
+
+/** The parts of a domain the controller manages; compared to find drift and needed restarts. */
+export interface DomainFacts {
+  memoryKiB: number;
+  vcpus: number;
+  diskPaths: string[];
+  nics: { mac: string; type: string; source?: string; vlan?: number }[];
+}
+
+export interface ParsedDomain {
+  name: string;
+  uuid: string;
+  facts: DomainFacts;
+  owner?: OwnerMetadata;
+  vncPort?: number;
+}
+
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  textNodeName: '#text',
+  suppressEmptyNode: true,
+  format: true,
+  processEntities: true,
+});
+
+function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
+  const base: Record<string, unknown> = { '@type': nic.type, mac: { '@address': mac }, model: { '@type': 'virtio' } };
+  if (nic.type === 'network') base.source = { '@network': nic.source };
+  if (nic.type === 'bridge') {
+    base.source = { '@bridge': nic.source };
+    if (nic.openvswitch) base.virtualport = { '@type': 'openvswitch' };
+    if (nic.vlan !== undefined) base.vlan = { tag: { '@id': nic.vlan } };
+  }
+  return base;
+}
+
+export function buildDomainXml(def: DomainDefinition): string {
+  const owner: Record<string, unknown> = {
+    [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS,
+    '@uid': def.owner.uid,
+    '@namespace': def.owner.namespace,
+    '@name': def.owner.name,
+    '@generation': def.owner.generation,
+    '@specHash': def.owner.specHash,
+    '@mac': def.owner.mac,
+  };
+  if (def.owner.vlan !== undefined) owner['@vlan'] = def.owner.vlan;
+  const domain = {
+    domain: {
+      '@type': def.type,
+      name: def.name,
+      uuid: def.uuid,
+      metadata: { [`${METADATA_PREFIX}:vm`]: owner },
+      memory: { '@unit': 'KiB', '#text': def.memoryKiB },
+      currentMemory: { '@unit': 'KiB', '#text': def.memoryKiB },
+      vcpu: def.vcpus,
+      os: { type: { '@arch': 'x86_64', '#text': 'hvm' }, boot: { '@dev': 'hd' } },
+      features: { acpi: '' },
+      on_poweroff: 'destroy',
+      on_reboot: 'restart',
+      // Kept in the crashed state so that RerunOnFailure can tell a crash from a clean stop.
+      on_crash: 'preserve',
+      devices: {
+        disk: def.diskPaths.map((path, i) => ({
+          '@type': 'file',
+          '@device': 'disk',
+          driver: { '@name': 'qemu', '@type': 'qcow2' },
+          source: { '@file': path },
+          target: { '@dev': `vd${String.fromCharCode(97 + i)}`, '@bus': 'virtio' },
+        })),
+        interface: nicXml(def.mac, def.nic),
+        graphics: { '@type': 'vnc', '@port': '-1', '@autoport': 'yes', '@listen': '127.0.0.1' },
+      },
+    },
+  };
+  return builder.build(domain) as string;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  textNodeName: '#text',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  isArray: (name) => name === 'disk' || name === 'interface' || name === 'graphics',
+});
+
+function text(node: unknown): string | undefined {
+  if (node === undefined || node === null) return undefined;
+  if (typeof node === 'object') return (node as Record<string, unknown>)['#text'] as string | undefined;
+  return String(node);
+}
+
+function toKiB(value: number, unit = 'KiB'): number {
+  const factors: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, KiB: 1, k: 1, MiB: 1024, M: 1024, GiB: 1024 ** 2, G: 1024 ** 2 };
+  return Math.round(value * (factors[unit] ?? 1));
+}
+
+/** Finds wimaxvm's element in <metadata> by its namespace URI, whatever prefix libvirt kept. */
+function readOwner(metadata: unknown): OwnerMetadata | undefined {
+  if (!metadata || typeof metadata !== 'object') return undefined;
+  for (const child of Object.values(metadata as Record<string, unknown>)) {
+    if (!child || typeof child !== 'object') continue;
+    const attrs = child as Record<string, string>;
+    const isOurs = Object.entries(attrs).some(([k, v]) => k.startsWith('@xmlns') && v === METADATA_NS);
+    if (!isOurs || !attrs['@uid'] || !attrs['@name'] || !attrs['@namespace']) continue;
+    return {
+      uid: attrs['@uid'],
+      namespace: attrs['@namespace'],
+      name: attrs['@name'],
+      generation: Number(attrs['@generation'] ?? 0),
+      specHash: attrs['@specHash'] ?? '',
+      mac: attrs['@mac'] ?? '',
+      ...(attrs['@vlan'] !== undefined ? { vlan: Number(attrs['@vlan']) } : {}),
+    };
+  }
+  return undefined;
+}
+
+export function parseDomainXml(xml: string): ParsedDomain {
+  const doc = parser.parse(xml) as { domain?: Record<string, any> };
+  const d = doc.domain;
+  if (!d) throw new Error('not a libvirt domain XML document');
+  const memory = d.memory;
+  const devices = d.devices ?? {};
+  const vnc = (devices.graphics ?? []).find((g: Record<string, string>) => g['@type'] === 'vnc');
+  const vncPort = vnc && Number(vnc['@port']) > 0 ? Number(vnc['@port']) : undefined;
+  const owner = readOwner(d.metadata);
+  return {
+    name: text(d.name) ?? '',
+    uuid: text(d.uuid) ?? '',
+    facts: {
+      memoryKiB: toKiB(Number(text(memory)), memory?.['@unit']),
+      vcpus: Number(text(d.vcpu)),
+      diskPaths: (devices.disk ?? [])
+        .filter((disk: any) => disk['@device'] === undefined || disk['@device'] === 'disk')
+        .map((disk: any) => disk.source?.['@file'] ?? ''),
+      nics: (devices.interface ?? []).map((nic: any) => ({
+        mac: String(nic.mac?.['@address'] ?? '').toLowerCase(),
+        type: nic['@type'],
+        ...(nic.source?.['@network'] ?? nic.source?.['@bridge'] ? { source: nic.source['@network'] ?? nic.source['@bridge'] } : {}),
+        ...(nic.vlan?.tag?.['@id'] !== undefined ? { vlan: Number(nic.vlan.tag['@id']) } : {}),
+      })),
+    },
+    ...(owner ? { owner } : {}),
+    ...(vncPort ? { vncPort } : {}),
+  };
+}
+
+/** The facts a definition will produce once libvirt has it, for comparing with what it has. */
+export function factsOf(def: DomainDefinition): DomainFacts {
+  const nic = def.nic;
+  return {
+    memoryKiB: def.memoryKiB,
+    vcpus: def.vcpus,
+    diskPaths: def.diskPaths,
+    nics: [{
+      mac: def.mac.toLowerCase(),
+      type: nic.type,
+      ...(nic.type !== 'user' ? { source: nic.source } : {}),
+      ...(nic.type === 'bridge' && nic.vlan !== undefined ? { vlan: nic.vlan } : {}),
+    }],
+  };
+}
+
+/** The fields of `a` and `b` that differ, by name (empty when equal). */
+export function diffFacts(a: DomainFacts, b: DomainFacts): string[] {
+  const out: string[] = [];
+  if (a.memoryKiB !== b.memoryKiB) out.push('memory');
+  if (a.vcpus !== b.vcpus) out.push('vcpus');
+  if (JSON.stringify(a.diskPaths) !== JSON.stringify(b.diskPaths)) out.push('disks');
+  if (JSON.stringify(a.nics) !== JSON.stringify(b.nics)) out.push('network');
+  return out;
+}

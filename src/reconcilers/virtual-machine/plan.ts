@@ -1,0 +1,165 @@
+// What to do to a domain, decided from desired and observed state alone. Pure: no I/O, no clock
+// (the caller passes `now`), so every branch is a row in a table test.
+import type { RunStrategy } from '../../api/virtual-machine.js';
+import type { DomainState } from '../../ports/hypervisor.js';
+import { diffFacts, type DomainFacts, type OwnerMetadata } from './domain-xml.js';
+
+export type Action =
+  | { type: 'define' }
+  | { type: 'start' }
+  | { type: 'shutdown' }
+  | { type: 'destroy' }
+  | { type: 'undefine' };
+
+export type StopIntent = 'halt' | 'restart' | 'delete';
+
+/** A graceful shutdown the controller asked for and is waiting on. */
+export interface Stopping {
+  intent: StopIntent;
+  sinceMs: number;
+}
+
+export interface ObservedDomain {
+  state: DomainState;
+  persistent: DomainFacts;
+  live?: DomainFacts;
+  owner?: OwnerMetadata;
+}
+
+export interface DesiredDomain {
+  facts: DomainFacts;
+  specHash: string;
+  generation: number;
+}
+
+export interface PlanInput {
+  /** Absent when the resource is gone: the domain is to be removed. */
+  runStrategy?: RunStrategy;
+  desired?: DesiredDomain;
+  observed?: ObservedDomain;
+  stopping?: Stopping;
+  startedOnce: boolean;
+  nowMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface Plan {
+  actions: Action[];
+  /** The shutdown still being waited on after these actions, if any. */
+  stopping?: Stopping;
+  requeueAfterMs?: number;
+  /** Fields whose change waits for a restart the runStrategy does not let the controller make. */
+  restartRequired: string[];
+}
+
+/** How long to wait between looks at a guest that is shutting down. */
+export const STOP_POLL_MS = 500;
+
+const ACTIVE_STATES: ReadonlySet<DomainState> = new Set(['running', 'blocked', 'paused', 'shutdown', 'pmsuspended', 'crashed']);
+
+export function isActive(state: DomainState): boolean {
+  return ACTIVE_STATES.has(state);
+}
+
+/** Whether the controller may restart a running guest to apply a change. */
+export function restartAllowed(strategy: RunStrategy): boolean {
+  return strategy === 'Always' || strategy === 'RerunOnFailure';
+}
+
+type Want = 'run' | 'stop' | 'keep';
+
+/** KubeVirt's run strategies, reduced to what this observation calls for. */
+export function wantedPower(strategy: RunStrategy, state: DomainState | undefined, startedOnce: boolean, stopping?: Stopping): Want {
+  switch (strategy) {
+    case 'Always':
+      return 'run';
+    case 'Halted':
+      return 'stop';
+    case 'Manual':
+      return 'keep';
+    case 'Once':
+      return startedOnce ? 'keep' : 'run';
+    case 'RerunOnFailure':
+      // A guest that shut itself down completed; one that crashed failed and runs again.
+      if (!startedOnce || state === 'crashed' || stopping?.intent === 'restart') return 'run';
+      return 'keep';
+  }
+}
+
+function needsDefine(desired: DesiredDomain, observed: ObservedDomain | undefined): boolean {
+  if (!observed) return true;
+  if (diffFacts(observed.persistent, desired.facts).length > 0) return true;
+  return observed.owner?.specHash !== desired.specHash || observed.owner?.generation !== desired.generation;
+}
+
+/** Waits out a graceful shutdown, then forces it. Returns true while still waiting. */
+function continueStopping(stopping: Stopping, input: PlanInput, actions: Action[], plan: Plan): boolean {
+  const waited = input.nowMs - stopping.sinceMs;
+  if (waited >= input.shutdownTimeoutMs) {
+    actions.push({ type: 'destroy' });
+    return false;
+  }
+  plan.stopping = stopping;
+  plan.requeueAfterMs = Math.min(STOP_POLL_MS, input.shutdownTimeoutMs - waited);
+  return true;
+}
+
+function beginStopping(intent: StopIntent, input: PlanInput, observed: ObservedDomain, actions: Action[], plan: Plan): void {
+  // A paused or crashed guest cannot react to ACPI: power it off.
+  if (observed.state === 'paused' || observed.state === 'crashed' || observed.state === 'pmsuspended') {
+    actions.push({ type: 'destroy' });
+    return;
+  }
+  if (observed.state !== 'shutdown') actions.push({ type: 'shutdown' });
+  plan.stopping = { intent, sinceMs: input.nowMs };
+  plan.requeueAfterMs = Math.min(STOP_POLL_MS, input.shutdownTimeoutMs);
+}
+
+export function planVirtualMachine(input: PlanInput): Plan {
+  const { desired, observed, runStrategy } = input;
+  const actions: Action[] = [];
+  const plan: Plan = { actions, restartRequired: [] };
+
+  if (!desired || !runStrategy) {
+    if (!observed) return plan;
+    if (isActive(observed.state)) {
+      if (input.stopping) {
+        if (continueStopping(input.stopping, input, actions, plan)) return plan;
+      } else {
+        beginStopping('delete', input, observed, actions, plan);
+        if (plan.stopping) return plan;
+      }
+    }
+    actions.push({ type: 'undefine' });
+    return plan;
+  }
+
+  if (needsDefine(desired, observed)) actions.push({ type: 'define' });
+  const state = observed?.state ?? 'shutoff';
+  const active = isActive(state);
+  const want = wantedPower(runStrategy, state, input.startedOnce, input.stopping);
+
+  if (input.stopping && active) {
+    if (continueStopping(input.stopping, input, actions, plan)) return plan;
+    if (want !== 'stop') actions.push({ type: 'start' });
+    return plan;
+  }
+  // The shutdown we waited for has happened (or there was none).
+  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts) : [];
+
+  if (want === 'run') {
+    if (!active) {
+      actions.push({ type: 'start' });
+    } else if (state === 'crashed') {
+      actions.push({ type: 'destroy' }, { type: 'start' });
+    } else if (liveDiff.length > 0 && state !== 'paused') {
+      if (restartAllowed(runStrategy)) beginStopping('restart', input, observed!, actions, plan);
+      else plan.restartRequired = liveDiff;
+    }
+  } else if (want === 'stop') {
+    if (active) beginStopping('halt', input, observed!, actions, plan);
+  } else if (liveDiff.length > 0) {
+    plan.restartRequired = liveDiff;
+  }
+  return plan;
+}

@@ -1,0 +1,314 @@
+// Reconciles one VirtualMachine: observe the domain, plan, act, write status once.
+import { createHash } from 'node:crypto';
+import { parseResourceKey, type ResourceKey } from '../../api/meta.js';
+import { quantityToKiB } from '../../api/quantity.js';
+import { domainNameFor, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
+import { MacAllocator } from '../../allocators/mac-allocator.js';
+import type { DesiredStore } from '../../core/desired-store.js';
+import { errorMessage, type Logger } from '../../core/logger.js';
+import { TerminalError, type ReconcileResult, type Reconciler } from '../../core/result.js';
+import { ImageError, type DiskImages } from '../../ports/disk-images.js';
+import type { EventRecorder } from '../../ports/event-recorder.js';
+import { HypervisorUnavailableError, type DomainSnapshot, type Hypervisor } from '../../ports/hypervisor.js';
+import type { StatusStore } from '../../ports/status-store.js';
+import { buildDomainXml, factsOf, parseDomainXml, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
+import { planVirtualMachine, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
+import { computeStatus, type StatusInput } from './status.js';
+
+/** Largest guest memory accepted: beyond this a typo (1Ti for 1Gi) is likelier than intent. */
+const MAX_MEMORY_KIB = 1024 ** 3; // 1 TiB
+
+export interface VirtualMachineReconcilerDeps {
+  store: DesiredStore;
+  hypervisor: Hypervisor;
+  disks: DiskImages;
+  statuses: StatusStore;
+  events: EventRecorder;
+  macs: MacAllocator;
+  logger: Logger;
+  nic: NicAttachment;
+  shutdownTimeoutMs: number;
+  now?: () => number;
+}
+
+interface Observed extends ObservedDomain {
+  snapshot: DomainSnapshot;
+  vncPort?: number;
+}
+
+function observe(snapshot: DomainSnapshot | undefined): Observed | undefined {
+  if (!snapshot) return undefined;
+  const persistent = parseDomainXml(snapshot.persistentXml);
+  const live = snapshot.liveXml ? parseDomainXml(snapshot.liveXml) : undefined;
+  const vncPort = live?.vncPort;
+  return {
+    snapshot,
+    state: snapshot.state,
+    persistent: persistent.facts,
+    ...(live ? { live: live.facts } : {}),
+    ...(persistent.owner ? { owner: persistent.owner } : {}),
+    ...(vncPort !== undefined ? { vncPort } : {}),
+  };
+}
+
+/** A domain is wimaxvm's, and this resource's, only if its metadata names the resource. */
+function ownedBy(owner: OwnerMetadata | undefined, namespace: string, name: string): boolean {
+  return owner !== undefined && owner.namespace === namespace && owner.name === name;
+}
+
+/** A stable UUID from the resource's uid, so define is idempotent after a crash. */
+export function domainUuidFor(uid: string): string {
+  const h = createHash('sha256').update(`wimaxvm/domain/${uid}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function memoryKiB(memory: string | number): number {
+  let kib: number;
+  try {
+    kib = quantityToKiB(memory);
+  } catch (err) {
+    throw new TerminalError('InvalidMemory', errorMessage(err));
+  }
+  // Whole MiB: what QEMU will actually give the guest, so observed and desired compare equal.
+  kib = Math.ceil(kib / 1024) * 1024;
+  if (kib > MAX_MEMORY_KIB) throw new TerminalError('InvalidMemory', `memory ${memory} is more than the 1Ti wimaxvm accepts`);
+  return kib;
+}
+
+export class VirtualMachineReconciler implements Reconciler {
+  readonly kind = VM_KIND;
+  private readonly stopping = new Map<ResourceKey, Stopping>();
+  private readonly startFailures = new Map<ResourceKey, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: VirtualMachineReconcilerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async reconcile(key: ResourceKey): Promise<ReconcileResult> {
+    const { namespace, name } = parseResourceKey(key);
+    const domainName = domainNameFor(namespace, name);
+    const vm = this.deps.store.get<VirtualMachine>(key);
+    const observed = observe(await this.deps.hypervisor.getDomain(domainName));
+
+    if (observed && !ownedBy(observed.owner, namespace, name)) {
+      if (!vm) return {}; // not ours: never touched
+      const error = new TerminalError('DomainNameTaken', `a libvirt domain named ${domainName} exists and does not belong to this resource; wimaxvm leaves it alone`);
+      await this.writeStatus(key, vm, this.statusInput(key, vm, undefined, { reason: error.reason, message: error.message, terminal: true }));
+      return { requeueAfterMs: 60_000 };
+    }
+    if (!vm) return this.remove(key, domainName, observed);
+    return this.converge(key, vm, domainName, observed);
+  }
+
+  private async converge(key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined): Promise<ReconcileResult> {
+    const previous = this.previousStatus(key);
+    let definition: DomainDefinition;
+    let diskImages: string[];
+    try {
+      ({ definition, diskImages } = await this.desiredDefinition(key, vm, domainName, observed, previous));
+    } catch (err) {
+      if (!(err instanceof TerminalError)) throw err;
+      this.deps.logger.warn('spec cannot be applied', { key, reason: err.reason, error: err.message });
+      await this.writeStatus(key, vm, this.statusInput(key, vm, observed, { reason: err.reason, message: err.message, terminal: true }));
+      return {};
+    }
+
+    const plan = planVirtualMachine({
+      runStrategy: vm.spec.runStrategy,
+      desired: { facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation },
+      ...(observed ? { observed } : {}),
+      ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),
+      startedOnce: previous?.startedOnce ?? false,
+      nowMs: this.now(),
+      shutdownTimeoutMs: this.deps.shutdownTimeoutMs,
+    });
+
+    let startedOnce = previous?.startedOnce ?? false;
+    let restarts = previous?.restarts ?? 0;
+    let failure: unknown;
+    try {
+      for (const action of plan.actions) {
+        await this.act(key, action, domainName, definition, diskImages, observed);
+        if (action.type === 'start') {
+          if (startedOnce) restarts++;
+          startedOnce = true;
+          this.startFailures.delete(key);
+        }
+      }
+    } catch (err) {
+      failure = err;
+      if (err instanceof HypervisorUnavailableError) throw err; // status stays as it was
+      if (plan.actions.some((a) => a.type === 'start')) this.startFailures.set(key, (this.startFailures.get(key) ?? 0) + 1);
+      this.deps.events.record(key, 'Warning', 'ReconcileError', errorMessage(err));
+    }
+    this.rememberStopping(key, plan);
+
+    const after = plan.actions.length ? observe(await this.deps.hypervisor.getDomain(domainName)) : observed;
+    const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
+    input.startedOnce = startedOnce || after?.state === 'running';
+    input.restarts = restarts;
+    input.restartRequired = plan.restartRequired;
+    await this.writeStatus(key, vm, input);
+    if (failure) throw failure;
+    if (plan.restartRequired.length && previous?.conditions.every((c) => c.type !== 'RestartRequired')) {
+      this.deps.events.record(key, 'Warning', 'RestartRequired', `${plan.restartRequired.join(', ')} changed while running; restart the guest to apply`);
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /** The resource is gone: stop the guest (gracefully, then by force), undefine, clean up. */
+  private async remove(key: ResourceKey, domainName: string, observed: Observed | undefined): Promise<ReconcileResult> {
+    const stored = this.deps.statuses.get(key);
+    if (!observed && !stored && !this.deps.macs.get(key)) return {};
+    const plan = planVirtualMachine({
+      ...(observed ? { observed } : {}),
+      ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),
+      startedOnce: false,
+      nowMs: this.now(),
+      shutdownTimeoutMs: this.deps.shutdownTimeoutMs,
+    });
+    for (const action of plan.actions) await this.act(key, action, domainName, undefined, [], observed);
+    this.rememberStopping(key, plan);
+    if (plan.stopping) {
+      if (stored?.status && stored.status.printableStatus !== 'Terminating') {
+        await this.deps.statuses.write(key, { ...stored, status: { ...stored.status, printableStatus: 'Terminating' } });
+      }
+      return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+    }
+    await this.deps.disks.removeOverlays(domainName);
+    this.deps.macs.release(key);
+    this.startFailures.delete(key);
+    await this.deps.statuses.remove(key);
+    if (observed) this.deps.events.record(key, 'Normal', 'Deleted', `domain ${domainName} undefined and its overlays removed`);
+    this.deps.logger.info('deleted', { key, domain: domainName });
+    return {};
+  }
+
+  private async desiredDefinition(
+    key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
+  ): Promise<{ definition: DomainDefinition; diskImages: string[] }> {
+    const { macs, disks, nic, hypervisor } = this.deps;
+    const specMac = vm.spec.network?.mac?.toLowerCase();
+    let mac: string;
+    if (specMac) {
+      const holder = macs.holder(specMac);
+      if (holder && holder !== key) throw new TerminalError('MACConflict', `MAC ${specMac} is already used by ${holder}`);
+      macs.claim(key, specMac);
+      mac = specMac;
+    } else {
+      // Keep the MAC the guest already has (from status, or the domain if status was lost).
+      const kept = previous?.allocations.mac ?? observed?.owner?.mac;
+      if (!macs.get(key) && kept && !macs.holder(kept)) macs.claim(key, kept);
+      mac = macs.allocate(key, vm.metadata.uid);
+    }
+
+    const diskImages: string[] = [];
+    for (const disk of vm.spec.disks ?? []) {
+      try {
+        diskImages.push(await disks.resolveImage(disk.image));
+      } catch (err) {
+        if (err instanceof ImageError) throw new TerminalError('ImageNotFound', err.message);
+        throw err;
+      }
+    }
+    const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid ?? domainUuidFor(vm.metadata.uid);
+    const shape = {
+      type: hypervisor.domainType(),
+      memoryKiB: memoryKiB(vm.spec.memory),
+      vcpus: vm.spec.vcpus,
+      diskPaths: diskImages.map((_, i) => disks.overlayPath(domainName, i)),
+      mac,
+      nic,
+    };
+    const specHash = createHash('sha256').update(JSON.stringify({ ...shape, images: diskImages, uuid })).digest('hex').slice(0, 16);
+    const owner: OwnerMetadata = { uid: vm.metadata.uid, namespace: vm.metadata.namespace, name: vm.metadata.name, generation: vm.metadata.generation, specHash, mac };
+    return { definition: { name: domainName, uuid, ...shape, owner }, diskImages };
+  }
+
+  private async act(
+    key: ResourceKey, action: Action, domainName: string, definition: DomainDefinition | undefined, diskImages: string[], observed: Observed | undefined,
+  ): Promise<void> {
+    const { hypervisor, events, logger, disks } = this.deps;
+    switch (action.type) {
+      case 'define': {
+        for (let i = 0; i < diskImages.length; i++) await disks.ensureOverlay(domainName, i, diskImages[i]!);
+        await hypervisor.define(buildDomainXml(definition!));
+        const verb = observed ? 'Updated' : 'Defined';
+        events.record(key, 'Normal', verb, `domain ${domainName} ${verb.toLowerCase()}`);
+        logger.info(`${verb.toLowerCase()} ${domainName}`, { key });
+        return;
+      }
+      case 'start':
+        await hypervisor.start(domainName);
+        events.record(key, 'Normal', 'Started', `domain ${domainName} started`);
+        logger.info(`started ${domainName}`, { key });
+        return;
+      case 'shutdown':
+        await hypervisor.shutdown(domainName);
+        events.record(key, 'Normal', 'ShuttingDown', `asked domain ${domainName} to shut down`);
+        logger.info(`shutting down ${domainName}`, { key });
+        return;
+      case 'destroy':
+        await hypervisor.destroy(domainName);
+        events.record(key, 'Normal', 'Stopped', `domain ${domainName} powered off`);
+        logger.info(`destroyed ${domainName}`, { key });
+        return;
+      case 'undefine':
+        await hypervisor.undefine(domainName);
+        logger.info(`undefined ${domainName}`, { key });
+        return;
+    }
+  }
+
+  private rememberStopping(key: ResourceKey, plan: Plan): void {
+    if (plan.stopping) this.stopping.set(key, plan.stopping);
+    else this.stopping.delete(key);
+  }
+
+  private previousStatus(key: ResourceKey): VirtualMachineStatus | undefined {
+    return this.deps.statuses.get(key)?.status as VirtualMachineStatus | undefined;
+  }
+
+  private statusInput(key: ResourceKey, vm: VirtualMachine, observed: Observed | undefined, error?: StatusInput['error']): StatusInput {
+    const previous = this.previousStatus(key);
+    const mac = this.deps.macs.get(key) ?? previous?.allocations.mac;
+    const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid;
+    const problem = this.deps.store.problem(key);
+    const stopping = this.stopping.get(key);
+    return {
+      generation: vm.metadata.generation,
+      runStrategy: vm.spec.runStrategy,
+      ...(previous ? { previous } : {}),
+      ...(observed ? {
+        domain: {
+          name: observed.snapshot.name, uuid: observed.snapshot.uuid, state: observed.state,
+          ...(observed.snapshot.id !== undefined ? { id: observed.snapshot.id } : {}),
+          ...(observed.vncPort !== undefined ? { vncPort: observed.vncPort } : {}),
+        },
+      } : {}),
+      allocations: {
+        ...(mac ? { mac } : {}),
+        ...(vm.spec.network?.ip ? { ip: vm.spec.network.ip } : {}),
+        ...(uuid ? { uuid } : {}),
+      },
+      ...(stopping ? { stopping } : {}),
+      startedOnce: previous?.startedOnce ?? false,
+      restarts: previous?.restarts ?? 0,
+      startFailures: this.startFailures.get(key) ?? 0,
+      restartRequired: [],
+      ...(error ? { error } : {}),
+      ...(problem ? { sourceProblem: problem } : {}),
+      now: new Date(this.now()).toISOString(),
+    };
+  }
+
+  /** Status is written only when it changed: writing every time would loop forever (metal3). */
+  private async writeStatus(key: ResourceKey, vm: VirtualMachine, input: StatusInput): Promise<void> {
+    const status = computeStatus(input);
+    const stored = this.deps.statuses.get(key);
+    if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && stored.metadata.generation === vm.metadata.generation
+      && JSON.stringify(stored.spec) === JSON.stringify(vm.spec)) return;
+    await this.deps.statuses.write(key, { apiVersion: vm.apiVersion, kind: vm.kind, metadata: vm.metadata, spec: vm.spec, status });
+  }
+}

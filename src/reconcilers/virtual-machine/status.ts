@@ -1,0 +1,94 @@
+// The status a VirtualMachine reports, computed from what the reconcile saw and did. Pure.
+import { removeCondition, setCondition, type Condition } from '../../api/meta.js';
+import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
+import type { SourceProblem } from '../../core/desired-store.js';
+import type { DomainState } from '../../ports/hypervisor.js';
+import { isActive, wantedPower, type Stopping } from './plan.js';
+
+/** Consecutive failed starts before the status says CrashLoopBackOff, as KubeVirt does. */
+export const CRASH_LOOP_THRESHOLD = 3;
+
+export interface StatusInput {
+  generation: number;
+  runStrategy: RunStrategy;
+  previous?: VirtualMachineStatus;
+  domain?: { name: string; uuid: string; id?: number; state: DomainState; vncPort?: number };
+  allocations: VirtualMachineStatus['allocations'];
+  stopping?: Stopping;
+  startedOnce: boolean;
+  restarts: number;
+  startFailures: number;
+  restartRequired: string[];
+  /** The reconcile failed: terminal errors need the user, others are retried. */
+  error?: { reason: string; message: string; terminal: boolean };
+  sourceProblem?: SourceProblem;
+  now: string;
+}
+
+function printable(input: StatusInput): PrintableStatus {
+  const state = input.domain?.state;
+  if (input.stopping?.intent === 'delete') return 'Terminating';
+  if (input.error?.terminal) return 'Failed';
+  if (input.startFailures >= CRASH_LOOP_THRESHOLD) return 'CrashLoopBackOff';
+  if (!state) return 'Provisioning';
+  if (input.stopping) return 'Stopping';
+  switch (state) {
+    case 'running': case 'blocked': return 'Running';
+    case 'paused': case 'pmsuspended': return 'Paused';
+    case 'shutdown': return 'Stopping';
+    case 'crashed': return 'Failed';
+    case 'nostate': return 'Unknown';
+    case 'shutoff':
+      return wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run' ? 'Starting' : 'Stopped';
+  }
+}
+
+function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition, 'lastTransitionTime'> {
+  const base = { type: 'Ready', observedGeneration: input.generation };
+  const want = wantedPower(input.runStrategy, input.domain?.state, input.startedOnce, input.stopping);
+  if (input.error) return { ...base, status: 'False', reason: input.error.reason, message: input.error.message };
+  const state = input.domain?.state;
+  const converged =
+    (status === 'Running' && want !== 'stop') ||
+    (status === 'Stopped' && want !== 'run') ||
+    (state !== undefined && !isActive(state) && want === 'keep');
+  const message = converged
+    ? `the guest is ${status.toLowerCase()}, as runStrategy ${input.runStrategy} asks`
+    : `the guest is ${status.toLowerCase()}; runStrategy ${input.runStrategy} wants it ${want === 'run' ? 'running' : 'stopped'}`;
+  return { ...base, status: converged ? 'True' : 'False', reason: status, message };
+}
+
+export function computeStatus(input: StatusInput): VirtualMachineStatus {
+  const printableStatus = printable(input);
+  let conditions = input.previous?.conditions ?? [];
+  conditions = setCondition(conditions, readiness(input, printableStatus), input.now);
+
+  conditions = input.error?.terminal
+    ? setCondition(conditions, { type: 'Stalled', status: 'True', reason: input.error.reason, message: input.error.message, observedGeneration: input.generation }, input.now)
+    : removeCondition(conditions, 'Stalled');
+
+  conditions = input.restartRequired.length
+    ? setCondition(conditions, {
+        type: 'RestartRequired', status: 'True', reason: 'SpecChangedWhileRunning', observedGeneration: input.generation,
+        message: `${input.restartRequired.join(', ')} changed; runStrategy ${input.runStrategy} leaves the restart to you`,
+      }, input.now)
+    : removeCondition(conditions, 'RestartRequired');
+
+  conditions = input.sourceProblem
+    ? setCondition(conditions, { type: 'SourceValid', status: 'False', reason: input.sourceProblem.reason, message: input.sourceProblem.message, observedGeneration: input.generation }, input.now)
+    : removeCondition(conditions, 'SourceValid');
+
+  const status: VirtualMachineStatus = {
+    printableStatus,
+    observedGeneration: input.generation,
+    conditions,
+    allocations: input.allocations,
+  };
+  if (input.domain) {
+    const { name, uuid, id, state, vncPort } = input.domain;
+    status.domain = { name, uuid, state, ...(id !== undefined ? { id } : {}), ...(vncPort !== undefined ? { vncPort } : {}) };
+  }
+  if (input.startedOnce) status.startedOnce = true;
+  if (input.restarts > 0) status.restarts = input.restarts;
+  return status;
+}

@@ -1,0 +1,234 @@
+// Desired state from YAML files in a watched directory. Each file is read only when it changes;
+// a file that fails to parse or validate keeps its resources' last good state (nothing is
+// stopped or removed because of it); the same resource declared twice is reported on both
+// places and neither declaration wins.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, relative, resolve } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { Resource, ResourceKey } from '../api/meta.js';
+import { stableStringify } from '../api/stable-json.js';
+import type { DeclaredResource } from '../api/schema.js';
+import type { DesiredStore } from '../core/desired-store.js';
+import { errorMessage, type Logger } from '../core/logger.js';
+import { formatManifestError, parseManifests, type ManifestError } from './manifest-parser.js';
+
+/** Annotation recording where a resource was declared ("file:line"). */
+export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
+
+const MANIFEST_FILE = /\.ya?ml$/;
+
+interface Declaration {
+  resource: DeclaredResource;
+  line: number;
+}
+
+export interface DirectorySourceOptions {
+  dir: string;
+  store: DesiredStore;
+  logger: Logger;
+  /** What was stored for a key by an earlier run: its uid, generation and last good spec. */
+  previous: (key: ResourceKey) => Resource<unknown, unknown> | undefined;
+  /** Every object stored by an earlier run, to recover the last good state of files broken at start. */
+  storedObjects: () => Resource<unknown, unknown>[];
+  now?: () => Date;
+}
+
+export class DirectorySource {
+  private readonly root: string;
+  private watcher: FSWatcher | undefined;
+  /** The last good declarations of each file (relative path). */
+  private readonly files = new Map<string, Map<ResourceKey, Declaration>>();
+  /** Files whose current content is broken, with why. */
+  private readonly fileErrors = new Map<string, ManifestError[]>();
+  /** Which files declare each key. */
+  private readonly declaredIn = new Map<ResourceKey, Set<string>>();
+  /** Per-file chain, so that two events for one file are handled in order. */
+  private readonly pending = new Map<string, Promise<void>>();
+  private synced = false;
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: DirectorySourceOptions) {
+    this.root = resolve(opts.dir);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Starts watching; resolves once every file present at start has been read. */
+  async start(): Promise<void> {
+    if (!existsSync(this.root)) throw new Error(`watched directory ${this.root} does not exist`);
+    const initial: string[] = [];
+    this.watcher = watch(this.root, {
+      // Dot files and folders are editors' and tools' (.git, .#x.yaml, .x.yaml.swp).
+      ignored: (path, stats) => basename(path).startsWith('.') && path !== this.root || (stats?.isFile() === true && !MANIFEST_FILE.test(path)),
+      atomic: 100,
+      ignoreInitial: false,
+    });
+    const watcher = this.watcher;
+    watcher.on('add', (path) => (this.synced ? this.schedule(path, 'change') : initial.push(path)));
+    watcher.on('change', (path) => this.synced && this.schedule(path, 'change'));
+    watcher.on('unlink', (path) => this.synced && this.schedule(path, 'unlink'));
+    watcher.on('error', (err) => this.opts.logger.error('watch error', { dir: this.root, error: errorMessage(err) }));
+    await new Promise<void>((resolveReady, reject) => {
+      watcher.once('ready', resolveReady);
+      watcher.once('error', reject);
+    });
+    await Promise.all(initial.filter((p) => MANIFEST_FILE.test(p)).map((p) => this.load(p, true)));
+    this.synced = true;
+    this.opts.logger.info('directory source synced', { dir: this.root, files: this.files.size, resources: this.opts.store.size });
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    await Promise.all(this.pending.values());
+  }
+
+  /** Files whose current content is broken, with their errors. */
+  errors(): ManifestError[] {
+    return [...this.fileErrors.values()].flat();
+  }
+
+  /** Resolves when every file event seen so far has been handled. Tests use it. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending.values());
+  }
+
+  private schedule(path: string, event: 'change' | 'unlink'): void {
+    if (!MANIFEST_FILE.test(path)) return;
+    const rel = relative(this.root, path);
+    const previous = this.pending.get(rel) ?? Promise.resolve();
+    const next = previous
+      .then(() => (event === 'unlink' ? this.unlink(rel) : this.load(path, false)))
+      .catch((err) => this.opts.logger.error('failed to handle a file event', { file: rel, error: errorMessage(err) }))
+      .finally(() => {
+        if (this.pending.get(rel) === next) this.pending.delete(rel);
+      });
+    this.pending.set(rel, next);
+  }
+
+  private async load(path: string, initial: boolean): Promise<void> {
+    const rel = relative(this.root, path);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again; its unlink event follows
+      return this.broken(rel, [{ file: rel, line: 1, message: `cannot read: ${errorMessage(err)}` }], initial);
+    }
+    const { resources, errors } = parseManifests(text, rel);
+    if (errors.length) return this.broken(rel, errors, initial);
+
+    const hadErrors = this.fileErrors.delete(rel);
+    if (hadErrors) this.opts.logger.info('file is valid again', { file: rel });
+    const before = this.files.get(rel) ?? new Map<ResourceKey, Declaration>();
+    const after = new Map(resources.map((r) => [r.key, { resource: r.resource, line: r.line }] as const));
+    this.files.set(rel, after);
+    for (const key of before.keys()) if (!after.has(key)) this.undeclare(key, rel);
+    for (const key of after.keys()) this.declare(key, rel);
+    for (const key of new Set([...before.keys(), ...after.keys()])) this.recompute(key);
+  }
+
+  private unlink(rel: string): void {
+    if (!existsSync(this.root)) {
+      // The whole directory vanished (unmounted, moved): not a decision to delete every VM.
+      this.opts.logger.error('watched directory is gone; keeping every resource as it was', { dir: this.root });
+      return;
+    }
+    const before = this.files.get(rel);
+    this.files.delete(rel);
+    this.fileErrors.delete(rel);
+    if (!before) return;
+    this.opts.logger.info('file removed', { file: rel, resources: before.size });
+    for (const key of before.keys()) {
+      this.undeclare(key, rel);
+      this.recompute(key);
+    }
+  }
+
+  private broken(rel: string, errors: ManifestError[], initial: boolean): void {
+    this.fileErrors.set(rel, errors);
+    for (const e of errors) this.opts.logger.error(`invalid manifest: ${formatManifestError(e)}`, { file: rel, line: e.line });
+    if (initial && !this.files.has(rel)) this.recoverLastGood(rel);
+    for (const key of this.files.get(rel)?.keys() ?? []) this.recompute(key);
+  }
+
+  /** A file broken at start: its resources keep the state an earlier run last applied. */
+  private recoverLastGood(rel: string): void {
+    const recovered = new Map<ResourceKey, Declaration>();
+    for (const object of this.opts.storedObjects()) {
+      const source = object.metadata.annotations?.[SOURCE_ANNOTATION];
+      if (!source || source.slice(0, source.lastIndexOf(':')) !== rel) continue;
+      const { name, namespace, labels, annotations } = object.metadata;
+      const key = `${object.kind}/${namespace}/${name}`;
+      recovered.set(key, {
+        resource: { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) }, spec: object.spec as Record<string, unknown> },
+        line: Number(source.slice(source.lastIndexOf(':') + 1)) || 1,
+      });
+    }
+    if (!recovered.size) return;
+    this.opts.logger.warn('keeping the last good state of a file that is broken at start', { file: rel, resources: recovered.size });
+    this.files.set(rel, recovered);
+    for (const key of recovered.keys()) this.declare(key, rel);
+  }
+
+  private declare(key: ResourceKey, rel: string): void {
+    let set = this.declaredIn.get(key);
+    if (!set) this.declaredIn.set(key, (set = new Set()));
+    set.add(rel);
+  }
+
+  private undeclare(key: ResourceKey, rel: string): void {
+    const set = this.declaredIn.get(key);
+    set?.delete(rel);
+    if (set && set.size === 0) this.declaredIn.delete(key);
+  }
+
+  private recompute(key: ResourceKey): void {
+    const { store } = this.opts;
+    const where = [...(this.declaredIn.get(key) ?? [])];
+    if (where.length === 0) {
+      store.setProblem(key, undefined);
+      store.delete(key);
+      return;
+    }
+    if (where.length > 1) {
+      const places = where.sort().map((rel) => `${rel}:${this.files.get(rel)!.get(key)!.line}`);
+      const message = `declared in ${places.join(' and ')}; neither declaration is applied until only one remains`;
+      for (const place of places) this.opts.logger.error(`duplicate declaration of ${key}`, { at: place, alsoAt: places.filter((p) => p !== place) });
+      store.setProblem(key, { reason: 'DuplicateDeclaration', message });
+      return;
+    }
+    const rel = where[0]!;
+    const declaration = this.files.get(rel)!.get(key)!;
+    this.upsert(key, declaration, rel);
+    const errors = this.fileErrors.get(rel);
+    store.setProblem(key, errors
+      ? { reason: 'InvalidManifest', message: `${errors.map(formatManifestError).join('; ')} (the last good declaration stays in force)` }
+      : undefined);
+  }
+
+  /** Gives the declaration a Kubernetes identity: uid and creation kept, generation bumped on spec change. */
+  private upsert(key: ResourceKey, declaration: Declaration, rel: string): void {
+    const { resource, line } = declaration;
+    const current = this.opts.store.get(key) ?? this.opts.previous(key);
+    const specChanged = !current || stableStringify(current.spec) !== stableStringify(resource.spec);
+    const annotations = { ...resource.metadata.annotations, [SOURCE_ANNOTATION]: `${rel}:${line}` };
+    const object: Resource<unknown, unknown> = {
+      apiVersion: resource.apiVersion,
+      kind: resource.kind,
+      metadata: {
+        name: resource.metadata.name,
+        namespace: resource.metadata.namespace,
+        uid: current?.metadata.uid ?? randomUUID(),
+        generation: (current?.metadata.generation ?? 0) + (specChanged ? 1 : 0),
+        creationTimestamp: current?.metadata.creationTimestamp ?? this.now().toISOString(),
+        ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
+        annotations,
+      },
+      spec: resource.spec,
+    };
+    const inStore = this.opts.store.get(key);
+    if (inStore && stableStringify(inStore.metadata) === stableStringify(object.metadata) && !specChanged) return;
+    this.opts.store.set(key, object);
+  }
+}

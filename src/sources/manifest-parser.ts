@@ -1,0 +1,73 @@
+// Turns the text of one YAML file (several documents allowed) into validated resources, or
+// errors with file and line. Pure; shared by the directory source and `wimaxvm validate`.
+import { isCollection, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { resourceKey } from '../api/meta.js';
+import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
+
+export interface ParsedManifest {
+  key: string;
+  resource: DeclaredResource;
+  line: number;
+}
+
+export interface ManifestError {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export function formatManifestError(e: ManifestError): string {
+  return `${e.file}:${e.line}: ${e.message}`;
+}
+
+/** The line of the deepest node on `path` that exists in the document. */
+function lineOf(doc: Document, path: FieldPath, lines: LineCounter): number {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+    if (range) return lines.linePos(range[0]).line;
+  }
+  return 1;
+}
+
+export function parseManifests(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const resources: ParsedManifest[] = [];
+  const errors: ManifestError[] = [];
+  const docList = Array.isArray(docs) ? docs : [];
+  if (!Array.isArray(docs)) {
+    errors.push({ file, line: 1, message: 'not a YAML stream' });
+  }
+  const seen = new Map<string, number>();
+  for (const doc of docList) {
+    if (doc.errors.length) {
+      for (const err of doc.errors) {
+        errors.push({ file, line: err.linePos?.[0]?.line ?? 1, message: `YAML: ${err.message.split('\n')[0]}` });
+      }
+      continue;
+    }
+    if (doc.contents === null) continue; // an empty document, e.g. a trailing ---
+    if (!isCollection(doc.contents)) {
+      errors.push({ file, line: lineOf(doc, [], lines), message: 'a document must be a mapping (apiVersion, kind, metadata, spec)' });
+      continue;
+    }
+    const result = validateResource(doc.toJS({ maxAliasCount: 100 }));
+    if (!result.ok) {
+      for (const e of result.errors) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
+      continue;
+    }
+    const { kind, metadata } = result.resource;
+    const key = resourceKey(kind, metadata.namespace, metadata.name);
+    const line = lineOf(doc, [], lines);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      errors.push({ file, line, message: `${kind} ${metadata.namespace}/${metadata.name} is declared twice in this file (first at line ${earlier})` });
+      continue;
+    }
+    seen.set(key, line);
+    resources.push({ key, resource: result.resource, line });
+  }
+  return { resources, errors };
+}
+
