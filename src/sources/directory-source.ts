@@ -4,7 +4,7 @@
 // places and neither declaration wins.
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename, relative, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Resource, ResourceKey } from '../api/meta.js';
@@ -18,6 +18,17 @@ import { formatManifestError, parseManifests, type ManifestError } from './manif
 export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
 
 const MANIFEST_FILE = /\.ya?ml$/;
+
+/**
+ * chokidar drops a change that follows another within 50 ms (no trailing event), so each read
+ * is checked again this much later and the file read again if it moved meanwhile.
+ */
+const RECHECK_MS = 120;
+
+/** Identity of a file's content as far as stat can tell. */
+function version(s: { mtimeMs: number; size: number; ino: number }): string {
+  return `${s.ino}/${s.size}/${s.mtimeMs}`;
+}
 
 interface Declaration {
   resource: DeclaredResource;
@@ -46,6 +57,9 @@ export class DirectorySource {
   private readonly declaredIn = new Map<ResourceKey, Set<string>>();
   /** Per-file chain, so that two events for one file are handled in order. */
   private readonly pending = new Map<string, Promise<void>>();
+  /** The stat of the content last read, per file. */
+  private readonly readVersions = new Map<string, string>();
+  private readonly rechecks = new Set<NodeJS.Timeout>();
   private synced = false;
   private readonly now: () => Date;
 
@@ -79,6 +93,8 @@ export class DirectorySource {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.rechecks) clearTimeout(timer);
+    this.rechecks.clear();
     await this.watcher?.close();
     await Promise.all(this.pending.values());
   }
@@ -110,7 +126,14 @@ export class DirectorySource {
     const rel = relative(this.root, path);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      const handle = await open(path, 'r');
+      try {
+        this.readVersions.set(rel, version(await handle.stat()));
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+      if (this.synced) this.recheckLater(path, rel);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again; its unlink event follows
       return this.broken(rel, [{ file: rel, line: 1, message: `cannot read: ${errorMessage(err)}` }], initial);
@@ -128,6 +151,18 @@ export class DirectorySource {
     for (const key of new Set([...before.keys(), ...after.keys()])) this.recompute(key);
   }
 
+  private recheckLater(path: string, rel: string): void {
+    const timer = setTimeout(() => {
+      this.rechecks.delete(timer);
+      stat(path).then(
+        (s) => { if (this.readVersions.get(rel) !== version(s)) this.schedule(path, 'change'); },
+        () => { /* removed: the unlink event handles it */ },
+      );
+    }, RECHECK_MS);
+    timer.unref();
+    this.rechecks.add(timer);
+  }
+
   private unlink(rel: string): void {
     if (!existsSync(this.root)) {
       // The whole directory vanished (unmounted, moved): not a decision to delete every VM.
@@ -137,6 +172,7 @@ export class DirectorySource {
     const before = this.files.get(rel);
     this.files.delete(rel);
     this.fileErrors.delete(rel);
+    this.readVersions.delete(rel);
     if (!before) return;
     this.opts.logger.info('file removed', { file: rel, resources: before.size });
     for (const key of before.keys()) {
