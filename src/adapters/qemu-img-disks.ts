@@ -46,7 +46,8 @@ export class QemuImgDisks implements DiskImages {
     } catch {
       /* not there yet */
     }
-    await mkdir(this.overlayDir, { recursive: true });
+    // libvirtd runs guests as its own user: the overlay folder must be traversable by it.
+    await mkdir(this.overlayDir, { recursive: true, mode: 0o755 });
     const tmp = `${path}.tmp-${process.pid}`;
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', imagePath, tmp]);
     await rename(tmp, path);

@@ -246,7 +246,8 @@ export class FakeHypervisor implements Hypervisor {
   private doStart(d: FakeDomain): void {
     d.state = 'running';
     d.id = this.nextId++;
-    d.liveXml = d.persistentXml;
+    // As libvirt does for autoport graphics: the live XML carries the port actually given.
+    d.liveXml = d.persistentXml.replace(/(<graphics\b[^>]*\bport=")-1(")/, `$1${5900 + d.id}$2`);
   }
 
   private powerOff(d: FakeDomain): void {

@@ -1,6 +1,6 @@
 // Runs the real controller (directory source, engine, LibvirtHypervisor) against a libvirt URI
 // with temporary directories, plus a second libvirt connection to look at what it did.
-import { mkdtempSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
@@ -61,12 +61,13 @@ export class Harness {
   readonly observer: LibvirtHypervisor;
   logs: string[] = [];
 
-  constructor(readonly dir: string, readonly stateDir: string, readonly uri: string, private readonly flags: RunFlags) {
+  constructor(readonly dir: string, readonly stateDir: string, readonly uri: string, public flags: RunFlags) {
     this.observer = new LibvirtHypervisor({ uri, logger: silentLogger });
   }
 
   static async create(opts: { uri?: string; flags?: RunFlags; files?: Record<string, string> } = {}): Promise<Harness> {
     const base = mkdtempSync(join(tmpdir(), 'wimaxvm-it-'));
+    chmodSync(base, 0o755); // libvirtd's qemu user must reach overlays and images below it
     const h = new Harness(join(base, 'vms'), join(base, 'state'), opts.uri ?? 'test:///default', opts.flags ?? {});
     mkdirSync(h.dir, { recursive: true });
     for (const [file, text] of Object.entries(opts.files ?? {})) h.write(file, text);

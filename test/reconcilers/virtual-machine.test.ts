@@ -123,6 +123,7 @@ describe('a new VirtualMachine', () => {
     expect(st.startedOnce).toBe(true);
     expect(st.domain).toMatchObject({ name: 'vm1', state: 'running', uuid: domainUuidFor('uid-vm1-0000-4000-8000-000000000000') });
     expect(st.domain?.id).toEqual(expect.any(Number));
+    expect(st.domain?.vncPort).toBe(5900 + st.domain!.id!);
     expect(h.condition('vm1', 'Ready')).toMatchObject({ status: 'True', reason: 'Running', observedGeneration: 1 });
     expect(h.condition('vm1', 'Stalled')).toBeUndefined();
     expect(st.allocations.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
@@ -390,6 +391,27 @@ describe('spec changes on a running guest', () => {
     await h.reconcile('vm1');
     expect(h.hv.ops()).toEqual(['destroy', 'start']);
     expect(parseDomainXml(h.hv.peek('vm1')!.liveXml!).facts.vcpus).toBe(2);
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+  });
+
+  // plan.ts restartAllowed() lets the controller restart RerunOnFailure guests to apply a change,
+  // and wantedPower() keeps 'run' for RerunOnFailure while a 'restart' stop is pending; but a
+  // started RerunOnFailure guest gets want 'keep', so planVirtualMachine() never reaches
+  // beginStopping('restart') for it and reports RestartRequired instead.
+  it('RerunOnFailure: memory change restarts the guest gracefully, as restartAllowed() says', async () => {
+    await running(h, 'vm1', 'RerunOnFailure');
+    h.put('vm1', { runStrategy: 'RerunOnFailure', memory: '512Mi' });
+
+    const first = await h.reconcile('vm1');
+    expect(h.hv.ops()).toEqual(['define', 'shutdown']);
+    expect(first.requeueAfterMs).toBeGreaterThan(0);
+    expect(h.condition('vm1', 'RestartRequired')).toBeUndefined();
+
+    h.reset();
+    h.advance(first.requeueAfterMs!);
+    await h.reconcile('vm1');
+    expect(h.hv.ops()).toEqual(['start']);
+    expect(parseDomainXml(h.hv.peek('vm1')!.liveXml!).facts.memoryKiB).toBe(512 * 1024);
     expect(h.status('vm1')!.printableStatus).toBe('Running');
   });
 

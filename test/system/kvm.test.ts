@@ -1,0 +1,95 @@
+// Real guests on libvirtd + QEMU/KVM, driven from YAML files, checked with virsh.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, Harness, vmYaml } from '../helpers/harness.js';
+import { systemTestsEnabled, virsh } from '../helpers/system.js';
+
+const enabled = systemTestsEnabled();
+const run = Math.random().toString(36).slice(2, 7);
+const A = `sys-${run}-a`;
+const B = `sys-${run}-b`;
+
+function domstate(name: string): string {
+  return virsh('domstate', name).trim();
+}
+
+describe.runIf(enabled)('real KVM guests from YAML files', () => {
+  let h: Harness;
+  let imageDir: string;
+
+  beforeAll(async () => {
+    h = await Harness.create({ uri: 'qemu:///system' });
+    imageDir = join(h.dir, '..', 'images');
+    mkdirSync(imageDir);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(imageDir, 'base.qcow2'), '64M']);
+    h.flags = { 'image-dir': imageDir, 'shutdown-timeout': '2s', poll: '200ms' };
+    h.write('a.yaml', vmYaml({ name: A, extra: '  disks:\n    - image: base.qcow2' }));
+    h.write('b.yaml', vmYaml({ name: B }));
+    await h.start();
+  });
+
+  afterAll(async () => {
+    await h.stop();
+    for (const name of [A, B]) {
+      try { virsh('destroy', name); } catch { /* not running */ }
+      try { virsh('undefine', name); } catch { /* gone */ }
+    }
+    await h.dispose();
+  });
+
+  it('starts real guests; virsh agrees with the files', async () => {
+    await h.waitForStatus(A, 'Running', 60_000);
+    await h.waitForStatus(B, 'Running', 60_000);
+    expect(domstate(A)).toBe('running');
+    expect(domstate(B)).toBe('running');
+    const list = virsh('list', '--all', '--name');
+    expect(list).toContain(A);
+    const xml = virsh('dumpxml', A);
+    expect(xml).toMatch(/<domain type='(kvm|qemu)'/);
+    expect(xml).toContain('https://wimaxvm.io/xmlns/domain/v1alpha1');
+    const overlay = join(h.stateDir, 'overlays', `${A}-disk0.qcow2`);
+    expect(xml).toContain(overlay);
+    const info = execFileSync('qemu-img', ['info', '-U', overlay], { encoding: 'utf8' });
+    expect(info).toContain(join(imageDir, 'base.qcow2')); // a copy-on-write overlay of the image
+    expect(h.status(A)!.domain!.vncPort).toBeGreaterThanOrEqual(5900);
+  });
+
+  it('runStrategy Halted stops the guest (graceful, then powered off after the timeout)', async () => {
+    h.write('b.yaml', vmYaml({ name: B, runStrategy: 'Halted' }));
+    await h.waitForStatus(B, 'Stopped', 30_000);
+    expect(domstate(B)).toBe('shut off');
+  });
+
+  it('a guest destroyed with virsh comes back when runStrategy is Always', async () => {
+    const before = h.status(A)!.domain!.id;
+    virsh('destroy', A);
+    await eventually(() => {
+      const s = h.status(A);
+      return s?.printableStatus === 'Running' && s.domain?.id !== before;
+    }, `${A} running again`, 30_000);
+    expect(domstate(A)).toBe('running');
+  });
+
+  it('keeps reconciling across a libvirtd restart', async () => {
+    execFileSync('pkill', ['-x', 'libvirtd']);
+    await eventually(() => { try { virsh('version'); return false; } catch { return true; } }, 'libvirtd down', 10_000);
+    execFileSync('libvirtd', ['-d']);
+    await eventually(() => { try { virsh('version'); return true; } catch { return false; } }, 'libvirtd up', 30_000);
+    // Changes made after the restart still reach libvirt through the reopened connection.
+    h.write('b.yaml', vmYaml({ name: B, runStrategy: 'Always' }));
+    await h.waitForStatus(B, 'Running', 60_000);
+    expect(domstate(B)).toBe('running');
+    expect(h.logs.some((l) => l.includes('libvirt connection restored'))).toBe(true);
+  });
+
+  it('removing the file removes the guest and its overlay', async () => {
+    const overlay = join(h.stateDir, 'overlays', `${A}-disk0.qcow2`);
+    expect(existsSync(overlay)).toBe(true);
+    h.remove('a.yaml');
+    await eventually(() => !virsh('list', '--all', '--name').includes(A), `${A} undefined`, 30_000);
+    expect(existsSync(overlay)).toBe(false);
+    expect(h.status(A)).toBeUndefined();
+  });
+});

@@ -1,0 +1,102 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildConfig, ConfigError, parseDuration, parseNic, type RunFlags } from '../../src/config.js';
+import { EXAMPLES_DIR } from '../../src/package-root.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['0ms', 0],
+    ['30s', 30_000],
+    ['1.5s', 1_500],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    ['0.5h', 1_800_000],
+    [' 10s ', 10_000],
+  ])('%j → %d ms', (text, ms) => {
+    expect(parseDuration(text, 'poll')).toBe(ms);
+  });
+
+  it.each([['10'], [''], ['s'], ['-1s'], ['1d'], ['1 s'], ['1S'], ['1.s'], ['.5s'], ['1m30s'], ['1e3ms']])('rejects %j', (text) => {
+    expect(() => parseDuration(text, 'resync')).toThrow(ConfigError);
+    expect(() => parseDuration(text, 'resync')).toThrow(`--resync: invalid duration ${JSON.stringify(text)} (use e.g. 500ms, 30s, 2m)`);
+  });
+});
+
+describe('parseNic', () => {
+  it.each([
+    ['user', { type: 'user' }],
+    ['network:default', { type: 'network', source: 'default' }],
+    ['network:wimax-net.1', { type: 'network', source: 'wimax-net.1' }],
+    ['bridge:br0', { type: 'bridge', source: 'br0', openvswitch: false }],
+    ['ovs:br0', { type: 'bridge', source: 'br0', openvswitch: true }],
+    ['ovs:ovs_br-1', { type: 'bridge', source: 'ovs_br-1', openvswitch: true }],
+  ])('%s', (text, nic) => {
+    expect(parseNic(text)).toEqual(nic);
+  });
+
+  it.each([
+    ['ovs:'], ['bridge:'], ['network:'], ['foo:bar'], ['bridge:a b'], ['bridge:br0:1'], ['user:x'], ['User'], [''], ['br0'], [':br0'],
+    // The prefix must be followed by ":" (these are neither "bridge:NAME" nor "ovs:BRIDGE").
+    ['bridge0'], ['ovs1'], ['network2'],
+  ])('rejects %j', (text) => {
+    expect(() => parseNic(text)).toThrow(ConfigError);
+    expect(() => parseNic(text)).toThrow(`--nic: expected user, network:NAME, bridge:NAME or ovs:BRIDGE, got ${JSON.stringify(text)}`);
+  });
+});
+
+describe('buildConfig', () => {
+  it('defaults', () => {
+    const stateDir = resolve('.wimaxvm');
+    expect(buildConfig({})).toEqual({
+      dir: resolve(EXAMPLES_DIR),
+      connect: 'test:///default',
+      stateDir,
+      imageDir: '/var/lib/wimaxvm/images',
+      overlayDir: resolve(stateDir, 'overlays'),
+      workers: 8,
+      resyncMs: 30_000,
+      pollMs: 1_000,
+      shutdownTimeoutMs: 30_000,
+      nic: { type: 'user' },
+      logLevel: 'info',
+    });
+  });
+
+  it('takes every flag', () => {
+    const flags: RunFlags = {
+      dir: '/etc/vms', connect: 'qemu:///system', 'state-dir': '/run/wx', 'image-dir': '/img', 'overlay-dir': '/ov',
+      workers: '3', resync: '2m', poll: '250ms', 'shutdown-timeout': '5s', nic: 'ovs:br-wimax', 'log-level': 'debug', 'log-format': 'json',
+    };
+    expect(buildConfig(flags)).toEqual({
+      dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
+      workers: 3, resyncMs: 120_000, pollMs: 250, shutdownTimeoutMs: 5_000,
+      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, logLevel: 'debug', logFormat: 'json',
+    });
+  });
+
+  it('puts overlays under the state directory by default', () => {
+    expect(buildConfig({ 'state-dir': '/srv/state' }).overlayDir).toBe('/srv/state/overlays');
+  });
+
+  it.each([['1', 1], ['1024', 1024]])('accepts --workers %s', (workers, n) => {
+    expect(buildConfig({ workers }).workers).toBe(n);
+  });
+
+  it.each<[string, RunFlags, string]>([
+    ['--workers 0', { workers: '0' }, '--workers: expected a whole number from 1 to 1024, got "0"'],
+    ['--workers 1025', { workers: '1025' }, '--workers: expected a whole number from 1 to 1024, got "1025"'],
+    ['--workers -2', { workers: '-2' }, '--workers: expected a whole number from 1 to 1024, got "-2"'],
+    ['--workers 2.5', { workers: '2.5' }, '--workers: expected a whole number from 1 to 1024, got "2.5"'],
+    ['--workers many', { workers: 'many' }, '--workers: expected a whole number from 1 to 1024, got "many"'],
+    ['--log-level verbose', { 'log-level': 'verbose' }, '--log-level: expected debug, info, warn or error'],
+    ['--log-level INFO', { 'log-level': 'INFO' }, '--log-level: expected debug, info, warn or error'],
+    ['--log-format yaml', { 'log-format': 'yaml' }, '--log-format: expected json or text'],
+    ['--poll 1', { poll: '1' }, '--poll: invalid duration "1" (use e.g. 500ms, 30s, 2m)'],
+    ['--shutdown-timeout soon', { 'shutdown-timeout': 'soon' }, '--shutdown-timeout: invalid duration "soon" (use e.g. 500ms, 30s, 2m)'],
+    ['--nic foo:bar', { nic: 'foo:bar' }, '--nic: expected user, network:NAME, bridge:NAME or ovs:BRIDGE, got "foo:bar"'],
+  ])('%s', (_label, flags, message) => {
+    expect(() => buildConfig(flags)).toThrow(ConfigError);
+    expect(() => buildConfig(flags)).toThrow(message);
+  });
+});

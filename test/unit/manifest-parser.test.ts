@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { formatManifestError, parseManifests } from '../../src/sources/manifest-parser.js';
+
+const F = 'vms/lab.yaml';
+
+function vm(name: string, specLines: string[] = [], metaLines: string[] = []): string {
+  return [
+    'apiVersion: wimaxvm.io/v1alpha1',
+    'kind: VirtualMachine',
+    'metadata:',
+    `  name: ${name}`,
+    ...metaLines,
+    'spec:',
+    ...(specLines.length ? specLines : ['  memory: 64Mi']),
+  ].join('\n') + '\n';
+}
+
+describe('documents', () => {
+  it.each<[string, string, string[], number[]]>([
+    ['one document', vm('a'), ['VirtualMachine/default/a'], [1]],
+    ['three documents', vm('a') + '---\n' + vm('b') + '---\n' + vm('c', [], ['  namespace: lab']), ['VirtualMachine/default/a', 'VirtualMachine/default/b', 'VirtualMachine/lab/c'], [1, 8, 15]],
+    ['a leading ---', '---\n' + vm('a'), ['VirtualMachine/default/a'], [2]],
+    ['a comment header', '# lab VMs\n\n---\n' + vm('a'), ['VirtualMachine/default/a'], [4]],
+    ['a trailing ---', vm('a') + '---\n', ['VirtualMachine/default/a'], [1]],
+    ['an empty document in the middle', vm('a') + '---\n---\n' + vm('b'), ['VirtualMachine/default/a', 'VirtualMachine/default/b'], [1, 9]],
+    ['a comment-only document', vm('a') + '---\n# nothing here yet\n---\n' + vm('b'), ['VirtualMachine/default/a', 'VirtualMachine/default/b'], [1, 10]],
+    ['a document end marker', vm('a') + '...\n---\n' + vm('b'), ['VirtualMachine/default/a', 'VirtualMachine/default/b'], [1, 9]],
+    ['an empty file', '', [], []],
+    ['only comments', '# nothing\n# at all\n', [], []],
+  ])('%s', (_label, text, keys, lines) => {
+    const { resources, errors } = parseManifests(text, F);
+    expect(errors).toEqual([]);
+    expect(resources.map((r) => r.key)).toEqual(keys);
+    expect(resources.map((r) => r.line)).toEqual(lines);
+  });
+
+  it('returns validated resources with defaults', () => {
+    const { resources } = parseManifests(vm('a'), F);
+    expect(resources[0]!.resource).toEqual({
+      apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine',
+      metadata: { name: 'a', namespace: 'default' },
+      spec: { runStrategy: 'Always', memory: '64Mi', vcpus: 1 },
+    });
+  });
+
+  it('keeps the good documents of a file with a bad one', () => {
+    const { resources, errors } = parseManifests(vm('a') + '---\n' + vm('b', ['  vcpus: 0']) + '---\n' + vm('c'), F);
+    expect(resources.map((r) => r.key)).toEqual(['VirtualMachine/default/a', 'VirtualMachine/default/c']);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('error lines', () => {
+  // Line numbers in the comments are 1-based lines of `text`.
+  it.each<[string, string, number, RegExp]>([
+    ['bad runStrategy on line 7', vm('a', ['  memory: 64Mi', '  runStrategy: Sometimes']), 7, /^spec\.runStrategy: Unsupported value: "Sometimes"/],
+    ['bad vcpus on line 6', vm('a', ['  vcpus: 0', '  memory: 64Mi']), 6, /^spec\.vcpus: Invalid value: 0/],
+    ['bad MAC on line 8', vm('a', ['  memory: 64Mi', '  network:', '    mac: "01:00:5e:00:00:01"']), 8, /^spec\.network\.mac: Invalid value/],
+    ['bad disk image on line 8', vm('a', ['  disks:', '    - image: ok.qcow2', '    - image: ../etc/passwd']), 8, /^spec\.disks\[1\]\.image: Invalid value/],
+    ['bad name on line 4', vm('Bad'), 4, /^metadata\.name: Invalid value: "Bad"/],
+    ['unknown scalar field on line 7', vm('a', ['  memory: 64Mi', '  cpus: 2']), 7, /^unknown field "spec\.cpus"$/],
+    ['unknown metadata field on line 5', vm('a', [], ['  uid: x']), 5, /^unknown field "metadata\.uid"$/],
+    // The field is on line 6; its value (a mapping) starts on line 7.
+    ['unknown mapping field on line 6', vm('a', ['  extra:', '    foo: 1']), 6, /^unknown field "spec\.extra"$/],
+    ['missing spec: the document start', 'apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: a\n', 1, /^spec: Required value$/],
+    ['errors in a later document', vm('a') + '---\n' + vm('b', ['  memory: 64Mi', '  runStrategy: Sometimes']), 14, /^spec\.runStrategy: Unsupported value/],
+    ['unknown kind', vm('a').replace('kind: VirtualMachine', 'kind: VM'), 2, /^no matches for kind "VM" in version "wimaxvm.io\/v1alpha1"/],
+  ])('%s', (_label, text, line, message) => {
+    const { resources, errors } = parseManifests(text, F);
+    expect(resources).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.file).toBe(F);
+    expect(errors[0]!.message).toMatch(message);
+    expect(errors[0]!.line).toBe(line);
+  });
+
+  it.each<[string, string, number, RegExp]>([
+    ['tab indentation on line 6', vm('a', ['\tvcpus: 1']), 6, /^YAML: Tabs are not allowed as indentation/],
+    ['stray "]" on line 7', vm('a', ['  memory: 64Mi', '  disks: [a, b]]']), 7, /^YAML: Unexpected flow-seq-end token/],
+    ['nested mapping in a compact mapping on line 6', vm('a', ['  vcpus: 1: 2']), 6, /^YAML: Nested mappings are not allowed/],
+    ['duplicate key on line 7', vm('a', ['  vcpus: 1', '  vcpus: 2']), 7, /^YAML: Map keys must be unique/],
+    ['syntax error in a later document', vm('a') + '---\n' + vm('b', ['  vcpus: 1: 2']), 13, /^YAML: /],
+  ])('YAML error: %s', (_label, text, line, message) => {
+    const { resources, errors } = parseManifests(text, F);
+    expect(resources.map((r) => r.key)).not.toContain('VirtualMachine/default/b');
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors[0]!.message).toMatch(message);
+    expect(errors[0]!.line).toBe(line);
+  });
+
+  it('a resource declared twice names both lines', () => {
+    const { resources, errors } = parseManifests(vm('a') + '---\n' + vm('b') + '---\n' + vm('a', ['  vcpus: 2']), F);
+    expect(resources.map((r) => r.key)).toEqual(['VirtualMachine/default/a', 'VirtualMachine/default/b']);
+    expect(errors).toEqual([{ file: F, line: 15, message: 'VirtualMachine default/a is declared twice in this file (first at line 1)' }]);
+  });
+
+  it('the same name in two namespaces is not a duplicate', () => {
+    const { resources, errors } = parseManifests(vm('a') + '---\n' + vm('a', [], ['  namespace: lab']), F);
+    expect(errors).toEqual([]);
+    expect(resources).toHaveLength(2);
+  });
+
+  it.each<[string, string, number, string]>([
+    ['a scalar document', vm('a') + '---\nhello\n', 8, 'a document must be a mapping (apiVersion, kind, metadata, spec)'],
+    ['a number', '42\n', 1, 'a document must be a mapping (apiVersion, kind, metadata, spec)'],
+    ['a list', '- a\n- b\n', 1, 'a resource must be a mapping with apiVersion, kind, metadata and spec'],
+  ])('non-mapping document: %s', (_label, text, line, message) => {
+    const { errors } = parseManifests(text, F);
+    expect(errors).toEqual([{ file: F, line, message }]);
+  });
+
+  it('formats errors as file:line: message', () => {
+    expect(formatManifestError({ file: F, line: 7, message: 'oops' })).toBe('vms/lab.yaml:7: oops');
+  });
+});
