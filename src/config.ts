@@ -44,8 +44,9 @@ export function parseDuration(text: string, flag: string): number {
 /** user | network:NAME | bridge:NAME | ovs:BRIDGE */
 export function parseNic(text: string): NicAttachment {
   if (text === 'user') return { type: 'user' };
-  const [kind, source] = [text.slice(0, text.indexOf(':')), text.slice(text.indexOf(':') + 1)];
-  if (source && /^[A-Za-z0-9_.-]+$/.test(source)) {
+  const colon = text.indexOf(':');
+  const [kind, source] = [text.slice(0, colon), text.slice(colon + 1)];
+  if (colon > 0 && source && /^[A-Za-z0-9_.-]+$/.test(source)) {
     if (kind === 'network') return { type: 'network', source };
     if (kind === 'bridge') return { type: 'bridge', source, openvswitch: false };
     if (kind === 'ovs') return { type: 'bridge', source, openvswitch: true };

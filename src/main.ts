@@ -84,7 +84,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const { namespace, name } = resourceNameForDomain(domainName);
     const key = resourceKey(VM_KIND, namespace, name);
     if (known(key)) controller.enqueue(key);
-  }, logger);
+  }, logger, (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
   await poller.tick();
   poller.start();
   hypervisor.onReconnect(resync);

@@ -1,7 +1,6 @@
 // File-mode status: one YAML per resource under the state directory, the same shape as
 // `kubectl get -o yaml` (metadata, spec, status), written atomically (temp file + rename).
-import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify, parse } from 'yaml';
 import { parseResourceKey, resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
@@ -46,21 +45,23 @@ export class FileStatusStore implements StatusStore {
     return [...this.objects.entries()].filter(([k]) => k.startsWith(`${kind}/`)).map(([, v]) => v);
   }
 
+  // Synchronous on purpose: a status file is a few hundred bytes in the page cache, and a
+  // sync write costs less than the thread-pool round trips of an async one (bench/converge.ts).
   async write(key: ResourceKey, object: Resource<unknown, unknown>): Promise<void> {
     this.objects.set(key, structuredClone(object));
     const { dir, path } = this.pathOf(key);
     if (!this.madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
     const tmp = `${path}.tmp-${process.pid}-${this.seq++}`;
-    await writeFile(tmp, stringify(object));
-    await rename(tmp, path);
+    writeFileSync(tmp, stringify(object));
+    renameSync(tmp, path);
   }
 
   async remove(key: ResourceKey): Promise<void> {
     this.objects.delete(key);
-    await rm(this.pathOf(key).path, { force: true });
+    rmSync(this.pathOf(key).path, { force: true });
   }
 
   private pathOf(key: ResourceKey): { dir: string; path: string } {

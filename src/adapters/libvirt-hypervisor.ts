@@ -10,7 +10,16 @@ const STATES: DomainState[] = ['nostate', 'running', 'blocked', 'paused', 'shutd
 
 /** Messages libvirt gives when the daemon went away; the binding does not keep error codes. */
 const CONNECTION_LOST = /client socket is closed|Broken pipe|End of file while reading|Connection reset|Cannot recv data|Cannot write data|no connection driver|Failed to connect socket|not connected|invalid connection/i;
-const NOT_FOUND = /Domain not found|no domain with matching/i;
+const NOT_FOUND = /Domain not found|no domain with matching|invalid domain pointer/i;
+
+/** The domain's name and id from its XML, so no extra calls are needed for them. */
+function xmlName(xml: string): string {
+  const m = /<name>([^<]*)<\/name>/.exec(xml);
+  if (!m) throw new Error('domain XML without <name>');
+  return m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+}
+const XML_UUID = /<uuid>([0-9a-fA-F-]+)<\/uuid>/;
+const XML_ID = /^<domain[^>]*\sid='(\d+)'/;
 
 export interface LibvirtHypervisorOptions {
   uri: string;
@@ -33,6 +42,13 @@ export class LibvirtHypervisor implements Hypervisor {
   private closed = false;
   private readonly type: 'kvm' | 'qemu' | 'test';
   private readonly reconnectListeners: (() => void)[] = [];
+  /** Handles of domains looked up or defined, so each call is one libvirt call, not two. */
+  private readonly handles = new Map<string, Domain>();
+  /**
+   * Names of every domain as of the last listing, kept up to date by our own define and
+   * undefine: a name not in it needs no failing lookup (the common case for a new VM).
+   */
+  private known: Set<string> | undefined;
 
   constructor(private readonly opts: LibvirtHypervisorOptions) {
     this.uri = opts.uri;
@@ -70,9 +86,19 @@ export class LibvirtHypervisor implements Hypervisor {
     await this.call((c) => c.connectGetHostname());
   }
 
-  async getDomain(name: string): Promise<DomainSnapshot | undefined> {
-    const domain = await this.lookup(name);
-    return domain ? this.snapshot(name, domain) : undefined;
+  async getDomain(name: string, fresh = false): Promise<DomainSnapshot | undefined> {
+    if (fresh) this.handles.delete(name);
+    const domain = await this.lookup(name, fresh);
+    if (!domain) return undefined;
+    try {
+      return await this.snapshot(domain);
+    } catch (err) {
+      if (!NOT_FOUND.test(errorMessage(err))) throw err;
+      // The handle outlived its domain (undefined behind our back): ask once more.
+      this.forget(name);
+      const again = await this.lookup(name, true);
+      return again ? this.snapshot(again) : undefined;
+    }
   }
 
   async listDomains(): Promise<DomainSnapshot[]> {
@@ -80,13 +106,17 @@ export class LibvirtHypervisor implements Hypervisor {
     const domains = await this.call((c) => c.connectListAllDomains());
     const out = await Promise.all(domains.map(async (d) => {
       try {
-        return await this.snapshot(await this.call((c) => c.domainGetName(d)), d);
+        return await this.snapshot(d);
       } catch (err) {
         if (NOT_FOUND.test(errorMessage(err))) return undefined; // undefined meanwhile
         throw err;
       }
     }));
-    return out.filter((s): s is DomainSnapshot => s !== undefined);
+    const snapshots = out.filter((s): s is DomainSnapshot => s !== undefined);
+    await this.ping(); // list calls return [] instead of failing on a dead connection
+    this.known = new Set(snapshots.map((s) => s.name));
+    for (const [i, d] of domains.entries()) if (out[i]) this.handles.set(out[i]!.name, d);
+    return snapshots;
   }
 
   async activity(): Promise<DomainActivity> {
@@ -95,6 +125,7 @@ export class LibvirtHypervisor implements Hypervisor {
       this.call((c) => c.connectListDefinedDomains()),
       this.call((c) => c.connectListDomains()),
     ]);
+    await this.ping();
     return { inactive, activeIds };
   }
 
@@ -109,7 +140,16 @@ export class LibvirtHypervisor implements Hypervisor {
   }
 
   async define(xml: string): Promise<void> {
-    await this.call((c) => c.domainDefineXML(xml));
+    const name = xmlName(xml);
+    try {
+      this.handles.set(name, await this.call((c) => c.domainDefineXML(xml)));
+      this.known?.add(name);
+    } catch (err) {
+      // Most likely it exists after all (defined behind our back): look it up next time.
+      this.known?.add(name);
+      this.handles.delete(name);
+      throw err;
+    }
   }
 
   start(name: string): Promise<void> {
@@ -124,8 +164,9 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.onDomain(name, (c, d) => c.domainDestroy(d));
   }
 
-  undefine(name: string): Promise<void> {
-    return this.onDomain(name, (c, d) => c.domainUndefine(d));
+  async undefine(name: string): Promise<void> {
+    await this.onDomain(name, (c, d) => c.domainUndefine(d));
+    this.forget(name);
   }
 
   suspend(name: string): Promise<void> {
@@ -136,34 +177,57 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.onDomain(name, (c, d) => c.domainResume(d));
   }
 
-  private async snapshot(name: string, domain: Domain): Promise<DomainSnapshot> {
-    const [info, uuid, persistentXml] = await Promise.all([
+  /** Two or three calls: state, persistent XML, and the live XML while active (name, uuid, id are in the XML). */
+  private async snapshot(domain: Domain): Promise<DomainSnapshot> {
+    const [info, persistentXml] = await Promise.all([
       this.call((c) => c.domainGetInfo(domain)),
-      this.call((c) => c.domainGetUUIDString(domain)),
       this.call((c) => c.domainGetXMLDesc(domain, DomainGetXMLDescFlags.INACTIVE)),
     ]);
+    const name = xmlName(persistentXml);
+    const uuid = XML_UUID.exec(persistentXml)?.[1] ?? '';
     const state = STATES[info.state] ?? 'nostate';
     if (state === 'shutoff') return { name, uuid, state, persistentXml };
-    const [id, liveXml] = await Promise.all([
-      this.call((c) => c.domainGetID(domain)),
-      this.call((c) => c.domainGetXMLDesc(domain, DomainGetXMLDescFlags.NONE)),
-    ]);
-    return { name, uuid, state, persistentXml, liveXml, ...(typeof id === 'number' ? { id } : {}) };
+    const liveXml = await this.call((c) => c.domainGetXMLDesc(domain, DomainGetXMLDescFlags.NONE));
+    const id = XML_ID.exec(liveXml)?.[1];
+    return { name, uuid, state, persistentXml, liveXml, ...(id !== undefined ? { id: Number(id) } : {}) };
   }
 
-  private async lookup(name: string): Promise<Domain | undefined> {
+  private forget(name: string): void {
+    this.handles.delete(name);
+    this.known?.delete(name);
+  }
+
+  private async lookup(name: string, fresh = false): Promise<Domain | undefined> {
+    const cached = this.handles.get(name);
+    if (cached) return cached;
+    if (!fresh && this.known && !this.known.has(name)) return undefined;
     try {
-      return await this.call((c) => c.domainLookupByName(name));
+      const domain = await this.call((c) => c.domainLookupByName(name));
+      this.handles.set(name, domain);
+      this.known?.add(name);
+      return domain;
     } catch (err) {
-      if (NOT_FOUND.test(errorMessage(err))) return undefined;
+      if (NOT_FOUND.test(errorMessage(err))) {
+        this.known?.delete(name);
+        return undefined;
+      }
       throw err;
     }
   }
 
+  /** An operation on a domain; a stale handle (domain undefined and defined again by hand) is refreshed once. */
   private async onDomain(name: string, fn: (c: LibvirtConnection, d: Domain) => Promise<unknown>): Promise<void> {
-    const domain = await this.lookup(name);
+    const domain = await this.lookup(name, true);
     if (!domain) throw new Error(`domain ${name} not found`);
-    await this.call((c) => fn(c, domain));
+    try {
+      await this.call((c) => fn(c, domain));
+    } catch (err) {
+      if (!NOT_FOUND.test(errorMessage(err)) || !this.handles.has(name)) throw err;
+      this.forget(name);
+      const again = await this.lookup(name, true);
+      if (!again) throw err;
+      await this.call((c) => fn(c, again));
+    }
   }
 
   private async call<T>(fn: (c: LibvirtConnection) => Promise<T>): Promise<T> {
@@ -205,6 +269,8 @@ export class LibvirtHypervisor implements Hypervisor {
         await conn.connectOpen();
         await conn.connectGetHostname();
         this.conn = conn;
+        this.handles.clear(); // handles belong to the old connection
+        this.known = undefined;
         this.opts.logger.info('libvirt connection restored', { uri: this.uri });
         for (const listener of this.reconnectListeners) listener();
         return;

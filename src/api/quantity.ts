@@ -15,11 +15,14 @@ export function parseQuantity(input: string | number): number {
   if (!QUANTITY_RE.test(text)) {
     throw new Error(`invalid quantity ${JSON.stringify(String(input))}: expected a number with an optional suffix such as Mi or Gi`);
   }
-  const match = /^([0-9.]+)([A-Za-z]*)$/.exec(text)!;
-  const factor = SUFFIX_FACTORS[match[2]!]!;
-  const bytes = Math.ceil(Number(match[1]) * factor);
-  if (!Number.isSafeInteger(bytes)) throw new Error(`quantity ${text} is too large`);
-  return bytes;
+  const match = /^([0-9]+)(?:\.([0-9]+))?([A-Za-z]*)$/.exec(text)!;
+  // Exact arithmetic: floating point turns 2.007k into 2007.0000000000002 and then 2008 bytes.
+  const fraction = match[2] ?? '';
+  const scale = 10n ** BigInt(fraction.length);
+  const scaled = BigInt(match[1]! + fraction) * BigInt(SUFFIX_FACTORS[match[3]!]!);
+  const bytes = (scaled + scale - 1n) / scale; // rounded up to a whole byte
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`quantity ${text} is too large`);
+  return Number(bytes);
 }
 
 /** Bytes rounded up to whole KiB, the unit libvirt's <memory> uses here. */

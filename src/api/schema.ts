@@ -168,7 +168,7 @@ export function validateResource(input: unknown): ValidationResult {
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
     return { ok: false, errors: [{ path: typeof apiVersion !== 'string' ? ['apiVersion'] : ['kind'], message: 'apiVersion and kind are required' }] };
   }
-  const validate = validators().get(`${apiVersion}/${kind}`);
+  const validate = kind.includes('/') ? undefined : validators().get(`${apiVersion}/${kind}`);
   if (!validate) {
     return {
       ok: false,

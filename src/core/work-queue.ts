@@ -50,10 +50,13 @@ export class WorkQueue {
     return this.limiter.numRequeues(key);
   }
 
-  /** The next key to work on; undefined once the queue is shut down. */
+  /**
+   * The next key to work on; undefined once the queue is shut down. Keys still queued then are
+   * not handed out: reconciles are level-based, so the next run picks them up again.
+   */
   get(): Promise<string | undefined> {
-    if (this.head < this.queue.length) return Promise.resolve(this.take());
     if (this.shuttingDown) return Promise.resolve(undefined);
+    if (this.head < this.queue.length) return Promise.resolve(this.take());
     return new Promise((resolve) => this.getters.push(resolve));
   }
 

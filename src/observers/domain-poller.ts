@@ -5,6 +5,8 @@
 import { errorMessage, type Logger } from '../core/logger.js';
 import { HypervisorUnavailableError, type Hypervisor } from '../ports/hypervisor.js';
 
+export type Activity = 'active' | 'inactive' | 'absent';
+
 export class DomainPoller {
   private inactive = new Set<string>();
   private readonly nameById = new Map<number, string>();
@@ -17,6 +19,10 @@ export class DomainPoller {
     private readonly intervalMs: number,
     private readonly onChange: (domainName: string) => void,
     private readonly logger: Logger,
+    /** What the controller itself last saw of a domain: a change it made is no news. */
+    private readonly lastObserved: (domainName: string) => Activity | undefined = () => undefined,
+    /** The name of an active domain the controller has seen by that id, to spare a lookup. */
+    private readonly knownName: (id: number) => string | undefined = () => undefined,
   ) {}
 
   start(): void {
@@ -51,18 +57,23 @@ export class DomainPoller {
         this.nameById.delete(id);
       }
     }
-    for (const id of activeIds) {
-      if (this.nameById.has(id)) continue;
-      const name = await this.hypervisor.nameOfActiveDomain(id).catch(() => undefined);
-      if (name === undefined) continue;
+    const newIds = [...activeIds].filter((id) => !this.nameById.has(id));
+    const names = await Promise.all(newIds.map((id) => this.knownName(id) ?? this.hypervisor.nameOfActiveDomain(id).catch(() => undefined)));
+    newIds.forEach((id, i) => {
+      const name = names[i];
+      if (name === undefined) return;
       this.nameById.set(id, name);
       changed.add(name);
-    }
+    });
     this.inactive = inactive;
     if (!this.primed) {
       this.primed = true;
       return;
     }
-    for (const name of changed) this.onChange(name);
+    const activeNames = new Set(this.nameById.values());
+    for (const name of changed) {
+      const now: Activity = activeNames.has(name) ? 'active' : inactive.has(name) ? 'inactive' : 'absent';
+      if (this.lastObserved(name) !== now) this.onChange(name);
+    }
   }
 }

@@ -28,7 +28,11 @@ export interface Hypervisor {
   readonly uri: string;
   /** The domain type to define guests with on this connection: kvm, qemu (emulation) or test. */
   domainType(): 'kvm' | 'qemu' | 'test';
-  getDomain(name: string): Promise<DomainSnapshot | undefined>;
+  /**
+   * The domain's state and XML. An adapter may answer "absent" from what it already knows
+   * (its own defines and the last listing); `fresh` asks libvirt itself.
+   */
+  getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined>;
   listDomains(): Promise<DomainSnapshot[]>;
   activity(): Promise<DomainActivity>;
   /** The name of an active domain, by id (for ids activity() has not seen before). */

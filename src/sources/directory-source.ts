@@ -3,8 +3,8 @@
 // stopped or removed because of it); the same resource declared twice is reported on both
 // places and neither declaration wins.
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, relative, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Resource, ResourceKey } from '../api/meta.js';
@@ -126,12 +126,14 @@ export class DirectorySource {
     const rel = relative(this.root, path);
     let text: string;
     try {
-      const handle = await open(path, 'r');
+      // Manifests are small: a synchronous read costs less than four thread-pool round trips,
+      // which matters when a thousand files are read at start.
+      const fd = openSync(path, 'r');
       try {
-        this.readVersions.set(rel, version(await handle.stat()));
-        text = await handle.readFile('utf8');
+        this.readVersions.set(rel, version(fstatSync(fd)));
+        text = readFileSync(fd, 'utf8');
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       if (this.synced) this.recheckLater(path, rel);
     } catch (err) {

@@ -1,6 +1,6 @@
 // Turns the text of one YAML file (several documents allowed) into validated resources, or
 // errors with file and line. Pure; shared by the directory source and `wimaxvm validate`.
-import { isCollection, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { resourceKey } from '../api/meta.js';
 import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
 
@@ -20,9 +20,20 @@ export function formatManifestError(e: ManifestError): string {
   return `${e.file}:${e.line}: ${e.message}`;
 }
 
-/** The line of the deepest node on `path` that exists in the document. */
+/**
+ * The line of the deepest field on `path` that exists in the document: the line of its key
+ * where it has one (a block mapping's value starts on the next line).
+ */
 function lineOf(doc: Document, path: FieldPath, lines: LineCounter): number {
   for (let depth = path.length; depth >= 0; depth--) {
+    if (depth > 0) {
+      const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === path[depth - 1]);
+        const keyRange = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (keyRange) return lines.linePos(keyRange[0]).line;
+      }
+    }
     const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
     if (range) return lines.linePos(range[0]).line;
@@ -43,11 +54,12 @@ export function parseManifests(text: string, file: string): { resources: ParsedM
   for (const doc of docList) {
     if (doc.errors.length) {
       for (const err of doc.errors) {
-        errors.push({ file, line: err.linePos?.[0]?.line ?? 1, message: `YAML: ${err.message.split('\n')[0]}` });
+        errors.push({ file, line: lines.linePos(err.pos[0]).line, message: `YAML: ${err.message.split('\n')[0]}` });
       }
       continue;
     }
-    if (doc.contents === null) continue; // an empty document, e.g. a trailing ---
+    // An empty document (a trailing ---, or only comments) parses to a null scalar.
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
     if (!isCollection(doc.contents)) {
       errors.push({ file, line: lineOf(doc, [], lines), message: 'a document must be a mapping (apiVersion, kind, metadata, spec)' });
       continue;

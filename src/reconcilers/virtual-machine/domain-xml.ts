@@ -134,10 +134,12 @@ function toKiB(value: number, unit = 'KiB'): number {
 /** Finds wimaxvm's element in <metadata> by its namespace URI, whatever prefix libvirt kept. */
 function readOwner(metadata: unknown): OwnerMetadata | undefined {
   if (!metadata || typeof metadata !== 'object') return undefined;
-  for (const child of Object.values(metadata as Record<string, unknown>)) {
+  for (const [element, child] of Object.entries(metadata as Record<string, unknown>)) {
     if (!child || typeof child !== 'object') continue;
     const attrs = child as Record<string, string>;
-    const isOurs = Object.entries(attrs).some(([k, v]) => k.startsWith('@xmlns') && v === METADATA_NS);
+    // Ours only if the element's own prefix (or the default namespace) is bound to our URI.
+    const colon = element.indexOf(':');
+    const isOurs = attrs[colon < 0 ? '@xmlns' : `@xmlns:${element.slice(0, colon)}`] === METADATA_NS;
     if (!isOurs || !attrs['@uid'] || !attrs['@name'] || !attrs['@namespace']) continue;
     return {
       uid: attrs['@uid'],

@@ -147,19 +147,17 @@ export function planVirtualMachine(input: PlanInput): Plan {
   // The shutdown we waited for has happened (or there was none).
   const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts) : [];
 
-  if (want === 'run') {
-    if (!active) {
-      actions.push({ type: 'start' });
-    } else if (state === 'crashed') {
-      actions.push({ type: 'destroy' }, { type: 'start' });
-    } else if (liveDiff.length > 0 && state !== 'paused') {
-      if (restartAllowed(runStrategy)) beginStopping('restart', input, observed!, actions, plan);
-      else plan.restartRequired = liveDiff;
-    }
-  } else if (want === 'stop') {
+  if (want === 'stop') {
     if (active) beginStopping('halt', input, observed!, actions, plan);
+  } else if (want === 'run' && !active) {
+    actions.push({ type: 'start' });
+  } else if (want === 'run' && state === 'crashed') {
+    actions.push({ type: 'destroy' }, { type: 'start' });
   } else if (liveDiff.length > 0) {
-    plan.restartRequired = liveDiff;
+    // A running guest whose definition changed: restart it if the runStrategy puts the
+    // controller in charge of running it, else say a restart is needed.
+    if (restartAllowed(runStrategy) && state !== 'paused') beginStopping('restart', input, observed!, actions, plan);
+    else plan.restartRequired = liveDiff;
   }
   return plan;
 }

@@ -12,7 +12,7 @@ import type { EventRecorder } from '../../ports/event-recorder.js';
 import { HypervisorUnavailableError, type DomainSnapshot, type Hypervisor } from '../../ports/hypervisor.js';
 import type { StatusStore } from '../../ports/status-store.js';
 import { buildDomainXml, factsOf, parseDomainXml, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
-import { planVirtualMachine, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
+import { isActive, planVirtualMachine, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
 import { computeStatus, type StatusInput } from './status.js';
 
 /** Largest guest memory accepted: beyond this a typo (1Ti for 1Gi) is likelier than intent. */
@@ -79,10 +79,33 @@ export class VirtualMachineReconciler implements Reconciler {
   readonly kind = VM_KIND;
   private readonly stopping = new Map<ResourceKey, Stopping>();
   private readonly startFailures = new Map<ResourceKey, number>();
+  /** Whether each domain was active when last observed, so a poller can tell our changes from others'. */
+  private readonly activity = new Map<string, 'active' | 'inactive'>();
   private readonly now: () => number;
 
   constructor(private readonly deps: VirtualMachineReconcilerDeps) {
     this.now = deps.now ?? Date.now;
+  }
+
+  /** What the last reconcile saw of a domain: 'absent' once it is gone, undefined if never seen. */
+  lastObservedActivity(domainName: string): 'active' | 'inactive' | 'absent' | undefined {
+    return this.activity.get(domainName) ?? (this.everSeen.has(domainName) ? 'absent' : undefined);
+  }
+
+  /** The name of the domain last observed active with this id. */
+  nameOfDomainId(id: number): string | undefined {
+    return this.namesById.get(id);
+  }
+
+  private readonly everSeen = new Set<string>();
+  private readonly namesById = new Map<number, string>();
+
+  private noteActivity(domainName: string, observed: Observed | undefined): void {
+    this.everSeen.add(domainName);
+    if (observed) this.activity.set(domainName, isActive(observed.state) ? 'active' : 'inactive');
+    else this.activity.delete(domainName);
+    const id = observed?.snapshot.id;
+    if (id !== undefined) this.namesById.set(id, domainName);
   }
 
   async reconcile(key: ResourceKey): Promise<ReconcileResult> {
@@ -92,12 +115,17 @@ export class VirtualMachineReconciler implements Reconciler {
     const observed = observe(await this.deps.hypervisor.getDomain(domainName));
 
     if (observed && !ownedBy(observed.owner, namespace, name)) {
-      if (!vm) return {}; // not ours: never touched
+      if (!vm) return this.forgetResource(key); // the domain is not ours: never touched
       const error = new TerminalError('DomainNameTaken', `a libvirt domain named ${domainName} exists and does not belong to this resource; wimaxvm leaves it alone`);
       await this.writeStatus(key, vm, this.statusInput(key, vm, undefined, { reason: error.reason, message: error.message, terminal: true }));
       return { requeueAfterMs: 60_000 };
     }
-    if (!vm) return this.remove(key, domainName, observed);
+    if (!vm) {
+      // Deleting: "absent" must come from libvirt itself, not from what the adapter remembers.
+      const confirmed = observed ?? observe(await this.deps.hypervisor.getDomain(domainName, true));
+      if (confirmed && !ownedBy(confirmed.owner, namespace, name)) return this.forgetResource(key);
+      return this.remove(key, domainName, confirmed);
+    }
     return this.converge(key, vm, domainName, observed);
   }
 
@@ -145,6 +173,7 @@ export class VirtualMachineReconciler implements Reconciler {
     this.rememberStopping(key, plan);
 
     const after = plan.actions.length ? observe(await this.deps.hypervisor.getDomain(domainName)) : observed;
+    this.noteActivity(domainName, after);
     const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
     input.startedOnce = startedOnce || after?.state === 'running';
     input.restarts = restarts;
@@ -170,6 +199,7 @@ export class VirtualMachineReconciler implements Reconciler {
     });
     for (const action of plan.actions) await this.act(key, action, domainName, undefined, [], observed);
     this.rememberStopping(key, plan);
+    this.noteActivity(domainName, plan.stopping ? observed : undefined);
     if (plan.stopping) {
       if (stored?.status && stored.status.printableStatus !== 'Terminating') {
         await this.deps.statuses.write(key, { ...stored, status: { ...stored.status, printableStatus: 'Terminating' } });
@@ -182,6 +212,15 @@ export class VirtualMachineReconciler implements Reconciler {
     await this.deps.statuses.remove(key);
     if (observed) this.deps.events.record(key, 'Normal', 'Deleted', `domain ${domainName} undefined and its overlays removed`);
     this.deps.logger.info('deleted', { key, domain: domainName });
+    return {};
+  }
+
+  /** The resource is gone and no domain of its own is left: drop what we kept about it. */
+  private async forgetResource(key: ResourceKey): Promise<ReconcileResult> {
+    this.deps.macs.release(key);
+    this.startFailures.delete(key);
+    this.stopping.delete(key);
+    if (this.deps.statuses.get(key)) await this.deps.statuses.remove(key);
     return {};
   }
 

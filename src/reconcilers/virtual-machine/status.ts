@@ -29,7 +29,7 @@ function printable(input: StatusInput): PrintableStatus {
   const state = input.domain?.state;
   if (input.stopping?.intent === 'delete') return 'Terminating';
   if (input.error?.terminal) return 'Failed';
-  if (input.startFailures >= CRASH_LOOP_THRESHOLD) return 'CrashLoopBackOff';
+  if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
   if (input.stopping) return 'Stopping';
   switch (state) {
@@ -52,9 +52,10 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
     (status === 'Running' && want !== 'stop') ||
     (status === 'Stopped' && want !== 'run') ||
     (state !== undefined && !isActive(state) && want === 'keep');
+  const wanted = want === 'run' ? 'wants it running' : want === 'stop' ? 'wants it stopped' : 'leaves starting and stopping it to you';
   const message = converged
     ? `the guest is ${status.toLowerCase()}, as runStrategy ${input.runStrategy} asks`
-    : `the guest is ${status.toLowerCase()}; runStrategy ${input.runStrategy} wants it ${want === 'run' ? 'running' : 'stopped'}`;
+    : `the guest is ${status.toLowerCase()}; runStrategy ${input.runStrategy} ${wanted}`;
   return { ...base, status: converged ? 'True' : 'False', reason: status, message };
 }
 
