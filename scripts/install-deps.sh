@@ -20,6 +20,8 @@ fi
 
 # package.json's allowScripts lets @unraid/libvirt's native build run under npm 11.
 if [ ! -f node_modules/@unraid/libvirt/build/Release/libvirt.node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: npm 11 writes lockfiles with only this platform's optional
+  # packages (rollup's), which npm ci then rejects as out of sync.
+  npm install --no-audit --no-fund
 fi
 npm run build --silent
