@@ -120,7 +120,8 @@ export class FakeHypervisor implements Hypervisor {
     return this.type;
   }
 
-  async getDomain(name: string): Promise<DomainSnapshot | undefined> {
+  /** Always answers from the domains themselves, so `fresh` changes nothing here. */
+  async getDomain(name: string, _fresh?: boolean): Promise<DomainSnapshot | undefined> {
     this.checkAvailable();
     this.injected('getDomain');
     const d = this.domains.get(name);

@@ -259,9 +259,8 @@ describe('Controller', () => {
     await expect(Promise.race([controller.stop().then(() => 'stopped'), sleep(100).then(() => 'hung')])).resolves.toBe('stopped');
   });
 
-  // Controller.stop() is documented "Stops taking keys, lets in-flight reconciles finish" (and
-  // WorkQueue.get() "undefined once the queue is shut down"), but WorkQueue.get() hands out keys
-  // still queued after shutDown(): every queued key is reconciled before stop() resolves.
+  // Regression: WorkQueue.get() handed out keys still queued after shutDown(), so stop() ran every
+  // queued reconcile before resolving (contrary to "Stops taking keys").
   it('stop() does not start reconciles of keys that were only queued', async () => {
     const { controller, reconciler } = setup({ workers: 1 });
     const gate = deferred();

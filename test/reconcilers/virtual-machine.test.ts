@@ -394,10 +394,8 @@ describe('spec changes on a running guest', () => {
     expect(h.status('vm1')!.printableStatus).toBe('Running');
   });
 
-  // plan.ts restartAllowed() lets the controller restart RerunOnFailure guests to apply a change,
-  // and wantedPower() keeps 'run' for RerunOnFailure while a 'restart' stop is pending; but a
-  // started RerunOnFailure guest gets want 'keep', so planVirtualMachine() never reaches
-  // beginStopping('restart') for it and reports RestartRequired instead.
+  // Regression: restartAllowed() includes RerunOnFailure, but a started RerunOnFailure guest has
+  // want 'keep', and the restart branch of planVirtualMachine() was reachable only with want 'run'.
   it('RerunOnFailure: memory change restarts the guest gracefully, as restartAllowed() says', async () => {
     await running(h, 'vm1', 'RerunOnFailure');
     h.put('vm1', { runStrategy: 'RerunOnFailure', memory: '512Mi' });
@@ -490,9 +488,8 @@ describe('a domain that is not ours', () => {
     expect(h.condition('vm1', 'Stalled')?.reason).toBe('DomainNameTaken');
   });
 
-  // The resource was stalled on DomainNameTaken and is then deleted: its status must go too
-  // (the domain itself stays). reconciler.ts returns early for a foreign domain and a gone
-  // resource (`if (!vm) return {}`) before remove() runs, so the status is never removed.
+  // Regression: with a foreign domain and no resource, reconcile() returned before removing the
+  // status of a resource that had been stalled on DomainNameTaken.
   it('deleting a resource stalled on DomainNameTaken removes its status but leaves the domain', async () => {
     h.hv.defineBehindBack(FOREIGN_XML('vm1'));
     h.put('vm1', { runStrategy: 'Always' });
@@ -658,9 +655,8 @@ describe('failures', () => {
     expect(h.condition('vm1', 'Ready')?.status).toBe('True');
   });
 
-  // After a crash loop the user halts the VM: it is stopped as asked, yet the start failures are
-  // never forgotten (reconciler.ts clears startFailures only on a successful start or deletion)
-  // and status.ts ranks CrashLoopBackOff above the domain state, whatever the runStrategy.
+  // Regression: status.ts reported CrashLoopBackOff whenever startFailures >= 3, whatever the
+  // runStrategy, and startFailures is cleared only by a successful start or a deletion.
   it('a crash-looping VM switched to Halted reports Stopped, not CrashLoopBackOff', async () => {
     h.put('vm1', { runStrategy: 'Always' });
     h.hv.failNext('start', new Error('boom'), 3);
