@@ -70,7 +70,7 @@ async function controllerRun(): Promise<Record<string, number>> {
   const running = await startController(config, logger);
   const isRunning = (i: number) => running.statuses.get(`VirtualMachine/default/vm-${i}`)?.status?.printableStatus === 'Running';
   for (;;) {
-    await running.controller.idle();
+    await running.idle();
     let all = true;
     for (let i = 0; i < N && all; i++) all = isRunning(i);
     if (all) break;
@@ -82,7 +82,7 @@ async function controllerRun(): Promise<Record<string, number>> {
   // A resync: every key reconciled again; nothing may change.
   const r0 = performance.now();
   running.resync();
-  await running.controller.idle();
+  await running.idle();
   const resyncMs = performance.now() - r0;
   const resyncActions = actions - actionsAtConverge;
 

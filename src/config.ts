@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { LogLevel } from './core/logger.js';
 import { EXAMPLES_DIR } from './package-root.js';
 import type { NicAttachment } from './reconcilers/virtual-machine/domain-xml.js';
+import { DEFAULT_VLAN_RANGE, parseVlanRange, type VlanRange } from './allocators/vlan-allocator.js';
 
 export interface Config {
   dir: string;
@@ -15,6 +16,9 @@ export interface Config {
   pollMs: number;
   shutdownTimeoutMs: number;
   nic: NicAttachment;
+  /** The base-station uplink port on the OVS bridge (with --nic ovs:BRIDGE). */
+  uplink?: string;
+  vlanRange: VlanRange;
   logLevel: LogLevel;
   logFormat?: 'json' | 'text';
 }
@@ -71,6 +75,8 @@ export interface RunFlags {
   poll?: string;
   'shutdown-timeout'?: string;
   nic?: string;
+  uplink?: string;
+  'vlan-range'?: string;
   'log-level'?: string;
   'log-format'?: string;
 }
@@ -81,6 +87,17 @@ export function buildConfig(flags: RunFlags): Config {
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level: expected debug, info, warn or error`);
   const logFormat = flags['log-format'];
   if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`--log-format: expected json or text`);
+  const nic = parseNic(flags.nic ?? DEFAULTS.nic);
+  const onOvs = nic.type === 'bridge' && nic.openvswitch;
+  if (onOvs && !flags.uplink) throw new ConfigError('--nic ovs:BRIDGE needs --uplink PORT (the base-station uplink port on that bridge)');
+  if (flags.uplink && !onOvs) throw new ConfigError('--uplink goes with --nic ovs:BRIDGE');
+  if (flags.uplink && !/^[A-Za-z0-9_.-]{1,15}$/.test(flags.uplink)) throw new ConfigError(`--uplink: invalid port name ${JSON.stringify(flags.uplink)}`);
+  let vlanRange = DEFAULT_VLAN_RANGE;
+  try {
+    if (flags['vlan-range']) vlanRange = parseVlanRange(flags['vlan-range']);
+  } catch (err) {
+    throw new ConfigError(`--vlan-range: ${(err as Error).message}`);
+  }
   return {
     dir: resolve(flags.dir ?? EXAMPLES_DIR),
     connect: flags.connect ?? DEFAULTS.connect,
@@ -91,7 +108,9 @@ export function buildConfig(flags: RunFlags): Config {
     resyncMs: parseDuration(flags.resync ?? DEFAULTS.resync, 'resync'),
     pollMs: parseDuration(flags.poll ?? DEFAULTS.poll, 'poll'),
     shutdownTimeoutMs: parseDuration(flags['shutdown-timeout'] ?? DEFAULTS.shutdownTimeout, 'shutdown-timeout'),
-    nic: parseNic(flags.nic ?? DEFAULTS.nic),
+    nic,
+    ...(flags.uplink ? { uplink: flags.uplink } : {}),
+    vlanRange,
     logLevel: logLevel as LogLevel,
     ...(logFormat ? { logFormat } : {}),
   };

@@ -1,46 +1,72 @@
-// Composition root: config → adapters → source → controller. Nothing else wires things together.
-import { resourceKey, type ResourceKey } from './api/meta.js';
+// Composition root: config → adapters → source → controllers. Nothing else wires things together.
+import { parseResourceKey, resourceKey, type ResourceKey } from './api/meta.js';
+import { shapingPolicyKey, SHAPING_POLICY_KIND, type ShapingPolicy } from './api/shaping-policy.js';
 import { domainNameFor, resourceNameForDomain, VM_KIND } from './api/virtual-machine.js';
+import { CLIENT_KIND } from './api/wimax-client.js';
 import { FileEventLog } from './adapters/file-event-log.js';
 import { ensureDir, FileStatusStore } from './adapters/file-status-store.js';
 import { LibvirtHypervisor } from './adapters/libvirt-hypervisor.js';
+import { OvsDatapath } from './adapters/ovs-datapath.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';
 import { MacAllocator } from './allocators/mac-allocator.js';
+import { VlanAllocator } from './allocators/vlan-allocator.js';
 import type { Config } from './config.js';
 import { Controller } from './core/controller.js';
 import { DesiredStore } from './core/desired-store.js';
-import type { Logger } from './core/logger.js';
+import { errorMessage, type Logger } from './core/logger.js';
 import { DomainPoller } from './observers/domain-poller.js';
+import type { Datapath } from './ports/datapath.js';
 import { parseDomainXml } from './reconcilers/virtual-machine/domain-xml.js';
 import { VirtualMachineReconciler } from './reconcilers/virtual-machine/reconciler.js';
+import { ClientIndex } from './reconcilers/wimax-client/client-index.js';
+import { WimaxClientReconciler } from './reconcilers/wimax-client/reconciler.js';
 import { DirectorySource } from './sources/directory-source.js';
+
+/** Kinds with status files. */
+const STATUS_KINDS = [VM_KIND, CLIENT_KIND];
 
 export interface RunningController {
   store: DesiredStore;
   source: DirectorySource;
   controller: Controller;
+  clients: Controller;
   hypervisor: LibvirtHypervisor;
+  datapath: Datapath | undefined;
   statuses: FileStatusStore;
+  vlans: VlanAllocator;
   /** Enqueues every known resource (periodic resync does the same). */
   resync(): void;
+  /** Resolves when neither controller has work queued or in flight. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startController(config: Config, logger: Logger): Promise<RunningController> {
   ensureDir(config.stateDir);
-  const statuses = new FileStatusStore(config.stateDir).load([VM_KIND]);
+  const statuses = new FileStatusStore(config.stateDir).load(STATUS_KINDS);
   const events = new FileEventLog(config.stateDir);
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
   await hypervisor.connect();
   logger.info('connected to libvirt', { uri: config.connect, domainType: hypervisor.domainType() });
 
+  let datapath: OvsDatapath | undefined;
+  if (config.nic.type === 'bridge' && config.nic.openvswitch && config.uplink) {
+    datapath = new OvsDatapath({ bridge: config.nic.source, uplink: config.uplink, logger });
+    await datapath.ensureBase();
+    await datapath.refresh();
+    logger.info('connected to Open vSwitch', { bridge: config.nic.source, uplink: config.uplink });
+  }
+
   // Allocations come back from status and domain metadata before the first reconcile, so a
-  // restart never hands out one MAC twice.
+  // restart never hands out one MAC or VLAN twice.
   const macs = new MacAllocator();
+  const vlans = new VlanAllocator(config.vlanRange);
   const ownedDomains = new Set<ResourceKey>();
   for (const object of statuses.list(VM_KIND)) {
-    const mac = object.status?.allocations?.mac;
-    if (mac) macs.claim(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name), mac);
+    const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
+    const { mac, vlan } = object.status?.allocations ?? {};
+    if (mac) macs.claim(key, mac);
+    if (vlan !== undefined) vlans.claim(key, vlan);
   }
   for (const domain of await hypervisor.listDomains()) {
     const owner = parseDomainXml(domain.persistentXml).owner;
@@ -48,35 +74,86 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const key = resourceKey(VM_KIND, owner.namespace, owner.name);
     ownedDomains.add(key);
     if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
+    if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
   }
 
   const store = new DesiredStore();
+  const clientIndex = new ClientIndex(store);
+  const shapingEnabled = (namespace: string): boolean => store.get<ShapingPolicy>(shapingPolicyKey(namespace))?.spec.enabled !== false;
+
+  // Declared before use in the reconcilers' callbacks; assigned just below.
+  let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
-    store, hypervisor, statuses, events, macs, logger,
+    store, hypervisor, statuses, events, macs, vlans, logger, shapingEnabled,
+    ...(datapath ? { datapath } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),
   });
   const controller = new Controller({ reconciler, workers: config.workers, logger });
-  store.onChange((key) => controller.enqueue(key));
+  clients = new Controller({
+    reconciler: new WimaxClientReconciler({ store, statuses, events, index: clientIndex, logger, shapingEnabled, ...(datapath ? { datapath } : {}) }),
+    workers: config.workers,
+    logger,
+  });
+
+  const inNamespace = (namespace: string, kind: string) => [...store.keys()].filter((k) => k.startsWith(`${kind}/${namespace}/`));
+  store.onChange((key) => {
+    const { kind, namespace } = parseResourceKey(key);
+    if (kind === VM_KIND) {
+      controller.enqueue(key);
+      clientIndex.clientsOfVm(key).forEach((k) => clients.enqueue(k));
+    } else if (kind === CLIENT_KIND) {
+      clientIndex.update(key).forEach((k) => clients.enqueue(k));
+    } else if (kind === SHAPING_POLICY_KIND) {
+      inNamespace(namespace, VM_KIND).forEach((k) => controller.enqueue(k));
+      inNamespace(namespace, CLIENT_KIND).forEach((k) => clients.enqueue(k));
+    }
+  });
 
   const source = new DirectorySource({
     dir: config.dir, store, logger,
     previous: (key) => statuses.get(key),
-    storedObjects: () => statuses.list(VM_KIND),
+    storedObjects: () => STATUS_KINDS.flatMap((kind) => statuses.list(kind)),
   });
   await source.start();
 
+  /** Paths on the switch for stations no client declares any more (deleted while we were down). */
+  const removeOrphanPaths = async (): Promise<void> => {
+    if (!datapath) return;
+    for (const mac of datapath.clientMacs()) {
+      if (clientIndex.claimsOf(mac).length) continue;
+      await datapath.removeClientPath(mac);
+      logger.info(`removed the path of undeclared station ${mac}`);
+    }
+  };
+  await removeOrphanPaths();
+
   const known = (key: ResourceKey): boolean => store.has(key) || statuses.get(key) !== undefined || ownedDomains.has(key);
-  const resync = (): void => {
-    for (const key of store.keys()) controller.enqueue(key);
+  const enqueueAll = (): void => {
+    for (const key of store.keys()) {
+      if (key.startsWith(`${VM_KIND}/`)) controller.enqueue(key);
+      else if (key.startsWith(`${CLIENT_KIND}/`)) clients.enqueue(key);
+    }
     // What an earlier run created and is no longer declared goes too.
     for (const object of statuses.list(VM_KIND)) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    for (const object of statuses.list(CLIENT_KIND)) clients.enqueue(resourceKey(CLIENT_KIND, object.metadata.namespace, object.metadata.name));
     for (const key of ownedDomains) controller.enqueue(key);
     ownedDomains.clear();
   };
+  const resync = (): void => {
+    if (!datapath) return enqueueAll();
+    // Drift on the switch (a flow or meter deleted by hand) shows in a fresh dump.
+    datapath.ensureBase()
+      .then(() => datapath!.refresh())
+      .then(removeOrphanPaths)
+      .catch((err) => logger.warn('switch resync failed', { error: errorMessage(err) }))
+      .finally(enqueueAll);
+  };
   controller.start();
-  resync();
+  clients.start();
+  enqueueAll();
 
   const resyncTimer = setInterval(resync, config.resyncMs);
   resyncTimer.unref();
@@ -90,12 +167,18 @@ export async function startController(config: Config, logger: Logger): Promise<R
   hypervisor.onReconnect(resync);
 
   return {
-    store, source, controller, hypervisor, statuses, resync,
+    store, source, controller, clients, hypervisor, datapath, statuses, vlans, resync,
+    async idle() {
+      do {
+        await controller.idle();
+        await clients.idle();
+      } while (controller.queue.length || controller.queue.inFlight || clients.queue.length || clients.queue.inFlight);
+    },
     async stop() {
       clearInterval(resyncTimer);
       await poller.stop();
       await source.stop();
-      await controller.stop();
+      await Promise.all([controller.stop(), clients.stop()]);
       await events.close();
       await hypervisor.close();
     },

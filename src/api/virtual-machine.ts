@@ -1,5 +1,6 @@
 // The VirtualMachine kind: types, the domain name derived from a resource, and defaults.
 import type { Condition, Resource } from './meta.js';
+import type { Shaping } from './rate.js';
 
 export const VM_KIND = 'VirtualMachine';
 
@@ -7,7 +8,7 @@ export const RUN_STRATEGIES = ['Always', 'RerunOnFailure', 'Manual', 'Halted', '
 export type RunStrategy = (typeof RUN_STRATEGIES)[number];
 
 export type PrintableStatus =
-  | 'Stopped' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
+  | 'Stopped' | 'Pending' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
   | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown';
 
 export interface VirtualMachineSpec {
@@ -15,7 +16,7 @@ export interface VirtualMachineSpec {
   memory: string | number;
   vcpus: number;
   disks?: { image: string }[];
-  network?: { mac?: string; ip?: string };
+  network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
 }
 
 export interface VirtualMachineStatus {
@@ -23,7 +24,8 @@ export interface VirtualMachineStatus {
   observedGeneration: number;
   conditions: Condition[];
   allocations: { mac?: string; ip?: string; vlan?: number; uuid?: string };
-  domain?: { name: string; uuid: string; id?: number; state: string; vncPort?: number };
+  domain?: { name: string; uuid: string; id?: number; state: string; vncPort?: number; port?: string };
+  shaping?: { downlinkKbps?: number; uplinkKbps?: number };
   startedOnce?: boolean;
   restarts?: number;
 }

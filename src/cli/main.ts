@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_NAMESPACE, resourceKey, type Condition } from '../api/meta.js';
 import { VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
+import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
+import { vmlistLine } from './legacy-format.js';
 import { readEvents } from '../adapters/file-event-log.js';
 import { buildConfig, ConfigError, DEFAULTS } from '../config.js';
 import { createLogger, errorMessage } from '../core/logger.js';
@@ -17,7 +19,8 @@ const USAGE = `wimaxvm — keeps libvirt virtual machines in line with declared 
 
 Usage:
   wimaxvm run [flags]                    watch a directory of YAML files and reconcile it onto libvirt
-  wimaxvm get vms [NAME] [-o wide|yaml|json] [-n NS | -A]
+  wimaxvm get vms|wxc [NAME] [-o wide|yaml|json] [-n NS | -A]
+  wimaxvm vmlist [-n NS | -A]            the old service's list: vm30 VLANid  7  mac address='...'/
   wimaxvm describe vm NAME [-n NS]       status, conditions and recent events
   wimaxvm validate FILE...               the controller's own checks; exit 1 on any error
   wimaxvm help [COMMAND]
@@ -29,6 +32,8 @@ Run flags:
   --image-dir DIR            where disk images are looked up (default: ${DEFAULTS.imageDir})
   --overlay-dir DIR          per-VM qcow2 overlays (default: STATE-DIR/overlays)
   --nic KIND                 user | network:NAME | bridge:NAME | ovs:BRIDGE (default: ${DEFAULTS.nic})
+  --uplink PORT              with --nic ovs:BRIDGE: the base-station uplink port on that bridge
+  --vlan-range MIN-MAX       slice VLANs handed out (default: 2-4094)
   --workers N                concurrent reconciles (default: ${DEFAULTS.workers})
   --resync DURATION          look at every resource again this often (default: ${DEFAULTS.resync})
   --poll DURATION            look for domains changed by hand this often (default: ${DEFAULTS.poll})
@@ -43,7 +48,8 @@ class UsageError extends Error {}
 const RUN_OPTIONS = {
   dir: { type: 'string' }, connect: { type: 'string' }, 'state-dir': { type: 'string' }, 'image-dir': { type: 'string' },
   'overlay-dir': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, poll: { type: 'string' },
-  'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, 'log-level': { type: 'string' }, 'log-format': { type: 'string' },
+  'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, uplink: { type: 'string' }, 'vlan-range': { type: 'string' },
+  'log-level': { type: 'string' }, 'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -70,10 +76,19 @@ async function run(args: string[]): Promise<number> {
   return 0;
 }
 
-const VM_NAMES = new Set(['vm', 'vms', 'wvm', 'virtualmachine', 'virtualmachines']);
+const KIND_NAMES: Record<string, string> = {
+  vm: VM_KIND, vms: VM_KIND, wvm: VM_KIND, virtualmachine: VM_KIND, virtualmachines: VM_KIND,
+  wxc: CLIENT_KIND, wimaxclient: CLIENT_KIND, wimaxclients: CLIENT_KIND, clients: CLIENT_KIND,
+};
 
-function kindArg(kind: string | undefined): void {
-  if (!kind || !VM_NAMES.has(kind.toLowerCase())) throw new UsageError(`unknown resource type ${JSON.stringify(kind ?? '')}; known: vms (virtualmachines, wvm)`);
+function kindArg(kind: string | undefined): string {
+  const resolved = kind ? KIND_NAMES[kind.toLowerCase()] : undefined;
+  if (!resolved) throw new UsageError(`unknown resource type ${JSON.stringify(kind ?? '')}; known: vms (virtualmachines, wvm), wxc (wimaxclients)`);
+  return resolved;
+}
+
+function plural(kind: string): string {
+  return kind.toLowerCase() + 's';
 }
 
 function ready(vm: VirtualMachine): string {
@@ -84,15 +99,15 @@ function ready(vm: VirtualMachine): string {
 function get(args: string[]): number {
   const { values, positionals } = parseArgs({ args, options: READ_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return help();
-  const [kind, name] = positionals;
-  kindArg(kind);
+  const [kindName, name] = positionals;
+  const kind = kindArg(kindName);
   const stateDir = values['state-dir'] ?? DEFAULTS.stateDir;
   const namespace = values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE;
-  let vms = listStoredObjects(stateDir, VM_KIND, namespace) as VirtualMachine[];
+  let vms = listStoredObjects(stateDir, kind, namespace) as VirtualMachine[];
   if (name) {
     vms = vms.filter((vm) => vm.metadata.name === name);
     if (!vms.length) {
-      process.stderr.write(`Error from server (NotFound): virtualmachines "${name}" not found in namespace ${namespace}\n`);
+      process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${namespace}\n`);
       return 1;
     }
   }
@@ -105,6 +120,10 @@ function get(args: string[]): number {
   if (output !== '' && output !== 'wide') throw new UsageError(`-o: expected wide, yaml or json, got ${JSON.stringify(output)}`);
   if (!vms.length) {
     process.stderr.write(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.\n`);
+    return 0;
+  }
+  if (kind === CLIENT_KIND) {
+    process.stdout.write(clientTable(vms as unknown as WimaxClient[], namespace, output === 'wide') + '\n');
     return 0;
   }
   const wide = output === 'wide';
@@ -122,20 +141,48 @@ function get(args: string[]): number {
   return 0;
 }
 
+function clientTable(clients: WimaxClient[], namespace: string | undefined, wide: boolean): string {
+  const headers = [...(namespace ? [] : ['NAMESPACE']), 'NAME', 'MAC', 'VM', 'VLAN', 'STATUS', 'AGE', ...(wide ? ['PORT', 'REASON'] : [])];
+  const rows = clients.map((c) => [
+    ...(namespace ? [] : [c.metadata.namespace]),
+    c.metadata.name, c.spec.mac.toLowerCase(), c.spec.vmName, c.status?.vlan !== undefined ? String(c.status.vlan) : '<none>',
+    c.status?.printableStatus ?? '', age(c.metadata.creationTimestamp),
+    ...(wide ? [c.status?.port ?? '<none>', c.status?.conditions.find((x) => x.type === 'Ready')?.reason ?? ''] : []),
+  ]);
+  return table(headers, rows);
+}
+
+function vmlist(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: READ_OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return help();
+  if (positionals.length) throw new UsageError('vmlist takes no arguments');
+  const namespace = values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE;
+  const vms = listStoredObjects(values['state-dir'] ?? DEFAULTS.stateDir, VM_KIND, namespace) as VirtualMachine[];
+  process.stdout.write(vms.map((vm) => vmlistLine(vm) + '\n').join(''));
+  return 0;
+}
+
 function describe(args: string[]): number {
   const { values, positionals } = parseArgs({ args, options: READ_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return help();
-  const [kind, name] = positionals;
-  kindArg(kind);
+  const [kindName, name] = positionals;
+  const kind = kindArg(kindName);
   if (!name) throw new UsageError('describe needs a NAME');
   const stateDir = values['state-dir'] ?? DEFAULTS.stateDir;
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
-  const vm = (listStoredObjects(stateDir, VM_KIND, namespace) as VirtualMachine[]).find((v) => v.metadata.name === name);
+  const vm = (listStoredObjects(stateDir, kind, namespace) as VirtualMachine[]).find((v) => v.metadata.name === name);
   if (!vm) {
-    process.stderr.write(`Error from server (NotFound): virtualmachines "${name}" not found in namespace ${namespace}\n`);
+    process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${namespace}\n`);
     return 1;
   }
   const s = vm.status;
+  const client = (vm as unknown as WimaxClient).status;
+  const statusLines = kind === VM_KIND
+    ? [
+        `  Allocations:          mac=${s?.allocations?.mac ?? '-'} vlan=${s?.allocations?.vlan ?? '-'} ip=${s?.allocations?.ip ?? '-'} uuid=${s?.allocations?.uuid ?? '-'}`,
+        `  Domain:               ${s?.domain ? `${s.domain.name} state=${s.domain.state} id=${s.domain.id ?? '-'} vnc=${s.domain.vncPort ?? '-'} port=${s.domain.port ?? '-'}` : '<none>'}`,
+      ]
+    : [`  Bound To:             vm=${client?.vmName ?? '-'} vlan=${client?.vlan ?? '-'} port=${client?.port ?? '-'} rates=${client?.rates ? JSON.stringify(client.rates) : '-'}`];
   const lines = [
     `Name:           ${vm.metadata.name}`,
     `Namespace:      ${vm.metadata.namespace}`,
@@ -148,13 +195,12 @@ function describe(args: string[]): number {
     'Status:',
     `  Printable Status:     ${s?.printableStatus ?? '<none>'}`,
     `  Observed Generation:  ${s?.observedGeneration ?? '<none>'}`,
-    `  Allocations:          mac=${s?.allocations?.mac ?? '-'} ip=${s?.allocations?.ip ?? '-'} uuid=${s?.allocations?.uuid ?? '-'}`,
-    `  Domain:               ${s?.domain ? `${s.domain.name} state=${s.domain.state} id=${s.domain.id ?? '-'} vnc=${s.domain.vncPort ?? '-'}` : '<none>'}`,
+    ...statusLines,
     'Conditions:',
     table(['  Type', 'Status', 'Reason', 'Message'], (s?.conditions ?? []).map((c: Condition) => [`  ${c.type}`, c.status, c.reason, c.message])),
     'Events:',
   ];
-  const events = readEvents(stateDir, resourceKey(VM_KIND, namespace, name));
+  const events = readEvents(stateDir, resourceKey(kind, namespace, name));
   lines.push(events.length
     ? table(['  Type', 'Reason', 'Age', 'Message'], events.map((e) => [`  ${e.type}`, e.reason, e.count > 1 ? `${age(e.lastTimestamp)} (x${e.count} over ${age(e.firstTimestamp)})` : age(e.lastTimestamp), e.message]))
     : '  <none>');
@@ -202,6 +248,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'run': return await run(rest);
       case 'get': return get(rest);
       case 'describe': return describe(rest);
+      case 'vmlist': return vmlist(rest);
       case 'validate': return validate(rest);
       case 'help': case '--help': case '-h': case undefined: return help();
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);

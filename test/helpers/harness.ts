@@ -137,7 +137,7 @@ export class Harness {
   async settle(): Promise<void> {
     await new Promise((r) => setTimeout(r, 150)); // chokidar's atomic window
     await this.running!.source.settled();
-    await this.running!.controller.idle();
+    await this.running!.idle();
   }
 
   async waitForStatus(name: string, printable: string, timeoutMs?: number): Promise<VirtualMachineStatus> {

@@ -1,5 +1,6 @@
 // VirtualMachineReconciler driven directly over in-memory fakes: the actions it takes on the
 // hypervisor and the status it writes, for each run strategy, drift, deletion and failure.
+import { VlanAllocator } from '../../src/allocators/vlan-allocator.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { findCondition, type Condition } from '../../src/api/meta.js';
 import type { RunStrategy, VirtualMachine, VirtualMachineSpec, VirtualMachineStatus } from '../../src/api/virtual-machine.js';
@@ -32,7 +33,7 @@ function harness() {
   const macs = new MacAllocator();
   let nowMs = T0;
   const reconciler = new VirtualMachineReconciler({
-    store, hypervisor: hv, disks, statuses, events, macs,
+    store, hypervisor: hv, disks, statuses, events, macs, vlans: new VlanAllocator(),
     logger: silentLogger,
     nic: { type: 'user' },
     shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,

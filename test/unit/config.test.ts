@@ -59,6 +59,7 @@ describe('buildConfig', () => {
       pollMs: 1_000,
       shutdownTimeoutMs: 30_000,
       nic: { type: 'user' },
+      vlanRange: { min: 2, max: 4094 },
       logLevel: 'info',
     });
   });
@@ -66,12 +67,12 @@ describe('buildConfig', () => {
   it('takes every flag', () => {
     const flags: RunFlags = {
       dir: '/etc/vms', connect: 'qemu:///system', 'state-dir': '/run/wx', 'image-dir': '/img', 'overlay-dir': '/ov',
-      workers: '3', resync: '2m', poll: '250ms', 'shutdown-timeout': '5s', nic: 'ovs:br-wimax', 'log-level': 'debug', 'log-format': 'json',
+      workers: '3', resync: '2m', poll: '250ms', 'shutdown-timeout': '5s', nic: 'ovs:br-wimax', uplink: 'bs0', 'vlan-range': '100-199', 'log-level': 'debug', 'log-format': 'json',
     };
     expect(buildConfig(flags)).toEqual({
       dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
       workers: 3, resyncMs: 120_000, pollMs: 250, shutdownTimeoutMs: 5_000,
-      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, logLevel: 'debug', logFormat: 'json',
+      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, logLevel: 'debug', logFormat: 'json',
     });
   });
 
@@ -97,6 +98,17 @@ describe('buildConfig', () => {
     ['--nic foo:bar', { nic: 'foo:bar' }, '--nic: expected user, network:NAME, bridge:NAME or ovs:BRIDGE, got "foo:bar"'],
   ])('%s', (_label, flags, message) => {
     expect(() => buildConfig(flags)).toThrow(ConfigError);
+    expect(() => buildConfig(flags)).toThrow(message);
+  });
+});
+
+describe('buildConfig: the OVS uplink', () => {
+  it.each([
+    [{ nic: 'ovs:br0' }, /needs --uplink/],
+    [{ uplink: 'bs0' }, /goes with --nic ovs/],
+    [{ nic: 'ovs:br0', uplink: 'bad name' }, /invalid port name/],
+    [{ 'vlan-range': '1-10' }, /--vlan-range/],
+  ])('rejects %o', (flags, message) => {
     expect(() => buildConfig(flags)).toThrow(message);
   });
 });

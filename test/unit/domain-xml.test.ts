@@ -222,8 +222,8 @@ describe('diffFacts', () => {
     ['disk order', { diskPaths: ['/b.qcow2'] }, ['disks']],
     ['mac', { nics: [{ mac: '52:54:00:00:00:02', type: 'user' }] }, ['network']],
     ['nic type', { nics: [{ mac: '52:54:00:00:00:01', type: 'network', source: 'default' }] }, ['network']],
-    ['vlan', { nics: [{ mac: '52:54:00:00:00:01', type: 'user', vlan: 3 }] }, ['network']],
-    ['everything', { memoryKiB: 1, vcpus: 4, diskPaths: [], nics: [] }, ['memory', 'vcpus', 'disks', 'network']],
+    ['vlan', { nics: [{ mac: '52:54:00:00:00:01', type: 'user', vlan: 3 }] }, ['vlan']],
+    ['everything', { memoryKiB: 1, vcpus: 4, diskPaths: [], nics: [] }, ['memory', 'vcpus', 'disks', 'network', 'vlan']],
   ])('%s', (_label, change, expected) => {
     expect(diffFacts(base, { ...base, ...change })).toEqual(expected);
     expect(diffFacts({ ...base, ...change }, base)).toEqual(expected);

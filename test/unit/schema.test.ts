@@ -6,7 +6,7 @@ const IMAGE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*
 const MAC_PATTERN = '^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$';
 const IP_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$';
 const QUANTITY_MSG = 'must be a whole number of bytes or a quantity such as 256Mi';
-const KNOWS = '(wimaxvm knows wimaxvm.io/v1alpha1 VirtualMachine)';
+const KNOWS = '(wimaxvm knows wimaxvm.io/v1alpha1 ShapingPolicy, wimaxvm.io/v1alpha1 VirtualMachine, wimaxvm.io/v1alpha1 WimaxClient)';
 
 function vm(spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = { name: 'vm30' }): Record<string, unknown> {
   return { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata, spec };
@@ -74,7 +74,7 @@ describe('validateResource: accepted values', () => {
 describe('validateResource: errors', () => {
   it.each<[string, unknown, FieldError[]]>([
     ['unknown spec field', vm({ cpus: 2 }), [{ path: ['spec', 'cpus'], message: 'unknown field "spec.cpus"' }]],
-    ['unknown nested spec field', vm({ network: { vlan: 3 } }), [{ path: ['spec', 'network', 'vlan'], message: 'unknown field "spec.network.vlan"' }]],
+    ['unknown nested spec field', vm({ network: { vlanId: 3 } }), [{ path: ['spec', 'network', 'vlanId'], message: 'unknown field "spec.network.vlanId"' }]],
     ['unknown disk field', vm({ disks: [{ image: 'a.qcow2', size: 1 }] }), [{ path: ['spec', 'disks', 0, 'size'], message: 'unknown field "spec.disks[0].size"' }]],
     ['unknown metadata field', vm({}, { name: 'a', uid: 'x' }), [{ path: ['metadata', 'uid'], message: 'unknown field "metadata.uid"' }]],
     ['unknown top-level field', { ...vm(), extra: 1 }, [{ path: ['extra'], message: 'unknown field "extra"' }]],

@@ -1,5 +1,6 @@
 // Domain XML for a VirtualMachine, built and read with a real XML library so that no name,
 // path or value can inject elements. Pure: no I/O.
+import { createHash } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 
 /** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
@@ -19,7 +20,15 @@ export interface OwnerMetadata {
 export type NicAttachment =
   | { type: 'user' }
   | { type: 'network'; source: string }
-  | { type: 'bridge'; source: string; openvswitch: boolean; vlan?: number };
+  | { type: 'bridge'; source: string; openvswitch: boolean; vlan?: number; port?: string };
+
+/**
+ * The switch port name of a VM on a bridge: fixed by wimaxvm (libvirt's vnetN changes on every
+ * start), at most 15 characters (IFNAMSIZ), derived from the domain name.
+ */
+export function vmPortName(domainName: string): string {
+  return `wx${createHash('sha256').update(domainName).digest('hex').slice(0, 11)}`;
+}
 
 export interface DomainDefinition {
   name: string;
@@ -38,7 +47,7 @@ export interface DomainFacts {
   memoryKiB: number;
   vcpus: number;
   diskPaths: string[];
-  nics: { mac: string; type: string; source?: string; vlan?: number }[];
+  nics: { mac: string; type: string; source?: string; vlan?: number; port?: string }[];
 }
 
 export interface ParsedDomain {
@@ -65,6 +74,7 @@ function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
     base.source = { '@bridge': nic.source };
     if (nic.openvswitch) base.virtualport = { '@type': 'openvswitch' };
     if (nic.vlan !== undefined) base.vlan = { tag: { '@id': nic.vlan } };
+    if (nic.port !== undefined) base.target = { '@dev': nic.port };
   }
   return base;
 }
@@ -177,6 +187,7 @@ export function parseDomainXml(xml: string): ParsedDomain {
         type: nic['@type'],
         ...(nic.source?.['@network'] ?? nic.source?.['@bridge'] ? { source: nic.source['@network'] ?? nic.source['@bridge'] } : {}),
         ...(nic.vlan?.tag?.['@id'] !== undefined ? { vlan: Number(nic.vlan.tag['@id']) } : {}),
+        ...(nic['@type'] === 'bridge' && nic.target?.['@dev'] ? { port: String(nic.target['@dev']) } : {}),
       })),
     },
     ...(owner ? { owner } : {}),
@@ -196,16 +207,23 @@ export function factsOf(def: DomainDefinition): DomainFacts {
       type: nic.type,
       ...(nic.type !== 'user' ? { source: nic.source } : {}),
       ...(nic.type === 'bridge' && nic.vlan !== undefined ? { vlan: nic.vlan } : {}),
+      ...(nic.type === 'bridge' && nic.port !== undefined ? { port: nic.port } : {}),
     }],
   };
 }
 
-/** The fields of `a` and `b` that differ, by name (empty when equal). */
+const withoutVlan = (nics: DomainFacts['nics']) => nics.map(({ vlan: _vlan, ...rest }) => rest);
+
+/**
+ * The fields of `a` and `b` that differ, by name (empty when equal). The VLAN is its own field:
+ * on a running guest it is changed through the switch, not by a restart.
+ */
 export function diffFacts(a: DomainFacts, b: DomainFacts): string[] {
   const out: string[] = [];
   if (a.memoryKiB !== b.memoryKiB) out.push('memory');
   if (a.vcpus !== b.vcpus) out.push('vcpus');
   if (JSON.stringify(a.diskPaths) !== JSON.stringify(b.diskPaths)) out.push('disks');
-  if (JSON.stringify(a.nics) !== JSON.stringify(b.nics)) out.push('network');
+  if (JSON.stringify(withoutVlan(a.nics)) !== JSON.stringify(withoutVlan(b.nics))) out.push('network');
+  if (JSON.stringify(a.nics.map((n) => n.vlan)) !== JSON.stringify(b.nics.map((n) => n.vlan))) out.push('vlan');
   return out;
 }

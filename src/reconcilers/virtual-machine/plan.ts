@@ -144,8 +144,9 @@ export function planVirtualMachine(input: PlanInput): Plan {
     if (want !== 'stop') actions.push({ type: 'start' });
     return plan;
   }
-  // The shutdown we waited for has happened (or there was none).
-  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts) : [];
+  // The shutdown we waited for has happened (or there was none). A VLAN change is applied to the
+  // running guest's switch port, never by a restart.
+  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts).filter((f) => f !== 'vlan') : [];
 
   if (want === 'stop') {
     if (active) beginStopping('halt', input, observed!, actions, plan);

@@ -11,7 +11,10 @@ import { ImageError, type DiskImages } from '../../ports/disk-images.js';
 import type { EventRecorder } from '../../ports/event-recorder.js';
 import { HypervisorUnavailableError, type DomainSnapshot, type Hypervisor } from '../../ports/hypervisor.js';
 import type { StatusStore } from '../../ports/status-store.js';
-import { buildDomainXml, factsOf, parseDomainXml, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
+import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
+import { chooseVlan, samePortSettings, slicePortSettings, type VlanChoice } from './slice-network.js';
+import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
+import type { Datapath, PortSettings } from '../../ports/datapath.js';
 import { isActive, planVirtualMachine, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
 import { computeStatus, type StatusInput } from './status.js';
 
@@ -20,6 +23,13 @@ const MAX_MEMORY_KIB = 1024 ** 3; // 1 TiB
 
 export interface VirtualMachineReconcilerDeps {
   store: DesiredStore;
+  vlans: VlanAllocator;
+  /** The switch, when VM NICs are on Open vSwitch: VLAN tags and slice rates go there. */
+  datapath?: Datapath;
+  /** Whether shaping is on in a namespace (the ShapingPolicy named default). */
+  shapingEnabled?: (namespace: string) => boolean;
+  /** Told after a VM's status changed, so that the stations bound to it look again. */
+  onStatusChange?: (key: ResourceKey) => void;
   hypervisor: Hypervisor;
   disks: DiskImages;
   statuses: StatusStore;
@@ -133,13 +143,23 @@ export class VirtualMachineReconciler implements Reconciler {
     const previous = this.previousStatus(key);
     let definition: DomainDefinition;
     let diskImages: string[];
+    let vlanChoice: VlanChoice;
     try {
-      ({ definition, diskImages } = await this.desiredDefinition(key, vm, domainName, observed, previous));
+      ({ definition, diskImages, vlanChoice } = await this.desiredDefinition(key, vm, domainName, observed, previous));
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
       this.deps.logger.warn('spec cannot be applied', { key, reason: err.reason, error: err.message });
       await this.writeStatus(key, vm, this.statusInput(key, vm, observed, { reason: err.reason, message: err.message, terminal: true }));
       return {};
+    }
+    const vlanProblem = 'reason' in vlanChoice ? vlanChoice : undefined;
+    if (vlanProblem && this.onSwitch && definition.owner.vlan === undefined && !observed) {
+      // An OVS port without a tag would be a trunk that sees every slice: never attach one.
+      const input = this.statusInput(key, vm, observed);
+      input.vlanProblem = vlanProblem;
+      input.pending = true;
+      await this.writeStatus(key, vm, input);
+      return { requeueAfterMs: 30_000 };
     }
 
     const plan = planVirtualMachine({
@@ -174,7 +194,17 @@ export class VirtualMachineReconciler implements Reconciler {
 
     const after = plan.actions.length ? observe(await this.deps.hypervisor.getDomain(domainName)) : observed;
     this.noteActivity(domainName, after);
+    let port: PortSettings | undefined;
+    if (!failure && after && isActive(after.state) && this.onSwitch && definition.owner.vlan !== undefined) {
+      try {
+        port = await this.syncSlicePort(key, vm, domainName, definition.owner.vlan);
+      } catch (err) {
+        failure = err;
+      }
+    }
     const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
+    if (vlanProblem) input.vlanProblem = vlanProblem;
+    if (port) input.port = { name: vmPortName(domainName), settings: port };
     input.startedOnce = startedOnce || after?.state === 'running';
     input.restarts = restarts;
     input.restartRequired = plan.restartRequired;
@@ -208,16 +238,48 @@ export class VirtualMachineReconciler implements Reconciler {
     }
     await this.deps.disks.removeOverlays(domainName);
     this.deps.macs.release(key);
+    this.deps.vlans.release(key);
     this.startFailures.delete(key);
     await this.deps.statuses.remove(key);
+    this.deps.onStatusChange?.(key);
     if (observed) this.deps.events.record(key, 'Normal', 'Deleted', `domain ${domainName} undefined and its overlays removed`);
     this.deps.logger.info('deleted', { key, domain: domainName });
     return {};
   }
 
+  private get onSwitch(): boolean {
+    return this.deps.nic.type === 'bridge' && this.deps.nic.openvswitch && this.deps.datapath !== undefined;
+  }
+
+  /**
+   * The running VM's switch port carries its VLAN and the slice rates. Compared with what OVSDB
+   * says (not libvirt's live XML, which keeps the tag it started with), so a tag changed by hand
+   * is repaired and a VLAN change needs no restart.
+   */
+  private async syncSlicePort(key: ResourceKey, vm: VirtualMachine, domainName: string, vlan: number): Promise<PortSettings | undefined> {
+    const datapath = this.deps.datapath!;
+    const portName = vmPortName(domainName);
+    const shapingOn = this.deps.shapingEnabled?.(vm.metadata.namespace) ?? true;
+    let desired: PortSettings;
+    try {
+      desired = slicePortSettings(vlan, vm.spec.network?.shaping, shapingOn);
+    } catch (err) {
+      throw new TerminalError('InvalidShaping', errorMessage(err));
+    }
+    const actual = await datapath.getPort(portName);
+    if (!actual) return undefined; // not on the bridge (yet): the next look repairs it
+    if (samePortSettings(actual, desired)) return actual;
+    await datapath.setPort(portName, desired);
+    const what = actual.tag !== desired.tag ? `VLAN ${actual.tag ?? 'none'} → ${desired.tag}` : 'slice rates';
+    this.deps.events.record(key, 'Normal', 'PortUpdated', `switch port ${portName}: ${what}`);
+    this.deps.logger.info(`port ${portName} updated: ${what}`, { key });
+    return desired;
+  }
+
   /** The resource is gone and no domain of its own is left: drop what we kept about it. */
   private async forgetResource(key: ResourceKey): Promise<ReconcileResult> {
     this.deps.macs.release(key);
+    this.deps.vlans.release(key);
     this.startFailures.delete(key);
     this.stopping.delete(key);
     if (this.deps.statuses.get(key)) await this.deps.statuses.remove(key);
@@ -226,8 +288,8 @@ export class VirtualMachineReconciler implements Reconciler {
 
   private async desiredDefinition(
     key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
-  ): Promise<{ definition: DomainDefinition; diskImages: string[] }> {
-    const { macs, disks, nic, hypervisor } = this.deps;
+  ): Promise<{ definition: DomainDefinition; diskImages: string[]; vlanChoice: VlanChoice }> {
+    const { macs, disks, nic: nic0, hypervisor } = this.deps;
     const specMac = vm.spec.network?.mac?.toLowerCase();
     let mac: string;
     if (specMac) {
@@ -252,6 +314,10 @@ export class VirtualMachineReconciler implements Reconciler {
       }
     }
     const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid ?? domainUuidFor(vm.metadata.uid);
+    const vlanChoice = chooseVlan(this.deps.vlans, key, vm.spec.network?.vlan, previous?.allocations.vlan ?? observed?.owner?.vlan);
+    // On a conflict the VM keeps the VLAN it holds, if any, until the one it asks for is free.
+    const vlan = 'vlan' in vlanChoice ? vlanChoice.vlan : this.deps.vlans.get(key);
+    const nic: NicAttachment = nic0.type === 'bridge' ? { ...nic0, ...(vlan !== undefined ? { vlan } : {}), port: vmPortName(domainName) } : nic0;
     const shape = {
       type: hypervisor.domainType(),
       memoryKiB: memoryKiB(vm.spec.memory),
@@ -261,8 +327,11 @@ export class VirtualMachineReconciler implements Reconciler {
       nic,
     };
     const specHash = createHash('sha256').update(JSON.stringify({ ...shape, images: diskImages, uuid })).digest('hex').slice(0, 16);
-    const owner: OwnerMetadata = { uid: vm.metadata.uid, namespace: vm.metadata.namespace, name: vm.metadata.name, generation: vm.metadata.generation, specHash, mac };
-    return { definition: { name: domainName, uuid, ...shape, owner }, diskImages };
+    const owner: OwnerMetadata = {
+      uid: vm.metadata.uid, namespace: vm.metadata.namespace, name: vm.metadata.name, generation: vm.metadata.generation, specHash, mac,
+      ...(vlan !== undefined ? { vlan } : {}),
+    };
+    return { definition: { name: domainName, uuid, ...shape, owner }, diskImages, vlanChoice };
   }
 
   private async act(
@@ -329,6 +398,7 @@ export class VirtualMachineReconciler implements Reconciler {
       allocations: {
         ...(mac ? { mac } : {}),
         ...(vm.spec.network?.ip ? { ip: vm.spec.network.ip } : {}),
+        ...(this.deps.vlans.get(key) !== undefined ? { vlan: this.deps.vlans.get(key)! } : {}),
         ...(uuid ? { uuid } : {}),
       },
       ...(stopping ? { stopping } : {}),
@@ -349,5 +419,6 @@ export class VirtualMachineReconciler implements Reconciler {
     if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && stored.metadata.generation === vm.metadata.generation
       && JSON.stringify(stored.spec) === JSON.stringify(vm.spec)) return;
     await this.deps.statuses.write(key, { apiVersion: vm.apiVersion, kind: vm.kind, metadata: vm.metadata, spec: vm.spec, status });
+    this.deps.onStatusChange?.(key);
   }
 }

@@ -3,6 +3,7 @@ import { removeCondition, setCondition, type Condition } from '../../api/meta.js
 import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
 import type { SourceProblem } from '../../core/desired-store.js';
 import type { DomainState } from '../../ports/hypervisor.js';
+import type { PortSettings } from '../../ports/datapath.js';
 import { isActive, wantedPower, type Stopping } from './plan.js';
 
 /** Consecutive failed starts before the status says CrashLoopBackOff, as KubeVirt does. */
@@ -22,6 +23,12 @@ export interface StatusInput {
   /** The reconcile failed: terminal errors need the user, others are retried. */
   error?: { reason: string; message: string; terminal: boolean };
   sourceProblem?: SourceProblem;
+  /** No VLAN could be had (conflict, or the range is used up). */
+  vlanProblem?: { reason: string; message: string };
+  /** Not defined yet: waiting for a VLAN (an OVS port is never attached without one). */
+  pending?: boolean;
+  /** The running VM's switch port and what it carries. */
+  port?: { name: string; settings: PortSettings };
   now: string;
 }
 
@@ -29,6 +36,7 @@ function printable(input: StatusInput): PrintableStatus {
   const state = input.domain?.state;
   if (input.stopping?.intent === 'delete') return 'Terminating';
   if (input.error?.terminal) return 'Failed';
+  if (input.pending) return 'Pending';
   if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
   if (input.stopping) return 'Stopping';
@@ -75,6 +83,10 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
       }, input.now)
     : removeCondition(conditions, 'RestartRequired');
 
+  conditions = input.vlanProblem
+    ? setCondition(conditions, { type: 'VLANAssigned', status: 'False', reason: input.vlanProblem.reason, message: input.vlanProblem.message, observedGeneration: input.generation }, input.now)
+    : removeCondition(conditions, 'VLANAssigned');
+
   conditions = input.sourceProblem
     ? setCondition(conditions, { type: 'SourceValid', status: 'False', reason: input.sourceProblem.reason, message: input.sourceProblem.message, observedGeneration: input.generation }, input.now)
     : removeCondition(conditions, 'SourceValid');
@@ -88,6 +100,13 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
   if (input.domain) {
     const { name, uuid, id, state, vncPort } = input.domain;
     status.domain = { name, uuid, state, ...(id !== undefined ? { id } : {}), ...(vncPort !== undefined ? { vncPort } : {}) };
+  }
+  if (input.port && status.domain) status.domain.port = input.port.name;
+  if (input.port && (input.port.settings.ingressKbps !== undefined || input.port.settings.egressKbps !== undefined)) {
+    status.shaping = {
+      ...(input.port.settings.ingressKbps !== undefined ? { downlinkKbps: input.port.settings.ingressKbps } : {}),
+      ...(input.port.settings.egressKbps !== undefined ? { uplinkKbps: input.port.settings.egressKbps } : {}),
+    };
   }
   if (input.startedOnce) status.startedOnce = true;
   if (input.restarts > 0) status.restarts = input.restarts;

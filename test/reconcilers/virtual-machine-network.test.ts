@@ -1,0 +1,134 @@
+// The VM reconciler's slice networking over fakes: VLAN allocation, the VM's switch port (tag and
+// slice rates), VLAN changes without restarts, drift on the port, conflicts and exhaustion.
+import { describe, expect, it } from 'vitest';
+import { findCondition } from '../../src/api/meta.js';
+import type { VirtualMachine, VirtualMachineSpec, VirtualMachineStatus } from '../../src/api/virtual-machine.js';
+import { MacAllocator } from '../../src/allocators/mac-allocator.js';
+import { VlanAllocator, type VlanRange } from '../../src/allocators/vlan-allocator.js';
+import { DesiredStore } from '../../src/core/desired-store.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { parseDomainXml, vmPortName } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { VirtualMachineReconciler } from '../../src/reconcilers/virtual-machine/reconciler.js';
+import { FakeDatapath } from '../fakes/fake-datapath.js';
+import { FakeDiskImages } from '../fakes/fake-disk-images.js';
+import { FakeEventRecorder } from '../fakes/fake-event-recorder.js';
+import { FakeHypervisor } from '../fakes/fake-hypervisor.js';
+import { FakeStatusStore } from '../fakes/fake-status-store.js';
+
+function setup(range?: VlanRange) {
+  const hv = new FakeHypervisor();
+  const datapath = new FakeDatapath();
+  const statuses = new FakeStatusStore();
+  const store = new DesiredStore();
+  const vlans = new VlanAllocator(range);
+  let shaping = true;
+  const reconciler = new VirtualMachineReconciler({
+    store, hypervisor: hv, datapath, statuses, vlans, disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
+    logger: silentLogger, nic: { type: 'bridge', source: 'wxbr', openvswitch: true }, shutdownTimeoutMs: 1000,
+    shapingEnabled: () => shaping,
+  });
+  const put = (name: string, spec: Partial<VirtualMachineSpec> = {}, generation = 1): void => {
+    store.set(`VirtualMachine/default/${name}`, {
+      apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine',
+      metadata: { name, namespace: 'default', uid: `uid-${name}`, generation, creationTimestamp: 'x' },
+      spec: { runStrategy: 'Always', memory: '64Mi', vcpus: 1, ...spec },
+    } satisfies VirtualMachine);
+  };
+  // The fake hypervisor does not plug ports: a started guest's port shows up on the bridge as libvirt would add it.
+  const reconcile = async (name: string) => {
+    const r = await reconciler.reconcile(`VirtualMachine/default/${name}`);
+    const port = vmPortName(name);
+    if ((await hv.getDomain(name))?.state === 'running' && !datapath.ports.has(port)) {
+      const tag = parseDomainXml((await hv.getDomain(name))!.liveXml!).facts.nics[0]!.vlan;
+      datapath.plug(port, tag !== undefined ? { tag } : {});
+      return reconciler.reconcile(`VirtualMachine/default/${name}`);
+    }
+    return r;
+  };
+  const status = (name: string) => statuses.get(`VirtualMachine/default/${name}`)?.status as VirtualMachineStatus | undefined;
+  return { hv, datapath, vlans, put, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
+}
+
+describe('slice networking of a VM on Open vSwitch', () => {
+  it('allocates a VLAN, puts it and the fixed port name in the domain, and tags the port', async () => {
+    const t = setup();
+    t.put('vm30');
+    await t.reconcile('vm30');
+    const s = t.status('vm30')!;
+    expect(s.allocations.vlan).toBe(2);
+    const nic = parseDomainXml((await t.hv.getDomain('vm30'))!.persistentXml).facts.nics[0]!;
+    expect(nic).toMatchObject({ type: 'bridge', source: 'wxbr', vlan: 2, port: vmPortName('vm30') });
+    expect(t.datapath.ports.get(vmPortName('vm30'))).toEqual({ tag: 2 });
+    expect(s.domain!.port).toBe(vmPortName('vm30'));
+  });
+
+  it('slice rates go on the port; shaping off clears them', async () => {
+    const t = setup();
+    t.put('vm30', { network: { shaping: { downlink: '20Mbit', uplink: '10Mbit' } } });
+    await t.reconcile('vm30');
+    expect(t.datapath.ports.get(vmPortName('vm30'))).toEqual({ tag: 2, ingressKbps: 20000, egressKbps: 10000 });
+    expect(t.status('vm30')!.shaping).toEqual({ downlinkKbps: 20000, uplinkKbps: 10000 });
+    t.setShaping(false);
+    await t.reconcile('vm30');
+    expect(t.datapath.ports.get(vmPortName('vm30'))).toEqual({ tag: 2 });
+    expect(t.status('vm30')!.shaping).toBeUndefined();
+  });
+
+  it('a VLAN change on a running guest: new definition, port retagged, no restart', async () => {
+    const t = setup();
+    t.put('vm30', { network: { vlan: 7 } });
+    await t.reconcile('vm30');
+    const id = (await t.hv.getDomain('vm30'))!.id;
+    t.hv.calls.length = 0;
+    t.put('vm30', { network: { vlan: 9 } }, 2);
+    await t.reconcile('vm30');
+    expect(t.hv.calls.map((c) => c.op)).toEqual(['define']);
+    expect((await t.hv.getDomain('vm30'))!.id).toBe(id);
+    expect(t.datapath.ports.get(vmPortName('vm30'))!.tag).toBe(9);
+    expect(t.status('vm30')!.allocations.vlan).toBe(9);
+    expect(t.vlans.holder(7)).toBeUndefined();
+  });
+
+  it('a port tag changed by hand is put back', async () => {
+    const t = setup();
+    t.put('vm30', { network: { vlan: 7 } });
+    await t.reconcile('vm30');
+    t.datapath.ports.set(vmPortName('vm30'), { tag: 100 });
+    await t.reconcile('vm30');
+    expect(t.datapath.ports.get(vmPortName('vm30'))!.tag).toBe(7);
+  });
+
+  it('an explicit VLAN another VM holds: VLANConflict, and the VM is not attached untagged', async () => {
+    const t = setup();
+    t.put('a', { network: { vlan: 7 } });
+    await t.reconcile('a');
+    t.put('b', { network: { vlan: 7 } });
+    const r = await t.reconcile('b');
+    expect(t.status('b')!.printableStatus).toBe('Pending');
+    expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')).toMatchObject({ status: 'False', reason: 'VLANConflict', message: 'VLAN 7 is held by default/a' });
+    expect(await t.hv.getDomain('b')).toBeUndefined();
+    expect(r.requeueAfterMs).toBeGreaterThan(0);
+  });
+
+  it('an exhausted range: Pending VLANRangeExhausted; freeing a VLAN lets the VM start', async () => {
+    const t = setup({ min: 10, max: 10 });
+    t.put('a');
+    await t.reconcile('a');
+    t.put('b');
+    await t.reconcile('b');
+    expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')!.reason).toBe('VLANRangeExhausted');
+    t.vlans.release('VirtualMachine/default/a');
+    await t.reconcile('b');
+    expect(t.status('b')!.allocations.vlan).toBe(10);
+    expect(t.status('b')!.printableStatus).toBe('Running');
+    expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')).toBeUndefined();
+  });
+
+  it('status and metadata keep the VLAN, so it survives a controller restart', async () => {
+    const t = setup();
+    t.put('vm30');
+    await t.reconcile('vm30');
+    const owner = parseDomainXml((await t.hv.getDomain('vm30'))!.persistentXml).owner!;
+    expect(owner.vlan).toBe(2);
+  });
+});
