@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3)
+packages=(libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,17 +8,16 @@ import { errorMessage, type Logger } from '../core/logger.js';
 import { DatapathUnavailableError, type ClientPath, type Datapath, type PortSettings } from '../ports/datapath.js';
 
 const BASE_COOKIE = '0x5758000000000000';
-const OUR_COOKIES = `${BASE_COOKIE}/0xffff000000000000`;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const PORT_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-/** Names ovs-ofctl would read as a port number or a reserved port instead of a port name. */
+/** Names ovs-ofctl would read as a port number or a reserved port rather than a port's name. */
 const RESERVED_PORT = /^(\d+|local|normal|flood|all|controller|in_port|any|none|table)$/i;
 const MAX_KBPS = 100_000_000; // 100 Gbit/s: anything above is a typo, and overflows OVS fields
 /** One full-size frame: a smaller bucket would drop every large frame however low the load. */
 const MIN_BURST_KBIT = 12;
-/** Messages of ovs-vsctl/ovs-ofctl when the daemons or the bridge are not there. */
+/** What ovs-vsctl/ovs-ofctl say when the daemons or the bridge are not there. */
 const UNAVAILABLE = /database connection failed|failed to connect to socket|is not a bridge or a socket|timeout expired|Connection refused|version negotiation failed|ENOENT/i;
-const VSCTL_TIMEOUT_S = 20; // ovs-vsctl waits for ovs-vswitchd to apply a change; forever by default
+const VSCTL_TIMEOUT_S = 20; // ovs-vsctl waits for ovs-vswitchd to apply a change, by default for ever
 
 export interface OvsDatapathOptions {
   bridge: string;
@@ -31,6 +30,9 @@ export interface OvsDatapathOptions {
   batchWindowMs?: number;
 }
 
+/** Meter ids of a station's two directions: station → VM (up) and VM → station (down). */
+type Meters = { up?: number | undefined; down?: number | undefined };
+
 /** A station's flows as read back: meter ids rather than rates, which the meters hold. */
 interface Programmed extends Meters {
   mac: string;
@@ -39,14 +41,10 @@ interface Programmed extends Meters {
   stray: number[]; // meters in flows of the station we do not recognise: freed when it is re-applied
 }
 
-interface Meters {
-  up?: number | undefined;
-  down?: number | undefined;
-}
-
+/** A station's pending change (undefined path: remove) and the callers waiting for it. */
 interface Change {
   mac: string;
-  path: ClientPath | undefined; // undefined = remove
+  path: ClientPath | undefined;
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
   meters?: Meters & { added: number[]; freed: number[] };
 }
@@ -68,80 +66,81 @@ function checkInt<T extends number | undefined>(value: T, max: number, what: str
 const checkVlan = (vlan: number): number => checkInt(vlan, 4094, 'VLAN');
 const checkKbps = (kbps: number | undefined, what: string): number | undefined => checkInt(kbps, MAX_KBPS, `${what} (kbit/s)`);
 
-/** A validated copy, without absent rates as keys (so that it deep-equals what refresh reads). */
+/** Without its undefined keys, so that what we were given deep-equals what we read back. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 function checkPath(p: ClientPath): ClientPath {
-  const up = checkKbps(p.uplinkKbps, 'uplinkKbps');
-  const down = checkKbps(p.downlinkKbps, 'downlinkKbps');
-  return { mac: checkMac(p.mac), vlan: checkVlan(p.vlan), vmPort: checkPortName(p.vmPort, 'vmPort'), ...(up ? { uplinkKbps: up } : {}), ...(down ? { downlinkKbps: down } : {}) };
+  return defined({ mac: checkMac(p.mac), vlan: checkVlan(p.vlan), vmPort: checkPortName(p.vmPort, 'vmPort'),
+    uplinkKbps: checkKbps(p.uplinkKbps, 'uplinkKbps'), downlinkKbps: checkKbps(p.downlinkKbps, 'downlinkKbps') });
 }
 
 const cookieOf = (mac: string): string => `0x5758${mac.replace(/:/g, '')}`;
-const burstKbit = (kbps: number): number => Math.max(MIN_BURST_KBIT, Math.round(kbps * 0.3)); // 300 ms of traffic keeps TCP near the rate
+/** 300 ms of traffic: TCP then stays within a few % of the rate (100 ms halves it). */
+const burstKbit = (kbps: number): number => Math.max(MIN_BURST_KBIT, Math.round(kbps * 0.3));
 
 function macOfCookie(cookie: string): string | undefined {
   const hex = cookie.replace(/^0x/, '').padStart(16, '0');
-  if (!hex.startsWith('5758') || /^0+$/.test(hex.slice(4))) return undefined;
+  if (!hex.startsWith('5758') || /^0+$/.test(hex.slice(4))) return undefined; // not ours, or the base flow
   return hex.slice(4).match(/../g)!.join(':');
 }
 
+const FLOW = /^\s*cookie=(0x[0-9a-f]+),.*?\btable=(\d+),.*?\b(priority=\S*) actions=(\S*)$/;
 const UP_ACTIONS = /^(?:meter:(\d+),)?push_vlan:0x8100,set_field:(\d+)->vlan_vid,NORMAL$/;
+const DOWN_ACTIONS = /^(?:meter:(\d+),)?output:(\S+)$/;
+const meterId = (ref: string | undefined): number | undefined => (ref === undefined ? undefined : Number(ref));
 
-/** Our station flows from `dump-flows --names`, per MAC; a station with any flow not of the expected shape is damaged. */
+/** Our station flows from `dump-flows --names`, by MAC; any flow of a station not of the expected shape damages it. */
 export function parseFlows(text: string, uplink: string): Map<string, Programmed> {
-  const out = new Map<string, Programmed>();
-  const counts = new Map<string, { up: number; down: number; odd: number }>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*cookie=(0x[0-9a-f]+),.*?\btable=(\d+),.*?\b(priority=\S*) actions=(\S*)$/.exec(line);
-    const mac = m && macOfCookie(m[1]!);
-    if (!m || !mac) continue;
-    const p = out.get(mac) ?? { mac, vlan: 0, vmPort: '', stray: [] };
-    const n = counts.get(mac) ?? { up: 0, down: 0, odd: 0 };
+  const out = new Map<string, Programmed & { seen: { up: number; down: number; odd: number } }>();
+  for (const [, cookie, table, match, actions] of text.split('\n').map((l) => FLOW.exec(l) ?? [])) {
+    const mac = cookie && macOfCookie(cookie);
+    if (!mac) continue;
+    const p = out.get(mac) ?? { mac, vlan: 0, vmPort: '', stray: [], seen: { up: 0, down: 0, odd: 0 } };
     out.set(mac, p);
-    counts.set(mac, n);
-    const [table, match, actions] = [m[2]!, m[3]!, m[4]!];
-    const up = UP_ACTIONS.exec(actions);
-    const down = /^(?:meter:(\d+),)?output:(\S+)$/.exec(actions);
-    const downMatch = /^priority=100,in_port=([^,]+),dl_dst=(\S+)$/.exec(match);
-    // A second flow of the same kind counts (damaging the station) but its meters go to stray.
-    if (table === '0' && up && match === `priority=100,in_port=${uplink},dl_src=${mac}` && n.up++ === 0) {
-      p.vlan = Number(up[2]) - 4096;
-      p.up = up[1] === undefined ? undefined : Number(up[1]);
-    } else if (table === '0' && down && down[2] === uplink && downMatch?.[2] === mac && n.down++ === 0) {
+    const up = UP_ACTIONS.exec(actions!);
+    const down = DOWN_ACTIONS.exec(actions!);
+    const downMatch = /^priority=100,in_port=([^,]+),dl_dst=(\S+)$/.exec(match!);
+    // A second flow of a kind is odd: it damages the station, and its meters go to stray.
+    if (table === '0' && up && match === `priority=100,in_port=${uplink},dl_src=${mac}` && p.seen.up++ === 0) {
+      [p.vlan, p.up] = [Number(up[2]) - 4096, meterId(up[1])];
+    } else if (table === '0' && down && down[2] === uplink && downMatch?.[2] === mac && p.seen.down++ === 0) {
       // A port deleted and added again has a new ofport: the flow then shows the old number.
-      p.vmPort = downMatch[1]!;
-      p.down = down[1] === undefined ? undefined : Number(down[1]);
+      [p.vmPort, p.down] = [downMatch[1]!, meterId(down[1])];
     } else {
-      n.odd++;
-      for (const ref of actions.matchAll(/meter:(\d+)/g)) p.stray.push(Number(ref[1]));
+      p.seen.odd++;
+      for (const ref of actions!.matchAll(/meter:(\d+)/g)) p.stray.push(Number(ref[1]));
     }
   }
-  for (const [mac, n] of counts) if (n.up !== 1 || n.down !== 1 || n.odd > 0) out.get(mac)!.vlan = 0;
-  return out;
+  return new Map([...out].map(([mac, { seen, ...p }]) => [mac, { ...p, vlan: seen.up === 1 && seen.down === 1 && !seen.odd ? p.vlan : 0 }]));
 }
 
 /** Meter id → rate of its first band, from `dump-meters`. */
 export function parseMeters(text: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const m of text.matchAll(/meter=(\d+)[^\n]*\n\s*type=\S+ rate=(\d+)/g)) out.set(Number(m[1]), Number(m[2]));
-  return out;
+  return new Map([...text.matchAll(/meter=(\d+)[^\n]*\n\s*type=\S+ rate=(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]));
 }
 
+/**
+ * Processes per operation: a batch of station changes is one ovs-ofctl bundle, plus one process
+ * per meter added, changed or deleted (stations with rates only); refresh is two dumps;
+ * getPort and setPort one ovs-vsctl each.
+ */
 export class OvsDatapath implements Datapath {
-  /** Every process spawned so far (for benchmarks). */
-  spawns = 0;
+  spawns = 0; // every process spawned so far, for benchmarks
   private readonly bridge: string;
   private readonly uplink: string;
   private programmed = new Map<string, Programmed>();
   /** Rates of every meter on the bridge (ours and others'), as of the last dump and our changes. */
   private meterRates = new Map<number, number>();
-  /** Meter ids not to allocate: every meter on the bridge and those being added. */
+  /** Meter ids not to allocate: every meter on the bridge, and those being added. */
   private usedMeters = new Set<number>();
   private loaded = false;
   private pending = new Map<string, Change>();
   private scheduled = false;
   /** Flushes and refreshes run one at a time, so that a dump never sees half a flush. */
   private lock: Promise<void> = Promise.resolve();
-  /** Our QoS rows per port (from getPort/setPort), destroyed when setPort replaces them. */
+  /** Our QoS rows by port (from getPort and setPort), destroyed when setPort replaces them. */
   private readonly qosRows = new Map<string, string[]>();
 
   constructor(private readonly opts: OvsDatapathOptions) {
@@ -157,9 +156,7 @@ export class OvsDatapath implements Datapath {
       this.opts.logger.info('created the OVS bridge', { bridge: this.bridge });
       return '';
     });
-    if (!ports.split('\n').includes(this.uplink)) {
-      throw new DatapathUnavailableError(`uplink port ${this.uplink} is not on OVS bridge ${this.bridge}: add it (ovs-vsctl add-port ${this.bridge} ${this.uplink})`);
-    }
+    if (!ports.split('\n').includes(this.uplink)) throw new DatapathUnavailableError(`uplink port ${this.uplink} is not on OVS bridge ${this.bridge}`);
     // Replaced rather than added, in case the uplink changed: frames of unknown stations are dropped.
     await this.addFlows([`delete cookie=${BASE_COOKIE}/-1`, `add cookie=${BASE_COOKIE},priority=10,in_port=${this.uplink},actions=drop`]);
   }
@@ -169,11 +166,9 @@ export class OvsDatapath implements Datapath {
   }
 
   clientPath(mac: string): ClientPath | undefined {
-    const p = this.programmed.get(mac.toLowerCase());
-    if (!p) return undefined;
+    const p = this.programmed.get(mac);
     const rate = (id: number | undefined): number | undefined => (id === undefined ? undefined : this.meterRates.get(id) ?? 0);
-    const [up, down] = [rate(p.up), rate(p.down)];
-    return { mac: p.mac, vlan: p.vlan, vmPort: p.vmPort, ...(up !== undefined ? { uplinkKbps: up } : {}), ...(down !== undefined ? { downlinkKbps: down } : {}) };
+    return p && defined({ mac: p.mac, vlan: p.vlan, vmPort: p.vmPort, uplinkKbps: rate(p.up), downlinkKbps: rate(p.down) });
   }
 
   clientMacs(): string[] {
@@ -189,34 +184,30 @@ export class OvsDatapath implements Datapath {
     return this.enqueue(checkMac(mac), undefined);
   }
 
-  /** One ovs-vsctl call: the port's bridge, tag, policing and our QoS row. */
+  /** One ovs-vsctl call: whether the port is on our bridge, its tag, policing and our QoS rows. */
   async getPort(name: string): Promise<PortSettings | undefined> {
-    checkPortName(name);
-    const q = `"${name}"`; // validated: no quotes or backslashes inside
+    const q = `"${checkPortName(name)}"`; // validated: no quotes or backslashes inside
     const out = await this.vsctl(['--format=json', '--data=json', '--', '--id=@p', 'get', 'Port', name,
-        '--', '--columns=name', 'find', 'Bridge', `name="${this.bridge}"`, 'ports{>=}@p',
-        '--', '--columns=tag,qos', 'find', 'Port', `name=${q}`,
-        '--', '--columns=ingress_policing_rate', 'find', 'Interface', `name=${q}`,
-        '--', '--columns=_uuid,other_config', 'find', 'QoS', `external_ids:wimaxvm-port=${q}`])
-      .catch((err: unknown) => {
-        if (/no row .* in table Port/.test(errorMessage(err))) return undefined; // no such port at all
-        throw err;
-      });
-    if (out === undefined) return undefined;
-    type Table = { data: unknown[][] };
-    const [bridge, port, iface, qos] = out.trim().split('\n').map((l) => JSON.parse(l) as Table);
-    if (!bridge?.data.length || !port?.data[0]) return undefined; // on another bridge
-    const ours = (qos?.data ?? []).map((row) => ({ uuid: (row[0] as [string, string])[1], config: new Map((row[1] as [string, [string, string][]])[1]) }));
+      '--', '--columns=name', 'find', 'Bridge', `name="${this.bridge}"`, 'ports{>=}@p',
+      '--', '--columns=tag,qos', 'find', 'Port', `name=${q}`,
+      '--', '--columns=ingress_policing_rate', 'find', 'Interface', `name=${q}`,
+      '--', '--columns=_uuid,other_config', 'find', 'QoS', `external_ids:wimaxvm-port=${q}`,
+    ]).catch((err: unknown) => {
+      if (/no row .* in table Port/.test(errorMessage(err))) return undefined; // no such port at all
+      throw err;
+    });
+    const [bridge, port, iface, qos] = (out ?? '').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { data: unknown[][] }).data);
+    if (!bridge?.length || !port?.[0]) return undefined; // no such port, or on another bridge
+    const ours = ((qos ?? []) as [[string, string], [string, [string, string][]]][]).map(([[, uuid], [, config]]) => ({ uuid, config: new Map(config) }));
     this.qosRows.set(name, ours.map((r) => r.uuid));
-    const [tag, qosRef] = port.data[0] as [unknown, [string, unknown]];
-    const ingress = Number(iface?.data[0]?.[0] ?? 0);
-    // A QoS not ours (set by hand) reads as 0, which equals no desired rate: setPort replaces it.
-    const cir = qosRef[0] === 'uuid' ? Number(ours.find((r) => r.uuid === qosRef[1])?.config.get('cir') ?? 0) : undefined;
-    const e = cir === undefined ? undefined : cir / 125; // bytes/s → kbit/s
-    return { ...(typeof tag === 'number' ? { tag } : {}), ...(ingress > 0 ? { ingressKbps: ingress } : {}), ...(e !== undefined ? { egressKbps: e } : {}) };
+    const [tag, [kind, ref]] = port[0] as [unknown, [string, unknown]];
+    // cir is in bytes/s. A QoS not ours (set by hand) reads as 0, which equals no desired rate: setPort replaces it.
+    const cir = kind === 'uuid' ? Number(ours.find((r) => r.uuid === ref)?.config.get('cir') ?? 0) : undefined;
+    const ingress = Number(iface?.[0]?.[0] ?? 0);
+    return defined({ tag: typeof tag === 'number' ? tag : undefined, ingressKbps: ingress || undefined, egressKbps: cir === undefined ? undefined : cir / 125 });
   }
 
-  /** One ovs-vsctl transaction (plus a getPort when the port was not read before). */
+  /** One ovs-vsctl transaction (after a getPort when the port was not read before). */
   async setPort(name: string, s: PortSettings): Promise<void> {
     checkPortName(name);
     if (s.tag !== undefined) checkVlan(s.tag);
@@ -224,15 +215,16 @@ export class OvsDatapath implements Datapath {
     const egress = checkKbps(s.egressKbps, 'egressKbps');
     // The QoS rows it replaces are known from getPort (the reconciler's pattern), else looked up.
     if (!this.qosRows.has(name) && !(await this.getPort(name))) throw new Error(`port ${name} is not on OVS bridge ${this.bridge}`);
-    const old = this.qosRows.get(name) ?? [];
     const cir = (egress ?? 0) * 125; // kbit/s → bytes/s
-    const args = ['--', ...(s.tag !== undefined ? ['set', 'Port', name, `tag=${s.tag}`] : ['clear', 'Port', name, 'tag']),
+    const qos = ['set', 'Port', name, 'qos=@q', '--', '--id=@q', 'create', 'QoS', 'type=egress-policer', `other-config:cir=${cir}`,
+      `other-config:cbs=${Math.max(MIN_BURST_KBIT * 125, Math.round(cir * 0.3))}`, `external-ids:wimaxvm-port="${name}"`];
+    const out = await this.vsctl([
+      '--', ...(s.tag !== undefined ? ['set', 'Port', name, `tag=${s.tag}`] : ['clear', 'Port', name, 'tag']),
       '--', 'set', 'Interface', name, `ingress_policing_rate=${ingress ?? 0}`, `ingress_policing_burst=${ingress ? burstKbit(ingress) : 0}`,
-      '--', ...(egress ? ['set', 'Port', name, 'qos=@q', '--', '--id=@q', 'create', 'QoS', 'type=egress-policer',
-        `other-config:cir=${cir}`, `other-config:cbs=${Math.max(MIN_BURST_KBIT * 125, Math.round(cir * 0.3))}`, `external-ids:wimaxvm-port="${name}"`] : ['clear', 'Port', name, 'qos']),
-      // QoS rows are root rows: unreferenced, they stay in the database for ever.
-      ...old.flatMap((uuid) => ['--', '--if-exists', 'destroy', 'QoS', uuid])];
-    const out = await this.vsctl(args).catch((err: unknown) => {
+      '--', ...(egress ? qos : ['clear', 'Port', name, 'qos']),
+      // QoS rows are root rows: unreferenced, they would stay in the database for ever.
+      ...(this.qosRows.get(name) ?? []).flatMap((uuid) => ['--', '--if-exists', 'destroy', 'QoS', uuid]),
+    ]).catch((err: unknown) => {
       this.qosRows.delete(name); // perhaps stale: looked up again next time
       throw /no row .* in table (Port|Interface)/.test(errorMessage(err)) ? new Error(`port ${name} is not on OVS bridge ${this.bridge}`) : err;
     });
@@ -252,7 +244,8 @@ export class OvsDatapath implements Datapath {
         this.scheduled = false;
         const batch = [...this.pending.values()];
         this.pending = new Map();
-        await this.flush(batch);
+        // flush settles every waiter itself; this only guards against a bug leaving them hanging.
+        await this.flush(batch).catch((err: unknown) => batch.forEach((c) => c.waiters.forEach((w) => w.reject(err))));
       }), this.opts.batchWindowMs ?? 2);
     });
   }
@@ -268,32 +261,27 @@ export class OvsDatapath implements Datapath {
    * then one bundle with every station's flows, then the meters no longer used are deleted.
    */
   private async flush(batch: Change[]): Promise<void> {
-    const fail = (c: Change, err: unknown): void => c.waiters.forEach((w) => w.reject(err));
-    try {
-      if (!this.loaded) await this.load();
-    } catch (err) {
-      batch.forEach((c) => fail(c, err));
-      return;
-    }
-    const ready: Change[] = [];
     const failed = new Map<Change, unknown>();
-    await mapLimit(batch, 4, (c) => this.prepareMeters(c).then(() => void ready.push(c), (err: unknown) => void failed.set(c, err)));
+    const loading = this.loaded ? undefined : await this.load().then(() => undefined, (err: unknown) => err ?? 'load failed');
+    if (loading !== undefined) batch.forEach((c) => failed.set(c, loading));
+    const ready: Change[] = [];
+    if (loading === undefined) await mapLimit(batch, 4, (c) => this.prepareMeters(c).then(() => void ready.push(c), (err: unknown) => void failed.set(c, err)));
     for (const [c, err] of await this.commitFlows(ready)) failed.set(c, err);
     const done = ready.filter((c) => !failed.has(c));
-    for (const c of done) {
-      if (c.path) this.programmed.set(c.mac, { mac: c.mac, vlan: c.path.vlan, vmPort: c.path.vmPort, up: c.meters!.up, down: c.meters!.down, stray: [] });
-      else this.programmed.delete(c.mac);
+    for (const { mac, path, meters } of done) {
+      if (path) this.programmed.set(mac, { mac, vlan: path.vlan, vmPort: path.vmPort, up: meters!.up, down: meters!.down, stray: [] });
+      else this.programmed.delete(mac);
     }
     // Meters added for changes that failed are rolled back; those no longer used are deleted.
     await this.dropMeters([...[...failed.keys()].flatMap((c) => c.meters?.added ?? []), ...done.flatMap((c) => c.meters!.freed)]);
     // A failure may come from a cache gone stale (a meter deleted by hand): read the switch again.
     if (failed.size > 0) this.loaded = false;
-    for (const [c, err] of failed) fail(c, err);
-    done.forEach((c) => c.waiters.forEach((w) => w.resolve()));
+    for (const [c, err] of failed) c.waiters.forEach((w) => w.reject(err));
+    for (const c of done) c.waiters.forEach((w) => w.resolve());
     this.opts.logger.debug('flushed station paths', { stations: batch.length, failed: failed.size, spawns: this.spawns });
   }
 
-  /** Adds or changes the meters a station's path needs; records the ones it no longer needs. */
+  /** Adds or changes the meters a station's path needs; notes those it no longer needs. */
   private async prepareMeters(c: Change): Promise<void> {
     const old = this.programmed.get(c.mac);
     const meters: NonNullable<Change['meters']> = { added: [], freed: [...(old?.stray ?? [])] };
@@ -304,34 +292,26 @@ export class OvsDatapath implements Datapath {
       if (rate === undefined) {
         if (id !== undefined) meters.freed.push(id);
       } else if (id !== undefined && this.meterRates.has(id)) {
-        if (this.meterRates.get(id) !== rate) await this.modMeter(id, rate);
+        // A meter deleted by hand since the last dump fails here or in the bundle: the next flush re-reads.
+        if (this.meterRates.get(id) !== rate) await this.meter('mod-meter', id, rate);
         meters[dir] = id;
       } else {
         meters[dir] = await this.addMeter(rate);
         meters.added.push(meters[dir]!);
-        if (id !== undefined) meters.freed.push(id); // referenced but gone: flows still name it
+        if (id !== undefined) meters.freed.push(id); // named by the flows, but gone
       }
     }
   }
 
-  /** Adds a meter at the lowest free id; an id taken behind our back is skipped, not overwritten. */
+  /** Adds a meter at the lowest free id; an id taken behind our back is skipped, never overwritten. */
   private async addMeter(rate: number): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       let id = 1;
       while (this.usedMeters.has(id)) id++;
       this.usedMeters.add(id);
-      const err = await this.meter('add-meter', id, rate).then(() => undefined, (e: unknown) => e);
+      const err = await this.meter('add-meter', id, rate).then(() => undefined, (e: unknown) => e ?? 'add-meter failed');
       if (err === undefined) return id;
-      if (!/METER_EXISTS/.test(errorMessage(err)) || attempt === 20) throw err; // else: someone else's, kept out
-    }
-  }
-
-  private async modMeter(id: number, rate: number): Promise<void> {
-    try {
-      await this.meter('mod-meter', id, rate);
-    } catch (err) {
-      if (!/UNKNOWN_METER/.test(errorMessage(err))) throw err;
-      await this.meter('add-meter', id, rate); // deleted by hand since the last dump
+      if (!/METER_EXISTS/.test(errorMessage(err)) || attempt === 20) throw err; // else someone else's: kept out
     }
   }
 
@@ -340,7 +320,7 @@ export class OvsDatapath implements Datapath {
     this.meterRates.set(id, rate);
   }
 
-  /** Deletes meters no flow of ours uses any more (deleting a meter would delete its flows too). */
+  /** Deletes meters no flow of ours uses any more (deleting a meter deletes the flows using it). */
   private async dropMeters(ids: number[]): Promise<void> {
     await mapLimit(ids, 4, async (id) => {
       try {
@@ -353,7 +333,7 @@ export class OvsDatapath implements Datapath {
     });
   }
 
-  /** One bundle for the batch; if it fails, each station alone so that only the faulty ones fail. */
+  /** One bundle for the batch; if it fails, each station alone, so that only the faulty ones fail. */
   private async commitFlows(ready: Change[]): Promise<Map<Change, unknown>> {
     const failed = new Map<Change, unknown>();
     if (ready.length === 0) return failed;
@@ -366,18 +346,17 @@ export class OvsDatapath implements Datapath {
     return failed;
   }
 
-  private flowLines(c: Change): string[] {
-    const cookie = cookieOf(c.mac);
-    const lines = [`delete cookie=${cookie}/-1`];
-    if (!c.path) return lines;
+  private flowLines({ mac, path, meters }: Change): string[] {
+    const cookie = cookieOf(mac);
+    const del = `delete cookie=${cookie}/-1`;
+    if (!path) return [del];
     const meter = (id: number | undefined): string => (id === undefined ? '' : `meter:${id},`);
-    const { up, down } = c.meters!;
-    return [...lines,
-      `add cookie=${cookie},priority=100,in_port=${this.uplink},dl_src=${c.mac},actions=${meter(up)}push_vlan:0x8100,set_field:${4096 + c.path.vlan}->vlan_vid,NORMAL`,
-      `add cookie=${cookie},priority=100,in_port=${c.path.vmPort},dl_dst=${c.mac},actions=${meter(down)}output:${this.uplink}`];
+    return [del,
+      `add cookie=${cookie},priority=100,in_port=${this.uplink},dl_src=${mac},actions=${meter(meters!.up)}push_vlan:0x8100,set_field:${4096 + path.vlan}->vlan_vid,NORMAL`,
+      `add cookie=${cookie},priority=100,in_port=${path.vmPort},dl_dst=${mac},actions=${meter(meters!.down)}output:${this.uplink}`];
   }
 
-  /** One atomic bundle; lines start with add or delete. */
+  /** One atomic bundle; each line starts with add or delete. */
   private async addFlows(lines: string[]): Promise<void> {
     await this.ofctl(['--bundle', 'add-flows', this.bridge, '-'], lines.join('\n') + '\n').catch((err: unknown) => {
       const port = /(\S+): invalid or unknown port/.exec(errorMessage(err))?.[1];
@@ -385,10 +364,10 @@ export class OvsDatapath implements Datapath {
     });
   }
 
-  /** One flow dump and one meter dump; meters our flows reference are ours, the others never touched. */
+  /** One flow dump and one meter dump; meters our flows use are ours, the others are never touched. */
   private async load(): Promise<void> {
     const [flows, meters] = await Promise.all([
-      this.ofctl(['--names', 'dump-flows', this.bridge, `cookie=${OUR_COOKIES}`]),
+      this.ofctl(['--names', 'dump-flows', this.bridge, `cookie=${BASE_COOKIE}/0xffff000000000000`]),
       this.ofctl(['dump-meters', this.bridge]),
     ]);
     this.programmed = parseFlows(flows, this.uplink);
@@ -421,7 +400,7 @@ export class OvsDatapath implements Datapath {
   }
 }
 
-/** Runs fn over items with at most `limit` at a time (processes on a small machine). */
+/** Runs fn over items, at most `limit` at a time (processes, on a small machine). */
 async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -1,0 +1,137 @@
+// A throw-away OVS testbed: a netdev bridge, an uplink to a "base station" namespace in which a
+// Linux bridge joins two station namespaces, and two VM ports (tags 7 and 9) each into a VM
+// namespace. All names carry a random run id; dispose() removes everything, whatever failed.
+import { execFileSync } from 'node:child_process';
+
+export function sh(file: string, ...args: string[]): string {
+  return execFileSync(file, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Never throws: for clean-up. */
+function quietly(file: string, ...args: string[]): void {
+  try {
+    sh(file, ...args);
+  } catch {
+    /* already gone */
+  }
+}
+
+export function ovsReachable(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    sh('ovs-vsctl', '--timeout=5', 'show');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** OVS tests need root and a running Open vSwitch; in CI a missing one is a failure, not a skip. */
+export function ovsTestsEnabled(): boolean {
+  const ok = ovsReachable();
+  if (!ok && process.env.CI) throw new Error('CI: Open vSwitch is not reachable as root; scripts/start-daemons.sh should have started it');
+  if (!ok) console.warn('OVS tests skipped: run as root with Open vSwitch up (bash scripts/start-daemons.sh)');
+  return ok;
+}
+
+export interface Station {
+  ns: string;
+  mac: string;
+  ip: string;
+}
+
+export class OvsTestbed {
+  readonly run = Math.random().toString(36).slice(2, 6).padEnd(4, '0');
+  readonly bridge = `wxt${this.run}`;
+  readonly uplink = `wx${this.run}u`;
+  readonly portA = `wx${this.run}a`;
+  readonly portB = `wx${this.run}b`;
+  readonly vmA = { ns: `wx${this.run}-va`, ip: '10.77.0.11' };
+  readonly vmB = { ns: `wx${this.run}-vb`, ip: '10.77.0.12' };
+  readonly st1: Station = { ns: `wx${this.run}-s1`, mac: '00:11:22:33:44:55', ip: '10.77.0.1' };
+  readonly st2: Station = { ns: `wx${this.run}-s2`, mac: '00:11:22:33:44:66', ip: '10.77.0.2' };
+  readonly bs = `wx${this.run}-bs`;
+  /** Other bridges a test created, removed by dispose() too. */
+  readonly extraBridges: string[] = [];
+
+  private get namespaces(): string[] {
+    return [this.bs, this.vmA.ns, this.vmB.ns, this.st1.ns, this.st2.ns];
+  }
+
+  static create(): OvsTestbed {
+    const t = new OvsTestbed();
+    try {
+      t.build();
+    } catch (err) {
+      t.dispose();
+      throw err;
+    }
+    return t;
+  }
+
+  private build(): void {
+    sh('ovs-vsctl', '--timeout=20', 'add-br', this.bridge, '--', 'set', 'Bridge', this.bridge, 'datapath_type=netdev');
+    for (const ns of this.namespaces) {
+      sh('ip', 'netns', 'add', ns);
+      sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    }
+    // The uplink: into the base station's namespace, where a Linux bridge makes it a shared medium.
+    sh('ip', 'link', 'add', this.uplink, 'type', 'veth', 'peer', 'name', 'uplink0', 'netns', this.bs);
+    sh('ip', '-n', this.bs, 'link', 'add', 'br0', 'type', 'bridge');
+    sh('ip', '-n', this.bs, 'link', 'set', 'dev', 'uplink0', 'master', 'br0', 'up');
+    for (const [i, st] of [this.st1, this.st2].entries()) {
+      sh('ip', '-n', this.bs, 'link', 'add', `s${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', st.ns);
+      sh('ip', '-n', this.bs, 'link', 'set', 'dev', `s${i}`, 'master', 'br0', 'up');
+      this.host(st.ns, st.ip, st.mac);
+    }
+    sh('ip', '-n', this.bs, 'link', 'set', 'br0', 'up');
+    for (const [port, vm] of [[this.portA, this.vmA], [this.portB, this.vmB]] as const) {
+      sh('ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.ns);
+      this.host(vm.ns, vm.ip);
+    }
+    for (const port of [this.uplink, this.portA, this.portB]) sh('ip', 'link', 'set', port, 'up');
+    sh('ovs-vsctl', '--timeout=20', 'add-port', this.bridge, this.uplink, '--', 'add-port', this.bridge, this.portA, 'tag=7', '--', 'add-port', this.bridge, this.portB, 'tag=9');
+  }
+
+  private host(ns: string, ip: string, mac?: string): void {
+    if (mac) sh('ip', '-n', ns, 'link', 'set', 'eth0', 'address', mac);
+    sh('ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
+  }
+
+  /** Whether `from` gets an echo reply from `ip`: a few tries, as the first ARP may be lost. */
+  ping(from: string, ip: string, tries = 5): boolean {
+    quietly('ip', '-n', from, 'neigh', 'flush', 'all'); // no answer from an earlier binding
+    for (let i = 0; i < tries; i++) {
+      try {
+        sh('ip', 'netns', 'exec', from, 'ping', '-n', '-q', '-c', '1', '-W', '1', ip);
+        return true;
+      } catch {
+        /* try again */
+      }
+    }
+    return false;
+  }
+
+  ofctl(...args: string[]): string {
+    return sh('ovs-ofctl', '-O', 'OpenFlow13', ...args);
+  }
+
+  /** Flow lines (without counters) of the bridge that carry the given cookie (exact). */
+  flows(cookie: string): string[] {
+    return this.ofctl('--names', 'dump-flows', this.bridge, `cookie=${cookie}/-1`).split('\n').filter((l) => l.includes('cookie='));
+  }
+
+  /** Meter id → rate (kbps) of every meter on the bridge. */
+  meters(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const m of this.ofctl('dump-meters', this.bridge).matchAll(/meter=(\d+)[^\n]*\n\s*type=\S+ rate=(\d+)/g)) out.set(Number(m[1]), Number(m[2]));
+    return out;
+  }
+
+  dispose(): void {
+    for (const br of [this.bridge, ...this.extraBridges]) quietly('ovs-vsctl', '--timeout=20', '--if-exists', 'del-br', br);
+    for (const port of [this.uplink, this.portA, this.portB]) quietly('ip', 'link', 'del', port);
+    for (const ns of this.namespaces) quietly('ip', 'netns', 'del', ns);
+  }
+}
