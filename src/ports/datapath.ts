@@ -16,13 +16,24 @@ export interface ClientPath {
   downlinkKbps?: number;
 }
 
-/** What wimaxvm sets on a VM's port: its access VLAN and the slice's rates. */
+/** What wimaxvm sets on a VM's port: its access VLAN. */
 export interface PortSettings {
   tag?: number;
-  /** Traffic from the VM into the switch (the slice's downlink), kbit/s. */
-  ingressKbps?: number;
-  /** Traffic from the switch to the VM (the slice's uplink), kbit/s. */
-  egressKbps?: number;
+}
+
+/**
+ * A slice's share, for all its stations together. Enforced with OpenFlow meters: OVS's
+ * ingress policing and egress-policer QoS do not act on veth/tap ports of the userspace
+ * datapath (it reads them through AF_PACKET, ahead of tc), measured with iperf3 here.
+ */
+export interface SlicePath {
+  vlan: number;
+  /** The VM's port: the slice's downlink is what enters the switch from it. */
+  vmPort: string;
+  /** Stations → VM, all stations of the slice together, kbit/s. */
+  uplinkKbps?: number;
+  /** VM → stations, kbit/s. */
+  downlinkKbps?: number;
 }
 
 export interface Datapath {
@@ -40,9 +51,16 @@ export interface Datapath {
   /** Programs a station's path, replacing what it had. Concurrent calls are batched. */
   applyClientPath(path: ClientPath): Promise<void>;
   removeClientPath(mac: string): Promise<void>;
+  /** The slice rates programmed for a VLAN, as of the last refresh and our own changes since. */
+  slicePath(vlan: number): SlicePath | undefined;
+  /** VLANs of every slice with programmed rates. */
+  sliceVlans(): number[];
+  /** Programs a slice's rates (at least one of them), replacing what it had. Batched like station paths. */
+  applySlicePath(path: SlicePath): Promise<void>;
+  removeSlicePath(vlan: number): Promise<void>;
   /** A port's settings; undefined when no such port is on the bridge (the VM is not running). */
   getPort(name: string): Promise<PortSettings | undefined>;
-  /** Sets a port's VLAN and rates in one OVSDB transaction (absent rate = unlimited). */
+  /** Sets a port's VLAN in one OVSDB transaction. */
   setPort(name: string, settings: PortSettings): Promise<void>;
 }
 

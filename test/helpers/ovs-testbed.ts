@@ -40,12 +40,20 @@ export interface Station {
   ip: string;
 }
 
+export interface TestbedOptions {
+  /** Names of the two VM ports (default: random); e.g. the names the controller gives VM ports. */
+  vmPorts?: [string, string];
+  /** Access tags put on the VM ports at creation (default 7 and 9); null leaves them untagged for the controller. */
+  vmTags?: [number, number] | null;
+}
+
 export class OvsTestbed {
   readonly run = Math.random().toString(36).slice(2, 6).padEnd(4, '0');
   readonly bridge = `wxt${this.run}`;
   readonly uplink = `wx${this.run}u`;
-  readonly portA = `wx${this.run}a`;
-  readonly portB = `wx${this.run}b`;
+  readonly portA: string;
+  readonly portB: string;
+  private readonly tags: [number, number] | null;
   readonly vmA = { ns: `wx${this.run}-va`, ip: '10.77.0.11' };
   readonly vmB = { ns: `wx${this.run}-vb`, ip: '10.77.0.12' };
   readonly st1: Station = { ns: `wx${this.run}-s1`, mac: '00:11:22:33:44:55', ip: '10.77.0.1' };
@@ -58,8 +66,13 @@ export class OvsTestbed {
     return [this.bs, this.vmA.ns, this.vmB.ns, this.st1.ns, this.st2.ns];
   }
 
-  static create(): OvsTestbed {
-    const t = new OvsTestbed();
+  constructor(opts: TestbedOptions = {}) {
+    [this.portA, this.portB] = opts.vmPorts ?? [`wx${this.run}a`, `wx${this.run}b`];
+    this.tags = opts.vmTags === undefined ? [7, 9] : opts.vmTags;
+  }
+
+  static create(opts: TestbedOptions = {}): OvsTestbed {
+    const t = new OvsTestbed(opts);
     try {
       t.build();
     } catch (err) {
@@ -90,7 +103,45 @@ export class OvsTestbed {
       this.host(vm.ns, vm.ip);
     }
     for (const port of [this.uplink, this.portA, this.portB]) sh('ip', 'link', 'set', port, 'up');
-    sh('ovs-vsctl', '--timeout=20', 'add-port', this.bridge, this.uplink, '--', 'add-port', this.bridge, this.portA, 'tag=7', '--', 'add-port', this.bridge, this.portB, 'tag=9');
+    const tag = (i: 0 | 1) => (this.tags ? [`tag=${this.tags[i]}`] : []);
+    sh('ovs-vsctl', '--timeout=20', 'add-port', this.bridge, this.uplink, '--', 'add-port', this.bridge, this.portA, ...tag(0), '--', 'add-port', this.bridge, this.portB, ...tag(1));
+  }
+
+  /**
+   * TCP through OVS's userspace datapath needs checksums computed by the sender: veth offloads
+   * them, and nothing on the way fills them in. Turns TX offload off on every veth end.
+   */
+  enableTcp(): void {
+    for (const port of [this.uplink, this.portA, this.portB]) sh('ethtool', '-K', port, 'tx', 'off');
+    sh('ip', 'netns', 'exec', this.bs, 'ethtool', '-K', 'uplink0', 'tx', 'off');
+    for (const i of [0, 1]) sh('ip', 'netns', 'exec', this.bs, 'ethtool', '-K', `s${i}`, 'tx', 'off');
+    for (const ns of [this.vmA.ns, this.vmB.ns, this.st1.ns, this.st2.ns]) sh('ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off');
+  }
+
+  /** Starts an iperf3 server in a namespace; dispose() stops it. */
+  iperfServer(ns: string, port: number): void {
+    sh('ip', 'netns', 'exec', ns, 'iperf3', '-s', '-D', '-p', String(port));
+    this.servers.push(port);
+  }
+
+  private readonly servers: number[] = [];
+
+  /**
+   * Throughput in kbit/s measured by iperf3 from `ns` to `ip` (reverse: the server sends).
+   * Bounded: 3 s of traffic, 20 s at most.
+   */
+  iperfKbps(ns: string, ip: string, port: number, reverse = false, seconds = 3): number {
+    let out: string;
+    try {
+      out = execFileSync('ip', ['netns', 'exec', ns, 'iperf3', '-c', ip, '-p', String(port), '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])],
+        { encoding: 'utf8', timeout: 20_000 });
+    } catch (err) {
+      out = String((err as { stdout?: string }).stdout ?? '');
+    }
+    const report = JSON.parse(out || '{}');
+    const bps = report.end?.sum_received?.bits_per_second;
+    if (typeof bps !== 'number') throw new Error(`iperf3 ${ns} → ${ip}:${port}${reverse ? ' (reverse)' : ''} failed: ${report.error ?? out.slice(0, 300)}`);
+    return bps / 1000;
   }
 
   private host(ns: string, ip: string, mac?: string): void {
@@ -119,7 +170,7 @@ export class OvsTestbed {
 
   /** Flow lines (without counters) of the bridge that carry the given cookie (exact). */
   flows(cookie: string): string[] {
-    return this.ofctl('--names', 'dump-flows', this.bridge, `cookie=${cookie}/-1`).split('\n').filter((l) => l.includes('cookie='));
+    return this.ofctl('--names', '--no-stats', 'dump-flows', this.bridge, `cookie=${cookie}/-1`).split('\n').filter((l) => l.includes('cookie='));
   }
 
   /** Meter id → rate (kbps) of every meter on the bridge. */
@@ -130,6 +181,7 @@ export class OvsTestbed {
   }
 
   dispose(): void {
+    for (const port of this.servers) quietly('pkill', '-f', `iperf3 -s -D -p ${port}`);
     for (const br of [this.bridge, ...this.extraBridges]) quietly('ovs-vsctl', '--timeout=20', '--if-exists', 'del-br', br);
     for (const port of [this.uplink, this.portA, this.portB]) quietly('ip', 'link', 'del', port);
     for (const ns of this.namespaces) quietly('ip', 'netns', 'del', ns);
