@@ -119,13 +119,18 @@ export async function startController(config: Config, logger: Logger): Promise<R
   });
   await source.start();
 
-  /** Paths on the switch for stations no client declares any more (deleted while we were down). */
+  /** Paths on the switch of stations no client declares and of VLANs no VM holds (gone while we were down). */
   const removeOrphanPaths = async (): Promise<void> => {
     if (!datapath) return;
     for (const mac of datapath.clientMacs()) {
       if (clientIndex.claimsOf(mac).length) continue;
       await datapath.removeClientPath(mac);
       logger.info(`removed the path of undeclared station ${mac}`);
+    }
+    for (const vlan of datapath.sliceVlans()) {
+      if (vlans.holder(vlan) !== undefined) continue;
+      await datapath.removeSlicePath(vlan);
+      logger.info(`removed the slice rates of VLAN ${vlan}, which no VM holds`);
     }
   };
   await removeOrphanPaths();

@@ -1,9 +1,10 @@
 // In-memory Datapath for reconciler tests: paths by MAC, ports by name, every change recorded.
-import type { ClientPath, Datapath, PortSettings } from '../../src/ports/datapath.js';
+import type { ClientPath, Datapath, PortSettings, SlicePath } from '../../src/ports/datapath.js';
 
 export class FakeDatapath implements Datapath {
   readonly paths = new Map<string, ClientPath>();
   readonly ports = new Map<string, PortSettings>();
+  readonly slices = new Map<number, SlicePath>();
   readonly calls: { op: string; arg: string }[] = [];
 
   async ensureBase(): Promise<void> {
@@ -28,6 +29,24 @@ export class FakeDatapath implements Datapath {
   async removeClientPath(mac: string): Promise<void> {
     this.calls.push({ op: 'remove', arg: mac });
     this.paths.delete(mac);
+  }
+
+  slicePath(vlan: number): SlicePath | undefined {
+    return this.slices.get(vlan);
+  }
+
+  sliceVlans(): number[] {
+    return [...this.slices.keys()];
+  }
+
+  async applySlicePath(path: SlicePath): Promise<void> {
+    this.calls.push({ op: 'applySlice', arg: String(path.vlan) });
+    this.slices.set(path.vlan, { ...path });
+  }
+
+  async removeSlicePath(vlan: number): Promise<void> {
+    this.calls.push({ op: 'removeSlice', arg: String(vlan) });
+    this.slices.delete(vlan);
   }
 
   async getPort(name: string): Promise<PortSettings | undefined> {

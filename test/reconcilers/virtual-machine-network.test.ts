@@ -62,16 +62,33 @@ describe('slice networking of a VM on Open vSwitch', () => {
     expect(s.domain!.port).toBe(vmPortName('vm30'));
   });
 
-  it('slice rates go on the port; shaping off clears them', async () => {
+  it('slice rates go on the switch; shaping off clears them; stopping or deleting the VM removes them', async () => {
     const t = setup();
     t.put('vm30', { network: { shaping: { downlink: '20Mbit', uplink: '10Mbit' } } });
     await t.reconcile('vm30');
-    expect(t.datapath.ports.get(vmPortName('vm30'))).toEqual({ tag: 2, ingressKbps: 20000, egressKbps: 10000 });
+    expect(t.datapath.slices.get(2)).toEqual({ vlan: 2, vmPort: vmPortName('vm30'), downlinkKbps: 20000, uplinkKbps: 10000 });
     expect(t.status('vm30')!.shaping).toEqual({ downlinkKbps: 20000, uplinkKbps: 10000 });
     t.setShaping(false);
     await t.reconcile('vm30');
-    expect(t.datapath.ports.get(vmPortName('vm30'))).toEqual({ tag: 2 });
+    expect(t.datapath.slices.size).toBe(0);
     expect(t.status('vm30')!.shaping).toBeUndefined();
+    t.setShaping(true);
+    await t.reconcile('vm30');
+    expect(t.datapath.slices.size).toBe(1);
+    t.put('vm30', { runStrategy: 'Halted', network: { shaping: { downlink: '20Mbit', uplink: '10Mbit' } } }, 2);
+    await t.reconcile('vm30');
+    await t.reconcile('vm30');
+    expect((await t.hv.getDomain('vm30'))!.state).toBe('shutoff');
+    expect(t.datapath.slices.size).toBe(0);
+  });
+
+  it('a VLAN change moves the slice rates to the new VLAN', async () => {
+    const t = setup();
+    t.put('vm30', { network: { vlan: 7, shaping: { downlink: '5Mbit' } } });
+    await t.reconcile('vm30');
+    t.put('vm30', { network: { vlan: 8, shaping: { downlink: '5Mbit' } } }, 2);
+    await t.reconcile('vm30');
+    expect([...t.datapath.slices.keys()]).toEqual([8]);
   });
 
   it('a VLAN change on a running guest: new definition, port retagged, no restart', async () => {

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 import { systemTestsEnabled, virsh } from '../helpers/system.js';
+import { OvsTestbed, sh } from '../helpers/ovs-testbed.js';
+import { vmPortName } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 
 const enabled = systemTestsEnabled();
 const run = Math.random().toString(36).slice(2, 7);
@@ -91,5 +93,51 @@ describe.runIf(enabled)('real KVM guests from YAML files', () => {
     await eventually(() => !virsh('list', '--all', '--name').includes(A), `${A} undefined`, 30_000);
     expect(existsSync(overlay)).toBe(false);
     expect(h.status(A)).toBeUndefined();
+  });
+});
+
+// In this file, not a file of its own: the libvirtd restart above must not run alongside it.
+describe.runIf(enabled)('a real KVM guest on the Open vSwitch bridge', () => {
+  const C = `sys-${run}-ovs`;
+  let bed: OvsTestbed;
+  let h: Harness;
+
+  beforeAll(async () => {
+    bed = OvsTestbed.create();
+    h = await Harness.create({ uri: 'qemu:///system', flags: { nic: `ovs:${bed.bridge}`, uplink: bed.uplink, 'shutdown-timeout': '2s', poll: '200ms' } });
+    h.write('c.yaml', vmYaml({ name: C, extra: '  network:\n    vlan: 42' }));
+    await h.start();
+  });
+
+  afterAll(async () => {
+    await h.stop();
+    try { virsh('destroy', C); } catch { /* not running */ }
+    try { virsh('undefine', C); } catch { /* gone */ }
+    await h.dispose();
+    bed.dispose();
+  });
+
+  it("the guest's port is on the bridge with the slice VLAN as its access tag", async () => {
+    await h.waitForStatus(C, 'Running', 60_000);
+    const port = vmPortName(C);
+    expect(virsh('domiflist', C)).toContain(port);
+    expect(sh('ovs-vsctl', 'port-to-br', port).trim()).toBe(bed.bridge);
+    expect(sh('ovs-vsctl', 'get', 'port', port, 'tag').trim()).toBe('42');
+    expect(h.status(C)!.domain!.port).toBe(port);
+  });
+
+  it('a VLAN change retags the running guest live (no restart) and in its definition', async () => {
+    const id = h.status(C)!.domain!.id;
+    h.write('c.yaml', vmYaml({ name: C, extra: '  network:\n    vlan: 43' }));
+    await eventually(() => sh('ovs-vsctl', 'get', 'port', vmPortName(C), 'tag').trim() === '43', 'tag 43 on the port', 30_000);
+    expect(h.status(C)!.domain!.id).toBe(id);
+    expect(domstate(C)).toBe('running');
+    expect(virsh('dumpxml', '--inactive', C)).toMatch(/<tag id='43'\/>/);
+  });
+
+  it('a tag changed by hand is put back', async () => {
+    sh('ovs-vsctl', 'set', 'port', vmPortName(C), 'tag=99');
+    h.running!.resync();
+    await eventually(() => sh('ovs-vsctl', 'get', 'port', vmPortName(C), 'tag').trim() === '43', 'tag repaired', 30_000);
   });
 });

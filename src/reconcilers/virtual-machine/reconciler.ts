@@ -12,9 +12,9 @@ import type { EventRecorder } from '../../ports/event-recorder.js';
 import { HypervisorUnavailableError, type DomainSnapshot, type Hypervisor } from '../../ports/hypervisor.js';
 import type { StatusStore } from '../../ports/status-store.js';
 import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
-import { chooseVlan, samePortSettings, slicePortSettings, type VlanChoice } from './slice-network.js';
+import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './slice-network.js';
 import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
-import type { Datapath, PortSettings } from '../../ports/datapath.js';
+import type { Datapath, SlicePath } from '../../ports/datapath.js';
 import { isActive, planVirtualMachine, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
 import { computeStatus, type StatusInput } from './status.js';
 
@@ -194,17 +194,18 @@ export class VirtualMachineReconciler implements Reconciler {
 
     const after = plan.actions.length ? observe(await this.deps.hypervisor.getDomain(domainName)) : observed;
     this.noteActivity(domainName, after);
-    let port: PortSettings | undefined;
-    if (!failure && after && isActive(after.state) && this.onSwitch && definition.owner.vlan !== undefined) {
+    let port: { slice?: SlicePath } | undefined;
+    if (!failure && this.onSwitch && definition.owner.vlan !== undefined) {
       try {
-        port = await this.syncSlicePort(key, vm, domainName, definition.owner.vlan);
+        if (after && isActive(after.state)) port = await this.syncSlicePort(key, vm, domainName, definition.owner.vlan, previous?.allocations.vlan);
+        else await this.dropSlicePath(domainName, definition.owner.vlan);
       } catch (err) {
         failure = err;
       }
     }
     const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
     if (vlanProblem) input.vlanProblem = vlanProblem;
-    if (port) input.port = { name: vmPortName(domainName), settings: port };
+    if (port) input.port = { name: vmPortName(domainName), ...(port.slice ? { slice: port.slice } : {}) };
     input.startedOnce = startedOnce || after?.state === 'running';
     input.restarts = restarts;
     input.restartRequired = plan.restartRequired;
@@ -237,6 +238,8 @@ export class VirtualMachineReconciler implements Reconciler {
       return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
     }
     await this.deps.disks.removeOverlays(domainName);
+    const vlan = this.deps.vlans.get(key);
+    if (vlan !== undefined) await this.dropSlicePath(domainName, vlan);
     this.deps.macs.release(key);
     this.deps.vlans.release(key);
     this.startFailures.delete(key);
@@ -252,28 +255,43 @@ export class VirtualMachineReconciler implements Reconciler {
   }
 
   /**
-   * The running VM's switch port carries its VLAN and the slice rates. Compared with what OVSDB
-   * says (not libvirt's live XML, which keeps the tag it started with), so a tag changed by hand
-   * is repaired and a VLAN change needs no restart.
+   * The running VM's switch port carries its VLAN, and the switch its slice rates. The tag is
+   * compared with what OVSDB says (not libvirt's live XML, which keeps the tag the guest started
+   * with), so a tag changed by hand is repaired and a VLAN change needs no restart.
    */
-  private async syncSlicePort(key: ResourceKey, vm: VirtualMachine, domainName: string, vlan: number): Promise<PortSettings | undefined> {
+  private async syncSlicePort(
+    key: ResourceKey, vm: VirtualMachine, domainName: string, vlan: number, previousVlan: number | undefined,
+  ): Promise<{ slice?: SlicePath } | undefined> {
     const datapath = this.deps.datapath!;
     const portName = vmPortName(domainName);
-    const shapingOn = this.deps.shapingEnabled?.(vm.metadata.namespace) ?? true;
-    let desired: PortSettings;
+    const actual = await datapath.getPort(portName);
+    if (!actual) return undefined; // not on the bridge (yet): the next look repairs it
+    if (actual.tag !== vlan) {
+      await datapath.setPort(portName, { tag: vlan });
+      const what = `VLAN ${actual.tag ?? 'none'} → ${vlan}`;
+      this.deps.events.record(key, 'Normal', 'PortUpdated', `switch port ${portName}: ${what}`);
+      this.deps.logger.info(`port ${portName} updated: ${what}`, { key });
+    }
+    if (previousVlan !== undefined && previousVlan !== vlan) await this.dropSlicePath(domainName, previousVlan);
+    let desired: SlicePath | undefined;
     try {
-      desired = slicePortSettings(vlan, vm.spec.network?.shaping, shapingOn);
+      desired = desiredSlicePath(vlan, portName, vm.spec.network?.shaping, this.deps.shapingEnabled?.(vm.metadata.namespace) ?? true);
     } catch (err) {
       throw new TerminalError('InvalidShaping', errorMessage(err));
     }
-    const actual = await datapath.getPort(portName);
-    if (!actual) return undefined; // not on the bridge (yet): the next look repairs it
-    if (samePortSettings(actual, desired)) return actual;
-    await datapath.setPort(portName, desired);
-    const what = actual.tag !== desired.tag ? `VLAN ${actual.tag ?? 'none'} → ${desired.tag}` : 'slice rates';
-    this.deps.events.record(key, 'Normal', 'PortUpdated', `switch port ${portName}: ${what}`);
-    this.deps.logger.info(`port ${portName} updated: ${what}`, { key });
-    return desired;
+    const current = datapath.slicePath(vlan);
+    if (!sameSlicePath(current, desired)) {
+      if (desired) await datapath.applySlicePath(desired);
+      else await datapath.removeSlicePath(vlan);
+      this.deps.logger.info(`slice rates of ${portName} ${desired ? 'set' : 'removed'}`, { key, vlan });
+    }
+    return desired ? { slice: desired } : {};
+  }
+
+  /** Removes the slice rates this VM's port had on `vlan` (it stopped, moved VLAN, or went). */
+  private async dropSlicePath(domainName: string, vlan: number): Promise<void> {
+    const datapath = this.deps.datapath;
+    if (datapath?.slicePath(vlan)?.vmPort === vmPortName(domainName)) await datapath.removeSlicePath(vlan);
   }
 
   /** The resource is gone and no domain of its own is left: drop what we kept about it. */

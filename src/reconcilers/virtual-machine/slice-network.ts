@@ -2,7 +2,7 @@
 // (access tag and the slice's rates).
 import { shapingKbps, type Shaping } from '../../api/rate.js';
 import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
-import type { PortSettings } from '../../ports/datapath.js';
+import type { SlicePath } from '../../ports/datapath.js';
 
 export type VlanChoice = { vlan: number } | { reason: 'VLANConflict' | 'VLANRangeExhausted'; message: string };
 
@@ -23,16 +23,14 @@ export function chooseVlan(vlans: VlanAllocator, key: string, specVlan: number |
   return { reason: 'VLANRangeExhausted', message: `every VLAN in ${vlans.range.min}-${vlans.range.max} is taken; the VM waits for one to be freed` };
 }
 
-/** What the VM's port should carry: its VLAN, and the slice rates when shaping is on. */
-export function slicePortSettings(vlan: number, shaping: Shaping | undefined, shapingEnabled: boolean): PortSettings {
+/** The slice's rates on the switch; undefined when it has none (or shaping is off). */
+export function desiredSlicePath(vlan: number, vmPort: string, shaping: Shaping | undefined, shapingEnabled: boolean): SlicePath | undefined {
   const rates = shapingEnabled ? shapingKbps(shaping) : {};
-  return {
-    tag: vlan,
-    ...(rates.downlinkKbps !== undefined ? { ingressKbps: rates.downlinkKbps } : {}),
-    ...(rates.uplinkKbps !== undefined ? { egressKbps: rates.uplinkKbps } : {}),
-  };
+  if (rates.downlinkKbps === undefined && rates.uplinkKbps === undefined) return undefined;
+  return { vlan, vmPort, ...rates };
 }
 
-export function samePortSettings(a: PortSettings, b: PortSettings): boolean {
-  return a.tag === b.tag && a.ingressKbps === b.ingressKbps && a.egressKbps === b.egressKbps;
+export function sameSlicePath(a: SlicePath | undefined, b: SlicePath | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.vlan === b.vlan && a.vmPort === b.vmPort && a.uplinkKbps === b.uplinkKbps && a.downlinkKbps === b.downlinkKbps;
 }

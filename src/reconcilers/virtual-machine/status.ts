@@ -3,7 +3,7 @@ import { removeCondition, setCondition, type Condition } from '../../api/meta.js
 import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
 import type { SourceProblem } from '../../core/desired-store.js';
 import type { DomainState } from '../../ports/hypervisor.js';
-import type { PortSettings } from '../../ports/datapath.js';
+import type { SlicePath } from '../../ports/datapath.js';
 import { isActive, wantedPower, type Stopping } from './plan.js';
 
 /** Consecutive failed starts before the status says CrashLoopBackOff, as KubeVirt does. */
@@ -28,7 +28,7 @@ export interface StatusInput {
   /** Not defined yet: waiting for a VLAN (an OVS port is never attached without one). */
   pending?: boolean;
   /** The running VM's switch port and what it carries. */
-  port?: { name: string; settings: PortSettings };
+  port?: { name: string; slice?: SlicePath };
   now: string;
 }
 
@@ -102,10 +102,11 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
     status.domain = { name, uuid, state, ...(id !== undefined ? { id } : {}), ...(vncPort !== undefined ? { vncPort } : {}) };
   }
   if (input.port && status.domain) status.domain.port = input.port.name;
-  if (input.port && (input.port.settings.ingressKbps !== undefined || input.port.settings.egressKbps !== undefined)) {
+  const slice = input.port?.slice;
+  if (slice) {
     status.shaping = {
-      ...(input.port.settings.ingressKbps !== undefined ? { downlinkKbps: input.port.settings.ingressKbps } : {}),
-      ...(input.port.settings.egressKbps !== undefined ? { uplinkKbps: input.port.settings.egressKbps } : {}),
+      ...(slice.downlinkKbps !== undefined ? { downlinkKbps: slice.downlinkKbps } : {}),
+      ...(slice.uplinkKbps !== undefined ? { uplinkKbps: slice.uplinkKbps } : {}),
     };
   }
   if (input.startedOnce) status.startedOnce = true;
