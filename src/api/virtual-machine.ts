@@ -28,7 +28,12 @@ export interface VirtualMachineStatus {
   shaping?: { downlinkKbps?: number; uplinkKbps?: number };
   startedOnce?: boolean;
   restarts?: number;
+  /** The last wimaxvm.io/restartedAt annotation value acted on. */
+  restartedAt?: string;
 }
+
+/** Set (to a timestamp) to ask for a graceful restart, as kubectl rollout restart does for pods. */
+export const RESTARTED_AT_ANNOTATION = 'wimaxvm.io/restartedAt';
 
 export type VirtualMachine = Resource<VirtualMachineSpec, VirtualMachineStatus>;
 

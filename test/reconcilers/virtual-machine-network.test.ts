@@ -149,3 +149,38 @@ describe('slice networking of a VM on Open vSwitch', () => {
     expect(owner.vlan).toBe(2);
   });
 });
+
+describe('a requested restart (wimaxvm.io/restartedAt)', () => {
+  function vmWith(annotation: string | undefined, runStrategy: 'Always' | 'Manual' = 'Always'): VirtualMachine {
+    return {
+      apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine',
+      metadata: { name: 'r1', namespace: 'default', uid: 'uid-r1', generation: 1, creationTimestamp: 'x', ...(annotation ? { annotations: { 'wimaxvm.io/restartedAt': annotation } } : {}) },
+      spec: { runStrategy, memory: '64Mi', vcpus: 1 },
+    };
+  }
+
+  it.each(['Always', 'Manual'] as const)('restarts a running %s guest gracefully, once per annotation value', async (runStrategy) => {
+    const hv = new FakeHypervisor();
+    const store = new DesiredStore();
+    const statuses = new FakeStatusStore();
+    const r = new VirtualMachineReconciler({
+      store, hypervisor: hv, statuses, vlans: new VlanAllocator(), disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
+      logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 1000,
+    });
+    const key = 'VirtualMachine/default/r1';
+    store.set(key, vmWith(undefined, runStrategy));
+    await r.reconcile(key);
+    if (runStrategy === 'Manual') await hv.start('r1');
+    const id = (await hv.getDomain('r1'))!.id;
+    hv.calls.length = 0;
+    store.set(key, vmWith('2026-11-21T10:00:00Z', runStrategy));
+    await r.reconcile(key); // asks the guest to shut down
+    await r.reconcile(key); // it did: start again
+    expect(hv.calls.map((c) => c.op)).toEqual(['shutdown', 'start']);
+    expect((await hv.getDomain('r1'))!.id).not.toBe(id);
+    expect((statuses.get(key)!.status as VirtualMachineStatus).restartedAt).toBe('2026-11-21T10:00:00Z');
+    hv.calls.length = 0;
+    await r.reconcile(key);
+    expect(hv.calls).toEqual([]); // the same value is not acted on twice
+  });
+});

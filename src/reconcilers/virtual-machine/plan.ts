@@ -39,6 +39,8 @@ export interface PlanInput {
   observed?: ObservedDomain;
   stopping?: Stopping;
   startedOnce: boolean;
+  /** The user asked for a restart (the wimaxvm.io/restartedAt annotation moved on). */
+  restartRequested?: boolean;
   nowMs: number;
   shutdownTimeoutMs: number;
 }
@@ -142,6 +144,16 @@ export function planVirtualMachine(input: PlanInput): Plan {
   if (input.stopping && active) {
     if (continueStopping(input.stopping, input, actions, plan)) return plan;
     if (want !== 'stop') actions.push({ type: 'start' });
+    return plan;
+  }
+  // A restart we began has stopped the guest: start it again, whatever the runStrategy says.
+  if (!active && input.stopping?.intent === 'restart' && want !== 'stop') {
+    actions.push({ type: 'start' });
+    return plan;
+  }
+  if (input.restartRequested && active && want !== 'stop') {
+    beginStopping('restart', input, observed!, actions, plan);
+    if (actions.at(-1)?.type === 'destroy') actions.push({ type: 'start' }); // paused or crashed: powered off at once
     return plan;
   }
   // The shutdown we waited for has happened (or there was none). A VLAN change is applied to the

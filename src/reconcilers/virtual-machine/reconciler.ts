@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { parseResourceKey, type ResourceKey } from '../../api/meta.js';
 import { quantityToKiB } from '../../api/quantity.js';
-import { domainNameFor, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
+import { domainNameFor, RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
 import { MacAllocator } from '../../allocators/mac-allocator.js';
 import type { DesiredStore } from '../../core/desired-store.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
@@ -162,7 +162,10 @@ export class VirtualMachineReconciler implements Reconciler {
       return { requeueAfterMs: 30_000 };
     }
 
+    const restartRequest = vm.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+    const restartRequested = restartRequest !== undefined && restartRequest !== previous?.restartedAt && !this.stopping.has(key);
     const plan = planVirtualMachine({
+      restartRequested,
       runStrategy: vm.spec.runStrategy,
       desired: { facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation },
       ...(observed ? { observed } : {}),
@@ -204,6 +207,11 @@ export class VirtualMachineReconciler implements Reconciler {
       }
     }
     const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
+    // A restart request counts as handled once the guest is on its way down (or was not running).
+    if (restartRequested && !failure) {
+      input.restartedAt = restartRequest;
+      if (plan.stopping) this.deps.events.record(key, 'Normal', 'RestartRequested', `restarting domain ${domainName} as asked at ${restartRequest}`);
+    }
     if (vlanProblem) input.vlanProblem = vlanProblem;
     if (port) input.port = { name: vmPortName(domainName), ...(port.slice ? { slice: port.slice } : {}) };
     input.startedOnce = startedOnce || after?.state === 'running';
@@ -422,6 +430,7 @@ export class VirtualMachineReconciler implements Reconciler {
       ...(stopping ? { stopping } : {}),
       startedOnce: previous?.startedOnce ?? false,
       restarts: previous?.restarts ?? 0,
+      ...(previous?.restartedAt ? { restartedAt: previous.restartedAt } : {}),
       startFailures: this.startFailures.get(key) ?? 0,
       restartRequired: [],
       ...(error ? { error } : {}),

@@ -18,6 +18,7 @@ export interface StatusInput {
   stopping?: Stopping;
   startedOnce: boolean;
   restarts: number;
+  restartedAt?: string;
   startFailures: number;
   restartRequired: string[];
   /** The reconcile failed: terminal errors need the user, others are retried. */
@@ -111,5 +112,6 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
   }
   if (input.startedOnce) status.startedOnce = true;
   if (input.restarts > 0) status.restarts = input.restarts;
+  if (input.restartedAt) status.restartedAt = input.restartedAt;
   return status;
 }
