@@ -1,7 +1,7 @@
 // Runs a reconciler over a work queue with N workers. Keys only: the reconciler reads desired
 // state itself, so a burst of events for one key costs one reconcile.
 import { HypervisorUnavailableError } from '../ports/hypervisor.js';
-import { errorMessage, type Logger } from './logger.js';
+import { errorMessage, withLogContext, type Logger } from './logger.js';
 import type { Reconciler } from './result.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -19,7 +19,13 @@ export interface ControllerOptions {
   queue?: WorkQueue;
   /** How long to wait before retrying a key while the hypervisor is unreachable. */
   unavailableRetryMs?: number;
+  /** Told after every reconcile (metrics). */
+  onReconcile?: (outcome: ReconcileOutcome, seconds: number) => void;
 }
+
+export type ReconcileOutcome = 'success' | 'requeue' | 'error';
+
+let reconcileCounter = 0;
 
 export class Controller {
   readonly queue: WorkQueue;
@@ -60,14 +66,18 @@ export class Controller {
       const key = await this.queue.get();
       if (key === undefined) return;
       const started = performance.now();
+      let outcome: ReconcileOutcome = 'success';
+      const reconcileId = (++reconcileCounter).toString(36);
       try {
-        const result = await this.opts.reconciler.reconcile(key);
+        const result = await withLogContext({ kind: this.opts.reconciler.kind, key, reconcileId }, () => this.opts.reconciler.reconcile(key));
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) {
+          outcome = 'requeue';
           this.stats.requeues++;
           this.queue.addAfter(key, result.requeueAfterMs);
         }
       } catch (err) {
+        outcome = 'error';
         this.stats.errors++;
         if (err instanceof HypervisorUnavailableError) {
           // Not the resource's fault: wait for the reconnect without growing its backoff.
@@ -79,7 +89,9 @@ export class Controller {
         }
       } finally {
         this.stats.reconciles++;
-        this.stats.totalDurationMs += performance.now() - started;
+        const elapsed = performance.now() - started;
+        this.stats.totalDurationMs += elapsed;
+        this.opts.onReconcile?.(outcome, elapsed / 1000);
         this.queue.done(key);
         if (this.idleWaiters.length && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
       }

@@ -1,5 +1,14 @@
 // Structured logs: one JSON object a line, or a readable line when writing to a terminal.
-// Every line carries the fields of the logger that wrote it (kind, key, ...).
+// Every line carries the fields of the logger that wrote it (kind, key, ...) and, inside a
+// reconcile, that reconcile's kind, key and id (from AsyncLocalStorage: no logger to pass around).
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const reconcileContext = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Runs `fn` with `fields` added to every log line written inside it, however deep. */
+export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T): T {
+  return reconcileContext.run({ ...reconcileContext.getStore(), ...fields }, fn);
+}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -24,7 +33,7 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVELS[level] < min) return;
-    const all = { ...base, ...fields };
+    const all = { ...reconcileContext.getStore(), ...base, ...fields };
     if (format === 'json') {
       write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
       return;
