@@ -83,7 +83,7 @@ async function controllerRun(): Promise<{ ms: number; spawns: number }> {
   for (let i = 0; i < N; i++) {
     writeFileSync(join(dir, `st-${i}.yaml`), `apiVersion: wimaxvm.io/v1alpha1\nkind: WimaxClient\nmetadata:\n  name: st-${i}\nspec:\n  mac: "${macOf(i)}"\n  vmName: ${VM}\n`);
   }
-  const config = buildConfig({ dir, connect: 'test:///default', 'state-dir': join(base, 'state'), nic: `ovs:${BRIDGE}`, uplink: UPLINK, resync: '1h' });
+  const config = buildConfig({ dir, connect: 'test:///default', 'state-dir': join(base, 'state'), nic: `ovs:${BRIDGE}`, uplink: UPLINK, resync: '1h', listen: 'off' });
   const t0 = performance.now();
   const running = await startController(config, createLogger({ level: 'error', format: 'json', write: () => {} }));
   const dp = running.datapath as OvsDatapath;

@@ -63,7 +63,7 @@ async function controllerRun(): Promise<Record<string, number>> {
   for (let i = 0; i < N; i++) writeFileSync(join(dir, `vm-${i}.yaml`), vmYaml(`vm-${i}`));
   let actions = 0;
   const logger = createLogger({ level: 'info', format: 'json', write: (line) => { if (/"msg":"(defined|updated|started|destroyed|shutting down|undefined) /.test(line)) actions++; } });
-  const config = buildConfig({ dir, connect: URI, 'state-dir': join(base, 'state'), workers: values.workers!, resync: '1h', poll: '1s' });
+  const config = buildConfig({ dir, connect: URI, 'state-dir': join(base, 'state'), workers: values.workers!, resync: '1h', listen: 'off', poll: '1s' });
 
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();

@@ -1,4 +1,5 @@
 // Flags → a typed, validated Config. The only place that knows defaults.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { LogLevel } from './core/logger.js';
 import { EXAMPLES_DIR } from './package-root.js';
@@ -19,6 +20,10 @@ export interface Config {
   /** The base-station uplink port on the OVS bridge (with --nic ovs:BRIDGE). */
   uplink?: string;
   vlanRange: VlanRange;
+  /** Where the HTTP API listens; undefined = off. */
+  listen?: { host: string; port: number };
+  /** Bearer token the API's writes need. */
+  apiToken?: string;
   logLevel: LogLevel;
   logFormat?: 'json' | 'text';
 }
@@ -35,7 +40,18 @@ export const DEFAULTS = {
   shutdownTimeout: '30s',
   nic: 'user',
   logLevel: 'info',
+  /** The old OMF service's port. */
+  listen: '127.0.0.1:5012',
 } as const;
+
+/** "HOST:PORT", "[::1]:PORT", or "off". */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  if (text === 'off') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`--listen: expected HOST:PORT or off, got ${JSON.stringify(text)}`);
+  return { host: m[1] ?? m[2]!, port };
+}
 
 /** "500ms", "30s", "2m", "1h" → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
@@ -77,6 +93,8 @@ export interface RunFlags {
   nic?: string;
   uplink?: string;
   'vlan-range'?: string;
+  listen?: string;
+  'api-token-file'?: string;
   'log-level'?: string;
   'log-format'?: string;
 }
@@ -98,8 +116,20 @@ export function buildConfig(flags: RunFlags): Config {
   } catch (err) {
     throw new ConfigError(`--vlan-range: ${(err as Error).message}`);
   }
+  const listen = parseListen(flags.listen ?? DEFAULTS.listen);
+  let apiToken = process.env.WIMAXVM_API_TOKEN || undefined;
+  if (flags['api-token-file']) {
+    try {
+      apiToken = readFileSync(flags['api-token-file'], 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`--api-token-file: ${(err as Error).message}`);
+    }
+    if (!apiToken) throw new ConfigError('--api-token-file: the file is empty');
+  }
   return {
     dir: resolve(flags.dir ?? EXAMPLES_DIR),
+    ...(listen ? { listen } : {}),
+    ...(apiToken ? { apiToken } : {}),
     connect: flags.connect ?? DEFAULTS.connect,
     stateDir,
     imageDir: resolve(flags['image-dir'] ?? DEFAULTS.imageDir),

@@ -20,7 +20,12 @@ import { parseDomainXml } from './reconcilers/virtual-machine/domain-xml.js';
 import { VirtualMachineReconciler } from './reconcilers/virtual-machine/reconciler.js';
 import { ClientIndex } from './reconcilers/wimax-client/client-index.js';
 import { WimaxClientReconciler } from './reconcilers/wimax-client/reconciler.js';
-import { DirectorySource } from './sources/directory-source.js';
+import { DirectorySource, SOURCE_ANNOTATION } from './sources/directory-source.js';
+import { FileDesiredStateWriter } from './adapters/file-desired-state-writer.js';
+import { HttpServer } from './http/server.js';
+import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
+import type { AddressInfo } from 'node:net';
+import { Metrics } from './observability/metrics.js';
 
 /** Kinds with status files. */
 const STATUS_KINDS = [VM_KIND, CLIENT_KIND];
@@ -31,8 +36,11 @@ export interface RunningController {
   controller: Controller;
   clients: Controller;
   hypervisor: LibvirtHypervisor;
-  datapath: Datapath | undefined;
+  datapath: OvsDatapath | undefined;
   statuses: FileStatusStore;
+  /** Where the HTTP API listens, when it does. */
+  httpAddress: AddressInfo | undefined;
+  metrics: Metrics;
   vlans: VlanAllocator;
   /** Enqueues every known resource (periodic resync does the same). */
   resync(): void;
@@ -77,6 +85,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
     if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
   }
 
+  // Reconcilers get the ports timed for /metrics; connect, close and the poller use the adapters.
+  const metrics = new Metrics();
+  const timedHypervisor = metrics.instrumentHypervisor(hypervisor);
+  const timedDatapath = datapath ? metrics.instrumentDatapath(datapath) : undefined;
+
   const store = new DesiredStore();
   const clientIndex = new ClientIndex(store);
   const shapingEnabled = (namespace: string): boolean => store.get<ShapingPolicy>(shapingPolicyKey(namespace))?.spec.enabled !== false;
@@ -84,19 +97,36 @@ export async function startController(config: Config, logger: Logger): Promise<R
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
-    store, hypervisor, statuses, events, macs, vlans, logger, shapingEnabled,
-    ...(datapath ? { datapath } : {}),
+    store, hypervisor: timedHypervisor, statuses, events, macs, vlans, logger, shapingEnabled,
+    ...(timedDatapath ? { datapath: timedDatapath } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),
   });
-  const controller = new Controller({ reconciler, workers: config.workers, logger });
+  const controller = new Controller({ reconciler, workers: config.workers, logger, onReconcile: metrics.reconcileObserver(VM_KIND) });
   clients = new Controller({
-    reconciler: new WimaxClientReconciler({ store, statuses, events, index: clientIndex, logger, shapingEnabled, ...(datapath ? { datapath } : {}) }),
+    reconciler: new WimaxClientReconciler({ store, statuses, events, index: clientIndex, logger, shapingEnabled, ...(timedDatapath ? { datapath: timedDatapath } : {}) }),
     workers: config.workers,
     logger,
+    onReconcile: metrics.reconcileObserver(CLIENT_KIND),
   });
+  metrics.watchQueue(VM_KIND, controller.queue);
+  metrics.watchQueue(CLIENT_KIND, clients.queue);
+  const countByStatus = (kind: string): Record<string, number> => {
+    const counts: Record<string, number> = {};
+    for (const object of statuses.list(kind)) {
+      const status = (object.status as { printableStatus?: string } | undefined)?.printableStatus ?? 'Unknown';
+      counts[status] = (counts[status] ?? 0) + 1;
+    }
+    return counts;
+  };
+  metrics.watchInventory(() => ({
+    vmsByStatus: countByStatus(VM_KIND),
+    clientsByStatus: countByStatus(CLIENT_KIND),
+    vlansInUse: vlans.inUse,
+    vlansFree: vlans.range.max - vlans.range.min + 1 - vlans.inUse,
+  }));
 
   const inNamespace = (namespace: string, kind: string) => [...store.keys()].filter((k) => k.startsWith(`${kind}/${namespace}/`));
   store.onChange((key) => {
@@ -171,8 +201,30 @@ export async function startController(config: Config, logger: Logger): Promise<R
   poller.start();
   hypervisor.onReconnect(resync);
 
+  let http: HttpServer | undefined;
+  let httpAddress: AddressInfo | undefined;
+  if (config.listen) {
+    // Declared resources with their last status, as the legacy API and `kubectl get` show them.
+    const reader: LegacyReader = {
+      get: <T>(key: ResourceKey) => {
+        const object = store.get(key);
+        return (object && { ...object, status: statuses.get(key)?.status }) as T | undefined;
+      },
+      list: <T>(kind: string, namespace: string) => inNamespace(namespace, kind).map((key) => reader.get<T>(key)!),
+    };
+    const writer = new FileDesiredStateWriter(config.dir, (key) => store.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
+    http = new HttpServer({
+      host: config.listen.host, port: config.listen.port, logger,
+      ...(config.apiToken ? { token: config.apiToken } : {}),
+      legacy: new LegacyApi({ writer, reader, hypervisor: timedHypervisor, namespace: 'default', waitMs: 60_000 }),
+      metrics,
+      ready: () => (hypervisor.connected ? { ready: true } : { ready: false, reason: `libvirt ${config.connect} is not connected` }),
+    });
+    httpAddress = await http.start();
+  }
+
   return {
-    store, source, controller, clients, hypervisor, datapath, statuses, vlans, resync,
+    store, source, controller, clients, hypervisor, datapath, statuses, vlans, resync, httpAddress, metrics,
     async idle() {
       do {
         await controller.idle();
@@ -180,6 +232,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
       } while (controller.queue.length || controller.queue.inFlight || clients.queue.length || clients.queue.inFlight);
     },
     async stop() {
+      await http?.stop();
       clearInterval(resyncTimer);
       await poller.stop();
       await source.stop();

@@ -34,6 +34,9 @@ Run flags:
   --nic KIND                 user | network:NAME | bridge:NAME | ovs:BRIDGE (default: ${DEFAULTS.nic})
   --uplink PORT              with --nic ovs:BRIDGE: the base-station uplink port on that bridge
   --vlan-range MIN-MAX       slice VLANs handed out (default: 2-4094)
+  --listen HOST:PORT|off     the HTTP API: /wimaxvm/ (the old OMF service), /metrics, /healthz, /readyz
+                             (default: ${DEFAULTS.listen})
+  --api-token-file FILE      bearer token the API's writes need (or WIMAXVM_API_TOKEN); required off loopback
   --workers N                concurrent reconciles (default: ${DEFAULTS.workers})
   --resync DURATION          look at every resource again this often (default: ${DEFAULTS.resync})
   --poll DURATION            look for domains changed by hand this often (default: ${DEFAULTS.poll})
@@ -49,6 +52,7 @@ const RUN_OPTIONS = {
   dir: { type: 'string' }, connect: { type: 'string' }, 'state-dir': { type: 'string' }, 'image-dir': { type: 'string' },
   'overlay-dir': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, poll: { type: 'string' },
   'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, uplink: { type: 'string' }, 'vlan-range': { type: 'string' },
+  listen: { type: 'string' }, 'api-token-file': { type: 'string' },
   'log-level': { type: 'string' }, 'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;

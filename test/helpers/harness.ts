@@ -81,7 +81,7 @@ export class Harness {
 
   async start(): Promise<RunningController> {
     const config = buildConfig({
-      dir: this.dir, connect: this.uri, 'state-dir': this.stateDir, poll: '100ms', resync: '10m', 'shutdown-timeout': '1s', workers: '8',
+      dir: this.dir, connect: this.uri, 'state-dir': this.stateDir, poll: '100ms', resync: '10m', 'shutdown-timeout': '1s', workers: '8', listen: 'off',
       ...this.flags,
     });
     this.running = await startController(config, this.logger());

@@ -1,0 +1,114 @@
+// The controller's HTTP surface: /healthz, /readyz, /metrics, and the legacy OMF API under
+// /wimaxvm/. Loopback by default; when it listens elsewhere, writes need a bearer token.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorMessage, type Logger } from '../core/logger.js';
+import { WRITE_SERVICES, type LegacyApi, type LegacyResponse } from './legacy-api.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  /** Required for writes when set (and it must be set to listen beyond loopback). */
+  token?: string;
+  legacy: LegacyApi;
+  ready: () => { ready: boolean; reason?: string };
+  metrics?: { render(): Promise<string>; contentType: string };
+  logger: Logger;
+  /** Requests handled at once; more get 503 (with Retry-After) rather than piling up. */
+  maxConcurrent?: number;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+function send(res: ServerResponse, r: LegacyResponse, extraHeaders: Record<string, string> = {}): void {
+  res.writeHead(r.status, { 'content-type': r.contentType ?? 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extraHeaders });
+  res.end(r.body);
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export class HttpServer {
+  private server: Server | undefined;
+  private inFlight = 0;
+  /** Writes are applied one at a time: two edits of one file must not interleave. */
+  private writeChain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: HttpServerOptions) {
+    if (!isLoopback(opts.host) && !opts.token) {
+      throw new Error(`refusing to serve the API on ${opts.host} without a token (--api-token-file): writes would be open to the network`);
+    }
+  }
+
+  async start(): Promise<AddressInfo> {
+    const server = createServer({ maxHeaderSize: 8192 }, (req, res) => {
+      this.handle(req, res).catch((err) => {
+        this.opts.logger.error('HTTP request failed', { url: req.url, error: errorMessage(err) });
+        if (!res.headersSent) send(res, { status: 500, body: 'internal error\n' });
+        else res.end();
+      });
+    });
+    server.requestTimeout = 120_000;
+    server.headersTimeout = 10_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    this.opts.logger.info('HTTP API listening', { address: `${address.address}:${address.port}` });
+    return address;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://wimaxvm');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, { status: 405, body: 'only GET is served\n' }, { allow: 'GET, HEAD' });
+    if (url.pathname === '/healthz') return send(res, { status: 200, body: 'ok\n' });
+    if (url.pathname === '/readyz') {
+      const r = this.opts.ready();
+      return send(res, { status: r.ready ? 200 : 503, body: r.ready ? 'ok\n' : `not ready: ${r.reason}\n` });
+    }
+    if (url.pathname === '/metrics' && this.opts.metrics) {
+      return send(res, { status: 200, body: await this.opts.metrics.render(), contentType: this.opts.metrics.contentType });
+    }
+    const m = /^\/wimaxvm(?:\/([a-z]*))?\/?$/.exec(url.pathname);
+    if (!m) return send(res, { status: 404, body: 'not found; the services are listed at /wimaxvm\n' });
+    const service = m[1] ?? '';
+    if (service && !this.opts.legacy.isService(service)) return send(res, await this.opts.legacy.handle(service, url.searchParams));
+    const write = WRITE_SERVICES.has(service);
+    if (write && this.opts.token && !tokenMatches(req.headers.authorization, this.opts.token)) {
+      return send(res, { status: 401, body: 'this service changes desired state: send Authorization: Bearer <token>\n' }, { 'www-authenticate': 'Bearer' });
+    }
+    if (this.inFlight >= (this.opts.maxConcurrent ?? 64)) return send(res, { status: 503, body: 'busy, try again\n' }, { 'retry-after': '1' });
+    this.inFlight++;
+    try {
+      const run = () => this.opts.legacy.handle(service, url.searchParams);
+      const response = write ? await this.serialized(run) : await run();
+      if (write) this.opts.logger.info(`legacy ${service}`, { query: url.search, status: response.status });
+      send(res, response);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.writeChain.then(fn, fn);
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+}
