@@ -9,7 +9,7 @@ import { domainNameFor, VM_KIND, type VirtualMachine, type VirtualMachineStatus 
 import { CLIENT_KIND, type WimaxClient, type WimaxClientStatus } from '../api/wimax-client.js';
 import { canonicalMac } from '../allocators/mac-allocator.js';
 import { vmlistLine } from '../cli/legacy-format.js';
-import type { DesiredStateWriter, FieldChange, NewResource } from '../ports/desired-state-writer.js';
+import { upsertDeclaration, type DesiredStateWriter, type FieldChange, type NewResource } from '../ports/desired-state-writer.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
 import type { Hypervisor } from '../ports/hypervisor.js';
 
@@ -159,17 +159,9 @@ export class LegacyApi {
     return text(200, enabled ? 'Shaping started' : 'Shaping stopped');
   }
 
-  /**
-   * Declares the resource, or changes the fields where it is declared already. Asks the files,
-   * not the store: a declaration written a moment ago may not have been read back yet.
-   */
   private async upsert(object: NewResource, changes: FieldChange[]): Promise<void> {
-    try {
-      await this.deps.writer.create(object);
-    } catch (err) {
-      if (!(err instanceof DesiredStateError) || err.code !== 'Conflict') throw err;
-      await this.deps.writer.patch(resourceKey(object.kind, object.metadata.namespace ?? this.deps.namespace, object.metadata.name), changes);
-    }
+    const key = resourceKey(object.kind, object.metadata.namespace ?? this.deps.namespace, object.metadata.name);
+    await upsertDeclaration(this.deps.writer, key, object, changes);
   }
 
   private why(status: VirtualMachineStatus | undefined): string {

@@ -31,3 +31,18 @@ export class DesiredStateError extends Error {
     this.name = 'DesiredStateError';
   }
 }
+
+/**
+ * Declares `object`, or applies `changes` where it is declared already. Asks the writer (the
+ * files, the API server), not a cache: a declaration made a moment ago may not be read back yet.
+ */
+export async function upsertDeclaration(writer: DesiredStateWriter, key: ResourceKey, object: NewResource, changes: FieldChange[]): Promise<'created' | 'configured'> {
+  try {
+    await writer.create(object);
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof DesiredStateError) || err.code !== 'Conflict') throw err;
+    await writer.patch(key, changes);
+    return 'configured';
+  }
+}

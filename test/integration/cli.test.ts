@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../helpers/harness.js';
 import { main } from '../../src/cli/main.js';
 import { Harness, manyVms } from '../helpers/harness.js';
 
@@ -95,5 +96,70 @@ describe('wimaxvm get / describe', () => {
     expect(r.out).toMatch(/Normal\s+Defined\s/);
     expect(r.out).toMatch(/Normal\s+Started\s/);
     expect(r.out).toContain('Source:         vms.yaml:1');
+  });
+});
+
+describe('wimaxvm start | stop | restart | addclient | apply | delete | vmstat (edits of desired state)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.create({ files: { 'lab.yaml': `# the lab\n${manyVms([{ name: 'ed-1', runStrategy: 'Halted' }])}` } });
+    await h.start();
+    await h.waitForStatus('ed-1', 'Stopped');
+  });
+  afterAll(async () => h.dispose());
+  const edit = (...args: string[]) => cli(...args, '--dir', h.dir);
+
+  it('start --wait: the file says Always, the controller reports Running; the comment stays', async () => {
+    const r = await edit('start', 'ed-1', '--wait', '20s', '--state-dir', h.stateDir);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('virtualmachine/ed-1 runStrategy set to Always');
+    expect(r.out).toContain('virtualmachine/ed-1 Running');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(join(h.dir, 'lab.yaml'), 'utf8')).toContain('# the lab');
+  });
+
+  it('restart: a graceful restart, the domain gets a new id', async () => {
+    const before = (await h.domain('ed-1'))!.id;
+    expect((await edit('restart', 'ed-1')).code).toBe(0);
+    await eventually(async () => (await h.domain('ed-1'))?.id !== before && (await h.domain('ed-1'))?.state === 'running', 'restarted');
+    await eventually(() => h.status('ed-1')?.restartedAt !== undefined, 'restartedAt in status');
+  });
+
+  it('vmstat prints the domain XML', async () => {
+    const r = await cli('vmstat', 'ed-1', '--connect', 'test:///default');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('<name>ed-1</name>');
+    expect((await cli('vmstat', 'nope', '--connect', 'test:///default')).code).toBe(1);
+  });
+
+  it('addclient declares a station, and moves it on a second call', async () => {
+    const r = await edit('addclient', '00:11:22:33:44:AA', 'ed-1');
+    expect(r.out).toContain('wimaxclient/wxc-0011223344aa created');
+    const again = await edit('addclient', '00:11:22:33:44:aa', 'ed-2');
+    expect(again.out).toContain('wimaxclient/wxc-0011223344aa configured');
+  });
+
+  it('apply -f creates and configures; delete removes and the VM goes', async () => {
+    const file = join(h.dir, '..', 'apply.yaml');
+    writeFileSync(file, manyVms([{ name: 'ed-2' }, { name: 'ed-1', runStrategy: 'Halted' }]));
+    const r = await edit('apply', '-f', file);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('virtualmachine/ed-2 created');
+    expect(r.out).toContain('virtualmachine/ed-1 configured');
+    await h.waitForStatus('ed-2', 'Running');
+    await h.waitForStatus('ed-1', 'Stopped');
+    expect((await edit('delete', 'vm', 'ed-2')).out).toContain('virtualmachine/ed-2 deleted');
+    await eventually(async () => (await h.domain('ed-2')) === undefined, 'ed-2 undefined');
+  });
+
+  it('errors: unknown VM exits 1, an invalid edit exits 1 and changes nothing, bad usage exits 2', async () => {
+    const missing = await edit('start', 'nope');
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('NotFound');
+    const bad = join(h.dir, '..', 'bad.yaml');
+    writeFileSync(bad, manyVms([{ name: 'ed-3', runStrategy: 'Sometimes' }]));
+    expect((await edit('apply', '-f', bad)).code).toBe(1);
+    expect((await edit('start')).code).toBe(2);
+    expect((await edit('delete', 'pods', 'x')).code).toBe(2);
   });
 });

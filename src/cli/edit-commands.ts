@@ -1,0 +1,115 @@
+// Commands that change desired state, the declarative way: they edit the YAML the controller
+// watches (comments and other documents kept) and never call libvirt or the switch themselves.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { API_VERSION, DEFAULT_NAMESPACE, resourceKey } from '../api/meta.js';
+import { RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachineStatus } from '../api/virtual-machine.js';
+import { CLIENT_KIND } from '../api/wimax-client.js';
+import { canonicalMac } from '../allocators/mac-allocator.js';
+import { readStoredObject } from '../adapters/file-status-store.js';
+import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
+import { DEFAULTS, parseDuration } from '../config.js';
+import { EXAMPLES_DIR } from '../package-root.js';
+import { upsertDeclaration } from '../ports/desired-state-writer.js';
+import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
+import { kindArg } from './read-commands.js';
+import { UsageError, usage } from './usage.js';
+
+const EDIT_OPTIONS = {
+  dir: { type: 'string' }, namespace: { type: 'string', short: 'n' }, 'state-dir': { type: 'string' },
+  wait: { type: 'string' }, filename: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parse(command: string, args: string[], positionalCount: number) {
+  const { values, positionals } = parseArgs({ args, options: EDIT_OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return undefined;
+  if (positionals.length !== positionalCount) throw new UsageError(`${command} takes ${positionalCount} argument(s); see 'wimaxvm help ${command}'`);
+  const dir = resolve(values.dir ?? EXAMPLES_DIR);
+  return { values, positionals, dir, namespace: values.namespace ?? DEFAULT_NAMESPACE, writer: new FileDesiredStateWriter(dir) };
+}
+
+function helped(command: string): number {
+  process.stdout.write(usage(command) + '\n');
+  return 0;
+}
+
+/** Polls the status file until `done` or the wait is over. */
+async function waitForStatus(stateDir: string, namespace: string, name: string, ms: number, done: (s: VirtualMachineStatus) => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const status = readStoredObject(stateDir, VM_KIND, namespace, name)?.status as VirtualMachineStatus | undefined;
+    if (status && done(status)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+export async function power(command: 'start' | 'stop', args: string[]): Promise<number> {
+  const p = parse(command, args, 1);
+  if (!p) return helped(command);
+  const name = p.positionals[0]!;
+  const runStrategy = command === 'start' ? 'Always' : 'Halted';
+  await p.writer.patch(resourceKey(VM_KIND, p.namespace, name), [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
+  process.stdout.write(`virtualmachine/${name} runStrategy set to ${runStrategy}\n`);
+  if (!p.values.wait) return 0;
+  const want = command === 'start' ? 'Running' : 'Stopped';
+  const reached = await waitForStatus(p.values['state-dir'] ?? DEFAULTS.stateDir, p.namespace, name, parseDuration(p.values.wait, 'wait'), (s) => s.printableStatus === want);
+  if (!reached) {
+    process.stderr.write(`error: virtualmachine/${name} is not ${want} after ${p.values.wait} (is a controller running on ${p.dir}?)\n`);
+    return 1;
+  }
+  process.stdout.write(`virtualmachine/${name} ${want}\n`);
+  return 0;
+}
+
+export async function restart(args: string[]): Promise<number> {
+  const p = parse('restart', args, 1);
+  if (!p) return helped('restart');
+  const name = p.positionals[0]!;
+  const at = new Date().toISOString();
+  await p.writer.patch(resourceKey(VM_KIND, p.namespace, name), [{ path: ['metadata', 'annotations', RESTARTED_AT_ANNOTATION], value: at }]);
+  process.stdout.write(`virtualmachine/${name} restart requested at ${at}\n`);
+  return 0;
+}
+
+export async function addClient(args: string[]): Promise<number> {
+  const p = parse('addclient', args, 2);
+  if (!p) return helped('addclient');
+  const [mac, vmName] = p.positionals as [string, string];
+  const canonical = canonicalMac(mac);
+  const name = `wxc-${canonical.replace(/:/g, '')}`;
+  const outcome = await upsertDeclaration(p.writer, resourceKey(CLIENT_KIND, p.namespace, name),
+    { apiVersion: API_VERSION, kind: CLIENT_KIND, metadata: { name, namespace: p.namespace }, spec: { mac: canonical, vmName } },
+    [{ path: ['spec', 'vmName'], value: vmName }]);
+  process.stdout.write(`wimaxclient/${name} ${outcome} (${canonical} → ${vmName})\n`);
+  return 0;
+}
+
+export async function apply(args: string[]): Promise<number> {
+  const p = parse('apply', args, 0);
+  if (!p) return helped('apply');
+  const file = p.values.filename;
+  if (!file) throw new UsageError('apply needs -f FILE');
+  const { resources, errors } = parseManifests(readFileSync(file, 'utf8'), file);
+  if (errors.length) {
+    for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
+    return 1;
+  }
+  for (const { key, resource } of resources) {
+    const { apiVersion, kind, metadata, spec } = resource;
+    const outcome = await upsertDeclaration(p.writer, key, { apiVersion, kind, metadata, spec }, [{ path: ['spec'], value: spec }]);
+    process.stdout.write(`${kind.toLowerCase()}/${metadata.name} ${outcome}\n`);
+  }
+  return 0;
+}
+
+export async function remove(args: string[]): Promise<number> {
+  const p = parse('delete', args, 2);
+  if (!p) return helped('delete');
+  const [kindName, name] = p.positionals as [string, string];
+  const kind = kindArg(kindName);
+  await p.writer.remove(resourceKey(kind, p.namespace, name));
+  process.stdout.write(`${kind.toLowerCase()}/${name} deleted\n`);
+  return 0;
+}

@@ -1,0 +1,57 @@
+// What each command takes, for `wimaxvm help COMMAND` and `wimaxvm COMMAND --help`.
+import { DEFAULTS } from '../config.js';
+
+export class UsageError extends Error {}
+
+const RUN_FLAGS = `  --dir DIR                  watched directory (default: the bundled examples/)
+  --connect URI              libvirt URI (default: ${DEFAULTS.connect})
+  --state-dir DIR            status files, events, overlays (default: ./${DEFAULTS.stateDir})
+  --image-dir DIR            where disk images are looked up (default: ${DEFAULTS.imageDir})
+  --overlay-dir DIR          per-VM qcow2 overlays (default: STATE-DIR/overlays)
+  --nic KIND                 user | network:NAME | bridge:NAME | ovs:BRIDGE (default: ${DEFAULTS.nic})
+  --uplink PORT              with --nic ovs:BRIDGE: the base-station uplink port on that bridge
+  --vlan-range MIN-MAX       slice VLANs handed out (default: 2-4094)
+  --listen HOST:PORT|off     the HTTP API: /wimaxvm/ (the old OMF service), /metrics, /healthz, /readyz
+                             (default: ${DEFAULTS.listen})
+  --api-token-file FILE      bearer token the API's writes need (or WIMAXVM_API_TOKEN); required off loopback
+  --workers N                concurrent reconciles (default: ${DEFAULTS.workers})
+  --resync DURATION          look at every resource again this often (default: ${DEFAULTS.resync})
+  --poll DURATION            look for domains changed by hand this often (default: ${DEFAULTS.poll})
+  --shutdown-timeout DURATION  graceful shutdown before power-off (default: ${DEFAULTS.shutdownTimeout})
+  --log-level LEVEL          debug | info | warn | error (default: ${DEFAULTS.logLevel})
+  --log-format FORMAT        json | text (default: text on a terminal, else json)`;
+
+const READ_FLAGS = `  --state-dir DIR            where a controller writes status (default: ./${DEFAULTS.stateDir})
+  -n, --namespace NS         the namespace (default: default)`;
+
+const EDIT_FLAGS = `  --dir DIR                  the watched directory to edit (default: the bundled examples/)
+  -n, --namespace NS         the namespace (default: default)`;
+
+export const COMMANDS: Record<string, { summary: string; usage: string }> = {
+  run: { summary: 'watch a directory of YAML files and reconcile it onto libvirt', usage: `wimaxvm run [flags]\n\n${RUN_FLAGS}` },
+  get: { summary: 'list VMs or stations, or show one (-o wide|yaml|json)', usage: `wimaxvm get vms|wxc [NAME] [-o wide|yaml|json] [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n  -o, --output FORMAT        wide | yaml | json` },
+  describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}` },
+  vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces` },
+  vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n  -n, --namespace NS         the namespace (default: default)` },
+  start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[0]}\n  --wait DURATION            wait until the controller reports it Running` },
+  stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[0]}\n  --wait DURATION            wait until the controller reports it Stopped` },
+  restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME\n\n${EDIT_FLAGS}` },
+  addclient: { summary: 'bind a WiMAX station (by MAC) to a VM', usage: `wimaxvm addclient MAC VM\n\n${EDIT_FLAGS}` },
+  apply: { summary: 'declare the resources of a file (created or configured)', usage: `wimaxvm apply -f FILE\n\n  -f, --filename FILE        a YAML file of resources (several documents allowed)\n${EDIT_FLAGS.split('\n')[0]}` },
+  delete: { summary: 'remove a declaration (the controller then removes the VM or path)', usage: `wimaxvm delete vm|wxc NAME\n\n${EDIT_FLAGS}` },
+  validate: { summary: "the controller's own checks of manifest files; exit 1 on any error", usage: 'wimaxvm validate FILE...' },
+};
+
+export function usage(command?: string): string {
+  if (command && COMMANDS[command]) return `${COMMANDS[command]!.summary}\n\nUsage:\n  ${COMMANDS[command]!.usage}`;
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'wimaxvm keeps libvirt virtual machines and WiMAX stations in line with declared resources',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width + 2)}${c.summary}`),
+    '',
+    "Run 'wimaxvm help COMMAND' or 'wimaxvm COMMAND --help' for a command's flags.",
+    'Exit codes: 0 success, 1 failure or invalid input, 2 usage error.',
+  ].join('\n');
+}
