@@ -1,11 +1,21 @@
-// The Datapath port on Open vSwitch: ovs-vsctl for VM ports (VLAN tag, policing, egress QoS),
-// ovs-ofctl (OpenFlow 1.3) for station flows and meters. Every flow we program carries a cookie
+// The Datapath port on Open vSwitch: ovs-ofctl (OpenFlow 1.3) for station paths, slice rates
+// and their meters, ovs-vsctl for a VM port's VLAN tag. Every flow we program carries a cookie
 // whose top 16 bits are 0x5758 ("WX"); flows with other cookies and meters our flows do not use
 // are never touched. Processes are spawned with execFile and validated arguments only.
+//
+// The pipeline (OpenFlow 1.3 allows one meter per flow, so a station's and its slice's meters
+// are in different tables):
+//   table 0  stations: uplink  dl_src=MAC → [meter,] push the slice's VLAN, goto 1
+//                      VM port dl_dst=MAC → [meter,] goto 2
+//            base: frames from unknown stations on the uplink are dropped; the rest is the
+//            bridge's own NORMAL flow (not ours)
+//   table 1  slice uplink:   dl_vlan=VLAN → meter, NORMAL      base: NORMAL
+//   table 2  slice downlink: in_port=VM port → [meter,] output to the uplink   base: the same, unmetered
+// A slice's table-2 flow is there even without a downlink rate: it records the slice's VM port.
 import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import { errorMessage, type Logger } from '../core/logger.js';
-import { DatapathUnavailableError, type ClientPath, type Datapath, type PortSettings } from '../ports/datapath.js';
+import { DatapathUnavailableError, type ClientPath, type Datapath, type PortSettings, type SlicePath } from '../ports/datapath.js';
 
 const BASE_COOKIE = '0x5758000000000000';
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -26,32 +36,43 @@ export interface OvsDatapathOptions {
   logger: Logger;
   ofctl?: string;
   vsctl?: string;
-  /** How long station changes wait to be flushed together; default 2 ms. */
+  /** How long station and slice changes wait to be flushed together; default 2 ms. */
   batchWindowMs?: number;
 }
 
-/** Meter ids of a station's two directions: station → VM (up) and VM → station (down). */
+/** Meter ids of a path's two directions: towards the VM (up) and from it (down). */
 type Meters = { up?: number | undefined; down?: number | undefined };
 
-/** A station's flows as read back: meter ids rather than rates, which the meters hold. */
+/** A station's or a slice's flows as read back: meter ids rather than rates, which the meters hold. */
 interface Programmed extends Meters {
-  mac: string;
   vlan: number; // 0 when the flows are damaged (missing, edited by hand): then it equals no desired path
-  vmPort: string;
-  stray: number[]; // meters in flows of the station we do not recognise: freed when it is re-applied
+  vmPort: string; // '' when the flow naming it is missing
+  stray: number[]; // meters in flows we do not recognise: freed when the station or slice is re-applied
 }
 
-/** A station's pending change (undefined path: remove) and the callers waiting for it. */
+/** What a change is about (undefined path: remove). Stations and slices are told apart by their cookie. */
+type Target =
+  | { kind: 'station'; mac: string; path: ClientPath | undefined }
+  | { kind: 'slice'; vlan: number; path: SlicePath | undefined };
+
+/** A station's or a slice's pending change and the callers waiting for it; keyed by its cookie. */
 interface Change {
-  mac: string;
-  path: ClientPath | undefined;
+  cookie: string;
+  target: Target;
   waiters: { resolve: () => void; reject: (err: unknown) => void }[];
   meters?: Meters & { added: number[]; freed: number[] };
 }
 
+/** What an older wimaxvm set on a port (egress-policer QoS rows, ingress policing): setPort clears it. */
+interface Legacy {
+  qos: string[];
+  policing: boolean;
+}
+
+/** A station's MAC: unicast, so that its cookie never looks like a slice's (first octet 0x01). */
 export function checkMac(mac: string): string {
-  if (typeof mac === 'string' && MAC.test(mac)) return mac;
-  throw new Error(`invalid MAC ${JSON.stringify(mac)}: expected lower-case aa:bb:cc:dd:ee:ff`);
+  if (typeof mac === 'string' && MAC.test(mac) && (parseInt(mac.slice(0, 2), 16) & 1) === 0) return mac;
+  throw new Error(`invalid MAC ${JSON.stringify(mac)}: expected a lower-case unicast aa:bb:cc:dd:ee:ff`);
 }
 
 export function checkPortName(name: string, what = 'port'): string {
@@ -76,44 +97,82 @@ function checkPath(p: ClientPath): ClientPath {
     uplinkKbps: checkKbps(p.uplinkKbps, 'uplinkKbps'), downlinkKbps: checkKbps(p.downlinkKbps, 'downlinkKbps') });
 }
 
-const cookieOf = (mac: string): string => `0x5758${mac.replace(/:/g, '')}`;
+function checkSlice(p: SlicePath): SlicePath {
+  const s = defined({ vlan: checkVlan(p.vlan), vmPort: checkPortName(p.vmPort, 'vmPort'),
+    uplinkKbps: checkKbps(p.uplinkKbps, 'uplinkKbps'), downlinkKbps: checkKbps(p.downlinkKbps, 'downlinkKbps') });
+  if (s.uplinkKbps === undefined && s.downlinkKbps === undefined) throw new Error(`invalid slice path of VLAN ${s.vlan}: no rate (removeSlicePath removes its rates)`);
+  return s;
+}
+
+const stationCookie = (mac: string): string => `0x5758${mac.replace(/:/g, '')}`;
+/** 0x5758 | 01 (a multicast first octet: no station's) | 000000 | the VLAN. */
+const sliceCookie = (vlan: number): string => `0x575801000000${vlan.toString(16).padStart(4, '0')}`;
 /** 300 ms of traffic: TCP then stays within a few % of the rate (100 ms halves it). */
 const burstKbit = (kbps: number): number => Math.max(MIN_BURST_KBIT, Math.round(kbps * 0.3));
 
-function macOfCookie(cookie: string): string | undefined {
+/** Whose a cookie is: a station's (by MAC), a slice's (by VLAN), or neither (others', our base flows, unknown). */
+function ownerOfCookie(cookie: string): { mac: string } | { vlan: number } | undefined {
   const hex = cookie.replace(/^0x/, '').padStart(16, '0');
-  if (!hex.startsWith('5758') || /^0+$/.test(hex.slice(4))) return undefined; // not ours, or the base flow
-  return hex.slice(4).match(/../g)!.join(':');
+  if (!hex.startsWith('5758') || /^0+$/.test(hex.slice(4))) return undefined;
+  if ((parseInt(hex.slice(4, 6), 16) & 1) === 0) return { mac: hex.slice(4).match(/../g)!.join(':') };
+  const vlan = /^5758010{6}([0-9a-f]{4})$/.exec(hex)?.[1];
+  return vlan && Number.parseInt(vlan, 16) >= 1 && Number.parseInt(vlan, 16) <= 4094 ? { vlan: Number.parseInt(vlan, 16) } : undefined;
 }
 
 const FLOW = /^\s*cookie=(0x[0-9a-f]+),.*?\btable=(\d+),.*?\b(priority=\S*) actions=(\S*)$/;
-const UP_ACTIONS = /^(?:meter:(\d+),)?push_vlan:0x8100,set_field:(\d+)->vlan_vid,NORMAL$/;
-const DOWN_ACTIONS = /^(?:meter:(\d+),)?output:(\S+)$/;
+const STATION_UP = /^(?:meter:(\d+),)?push_vlan:0x8100,set_field:(\d+)->vlan_vid,goto_table:1$/;
+const STATION_DOWN = /^(?:meter:(\d+),)?goto_table:2$/;
+const SLICE_UP = /^(?:meter:(\d+),)?NORMAL$/;
+const SLICE_DOWN = /^(?:meter:(\d+),)?output:(\S+)$/;
 const meterId = (ref: string | undefined): number | undefined => (ref === undefined ? undefined : Number(ref));
 
-/** Our station flows from `dump-flows --names`, by MAC; any flow of a station not of the expected shape damages it. */
-export function parseFlows(text: string, uplink: string): Map<string, Programmed> {
-  const out = new Map<string, Programmed & { seen: { up: number; down: number; odd: number } }>();
+/**
+ * Our station flows (by MAC) and slice flows (by VLAN) from `dump-flows --names`. A station needs
+ * exactly its two table-0 flows; a slice its table-2 flow and at most one table-1 flow (none when
+ * it has no uplink rate). Anything else under their cookie damages them (vlan 0).
+ */
+export function parseFlows(text: string, uplink: string): { stations: Map<string, Programmed & { mac: string }>; slices: Map<number, Programmed> } {
+  type Seen = Programmed & { seen: { up: number; down: number; odd: number } };
+  const stations = new Map<string, Seen & { mac: string }>();
+  const slices = new Map<number, Seen & { key: number }>();
   for (const [, cookie, table, match, actions] of text.split('\n').map((l) => FLOW.exec(l) ?? [])) {
-    const mac = cookie && macOfCookie(cookie);
-    if (!mac) continue;
-    const p = out.get(mac) ?? { mac, vlan: 0, vmPort: '', stray: [], seen: { up: 0, down: 0, odd: 0 } };
-    out.set(mac, p);
-    const up = UP_ACTIONS.exec(actions!);
-    const down = DOWN_ACTIONS.exec(actions!);
-    const downMatch = /^priority=100,in_port=([^,]+),dl_dst=(\S+)$/.exec(match!);
-    // A second flow of a kind is odd: it damages the station, and its meters go to stray.
-    if (table === '0' && up && match === `priority=100,in_port=${uplink},dl_src=${mac}` && p.seen.up++ === 0) {
-      [p.vlan, p.up] = [Number(up[2]) - 4096, meterId(up[1])];
-    } else if (table === '0' && down && down[2] === uplink && downMatch?.[2] === mac && p.seen.down++ === 0) {
-      // A port deleted and added again has a new ofport: the flow then shows the old number.
-      [p.vmPort, p.down] = [downMatch[1]!, meterId(down[1])];
+    const owner = cookie ? ownerOfCookie(cookie) : undefined;
+    if (!owner) continue;
+    const p: Seen = 'mac' in owner
+      ? stations.get(owner.mac) ?? stations.set(owner.mac, { mac: owner.mac, vlan: 0, vmPort: '', stray: [], seen: { up: 0, down: 0, odd: 0 } }).get(owner.mac)!
+      : slices.get(owner.vlan) ?? slices.set(owner.vlan, { key: owner.vlan, vlan: 0, vmPort: '', stray: [], seen: { up: 0, down: 0, odd: 0 } }).get(owner.vlan)!;
+    // A second flow of a kind is odd: it damages the path, and its meters go to stray.
+    if ('mac' in owner) {
+      const up = STATION_UP.exec(actions!);
+      const down = STATION_DOWN.exec(actions!);
+      const downMatch = /^priority=100,in_port=([^,]+),dl_dst=(\S+)$/.exec(match!);
+      if (table === '0' && up && match === `priority=100,in_port=${uplink},dl_src=${owner.mac}` && p.seen.up++ === 0) {
+        [p.vlan, p.up] = [Number(up[2]) - 4096, meterId(up[1])];
+      } else if (table === '0' && down && downMatch?.[2] === owner.mac && p.seen.down++ === 0) {
+        // A port deleted and added again has a new ofport: the flow then shows the old number.
+        [p.vmPort, p.down] = [downMatch[1]!, meterId(down[1])];
+      } else {
+        p.seen.odd++;
+        for (const ref of actions!.matchAll(/meter:(\d+)/g)) p.stray.push(Number(ref[1]));
+      }
     } else {
-      p.seen.odd++;
-      for (const ref of actions!.matchAll(/meter:(\d+)/g)) p.stray.push(Number(ref[1]));
+      const up = SLICE_UP.exec(actions!);
+      const down = SLICE_DOWN.exec(actions!);
+      const downMatch = /^priority=100,in_port=([^,]+)$/.exec(match!);
+      if (table === '1' && up && match === `priority=100,dl_vlan=${owner.vlan}` && p.seen.up++ === 0) {
+        p.up = meterId(up[1]);
+      } else if (table === '2' && down?.[2] === uplink && downMatch && p.seen.down++ === 0) {
+        [p.vmPort, p.down] = [downMatch[1]!, meterId(down[1])];
+      } else {
+        p.seen.odd++;
+        for (const ref of actions!.matchAll(/meter:(\d+)/g)) p.stray.push(Number(ref[1]));
+      }
     }
   }
-  return new Map([...out].map(([mac, { seen, ...p }]) => [mac, { ...p, vlan: seen.up === 1 && seen.down === 1 && !seen.odd ? p.vlan : 0 }]));
+  return {
+    stations: new Map([...stations].map(([mac, { seen, ...p }]) => [mac, { ...p, vlan: seen.up === 1 && seen.down === 1 && !seen.odd ? p.vlan : 0 }])),
+    slices: new Map([...slices].map(([vlan, { seen, key, ...p }]) => [vlan, { ...p, vlan: seen.up <= 1 && seen.down === 1 && !seen.odd ? key : 0 }])),
+  };
 }
 
 /** Meter id → rate of its first band, from `dump-meters`. */
@@ -122,15 +181,16 @@ export function parseMeters(text: string): Map<number, number> {
 }
 
 /**
- * Processes per operation: a batch of station changes is one ovs-ofctl bundle, plus one process
- * per meter added, changed or deleted (stations with rates only); refresh is two dumps;
+ * Processes per operation: a batch of station and slice changes is one ovs-ofctl bundle, plus
+ * one process per meter added, changed or deleted (paths with rates only); refresh is two dumps;
  * getPort and setPort one ovs-vsctl each.
  */
 export class OvsDatapath implements Datapath {
   spawns = 0; // every process spawned so far, for benchmarks
   private readonly bridge: string;
   private readonly uplink: string;
-  private programmed = new Map<string, Programmed>();
+  private stations = new Map<string, Programmed & { mac: string }>();
+  private slices = new Map<number, Programmed>();
   /** Rates of every meter on the bridge (ours and others'), as of the last dump and our changes. */
   private meterRates = new Map<number, number>();
   /** Meter ids not to allocate: every meter on the bridge, and those being added. */
@@ -140,8 +200,8 @@ export class OvsDatapath implements Datapath {
   private scheduled = false;
   /** Flushes and refreshes run one at a time, so that a dump never sees half a flush. */
   private lock: Promise<void> = Promise.resolve();
-  /** Our QoS rows by port (from getPort and setPort), destroyed when setPort replaces them. */
-  private readonly qosRows = new Map<string, string[]>();
+  /** By port, from getPort: what an older wimaxvm left there, for setPort to clear. */
+  private readonly legacy = new Map<string, Legacy>();
 
   constructor(private readonly opts: OvsDatapathOptions) {
     this.bridge = checkPortName(opts.bridge, 'bridge');
@@ -157,8 +217,12 @@ export class OvsDatapath implements Datapath {
       return '';
     });
     if (!ports.split('\n').includes(this.uplink)) throw new DatapathUnavailableError(`uplink port ${this.uplink} is not on OVS bridge ${this.bridge}`);
-    // Replaced rather than added, in case the uplink changed: frames of unknown stations are dropped.
-    await this.addFlows([`delete cookie=${BASE_COOKIE}/-1`, `add cookie=${BASE_COOKIE},priority=10,in_port=${this.uplink},actions=drop`]);
+    // Replaced rather than added, in case the uplink changed: frames of unknown stations are
+    // dropped; station frames leave the slice tables unmetered unless a slice flow meters them.
+    await this.addFlows([`delete cookie=${BASE_COOKIE}/-1`,
+      `add cookie=${BASE_COOKIE},table=0,priority=10,in_port=${this.uplink},actions=drop`,
+      `add cookie=${BASE_COOKIE},table=1,priority=0,actions=NORMAL`,
+      `add cookie=${BASE_COOKIE},table=2,priority=0,actions=output:${this.uplink}`]);
   }
 
   refresh(): Promise<void> {
@@ -166,77 +230,96 @@ export class OvsDatapath implements Datapath {
   }
 
   clientPath(mac: string): ClientPath | undefined {
-    const p = this.programmed.get(mac);
-    const rate = (id: number | undefined): number | undefined => (id === undefined ? undefined : this.meterRates.get(id) ?? 0);
-    return p && defined({ mac: p.mac, vlan: p.vlan, vmPort: p.vmPort, uplinkKbps: rate(p.up), downlinkKbps: rate(p.down) });
+    const p = this.stations.get(mac);
+    return p && defined({ mac: p.mac, vlan: p.vlan, vmPort: p.vmPort, uplinkKbps: this.rate(p.up), downlinkKbps: this.rate(p.down) });
   }
 
   clientMacs(): string[] {
-    return [...this.programmed.keys()];
+    return [...this.stations.keys()];
   }
 
   async applyClientPath(path: ClientPath): Promise<void> {
     const p = checkPath(path); // bad input fails here, before anything is spawned
-    return this.enqueue(p.mac, p);
+    return this.enqueue({ kind: 'station', mac: p.mac, path: p });
   }
 
   async removeClientPath(mac: string): Promise<void> {
-    return this.enqueue(checkMac(mac), undefined);
+    return this.enqueue({ kind: 'station', mac: checkMac(mac), path: undefined });
   }
 
-  /** One ovs-vsctl call: whether the port is on our bridge, its tag, policing and our QoS rows. */
+  slicePath(vlan: number): SlicePath | undefined {
+    const p = this.slices.get(vlan);
+    return p && defined({ vlan: p.vlan, vmPort: p.vmPort, uplinkKbps: this.rate(p.up), downlinkKbps: this.rate(p.down) });
+  }
+
+  sliceVlans(): number[] {
+    return [...this.slices.keys()];
+  }
+
+  async applySlicePath(path: SlicePath): Promise<void> {
+    const p = checkSlice(path);
+    return this.enqueue({ kind: 'slice', vlan: p.vlan, path: p });
+  }
+
+  async removeSlicePath(vlan: number): Promise<void> {
+    return this.enqueue({ kind: 'slice', vlan: checkVlan(vlan), path: undefined });
+  }
+
+  /** A meter's rate; 0 for one gone since the last dump, which equals no desired rate. */
+  private rate(id: number | undefined): number | undefined {
+    return id === undefined ? undefined : this.meterRates.get(id) ?? 0;
+  }
+
+  /** One ovs-vsctl call: whether the port is on our bridge, its tag, and what an older wimaxvm left on it. */
   async getPort(name: string): Promise<PortSettings | undefined> {
     const q = `"${checkPortName(name)}"`; // validated: no quotes or backslashes inside
     const out = await this.vsctl(['--format=json', '--data=json', '--', '--id=@p', 'get', 'Port', name,
       '--', '--columns=name', 'find', 'Bridge', `name="${this.bridge}"`, 'ports{>=}@p',
-      '--', '--columns=tag,qos', 'find', 'Port', `name=${q}`,
-      '--', '--columns=ingress_policing_rate', 'find', 'Interface', `name=${q}`,
-      '--', '--columns=_uuid,other_config', 'find', 'QoS', `external_ids:wimaxvm-port=${q}`,
+      '--', '--columns=tag', 'find', 'Port', `name=${q}`,
+      '--', '--columns=ingress_policing_rate,ingress_policing_burst', 'find', 'Interface', `name=${q}`,
+      '--', '--columns=_uuid', 'find', 'QoS', `external_ids:wimaxvm-port=${q}`,
     ]).catch((err: unknown) => {
       if (/no row .* in table Port/.test(errorMessage(err))) return undefined; // no such port at all
       throw err;
     });
     const [bridge, port, iface, qos] = (out ?? '').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { data: unknown[][] }).data);
     if (!bridge?.length || !port?.[0]) return undefined; // no such port, or on another bridge
-    const ours = ((qos ?? []) as [[string, string], [string, [string, string][]]][]).map(([[, uuid], [, config]]) => ({ uuid, config: new Map(config) }));
-    this.qosRows.set(name, ours.map((r) => r.uuid));
-    const [tag, [kind, ref]] = port[0] as [unknown, [string, unknown]];
-    // cir is in bytes/s. A QoS not ours (set by hand) reads as 0, which equals no desired rate: setPort replaces it.
-    const cir = kind === 'uuid' ? Number(ours.find((r) => r.uuid === ref)?.config.get('cir') ?? 0) : undefined;
-    const ingress = Number(iface?.[0]?.[0] ?? 0);
-    return defined({ tag: typeof tag === 'number' ? tag : undefined, ingressKbps: ingress || undefined, egressKbps: cir === undefined ? undefined : cir / 125 });
+    // Ingress policing is an older wimaxvm's when its burst is the one it set (300 ms of the rate).
+    const [rate, burst] = (iface?.[0] ?? [0, 0]) as [number, number];
+    this.legacy.set(name, { qos: ((qos ?? []) as [[string, string]][]).map(([[, uuid]]) => uuid), policing: rate > 0 && burst === burstKbit(rate) });
+    const [tag] = port[0] as [unknown];
+    return defined({ tag: typeof tag === 'number' ? tag : undefined });
   }
 
-  /** One ovs-vsctl transaction (after a getPort when the port was not read before). */
+  /**
+   * One ovs-vsctl transaction (after a getPort when the port was not read before). It also
+   * clears what an older wimaxvm set on the port (policing does not act on the userspace
+   * datapath); a QoS or policing of others is left alone.
+   */
   async setPort(name: string, s: PortSettings): Promise<void> {
     checkPortName(name);
     if (s.tag !== undefined) checkVlan(s.tag);
-    const ingress = checkKbps(s.ingressKbps, 'ingressKbps');
-    const egress = checkKbps(s.egressKbps, 'egressKbps');
-    // The QoS rows it replaces are known from getPort (the reconciler's pattern), else looked up.
-    if (!this.qosRows.has(name) && !(await this.getPort(name))) throw new Error(`port ${name} is not on OVS bridge ${this.bridge}`);
-    const cir = (egress ?? 0) * 125; // kbit/s → bytes/s
-    const qos = ['set', 'Port', name, 'qos=@q', '--', '--id=@q', 'create', 'QoS', 'type=egress-policer', `other-config:cir=${cir}`,
-      `other-config:cbs=${Math.max(MIN_BURST_KBIT * 125, Math.round(cir * 0.3))}`, `external-ids:wimaxvm-port="${name}"`];
-    const out = await this.vsctl([
+    if (!this.legacy.has(name) && !(await this.getPort(name))) throw new Error(`port ${name} is not on OVS bridge ${this.bridge}`);
+    const legacy = this.legacy.get(name)!;
+    await this.vsctl([
       '--', ...(s.tag !== undefined ? ['set', 'Port', name, `tag=${s.tag}`] : ['clear', 'Port', name, 'tag']),
-      '--', 'set', 'Interface', name, `ingress_policing_rate=${ingress ?? 0}`, `ingress_policing_burst=${ingress ? burstKbit(ingress) : 0}`,
-      '--', ...(egress ? qos : ['clear', 'Port', name, 'qos']),
-      // QoS rows are root rows: unreferenced, they would stay in the database for ever.
-      ...(this.qosRows.get(name) ?? []).flatMap((uuid) => ['--', '--if-exists', 'destroy', 'QoS', uuid]),
+      // `remove` unsets the port's QoS only if it is that row; QoS rows are root rows, destroyed explicitly.
+      ...legacy.qos.flatMap((uuid) => ['--', 'remove', 'Port', name, 'qos', uuid, '--', '--if-exists', 'destroy', 'QoS', uuid]),
+      ...(legacy.policing ? ['--', 'set', 'Interface', name, 'ingress_policing_rate=0', 'ingress_policing_burst=0'] : []),
     ]).catch((err: unknown) => {
-      this.qosRows.delete(name); // perhaps stale: looked up again next time
+      this.legacy.delete(name); // perhaps stale: looked up again next time
       throw /no row .* in table (Port|Interface)/.test(errorMessage(err)) ? new Error(`port ${name} is not on OVS bridge ${this.bridge}`) : err;
     });
-    this.qosRows.set(name, egress ? [out.trim()] : []); // create prints the new row's uuid
+    this.legacy.set(name, { qos: [], policing: false });
   }
 
-  private enqueue(mac: string, path: ClientPath | undefined): Promise<void> {
+  private enqueue(target: Target): Promise<void> {
+    const cookie = target.kind === 'station' ? stationCookie(target.mac) : sliceCookie(target.vlan);
     return new Promise((resolve, reject) => {
-      const change = this.pending.get(mac) ?? { mac, path, waiters: [] };
-      change.path = path; // the last call for a station wins
+      const change = this.pending.get(cookie) ?? { cookie, target, waiters: [] };
+      change.target = target; // the last call for a station or slice wins
       change.waiters.push({ resolve, reject });
-      this.pending.set(mac, change);
+      this.pending.set(cookie, change);
       if (this.scheduled) return;
       this.scheduled = true;
       // Calls made while the timer runs or a flush is in flight wait for the next flush together.
@@ -256,9 +339,14 @@ export class OvsDatapath implements Datapath {
     return run;
   }
 
+  /** What the switch has for a change's station or slice. */
+  private programmedOf(t: Target): Programmed | undefined {
+    return t.kind === 'station' ? this.stations.get(t.mac) : this.slices.get(t.vlan);
+  }
+
   /**
    * Meters first (one process per added or changed meter: ovs-ofctl has no batch meter command),
-   * then one bundle with every station's flows, then the meters no longer used are deleted.
+   * then one bundle with every station's and slice's flows, then the meters no longer used are deleted.
    */
   private async flush(batch: Change[]): Promise<void> {
     const failed = new Map<Change, unknown>();
@@ -268,9 +356,13 @@ export class OvsDatapath implements Datapath {
     if (loading === undefined) await mapLimit(batch, 4, (c) => this.prepareMeters(c).then(() => void ready.push(c), (err: unknown) => void failed.set(c, err)));
     for (const [c, err] of await this.commitFlows(ready)) failed.set(c, err);
     const done = ready.filter((c) => !failed.has(c));
-    for (const { mac, path, meters } of done) {
-      if (path) this.programmed.set(mac, { mac, vlan: path.vlan, vmPort: path.vmPort, up: meters!.up, down: meters!.down, stray: [] });
-      else this.programmed.delete(mac);
+    for (const { target: t, meters } of done) {
+      const p = t.path && { vlan: t.path.vlan, vmPort: t.path.vmPort, up: meters!.up, down: meters!.down, stray: [] };
+      if (t.kind === 'station') {
+        if (p) this.stations.set(t.mac, { mac: t.mac, ...p });
+        else this.stations.delete(t.mac);
+      } else if (p) this.slices.set(t.vlan, p);
+      else this.slices.delete(t.vlan);
     }
     // Meters added for changes that failed are rolled back; those no longer used are deleted.
     await this.dropMeters([...[...failed.keys()].flatMap((c) => c.meters?.added ?? []), ...done.flatMap((c) => c.meters!.freed)]);
@@ -278,16 +370,17 @@ export class OvsDatapath implements Datapath {
     if (failed.size > 0) this.loaded = false;
     for (const [c, err] of failed) c.waiters.forEach((w) => w.reject(err));
     for (const c of done) c.waiters.forEach((w) => w.resolve());
-    this.opts.logger.debug('flushed station paths', { stations: batch.length, failed: failed.size, spawns: this.spawns });
+    const slices = batch.filter((c) => c.target.kind === 'slice').length;
+    this.opts.logger.debug('flushed paths', { stations: batch.length - slices, slices, failed: failed.size, spawns: this.spawns });
   }
 
-  /** Adds or changes the meters a station's path needs; notes those it no longer needs. */
+  /** Adds or changes the meters a path needs; notes those it no longer needs. */
   private async prepareMeters(c: Change): Promise<void> {
-    const old = this.programmed.get(c.mac);
+    const old = this.programmedOf(c.target);
     const meters: NonNullable<Change['meters']> = { added: [], freed: [...(old?.stray ?? [])] };
     c.meters = meters;
     for (const dir of ['up', 'down'] as const) {
-      const rate = dir === 'up' ? c.path?.uplinkKbps : c.path?.downlinkKbps;
+      const rate = dir === 'up' ? c.target.path?.uplinkKbps : c.target.path?.downlinkKbps;
       const id = old?.[dir];
       if (rate === undefined) {
         if (id !== undefined) meters.freed.push(id);
@@ -333,7 +426,7 @@ export class OvsDatapath implements Datapath {
     });
   }
 
-  /** One bundle for the batch; if it fails, each station alone, so that only the faulty ones fail. */
+  /** One bundle for the batch; if it fails, each station or slice alone, so that only the faulty ones fail. */
   private async commitFlows(ready: Change[]): Promise<Map<Change, unknown>> {
     const failed = new Map<Change, unknown>();
     if (ready.length === 0) return failed;
@@ -346,14 +439,20 @@ export class OvsDatapath implements Datapath {
     return failed;
   }
 
-  private flowLines({ mac, path, meters }: Change): string[] {
-    const cookie = cookieOf(mac);
+  private flowLines({ cookie, target: t, meters }: Change): string[] {
     const del = `delete cookie=${cookie}/-1`;
-    if (!path) return [del];
+    if (!t.path) return [del];
+    const { up, down } = meters!;
     const meter = (id: number | undefined): string => (id === undefined ? '' : `meter:${id},`);
+    const add = (table: number, match: string, actions: string): string => `add cookie=${cookie},table=${table},priority=100,${match},actions=${actions}`;
+    if (t.kind === 'station') {
+      return [del,
+        add(0, `in_port=${this.uplink},dl_src=${t.mac}`, `${meter(up)}push_vlan:0x8100,set_field:${4096 + t.path.vlan}->vlan_vid,goto_table:1`),
+        add(0, `in_port=${t.path.vmPort},dl_dst=${t.mac}`, `${meter(down)}goto_table:2`)];
+    }
     return [del,
-      `add cookie=${cookie},priority=100,in_port=${this.uplink},dl_src=${mac},actions=${meter(meters!.up)}push_vlan:0x8100,set_field:${4096 + path.vlan}->vlan_vid,NORMAL`,
-      `add cookie=${cookie},priority=100,in_port=${path.vmPort},dl_dst=${mac},actions=${meter(meters!.down)}output:${this.uplink}`];
+      ...(up === undefined ? [] : [add(1, `dl_vlan=${t.vlan}`, `${meter(up)}NORMAL`)]),
+      add(2, `in_port=${t.path.vmPort}`, `${meter(down)}output:${this.uplink}`)];
   }
 
   /** One atomic bundle; each line starts with add or delete. */
@@ -370,13 +469,14 @@ export class OvsDatapath implements Datapath {
       this.ofctl(['--names', 'dump-flows', this.bridge, `cookie=${BASE_COOKIE}/0xffff000000000000`]),
       this.ofctl(['dump-meters', this.bridge]),
     ]);
-    this.programmed = parseFlows(flows, this.uplink);
+    ({ stations: this.stations, slices: this.slices } = parseFlows(flows, this.uplink));
     this.meterRates = parseMeters(meters);
     this.usedMeters = new Set(this.meterRates.keys());
-    for (const p of this.programmed.values()) for (const id of [p.up, p.down, ...p.stray]) if (id !== undefined) this.usedMeters.add(id);
+    for (const p of [...this.stations.values(), ...this.slices.values()]) {
+      for (const id of [p.up, p.down, ...p.stray]) if (id !== undefined) this.usedMeters.add(id);
+    }
     this.loaded = true;
   }
-
   private ofctl(args: string[], input?: string): Promise<string> {
     return this.run(this.opts.ofctl ?? 'ovs-ofctl', ['-O', 'OpenFlow13', ...args], input);
   }

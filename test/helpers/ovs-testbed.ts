@@ -2,6 +2,7 @@
 // Linux bridge joins two station namespaces, and two VM ports (tags 7 and 9) each into a VM
 // namespace. All names carry a random run id; dispose() removes everything, whatever failed.
 import { execFileSync } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
 export function sh(file: string, ...args: string[]): string {
   return execFileSync(file, args, { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,13 +119,6 @@ export class OvsTestbed {
     for (const ns of [this.vmA.ns, this.vmB.ns, this.st1.ns, this.st2.ns]) sh('ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off');
   }
 
-  /** Starts an iperf3 server in a namespace; dispose() stops it. */
-  iperfServer(ns: string, port: number): void {
-    sh('ip', 'netns', 'exec', ns, 'iperf3', '-s', '-D', '-p', String(port));
-    this.servers.push(port);
-  }
-
-  private readonly servers: number[] = [];
 
   /**
    * Throughput in kbit/s measured by iperf3 from `ns` to `ip` (reverse: the server sends).
@@ -180,8 +174,43 @@ export class OvsTestbed {
     return out;
   }
 
+  private readonly iperfProcesses: ChildProcess[] = [];
+
+  /**
+   * Starts an iperf3 server in a namespace as a child process (not a daemon), and returns once
+   * it listens; stopIperfProcesses() (and dispose()) stop it by its pid.
+   */
+  async startIperfProcess(ns: string, port: number): Promise<void> {
+    // `ip netns exec` execs iperf3 in place: the child's pid is the server's.
+    const child = spawn('ip', ['netns', 'exec', ns, 'iperf3', '-s', '-p', String(port)], { stdio: 'ignore' });
+    child.unref();
+    this.iperfProcesses.push(child);
+    for (let i = 0; i < 100; i++) {
+      if (sh('ip', 'netns', 'exec', ns, 'ss', '-Hltn', `sport = :${port}`).trim()) return;
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`iperf3 server in ${ns} on port ${port} did not start`);
+  }
+
+  stopIperfProcesses(): void {
+    for (const child of this.iperfProcesses.splice(0)) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGTERM');
+  }
+
+  /** iperfKbps without blocking, so that several clients can run at once. */
+  async iperfKbpsAsync(ns: string, ip: string, port: number, reverse = false, seconds = 3): Promise<number> {
+    const out = await new Promise<string>((resolve) => {
+      execFile('ip', ['netns', 'exec', ns, 'iperf3', '-c', ip, '-p', String(port), '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])],
+        { encoding: 'utf8', timeout: 20_000 }, (_err, stdout) => resolve(String(stdout ?? '')));
+    });
+    const report = JSON.parse(out || '{}');
+    const bps = report.end?.sum_received?.bits_per_second;
+    if (typeof bps !== 'number') throw new Error(`iperf3 ${ns} → ${ip}:${port}${reverse ? ' (reverse)' : ''} failed: ${report.error ?? out.slice(0, 300)}`);
+    return bps / 1000;
+  }
+
   dispose(): void {
-    for (const port of this.servers) quietly('pkill', '-f', `iperf3 -s -D -p ${port}`);
+    this.stopIperfProcesses();
     for (const br of [this.bridge, ...this.extraBridges]) quietly('ovs-vsctl', '--timeout=20', '--if-exists', 'del-br', br);
     for (const port of [this.uplink, this.portA, this.portB]) quietly('ip', 'link', 'del', port);
     for (const ns of this.namespaces) quietly('ip', 'netns', 'del', ns);

@@ -27,8 +27,8 @@ describe.runIf(enabled)('WiMAX slices on Open vSwitch, end to end', () => {
   beforeAll(async () => {
     bed = OvsTestbed.create({ vmPorts: [vmPortName(A), vmPortName(B)], vmTags: null });
     bed.enableTcp();
-    bed.iperfServer(bed.vmA.ns, IPERF);
-    bed.iperfServer(bed.vmB.ns, IPERF);
+    await bed.startIperfProcess(bed.vmA.ns, IPERF);
+    await bed.startIperfProcess(bed.vmB.ns, IPERF);
     h = await Harness.create({ flags: { nic: `ovs:${bed.bridge}`, uplink: bed.uplink, poll: '200ms' } });
     h.write('slices.yaml', vmYaml({ name: A }) + '---\n' + vmYaml({ name: B }));
     h.write('st1.yaml', clientYaml('st1', bed.st1.mac, A));
@@ -136,7 +136,12 @@ describe.runIf(enabled)('WiMAX slices on Open vSwitch, end to end', () => {
     const extra = await eventually(() => h.status(`${A}-x`)?.allocations.vlan, 'the new VM has a VLAN');
     expect(vlans).not.toContain(extra);
     const ours = bed.ofctl('dump-flows', bed.bridge, 'cookie=0x5758000000000000/0xffff000000000000').split('\n').filter((l) => l.includes('cookie='));
-    expect(ours).toHaveLength(3); // st2's two flows and the uplink's default drop
+    const cookies = ours.map((l) => /cookie=(0x[0-9a-f]+)/.exec(l)![1]);
+    // The three tables' base flows, st2's two flows, slice B's downlink meter flow: nothing else.
+    expect(cookies.filter((c) => c === '0x5758000000000000')).toHaveLength(3);
+    expect(cookies.filter((c) => c === cookieOf(bed.st2.mac))).toHaveLength(2);
+    expect(cookies.filter((c) => c.startsWith('0x575801'))).toHaveLength(1);
+    expect(ours).toHaveLength(6);
     expect(bed.ping(bed.st2.ns, bed.vmB.ip)).toBe(true);
   });
 });
