@@ -27,6 +27,8 @@ import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
 import type { AddressInfo } from 'node:net';
 import { Metrics } from './observability/metrics.js';
 
+const STATION_WORKERS_PER_WORKER = 8;
+
 /** Kinds with status files. */
 const STATUS_KINDS = [VM_KIND, CLIENT_KIND];
 
@@ -107,7 +109,9 @@ export async function startController(config: Config, logger: Logger): Promise<R
   const controller = new Controller({ reconciler, workers: config.workers, logger, onReconcile: metrics.reconcileObserver(VM_KIND) });
   clients = new Controller({
     reconciler: new WimaxClientReconciler({ store, statuses, events, index: clientIndex, logger, shapingEnabled, ...(timedDatapath ? { datapath: timedDatapath } : {}) }),
-    workers: config.workers,
+    // Station reconciles mostly wait for the switch batch their change rides in: the more wait
+    // together, the fewer ovs-ofctl processes (bench/bind-clients.ts).
+    workers: config.workers * STATION_WORKERS_PER_WORKER,
     logger,
     onReconcile: metrics.reconcileObserver(CLIENT_KIND),
   });
