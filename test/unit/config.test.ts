@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConfig, ConfigError, parseDuration, parseNic, type RunFlags } from '../../src/config.js';
+import { parseListen, buildConfig, ConfigError, parseDuration, parseNic, type RunFlags } from '../../src/config.js';
 import { EXAMPLES_DIR } from '../../src/package-root.js';
 
 describe('parseDuration', () => {
@@ -60,6 +60,7 @@ describe('buildConfig', () => {
       shutdownTimeoutMs: 30_000,
       nic: { type: 'user' },
       vlanRange: { min: 2, max: 4094 },
+      listen: { host: '127.0.0.1', port: 5012 },
       logLevel: 'info',
     });
   });
@@ -72,7 +73,7 @@ describe('buildConfig', () => {
     expect(buildConfig(flags)).toEqual({
       dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
       workers: 3, resyncMs: 120_000, pollMs: 250, shutdownTimeoutMs: 5_000,
-      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, logLevel: 'debug', logFormat: 'json',
+      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, logLevel: 'debug', logFormat: 'json',
     });
   });
 
@@ -111,4 +112,14 @@ describe('buildConfig: the OVS uplink', () => {
   ])('rejects %o', (flags, message) => {
     expect(() => buildConfig(flags)).toThrow(message);
   });
+});
+
+describe('parseListen', () => {
+  it.each([
+    ['127.0.0.1:5012', { host: '127.0.0.1', port: 5012 }],
+    ['[::1]:80', { host: '::1', port: 80 }],
+    ['off', undefined],
+  ])('%s', (text, expected) => expect(parseListen(text)).toEqual(expected));
+
+  it.each(['5012', 'host:', 'a:99999', 'a b:1'])('rejects %s', (text) => expect(() => parseListen(text)).toThrow(/--listen/));
 });
