@@ -1,12 +1,26 @@
 // Flags → a typed, validated Config. The only place that knows defaults.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { LogLevel } from './core/logger.js';
 import { EXAMPLES_DIR } from './package-root.js';
 import type { NicAttachment } from './reconcilers/virtual-machine/domain-xml.js';
 import { DEFAULT_VLAN_RANGE, parseVlanRange, type VlanRange } from './allocators/vlan-allocator.js';
 
+/** Kubernetes mode: where the cluster is and which part of it this controller serves. */
+export interface KubeSettings {
+  kubeconfig?: string;
+  /** Watch one namespace; all when absent. */
+  namespace?: string;
+  /** DaemonSet mode: only VMs whose spec.nodeName is this node. */
+  nodeName?: string;
+  leaderElection?: { namespace: string; name: string; identity: string };
+}
+
 export interface Config {
+  /** Desired state from a watched directory (file mode) or from a cluster. */
+  source: 'dir' | 'kube';
+  kube?: KubeSettings;
   dir: string;
   connect: string;
   stateDir: string;
@@ -95,6 +109,13 @@ export interface RunFlags {
   'vlan-range'?: string;
   listen?: string;
   'api-token-file'?: string;
+  source?: string;
+  kubeconfig?: string;
+  namespace?: string;
+  'node-name'?: string;
+  'leader-elect'?: boolean;
+  'lease-namespace'?: string;
+  'lease-name'?: string;
   'log-level'?: string;
   'log-format'?: string;
 }
@@ -126,7 +147,31 @@ export function buildConfig(flags: RunFlags): Config {
     }
     if (!apiToken) throw new ConfigError('--api-token-file: the file is empty');
   }
+  const source = flags.source ?? 'dir';
+  if (source !== 'dir' && source !== 'kube') throw new ConfigError(`--source: expected dir or kube, got ${JSON.stringify(source)}`);
+  const kubeOnly = ['kubeconfig', 'namespace', 'node-name', 'leader-elect', 'lease-namespace', 'lease-name'] as const;
+  const misplaced = kubeOnly.filter((f) => flags[f] !== undefined);
+  if (source === 'dir' && misplaced.length) throw new ConfigError(`--${misplaced[0]} goes with --source kube`);
+  if (source === 'kube' && flags.dir) throw new ConfigError('--dir goes with --source dir');
+  let kube: KubeSettings | undefined;
+  if (source === 'kube') {
+    const nodeName = flags['node-name'] ?? process.env.NODE_NAME;
+    kube = {
+      ...(flags.kubeconfig ? { kubeconfig: resolve(flags.kubeconfig) } : {}),
+      ...(flags.namespace ? { namespace: flags.namespace } : {}),
+      ...(nodeName ? { nodeName } : {}),
+      ...(flags['leader-elect'] ? {
+        leaderElection: {
+          namespace: flags['lease-namespace'] ?? flags.namespace ?? 'wimaxvm-system',
+          name: flags['lease-name'] ?? 'wimaxvm-controller',
+          identity: `${hostname()}_${process.pid}`,
+        },
+      } : {}),
+    };
+  }
   return {
+    source,
+    ...(kube ? { kube } : {}),
     dir: resolve(flags.dir ?? EXAMPLES_DIR),
     ...(listen ? { listen } : {}),
     ...(apiToken ? { apiToken } : {}),

@@ -1,10 +1,11 @@
-// Composition root: config → adapters → source → controllers. Nothing else wires things together.
+// Composition root: config → adapters → mode (source, status, events) → controllers → HTTP.
+// Nothing else wires things together.
+import type { AddressInfo } from 'node:net';
 import { parseResourceKey, resourceKey, type ResourceKey } from './api/meta.js';
 import { shapingPolicyKey, SHAPING_POLICY_KIND, type ShapingPolicy } from './api/shaping-policy.js';
 import { domainNameFor, resourceNameForDomain, VM_KIND } from './api/virtual-machine.js';
 import { CLIENT_KIND } from './api/wimax-client.js';
-import { FileEventLog } from './adapters/file-event-log.js';
-import { ensureDir, FileStatusStore } from './adapters/file-status-store.js';
+import { LeaseElector } from './adapters/kube-lease-elector.js';
 import { LibvirtHypervisor } from './adapters/libvirt-hypervisor.js';
 import { OvsDatapath } from './adapters/ovs-datapath.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';
@@ -14,36 +15,35 @@ import type { Config } from './config.js';
 import { Controller } from './core/controller.js';
 import { DesiredStore } from './core/desired-store.js';
 import { errorMessage, type Logger } from './core/logger.js';
+import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
+import { HttpServer } from './http/server.js';
+import { FileMode } from './modes/file-mode.js';
+import { KubeMode, loadKubeConfig } from './modes/kube-mode.js';
+import type { Mode } from './modes/mode.js';
+import { Metrics } from './observability/metrics.js';
 import { DomainPoller } from './observers/domain-poller.js';
-import type { Datapath } from './ports/datapath.js';
 import { parseDomainXml } from './reconcilers/virtual-machine/domain-xml.js';
 import { VirtualMachineReconciler } from './reconcilers/virtual-machine/reconciler.js';
 import { ClientIndex } from './reconcilers/wimax-client/client-index.js';
 import { WimaxClientReconciler } from './reconcilers/wimax-client/reconciler.js';
-import { DirectorySource, SOURCE_ANNOTATION } from './sources/directory-source.js';
-import { FileDesiredStateWriter } from './adapters/file-desired-state-writer.js';
-import { HttpServer } from './http/server.js';
-import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
-import type { AddressInfo } from 'node:net';
-import { Metrics } from './observability/metrics.js';
 
+/** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 8;
 
-/** Kinds with status files. */
-const STATUS_KINDS = [VM_KIND, CLIENT_KIND];
-
 export interface RunningController {
+  mode: Mode;
   store: DesiredStore;
-  source: DirectorySource;
   controller: Controller;
   clients: Controller;
   hypervisor: LibvirtHypervisor;
   datapath: OvsDatapath | undefined;
-  statuses: FileStatusStore;
+  statuses: Mode['statuses'];
+  vlans: VlanAllocator;
+  metrics: Metrics;
   /** Where the HTTP API listens, when it does. */
   httpAddress: AddressInfo | undefined;
-  metrics: Metrics;
-  vlans: VlanAllocator;
+  /** Resolves if this replica lost its leader lease (it has stopped acting by then). */
+  lostLeadership: Promise<void>;
   /** Enqueues every known resource (periodic resync does the same). */
   resync(): void;
   /** Resolves when neither controller has work queued or in flight. */
@@ -51,10 +51,19 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
+function makeMode(config: Config, logger: Logger): Mode {
+  if (config.source === 'dir') return new FileMode(config, logger);
+  const kube = config.kube ?? {};
+  return new KubeMode({
+    kubeConfig: loadKubeConfig(kube.kubeconfig),
+    ...(kube.namespace ? { namespace: kube.namespace } : {}),
+    ...(kube.nodeName ? { nodeName: kube.nodeName } : {}),
+  }, logger);
+}
+
 export async function startController(config: Config, logger: Logger): Promise<RunningController> {
-  ensureDir(config.stateDir);
-  const statuses = new FileStatusStore(config.stateDir).load(STATUS_KINDS);
-  const events = new FileEventLog(config.stateDir);
+  const mode = makeMode(config, logger);
+  const { statuses, events } = mode;
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
   await hypervisor.connect();
   logger.info('connected to libvirt', { uri: config.connect, domainType: hypervisor.domainType() });
@@ -67,26 +76,6 @@ export async function startController(config: Config, logger: Logger): Promise<R
     logger.info('connected to Open vSwitch', { bridge: config.nic.source, uplink: config.uplink });
   }
 
-  // Allocations come back from status and domain metadata before the first reconcile, so a
-  // restart never hands out one MAC or VLAN twice.
-  const macs = new MacAllocator();
-  const vlans = new VlanAllocator(config.vlanRange);
-  const ownedDomains = new Set<ResourceKey>();
-  for (const object of statuses.list(VM_KIND)) {
-    const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
-    const { mac, vlan } = object.status?.allocations ?? {};
-    if (mac) macs.claim(key, mac);
-    if (vlan !== undefined) vlans.claim(key, vlan);
-  }
-  for (const domain of await hypervisor.listDomains()) {
-    const owner = parseDomainXml(domain.persistentXml).owner;
-    if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
-    const key = resourceKey(VM_KIND, owner.namespace, owner.name);
-    ownedDomains.add(key);
-    if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
-    if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
-  }
-
   // Reconcilers get the ports timed for /metrics; connect, close and the poller use the adapters.
   const metrics = new Metrics();
   const timedHypervisor = metrics.instrumentHypervisor(hypervisor);
@@ -95,6 +84,8 @@ export async function startController(config: Config, logger: Logger): Promise<R
   const store = new DesiredStore();
   const clientIndex = new ClientIndex(store);
   const shapingEnabled = (namespace: string): boolean => store.get<ShapingPolicy>(shapingPolicyKey(namespace))?.spec.enabled !== false;
+  const macs = new MacAllocator();
+  const vlans = new VlanAllocator(config.vlanRange);
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
@@ -109,8 +100,6 @@ export async function startController(config: Config, logger: Logger): Promise<R
   const controller = new Controller({ reconciler, workers: config.workers, logger, onReconcile: metrics.reconcileObserver(VM_KIND) });
   clients = new Controller({
     reconciler: new WimaxClientReconciler({ store, statuses, events, index: clientIndex, logger, shapingEnabled, ...(timedDatapath ? { datapath: timedDatapath } : {}) }),
-    // Station reconciles mostly wait for the switch batch their change rides in: the more wait
-    // together, the fewer ovs-ofctl processes (bench/bind-clients.ts).
     workers: config.workers * STATION_WORKERS_PER_WORKER,
     logger,
     onReconcile: metrics.reconcileObserver(CLIENT_KIND),
@@ -145,13 +134,26 @@ export async function startController(config: Config, logger: Logger): Promise<R
       inNamespace(namespace, CLIENT_KIND).forEach((k) => clients.enqueue(k));
     }
   });
+  await mode.startSource(store);
 
-  const source = new DirectorySource({
-    dir: config.dir, store, logger,
-    previous: (key) => statuses.get(key),
-    storedObjects: () => STATUS_KINDS.flatMap((kind) => statuses.list(kind)),
-  });
-  await source.start();
+  // Allocations come back from status and domain metadata before the first reconcile, so a
+  // restart never hands out one MAC or VLAN twice. Domains of namespaces this controller does
+  // not watch are someone else's business, never orphans to remove.
+  const ownedDomains = new Set<ResourceKey>();
+  for (const object of statuses.list(VM_KIND)) {
+    const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
+    const { mac, vlan } = object.status?.allocations ?? {};
+    if (mac) macs.claim(key, mac);
+    if (vlan !== undefined) vlans.claim(key, vlan);
+  }
+  for (const domain of await hypervisor.listDomains()) {
+    const owner = parseDomainXml(domain.persistentXml).owner;
+    if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
+    const key = resourceKey(VM_KIND, owner.namespace, owner.name);
+    if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
+    if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
+    if (!mode.namespace || owner.namespace === mode.namespace) ownedDomains.add(key);
+  }
 
   /** Paths on the switch of stations no client declares and of VLANs no VM holds (gone while we were down). */
   const removeOrphanPaths = async (): Promise<void> => {
@@ -167,7 +169,6 @@ export async function startController(config: Config, logger: Logger): Promise<R
       logger.info(`removed the slice rates of VLAN ${vlan}, which no VM holds`);
     }
   };
-  await removeOrphanPaths();
 
   const known = (key: ResourceKey): boolean => store.has(key) || statuses.get(key) !== undefined || ownedDomains.has(key);
   const enqueueAll = (): void => {
@@ -190,9 +191,6 @@ export async function startController(config: Config, logger: Logger): Promise<R
       .catch((err) => logger.warn('switch resync failed', { error: errorMessage(err) }))
       .finally(enqueueAll);
   };
-  controller.start();
-  clients.start();
-  enqueueAll();
 
   const resyncTimer = setInterval(resync, config.resyncMs);
   resyncTimer.unref();
@@ -202,13 +200,44 @@ export async function startController(config: Config, logger: Logger): Promise<R
     if (known(key)) controller.enqueue(key);
   }, logger, (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
   await poller.tick();
-  poller.start();
-  hypervisor.onReconnect(resync);
+
+  // Acting (reconciling, repairing orphans) only while leading, when leader election is on;
+  // watching and serving HTTP go on either way, so a standby takes over warm.
+  let acting = false;
+  const startActing = (): void => {
+    acting = true;
+    controller.start();
+    clients.start();
+    void removeOrphanPaths().catch((err) => logger.warn('removing orphan paths failed', { error: errorMessage(err) })).finally(enqueueAll);
+    poller.start();
+  };
+  const stopActing = async (): Promise<void> => {
+    if (!acting) return;
+    acting = false;
+    await poller.stop();
+    await Promise.all([controller.stop(), clients.stop()]);
+  };
+  const leaderAbort = new AbortController();
+  let lost!: () => void;
+  const lostLeadership = new Promise<void>((resolve) => (lost = resolve));
+  let election: Promise<void> | undefined;
+  const lease = config.kube?.leaderElection;
+  if (lease && mode.name === 'kube') {
+    const elector = new LeaseElector({ kubeConfig: loadKubeConfig(config.kube?.kubeconfig), ...lease, logger });
+    election = elector.run({
+      onStartedLeading: startActing,
+      // A replica that loses the lease stops acting at once; the process then exits (run).
+      onStoppedLeading: () => void stopActing().then(() => { if (!leaderAbort.signal.aborted) lost(); }),
+    }, leaderAbort.signal);
+  } else {
+    startActing();
+  }
+  hypervisor.onReconnect(() => acting && resync());
 
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;
   if (config.listen) {
-    // Declared resources with their last status, as the legacy API and `kubectl get` show them.
+    // Declared resources with their last status, as the legacy API shows them.
     const reader: LegacyReader = {
       get: <T>(key: ResourceKey) => {
         const object = store.get(key);
@@ -216,19 +245,18 @@ export async function startController(config: Config, logger: Logger): Promise<R
       },
       list: <T>(kind: string, namespace: string) => inNamespace(namespace, kind).map((key) => reader.get<T>(key)!),
     };
-    const writer = new FileDesiredStateWriter(config.dir, (key) => store.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
     http = new HttpServer({
       host: config.listen.host, port: config.listen.port, logger,
       ...(config.apiToken ? { token: config.apiToken } : {}),
-      legacy: new LegacyApi({ writer, reader, hypervisor: timedHypervisor, namespace: 'default', waitMs: 60_000 }),
+      legacy: new LegacyApi({ writer: mode.writer, reader, hypervisor: timedHypervisor, namespace: 'default', waitMs: 60_000 }),
       metrics,
-      ready: () => (hypervisor.connected ? { ready: true } : { ready: false, reason: `libvirt ${config.connect} is not connected` }),
+      ready: () => (!hypervisor.connected ? { ready: false, reason: `libvirt ${config.connect} is not connected` } : { ready: true }),
     });
     httpAddress = await http.start();
   }
 
   return {
-    store, source, controller, clients, hypervisor, datapath, statuses, vlans, resync, httpAddress, metrics,
+    mode, store, controller, clients, hypervisor, datapath, statuses, vlans, resync, httpAddress, metrics, lostLeadership,
     async idle() {
       do {
         await controller.idle();
@@ -238,10 +266,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
     async stop() {
       await http?.stop();
       clearInterval(resyncTimer);
-      await poller.stop();
-      await source.stop();
-      await Promise.all([controller.stop(), clients.stop()]);
-      await events.close();
+      leaderAbort.abort();
+      await stopActing();
+      await election; // releases the lease
+      await mode.stopSource();
+      await mode.close();
       await hypervisor.close();
     },
   };

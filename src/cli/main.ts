@@ -16,6 +16,8 @@ const RUN_OPTIONS = {
   'overlay-dir': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, poll: { type: 'string' },
   'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, uplink: { type: 'string' }, 'vlan-range': { type: 'string' },
   listen: { type: 'string' }, 'api-token-file': { type: 'string' },
+  source: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'node-name': { type: 'string' },
+  'leader-elect': { type: 'boolean' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' },
   'log-level': { type: 'string' }, 'log-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -28,14 +30,15 @@ async function run(args: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}) });
   logger.info('starting', { dir: config.dir, connect: config.connect, stateDir: config.stateDir });
   const running = await startController(config, logger);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const why = await new Promise<'signal' | 'lost'>((resolve) => {
+    process.once('SIGINT', () => resolve('signal'));
+    process.once('SIGTERM', () => resolve('signal'));
+    void running.lostLeadership.then(() => resolve('lost'));
   });
-  logger.info('stopping: letting in-flight reconciles finish');
+  logger.info(why === 'lost' ? 'leadership lost: exiting so that a fresh start competes again' : 'stopping: letting in-flight reconciles finish');
   await running.stop();
   logger.info('stopped');
-  return 0;
+  return why === 'lost' ? 1 : 0;
 }
 
 function validate(args: string[]): number {

@@ -3,7 +3,8 @@ import { DEFAULTS } from '../config.js';
 
 export class UsageError extends Error {}
 
-const RUN_FLAGS = `  --dir DIR                  watched directory (default: the bundled examples/)
+const RUN_FLAGS = `  --source dir|kube          desired state from a watched directory (default) or a Kubernetes cluster
+  --dir DIR                  watched directory (default: the bundled examples/)
   --connect URI              libvirt URI (default: ${DEFAULTS.connect})
   --state-dir DIR            status files, events, overlays (default: ./${DEFAULTS.stateDir})
   --image-dir DIR            where disk images are looked up (default: ${DEFAULTS.imageDir})
@@ -19,7 +20,15 @@ const RUN_FLAGS = `  --dir DIR                  watched directory (default: the 
   --poll DURATION            look for domains changed by hand this often (default: ${DEFAULTS.poll})
   --shutdown-timeout DURATION  graceful shutdown before power-off (default: ${DEFAULTS.shutdownTimeout})
   --log-level LEVEL          debug | info | warn | error (default: ${DEFAULTS.logLevel})
-  --log-format FORMAT        json | text (default: text on a terminal, else json)`;
+  --log-format FORMAT        json | text (default: text on a terminal, else json)
+
+Kubernetes mode (--source kube):
+  --kubeconfig FILE          default: in-cluster service account, $KUBECONFIG or ~/.kube/config
+  --namespace NS             watch one namespace (default: all)
+  --node-name NODE           DaemonSet mode: only VMs with spec.nodeName NODE (default: $NODE_NAME)
+  --leader-elect             one active replica, on a coordination.k8s.io Lease
+  --lease-namespace NS       default: --namespace, else wimaxvm-system
+  --lease-name NAME          default: wimaxvm-controller`;
 
 const READ_FLAGS = `  --state-dir DIR            where a controller writes status (default: ./${DEFAULTS.stateDir})
   -n, --namespace NS         the namespace (default: default)`;

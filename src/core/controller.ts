@@ -2,7 +2,7 @@
 // state itself, so a burst of events for one key costs one reconcile.
 import { HypervisorUnavailableError } from '../ports/hypervisor.js';
 import { errorMessage, withLogContext, type Logger } from './logger.js';
-import type { Reconciler } from './result.js';
+import { ConflictError, type Reconciler } from './result.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ControllerStats {
@@ -26,6 +26,9 @@ export interface ControllerOptions {
 export type ReconcileOutcome = 'success' | 'requeue' | 'error';
 
 let reconcileCounter = 0;
+
+/** A 409 means our view was stale; the watch brings the new one within moments. */
+const CONFLICT_RETRY_MS = 100;
 
 export class Controller {
   readonly queue: WorkQueue;
@@ -79,7 +82,10 @@ export class Controller {
       } catch (err) {
         outcome = 'error';
         this.stats.errors++;
-        if (err instanceof HypervisorUnavailableError) {
+        if (err instanceof ConflictError) {
+          this.opts.logger.debug('conflict, requeued', { key, error: errorMessage(err) });
+          this.queue.addAfter(key, CONFLICT_RETRY_MS);
+        } else if (err instanceof HypervisorUnavailableError) {
           // Not the resource's fault: wait for the reconnect without growing its backoff.
           this.opts.logger.debug('hypervisor unavailable, will retry', { key, error: errorMessage(err) });
           this.queue.addAfter(key, this.opts.unavailableRetryMs ?? 2000);

@@ -17,3 +17,11 @@ export interface Reconciler {
   readonly kind: string;
   reconcile(key: string): Promise<ReconcileResult>;
 }
+
+/** Someone else wrote first (Kubernetes 409): look again soon, quietly, without backoff. */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

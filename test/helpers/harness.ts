@@ -8,6 +8,8 @@ import { readStoredObject } from '../../src/adapters/file-status-store.js';
 import { buildConfig, type RunFlags } from '../../src/config.js';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
+import type { FileMode } from '../../src/modes/file-mode.js';
+import type { DirectorySource } from '../../src/sources/directory-source.js';
 import type { VirtualMachineStatus } from '../../src/api/virtual-machine.js';
 import { parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 
@@ -136,8 +138,13 @@ export class Harness {
   /** Waits until the source has handled every file event and the queue is empty. */
   async settle(): Promise<void> {
     await new Promise((r) => setTimeout(r, 150)); // chokidar's atomic window
-    await this.running!.source.settled();
+    await this.source().settled();
     await this.running!.idle();
+  }
+
+  /** The directory source of the running controller (file mode). */
+  source(): DirectorySource {
+    return (this.running!.mode as FileMode).source!;
   }
 
   async waitForStatus(name: string, printable: string, timeoutMs?: number): Promise<VirtualMachineStatus> {

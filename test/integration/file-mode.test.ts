@@ -84,7 +84,7 @@ describe('file mode on test:///default', () => {
     h.write('group-4/vms.yaml', 'apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata: {name: bulk-4-0\nspec: [');
     await eventually(() => h.status('bulk-4-0')?.conditions.find((c) => c.type === 'SourceValid' && c.status === 'False'), 'SourceValid=False on bulk-4-0');
     expect(h.status('bulk-4-0')!.conditions.find((c) => c.type === 'SourceValid')!.message).toMatch(/group-4\/vms\.yaml:\d+: YAML/);
-    expect(h.running!.source.errors()[0]!.file).toBe('group-4/vms.yaml');
+    expect(h.source().errors()[0]!.file).toBe('group-4/vms.yaml');
     // Valid YAML, invalid spec: still nothing touched.
     h.write('group-4/vms.yaml', vmYaml({ name: 'bulk-4-0', runStrategy: 'Sometimes' }));
     await eventually(() => h.status('bulk-4-0')?.conditions.find((c) => c.type === 'SourceValid' && /Unsupported value: "Sometimes"/.test(c.message)), 'the enum error reported');
@@ -95,7 +95,7 @@ describe('file mode on test:///default', () => {
     h.write('group-4/vms.yaml', manyVms(Array.from({ length: PER_FILE }, (_, i) => ({ name: `bulk-4-${i}`, runStrategy: i === 1 ? 'Halted' : 'Always' }))));
     await h.waitForStatus('bulk-4-1', 'Stopped');
     await eventually(() => !h.status('bulk-4-0')!.conditions.some((c) => c.type === 'SourceValid'), 'SourceValid cleared');
-    expect(h.running!.source.errors()).toEqual([]);
+    expect(h.source().errors()).toEqual([]);
   });
 
   it('the same VM declared in two files is a conflict on both; removing one resolves it', async () => {

@@ -1,0 +1,20 @@
+// What differs between file mode and Kubernetes mode: where desired state comes from, where
+// status and events go, and how changes made on a user's behalf are written. The engine, the
+// reconcilers and the adapters for libvirt and the switch are the same in both.
+import type { DesiredStore } from '../core/desired-store.js';
+import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
+import type { EventRecorder } from '../ports/event-recorder.js';
+import type { StatusStore } from '../ports/status-store.js';
+
+export interface Mode {
+  readonly name: 'file' | 'kube';
+  readonly statuses: StatusStore;
+  readonly events: EventRecorder;
+  readonly writer: DesiredStateWriter;
+  /** Fills `store` and keeps it current; resolves once the first full view is in. */
+  startSource(store: DesiredStore): Promise<void>;
+  stopSource(): Promise<void>;
+  /** Only resources of this namespace are ours (a namespaced Kubernetes watch). */
+  readonly namespace?: string;
+  close(): Promise<void>;
+}

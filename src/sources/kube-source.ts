@@ -1,0 +1,157 @@
+// Desired state from a Kubernetes cluster: one informer (list + watch) per kind through
+// @kubernetes/client-node. The library's informer re-lists on 410 Gone but stops for good on any
+// other error, so each one is restarted here with backoff. A resource being deleted
+// (deletionTimestamp set) is "gone" for the reconcilers: they clean up, and the status store
+// removes our finalizer once they have.
+import { CustomObjectsApi, makeInformer, PatchStrategy, setHeaderOptions, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { FINALIZER, KINDS, type KindInfo } from '../api/kinds.js';
+import { resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
+import { VM_KIND } from '../api/virtual-machine.js';
+import type { DesiredStore } from '../core/desired-store.js';
+import { errorMessage, type Logger } from '../core/logger.js';
+
+export interface KubeObject extends KubernetesObject {
+  metadata: NonNullable<KubernetesObject['metadata']> & { name: string; namespace: string };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+export interface KubeSourceOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** One namespace, or all when absent. */
+  namespace?: string;
+  /** DaemonSet mode: only VirtualMachines whose spec.nodeName is this node (and their stations). */
+  nodeName?: string;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Told of every object the watch delivers (the status store drops what it remembered). */
+  onObject?: (key: ResourceKey) => void;
+}
+
+type Watched = Informer<KubeObject> & ObjectCache<KubeObject>;
+
+export function toResource(object: KubeObject): Resource<any, unknown> {
+  const m = object.metadata;
+  return {
+    apiVersion: object.apiVersion!,
+    kind: object.kind!,
+    metadata: {
+      name: m.name, namespace: m.namespace, uid: m.uid ?? '', generation: m.generation ?? 0,
+      creationTimestamp: m.creationTimestamp ? new Date(m.creationTimestamp).toISOString() : '',
+      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.annotations ? { annotations: m.annotations } : {}),
+    },
+    spec: object.spec ?? {},
+  };
+}
+
+export class KubeSource {
+  private readonly informers = new Map<string, Watched>();
+  private readonly api: CustomObjectsApi;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  private store: DesiredStore | undefined;
+
+  constructor(private readonly opts: KubeSourceOptions) {
+    this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Starts every informer, filling `store`; resolves once each has listed. */
+  async start(store: DesiredStore): Promise<void> {
+    this.store = store;
+    for (const info of KINDS) this.informers.set(info.kind, this.informer(info));
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    this.opts.logger.info('kube source synced', { namespace: this.opts.namespace ?? '(all)', resources: this.store!.size });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /** The object as last seen (with its status and finalizers). */
+  object(key: ResourceKey): KubeObject | undefined {
+    const [kind, namespace, name] = key.split('/');
+    return this.informers.get(kind!)?.get(name!, namespace);
+  }
+
+  list(kind: string): KubeObject[] {
+    return [...(this.informers.get(kind)?.list() ?? [])];
+  }
+
+  private informer(info: KindInfo): Watched {
+    const ns = this.opts.namespace;
+    const path = `/apis/${info.group}/${info.version}${ns ? `/namespaces/${ns}` : ''}/${info.plural}`;
+    const list = () => (ns
+      ? this.api.listNamespacedCustomObject({ group: info.group, version: info.version, namespace: ns, plural: info.plural })
+      : this.api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural }));
+    const informer = makeInformer<KubeObject>(this.opts.kubeConfig, path, list as never) as Watched;
+    const seen = (object: KubeObject) => this.seen(info, object);
+    informer.on('add', seen);
+    informer.on('update', seen);
+    informer.on('delete', (object) => this.gone(info, object));
+    let delay = this.opts.retryBaseMs ?? 500;
+    informer.on('connect', () => {
+      delay = this.opts.retryBaseMs ?? 500;
+    });
+    informer.on('error', (err) => {
+      if (this.stopped) return;
+      this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: errorMessage(err), retryInMs: delay });
+      clearTimeout(this.retries.get(info.kind));
+      this.retries.set(info.kind, setTimeout(() => {
+        if (!this.stopped) informer.start().catch(() => { /* reported through 'error' again */ });
+      }, delay * (1 + Math.random() * 0.2)));
+      delay = Math.min(this.opts.retryMaxMs ?? 30_000, delay * 2);
+    });
+    return informer;
+  }
+
+  private key(info: KindInfo, object: KubeObject): ResourceKey {
+    return resourceKey(info.kind, object.metadata.namespace, object.metadata.name);
+  }
+
+  /** On this node's watch (DaemonSet mode)? Stations follow the VM they are bound to. */
+  private mine(info: KindInfo, object: KubeObject): boolean {
+    const node = this.opts.nodeName;
+    if (!node) return true;
+    if (info.kind === VM_KIND) return object.spec?.nodeName === node;
+    if (info.kind === 'WimaxClient') {
+      const vm = this.informers.get(VM_KIND)?.get(String(object.spec?.vmName), object.metadata.namespace);
+      return vm?.spec?.nodeName === node;
+    }
+    return true;
+  }
+
+  private seen(info: KindInfo, object: KubeObject): void {
+    const key = this.key(info, object);
+    this.opts.onObject?.(key);
+    if (object.metadata.deletionTimestamp || !this.mine(info, object)) {
+      this.store!.delete(key);
+      return;
+    }
+    if (info.hasStatus && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
+    this.store!.set(key, toResource(object));
+  }
+
+  private gone(info: KindInfo, object: KubeObject): void {
+    this.opts.onObject?.(this.key(info, object));
+    this.store!.delete(this.key(info, object));
+  }
+
+  /** Guarded by resourceVersion: a stale view gets 409 and the next event tries again. */
+  private async addFinalizer(info: KindInfo, object: KubeObject): Promise<void> {
+    const m = object.metadata;
+    try {
+      await this.api.patchNamespacedCustomObject(
+        { group: info.group, version: info.version, namespace: m.namespace, plural: info.plural, name: m.name,
+          body: { metadata: { resourceVersion: m.resourceVersion, finalizers: [...(m.finalizers ?? []), FINALIZER] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      this.opts.logger.debug('could not add the finalizer yet', { key: this.key(info, object), error: errorMessage(err) });
+    }
+  }
+}
