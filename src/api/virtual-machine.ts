@@ -12,6 +12,7 @@ export type PrintableStatus =
   | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown';
 
 export interface VirtualMachineSpec {
+  nodeName?: string;
   runStrategy: RunStrategy;
   memory: string | number;
   vcpus: number;

@@ -22,8 +22,13 @@ const RUN_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** `wimaxvm run`'s flags (also checked against the manifests' container args by the tests). */
+export function parseRunArgs(args: string[]) {
+  return parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+}
+
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseRunArgs(args);
   if (values.help) return help('run');
   if (positionals.length) throw new UsageError(`run takes no arguments, got ${positionals.join(' ')}`);
   const config = buildConfig(values);
