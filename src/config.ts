@@ -14,7 +14,11 @@ export interface KubeSettings {
   namespace?: string;
   /** DaemonSet mode: only VMs whose spec.nodeName is this node. */
   nodeName?: string;
-  leaderElection?: { namespace: string; name: string; identity: string };
+  leaderElection?: {
+    namespace: string; name: string; identity: string;
+    /** client-go's defaults (15 s, 10 s, 2 s) unless set; tests shorten them. */
+    leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number;
+  };
 }
 
 export interface Config {

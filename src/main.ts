@@ -136,24 +136,27 @@ export async function startController(config: Config, logger: Logger): Promise<R
   });
   await mode.startSource(store);
 
-  // Allocations come back from status and domain metadata before the first reconcile, so a
-  // restart never hands out one MAC or VLAN twice. Domains of namespaces this controller does
-  // not watch are someone else's business, never orphans to remove.
+  // Allocations come back from status and domain metadata before reconciling, so a restart (or
+  // a standby replica taking over) never hands out one MAC or VLAN twice; the same listing
+  // refreshes the libvirt adapter's view of which domains exist. Domains of namespaces this
+  // controller does not watch are someone else's business, never orphans to remove.
   const ownedDomains = new Set<ResourceKey>();
-  for (const object of statuses.list(VM_KIND)) {
-    const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
-    const { mac, vlan } = object.status?.allocations ?? {};
-    if (mac) macs.claim(key, mac);
-    if (vlan !== undefined) vlans.claim(key, vlan);
-  }
-  for (const domain of await hypervisor.listDomains()) {
-    const owner = parseDomainXml(domain.persistentXml).owner;
-    if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
-    const key = resourceKey(VM_KIND, owner.namespace, owner.name);
-    if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
-    if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
-    if (!mode.namespace || owner.namespace === mode.namespace) ownedDomains.add(key);
-  }
+  const survey = async (): Promise<void> => {
+    for (const object of statuses.list(VM_KIND)) {
+      const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
+      const { mac, vlan } = object.status?.allocations ?? {};
+      if (mac) macs.claim(key, mac);
+      if (vlan !== undefined) vlans.claim(key, vlan);
+    }
+    for (const domain of await hypervisor.listDomains()) {
+      const owner = parseDomainXml(domain.persistentXml).owner;
+      if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
+      const key = resourceKey(VM_KIND, owner.namespace, owner.name);
+      if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
+      if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
+      if (!mode.namespace || owner.namespace === mode.namespace) ownedDomains.add(key);
+    }
+  };
 
   /** Paths on the switch of stations no client declares and of VLANs no VM holds (gone while we were down). */
   const removeOrphanPaths = async (): Promise<void> => {
@@ -199,16 +202,18 @@ export async function startController(config: Config, logger: Logger): Promise<R
     const key = resourceKey(VM_KIND, namespace, name);
     if (known(key)) controller.enqueue(key);
   }, logger, (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
-  await poller.tick();
 
   // Acting (reconciling, repairing orphans) only while leading, when leader election is on;
   // watching and serving HTTP go on either way, so a standby takes over warm.
   let acting = false;
-  const startActing = (): void => {
+  const startActing = async (): Promise<void> => {
     acting = true;
+    await survey();
+    await poller.tick();
     controller.start();
     clients.start();
-    void removeOrphanPaths().catch((err) => logger.warn('removing orphan paths failed', { error: errorMessage(err) })).finally(enqueueAll);
+    await removeOrphanPaths().catch((err) => logger.warn('removing orphan paths failed', { error: errorMessage(err) }));
+    enqueueAll();
     poller.start();
   };
   const stopActing = async (): Promise<void> => {
@@ -225,12 +230,12 @@ export async function startController(config: Config, logger: Logger): Promise<R
   if (lease && mode.name === 'kube') {
     const elector = new LeaseElector({ kubeConfig: loadKubeConfig(config.kube?.kubeconfig), ...lease, logger });
     election = elector.run({
-      onStartedLeading: startActing,
+      onStartedLeading: () => void startActing().catch((err) => logger.error('could not start acting', { error: errorMessage(err) })),
       // A replica that loses the lease stops acting at once; the process then exits (run).
       onStoppedLeading: () => void stopActing().then(() => { if (!leaderAbort.signal.aborted) lost(); }),
     }, leaderAbort.signal);
   } else {
-    startActing();
+    await startActing();
   }
   hypervisor.onReconnect(() => acting && resync());
 
