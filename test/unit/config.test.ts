@@ -61,6 +61,7 @@ describe('buildConfig', () => {
       nic: { type: 'user' },
       vlanRange: { min: 2, max: 4094 },
       listen: { host: '127.0.0.1', port: 5012 },
+      source: 'dir',
       logLevel: 'info',
     });
   });
@@ -73,7 +74,7 @@ describe('buildConfig', () => {
     expect(buildConfig(flags)).toEqual({
       dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
       workers: 3, resyncMs: 120_000, pollMs: 250, shutdownTimeoutMs: 5_000,
-      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, logLevel: 'debug', logFormat: 'json',
+      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, source: 'dir', logLevel: 'debug', logFormat: 'json',
     });
   });
 
@@ -122,4 +123,18 @@ describe('parseListen', () => {
   ])('%s', (text, expected) => expect(parseListen(text)).toEqual(expected));
 
   it.each(['5012', 'host:', 'a:99999', 'a b:1'])('rejects %s', (text) => expect(() => parseListen(text)).toThrow(/--listen/));
+});
+
+describe('buildConfig: Kubernetes mode', () => {
+  it('takes the cluster flags and leader election', () => {
+    const c = buildConfig({ source: 'kube', namespace: 'lab', 'node-name': 'hv1', 'leader-elect': true });
+    expect(c.source).toBe('kube');
+    expect(c.kube).toMatchObject({ namespace: 'lab', nodeName: 'hv1', leaderElection: { namespace: 'lab', name: 'wimaxvm-controller' } });
+  });
+
+  it.each([
+    [{ source: 'etcd' }, /--source/],
+    [{ namespace: 'lab' }, /--namespace goes with --source kube/],
+    [{ source: 'kube', dir: '/tmp' }, /--dir goes with --source dir/],
+  ])('rejects %o', (flags, message) => expect(() => buildConfig(flags as RunFlags)).toThrow(message));
 });
