@@ -184,3 +184,28 @@ describe('a requested restart (wimaxvm.io/restartedAt)', () => {
     expect(hv.calls).toEqual([]); // the same value is not acted on twice
   });
 });
+
+describe('deleting while libvirt is unreachable', () => {
+  it('keeps the status with a CleanupBlocked condition; cleans up once libvirt is back', async () => {
+    const hv = new FakeHypervisor();
+    const store = new DesiredStore();
+    const statuses = new FakeStatusStore();
+    const r = new VirtualMachineReconciler({
+      store, hypervisor: hv, statuses, vlans: new VlanAllocator(), disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
+      logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 1000,
+    });
+    const key = 'VirtualMachine/default/gone';
+    store.set(key, { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'gone', namespace: 'default', uid: 'u', generation: 1, creationTimestamp: 'x' }, spec: { runStrategy: 'Halted', memory: '64Mi', vcpus: 1 } });
+    await r.reconcile(key);
+    store.delete(key);
+    hv.unavailable = true;
+    await expect(r.reconcile(key)).rejects.toThrow(/unavailable|not connected|lost/i);
+    const status = statuses.get(key)!.status as VirtualMachineStatus;
+    expect(status.printableStatus).toBe('Terminating');
+    expect(findCondition(status.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'CleanupBlocked' });
+    hv.unavailable = false;
+    await r.reconcile(key);
+    expect(await hv.getDomain('gone')).toBeUndefined();
+    expect(statuses.get(key)).toBeUndefined();
+  });
+});

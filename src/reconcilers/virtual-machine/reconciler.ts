@@ -1,6 +1,6 @@
 // Reconciles one VirtualMachine: observe the domain, plan, act, write status once.
 import { createHash } from 'node:crypto';
-import { parseResourceKey, type ResourceKey } from '../../api/meta.js';
+import { parseResourceKey, setCondition, type ResourceKey } from '../../api/meta.js';
 import { quantityToKiB } from '../../api/quantity.js';
 import { domainNameFor, RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
 import { MacAllocator } from '../../allocators/mac-allocator.js';
@@ -122,7 +122,13 @@ export class VirtualMachineReconciler implements Reconciler {
     const { namespace, name } = parseResourceKey(key);
     const domainName = domainNameFor(namespace, name);
     const vm = this.deps.store.get<VirtualMachine>(key);
-    const observed = observe(await this.deps.hypervisor.getDomain(domainName));
+    let observed: Observed | undefined;
+    try {
+      observed = observe(await this.deps.hypervisor.getDomain(domainName));
+    } catch (err) {
+      if (!vm && err instanceof HypervisorUnavailableError) await this.reportBlockedCleanup(key, err);
+      throw err;
+    }
 
     if (observed && !ownedBy(observed.owner, namespace, name)) {
       if (!vm) return this.forgetResource(key); // the domain is not ours: never touched
@@ -131,10 +137,15 @@ export class VirtualMachineReconciler implements Reconciler {
       return { requeueAfterMs: 60_000 };
     }
     if (!vm) {
-      // Deleting: "absent" must come from libvirt itself, not from what the adapter remembers.
-      const confirmed = observed ?? observe(await this.deps.hypervisor.getDomain(domainName, true));
-      if (confirmed && !ownedBy(confirmed.owner, namespace, name)) return this.forgetResource(key);
-      return this.remove(key, domainName, confirmed);
+      try {
+        // Deleting: "absent" must come from libvirt itself, not from what the adapter remembers.
+        const confirmed = observed ?? observe(await this.deps.hypervisor.getDomain(domainName, true));
+        if (confirmed && !ownedBy(confirmed.owner, namespace, name)) return await this.forgetResource(key);
+        return await this.remove(key, domainName, confirmed);
+      } catch (err) {
+        if (err instanceof HypervisorUnavailableError) await this.reportBlockedCleanup(key, err);
+        throw err;
+      }
     }
     return this.converge(key, vm, domainName, observed);
   }
@@ -300,6 +311,23 @@ export class VirtualMachineReconciler implements Reconciler {
   private async dropSlicePath(domainName: string, vlan: number): Promise<void> {
     const datapath = this.deps.datapath;
     if (datapath?.slicePath(vlan)?.vmPort === vmPortName(domainName)) await datapath.removeSlicePath(vlan);
+  }
+
+  /**
+   * The resource is being deleted but libvirt cannot be reached: the domain may still run, so
+   * the cleanup (and, in Kubernetes, the object with its finalizer) waits, and says why.
+   */
+  private async reportBlockedCleanup(key: ResourceKey, err: Error): Promise<void> {
+    const stored = this.deps.statuses.get(key);
+    const status = stored?.status as VirtualMachineStatus | undefined;
+    if (!stored || !status) return;
+    const now = new Date(this.now()).toISOString();
+    const conditions = setCondition(status.conditions, {
+      type: 'Ready', status: 'False', reason: 'CleanupBlocked', observedGeneration: status.observedGeneration,
+      message: `the domain cannot be removed until libvirt is reachable again: ${err.message}`,
+    }, now);
+    if (status.printableStatus === 'Terminating' && JSON.stringify(conditions) === JSON.stringify(status.conditions)) return;
+    await this.deps.statuses.write(key, { ...stored, status: { ...status, printableStatus: 'Terminating', conditions } });
   }
 
   /** The resource is gone and no domain of its own is left: drop what we kept about it. */
