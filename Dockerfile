@@ -1,0 +1,17 @@
+# The controller's image for manifests/. Not built on the project's own machines (they run no
+# Docker engine); the same steps as scripts/install-deps.sh.
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvirt-dev libvirt-clients qemu-utils openvswitch-switch python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/wimaxvm
+COPY package.json package-lock.json tsconfig.json ./
+COPY src ./src
+COPY bench ./bench
+COPY bin ./bin
+COPY crds ./crds
+COPY examples ./examples
+RUN npm install --no-audit --no-fund && npm run build && npm prune --omit=dev
+USER 65532:65532
+ENTRYPOINT ["node", "/opt/wimaxvm/bin/wimaxvm.js"]
+CMD ["run", "--source=kube"]
