@@ -150,6 +150,18 @@ describe('slice networking of a VM on Open vSwitch', () => {
   });
 });
 
+/** A reconciler with a user-mode NIC (no switch) over fresh fakes. */
+function plainReconciler() {
+  const hv = new FakeHypervisor();
+  const store = new DesiredStore();
+  const statuses = new FakeStatusStore();
+  const r = new VirtualMachineReconciler({
+    store, hypervisor: hv, statuses, vlans: new VlanAllocator(), disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
+    logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 1000,
+  });
+  return { hv, store, statuses, r };
+}
+
 describe('a requested restart (wimaxvm.io/restartedAt)', () => {
   function vmWith(annotation: string | undefined, runStrategy: 'Always' | 'Manual' = 'Always'): VirtualMachine {
     return {
@@ -160,13 +172,7 @@ describe('a requested restart (wimaxvm.io/restartedAt)', () => {
   }
 
   it.each(['Always', 'Manual'] as const)('restarts a running %s guest gracefully, once per annotation value', async (runStrategy) => {
-    const hv = new FakeHypervisor();
-    const store = new DesiredStore();
-    const statuses = new FakeStatusStore();
-    const r = new VirtualMachineReconciler({
-      store, hypervisor: hv, statuses, vlans: new VlanAllocator(), disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
-      logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 1000,
-    });
+    const { hv, store, statuses, r } = plainReconciler();
     const key = 'VirtualMachine/default/r1';
     store.set(key, vmWith(undefined, runStrategy));
     await r.reconcile(key);
@@ -187,13 +193,7 @@ describe('a requested restart (wimaxvm.io/restartedAt)', () => {
 
 describe('deleting while libvirt is unreachable', () => {
   it('keeps the status with a CleanupBlocked condition; cleans up once libvirt is back', async () => {
-    const hv = new FakeHypervisor();
-    const store = new DesiredStore();
-    const statuses = new FakeStatusStore();
-    const r = new VirtualMachineReconciler({
-      store, hypervisor: hv, statuses, vlans: new VlanAllocator(), disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
-      logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 1000,
-    });
+    const { hv, store, statuses, r } = plainReconciler();
     const key = 'VirtualMachine/default/gone';
     store.set(key, { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'gone', namespace: 'default', uid: 'u', generation: 1, creationTimestamp: 'x' }, spec: { runStrategy: 'Halted', memory: '64Mi', vcpus: 1 } });
     await r.reconcile(key);
