@@ -25,6 +25,12 @@ const MANIFEST_FILE = /\.ya?ml$/;
  */
 const RECHECK_MS = 120;
 
+/**
+ * Resources leave only on a second look this much later: an editor that truncates before it
+ * writes, a file renamed away and back, or a half-copied file must not delete VMs.
+ */
+const CONFIRM_REMOVAL_MS = 400;
+
 /** Identity of a file's content as far as stat can tell. */
 function version(s: { mtimeMs: number; size: number; ino: number }): string {
   return `${s.ino}/${s.size}/${s.mtimeMs}`;
@@ -87,8 +93,13 @@ export class DirectorySource {
       watcher.once('ready', resolveReady);
       watcher.once('error', reject);
     });
-    await Promise.all(initial.filter((p) => MANIFEST_FILE.test(p)).map((p) => this.load(p, true)));
+    const files = initial.filter((p) => MANIFEST_FILE.test(p));
+    await Promise.all(files.map((p) => this.load(p, true)));
+    // Duplicates are judged with every file read: no declaration wins for having been read first.
+    for (const key of this.declaredIn.keys()) this.recompute(key);
     this.synced = true;
+    // Changes made while the initial read ran raised no event we listened to: look again.
+    for (const path of files) this.recheckLater(path, relative(this.root, path));
     this.opts.logger.info('directory source synced', { dir: this.root, files: this.files.size, resources: this.opts.store.size });
   }
 
@@ -109,12 +120,18 @@ export class DirectorySource {
     while (this.pending.size) await Promise.all(this.pending.values());
   }
 
-  private schedule(path: string, event: 'change' | 'unlink'): void {
+  private schedule(path: string, event: 'change' | 'unlink' | 'confirm'): void {
     if (!MANIFEST_FILE.test(path)) return;
     const rel = relative(this.root, path);
     const previous = this.pending.get(rel) ?? Promise.resolve();
+    const handle = () => {
+      if (event === 'change') return this.load(path, false, false);
+      if (event === 'unlink') return this.confirmLater(path);
+      // The second look: the file as it is now decides, removals included.
+      return existsSync(path) ? this.load(path, false, true) : this.unlink(rel);
+    };
     const next = previous
-      .then(() => (event === 'unlink' ? this.unlink(rel) : this.load(path, false)))
+      .then(handle)
       .catch((err) => this.opts.logger.error('failed to handle a file event', { file: rel, error: errorMessage(err) }))
       .finally(() => {
         if (this.pending.get(rel) === next) this.pending.delete(rel);
@@ -122,7 +139,16 @@ export class DirectorySource {
     this.pending.set(rel, next);
   }
 
-  private async load(path: string, initial: boolean): Promise<void> {
+  private confirmLater(path: string): void {
+    const timer = setTimeout(() => {
+      this.rechecks.delete(timer);
+      this.schedule(path, 'confirm');
+    }, CONFIRM_REMOVAL_MS);
+    timer.unref();
+    this.rechecks.add(timer);
+  }
+
+  private async load(path: string, initial: boolean, confirmed = false): Promise<void> {
     const rel = relative(this.root, path);
     let text: string;
     try {
@@ -147,9 +173,16 @@ export class DirectorySource {
     if (hadErrors) this.opts.logger.info('file is valid again', { file: rel });
     const before = this.files.get(rel) ?? new Map<ResourceKey, Declaration>();
     const after = new Map(resources.map((r) => [r.key, { resource: r.resource, line: r.line }] as const));
+    const leaving = [...before.keys()].filter((key) => !after.has(key));
+    if (leaving.length && !confirmed) {
+      // Keep what leaves until a second look confirms it; apply the rest now.
+      for (const key of leaving) after.set(key, before.get(key)!);
+      this.confirmLater(path);
+    }
     this.files.set(rel, after);
     for (const key of before.keys()) if (!after.has(key)) this.undeclare(key, rel);
     for (const key of after.keys()) this.declare(key, rel);
+    if (initial) return; // start() judges every key once all files are read
     for (const key of new Set([...before.keys(), ...after.keys()])) this.recompute(key);
   }
 
@@ -187,6 +220,7 @@ export class DirectorySource {
     this.fileErrors.set(rel, errors);
     for (const e of errors) this.opts.logger.error(`invalid manifest: ${formatManifestError(e)}`, { file: rel, line: e.line });
     if (initial && !this.files.has(rel)) this.recoverLastGood(rel);
+    if (initial) return;
     for (const key of this.files.get(rel)?.keys() ?? []) this.recompute(key);
   }
 

@@ -147,4 +147,23 @@ describe('file mode on test:///default', () => {
     h.running!.resync(); // a definition edit changes no activity: the periodic resync finds it
     await eventually(async () => (await h.domain('bulk-8-2'))!.parsed.facts.memoryKiB === 65536, 'definition repaired');
   });
+
+  it('a file truncated and then written again (cat >, nano) deletes nothing', async () => {
+    const file = 'group-9/vms.yaml';
+    const before = await Promise.all(Array.from({ length: PER_FILE }, (_, i) => h.domain(`bulk-9-${i}`)));
+    const logBefore = h.logs.length;
+    h.write(file, '');
+    await new Promise((r) => setTimeout(r, 150));
+    h.write(file, manyVms(Array.from({ length: PER_FILE }, (_, i) => ({ name: `bulk-9-${i}` }))));
+    await new Promise((r) => setTimeout(r, 700));
+    await h.settle();
+    const after = await Promise.all(Array.from({ length: PER_FILE }, (_, i) => h.domain(`bulk-9-${i}`)));
+    expect(after.map((d) => `${d!.uuid}/${d!.id}/${d!.state}`)).toEqual(before.map((d) => `${d!.uuid}/${d!.id}/${d!.state}`));
+    expect(h.logs.slice(logBefore).filter((l) => /deleted|undefined|shutting down/.test(l))).toEqual([]);
+  });
+
+  it('a file emptied for good deletes its VMs on the second look', async () => {
+    h.write('group-7/vms.yaml', '# nothing here any more\n');
+    await eventually(async () => (await h.domain('bulk-7-0')) === undefined, 'bulk-7-0 deleted');
+  });
 });

@@ -151,6 +151,8 @@ export class VirtualMachineReconciler implements Reconciler {
   }
 
   private async converge(key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined): Promise<ReconcileResult> {
+    // Declared again while it was being stopped for deletion: that stop is no longer wanted.
+    if (this.stopping.get(key)?.intent === 'delete') this.stopping.delete(key);
     const previous = this.previousStatus(key);
     let definition: DomainDefinition;
     let diskImages: string[];
