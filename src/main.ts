@@ -230,7 +230,12 @@ export async function startController(config: Config, logger: Logger): Promise<R
   if (lease && mode.name === 'kube') {
     const elector = new LeaseElector({ kubeConfig: loadKubeConfig(config.kube?.kubeconfig), ...lease, logger });
     election = elector.run({
-      onStartedLeading: () => void startActing().catch((err) => logger.error('could not start acting', { error: errorMessage(err) })),
+      // A leader that cannot start (libvirt down at takeover) gives up: holding the lease while
+      // doing nothing would keep the standby from taking over.
+      onStartedLeading: () => void startActing().catch((err) => {
+        logger.error('could not start acting; giving up the lease', { error: errorMessage(err) });
+        void stopActing().then(() => lost());
+      }),
       // A replica that loses the lease stops acting at once; the process then exits (run).
       onStoppedLeading: () => void stopActing().then(() => { if (!leaderAbort.signal.aborted) lost(); }),
     }, leaderAbort.signal);
@@ -271,8 +276,9 @@ export async function startController(config: Config, logger: Logger): Promise<R
     async stop() {
       await http?.stop();
       clearInterval(resyncTimer);
-      leaderAbort.abort();
+      // In-flight reconciles finish before the lease is handed over, so no two replicas overlap.
       await stopActing();
+      leaderAbort.abort();
       await election; // releases the lease
       await mode.stopSource();
       await mode.close();

@@ -23,9 +23,19 @@ export interface LeadershipCallbacks {
 }
 
 const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  const timer = setTimeout(resolve, ms);
-  signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  const onAbort = () => { clearTimeout(timer); resolve(); };
+  const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+  signal.addEventListener('abort', onAbort, { once: true });
 });
+
+/** A Lease call that hangs (a black-holed connection) counts as failed after `ms`. */
+function within<T>(ms: number, call: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
 
 export class LeaseElector {
   private readonly api: CoordinationV1Api;
@@ -54,27 +64,34 @@ export class LeaseElector {
     this.leading = true;
     this.opts.logger.info('became leader', { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
     callbacks.onStartedLeading();
-    let lastRenew = Date.now();
-    while (!signal.aborted) {
-      await sleep(this.retryMs, signal);
-      if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.renewDeadlineMs) {
-        this.leading = false;
-        this.opts.logger.error('lost the lease: stopping', { lease: `${this.opts.namespace}/${this.opts.name}` });
-        callbacks.onStoppedLeading();
-        return;
-      }
+    // The deadline is kept by a timer of its own, so a renew call that hangs cannot stretch it.
+    const lost = new AbortController();
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => lost.abort(), this.renewDeadlineMs);
+    };
+    arm();
+    const stop = AbortSignal.any([signal, lost.signal]);
+    while (!stop.aborted) {
+      await sleep(this.retryMs, stop);
+      if (stop.aborted) break;
+      if (await this.tryAcquireOrRenew()) arm();
     }
-    await this.release();
+    clearTimeout(watchdog);
     this.leading = false;
+    if (lost.signal.aborted && !signal.aborted) {
+      this.opts.logger.error('lost the lease: stopping', { lease: `${this.opts.namespace}/${this.opts.name}` });
+      callbacks.onStoppedLeading();
+      return;
+    }
     callbacks.onStoppedLeading();
+    await this.release();
   }
 
   private async get(): Promise<V1Lease | undefined> {
     try {
-      return await this.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+      return await within(this.retryMs * 2, this.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace }));
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
       throw err;
@@ -97,7 +114,7 @@ export class LeaseElector {
     try {
       const lease = await this.get();
       if (!lease) {
-        await this.api.createNamespacedLease({ namespace: this.opts.namespace, body: { metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: this.spec(undefined) } });
+        await within(this.retryMs * 2, this.api.createNamespacedLease({ namespace: this.opts.namespace, body: { metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: this.spec(undefined) } }));
         return true;
       }
       const holder = lease.spec?.holderIdentity ?? '';
@@ -109,10 +126,10 @@ export class LeaseElector {
       const heldByOther = holder !== '' && holder !== this.opts.identity;
       if (heldByOther && Date.now() < this.observed.at + durationMs) return false;
       // Ours to renew, released, or expired: take it, guarded by resourceVersion.
-      await this.api.replaceNamespacedLease({
+      await within(this.retryMs * 2, this.api.replaceNamespacedLease({
         name: this.opts.name, namespace: this.opts.namespace,
         body: { metadata: { ...lease.metadata, name: this.opts.name, namespace: this.opts.namespace }, spec: this.spec(lease.spec) },
-      });
+      }));
       return true;
     } catch (err) {
       if (httpStatus(err) !== 409) this.opts.logger.warn('lease update failed', { error: errorMessage(err) });
