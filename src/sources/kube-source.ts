@@ -4,7 +4,7 @@
 // (deletionTimestamp set) is "gone" for the reconcilers: they clean up, and the status store
 // removes our finalizer once they have.
 import { CustomObjectsApi, makeInformer, PatchStrategy, setHeaderOptions, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
-import { FINALIZER, KINDS, type KindInfo } from '../api/kinds.js';
+import { FINALIZER, kindInfo, KINDS, type KindInfo } from '../api/kinds.js';
 import { resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import type { DesiredStore } from '../core/desired-store.js';
@@ -62,7 +62,9 @@ export class KubeSource {
   async start(store: DesiredStore): Promise<void> {
     this.store = store;
     for (const info of KINDS) this.informers.set(info.kind, this.informer(info));
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    // VMs first: in DaemonSet mode whether a station is this node's depends on its VM.
+    await this.informers.get(VM_KIND)!.start();
+    await Promise.all([...this.informers.entries()].filter(([kind]) => kind !== VM_KIND).map(([, i]) => i.start()));
     this.opts.logger.info('kube source synced', { namespace: this.opts.namespace ?? '(all)', resources: this.store!.size });
   }
 
@@ -72,14 +74,19 @@ export class KubeSource {
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
   }
 
-  /** The object as last seen (with its status and finalizers). */
+  /**
+   * The object as last seen (with its status and finalizers), if it is this controller's: in
+   * DaemonSet mode another node's VM is not "gone" here, it is none of our business.
+   */
   object(key: ResourceKey): KubeObject | undefined {
     const [kind, namespace, name] = key.split('/');
-    return this.informers.get(kind!)?.get(name!, namespace);
+    const object = this.informers.get(kind!)?.get(name!, namespace);
+    return object && this.mine(kindInfo(kind!), object) ? object : undefined;
   }
 
   list(kind: string): KubeObject[] {
-    return [...(this.informers.get(kind)?.list() ?? [])];
+    const info = kindInfo(kind);
+    return (this.informers.get(kind)?.list() ?? []).filter((o) => this.mine(info, o));
   }
 
   private informer(info: KindInfo): Watched {
@@ -128,6 +135,7 @@ export class KubeSource {
   private seen(info: KindInfo, object: KubeObject): void {
     const key = this.key(info, object);
     this.opts.onObject?.(key);
+    if (info.kind === VM_KIND && this.opts.nodeName) this.recheckStationsOf(object);
     if (object.metadata.deletionTimestamp || !this.mine(info, object)) {
       this.store!.delete(key);
       return;
@@ -139,6 +147,16 @@ export class KubeSource {
   private gone(info: KindInfo, object: KubeObject): void {
     this.opts.onObject?.(this.key(info, object));
     this.store!.delete(this.key(info, object));
+    if (info.kind === VM_KIND && this.opts.nodeName) this.recheckStationsOf(object);
+  }
+
+  /** A VM arrived, moved node or went: its stations are this node's, or not, with it. */
+  private recheckStationsOf(vm: KubeObject): void {
+    const clients = this.informers.get('WimaxClient');
+    const info = kindInfo('WimaxClient');
+    for (const client of clients?.list(vm.metadata.namespace) ?? []) {
+      if (client.spec?.vmName === vm.metadata.name) this.seen(info, client);
+    }
   }
 
   /** Guarded by resourceVersion: a stale view gets 409 and the next event tries again. */

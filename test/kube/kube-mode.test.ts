@@ -152,4 +152,25 @@ describe('Kubernetes mode', () => {
     expect(client.status).toMatchObject({ printableStatus: 'Pending', vmName });
     expect(client.status.conditions[0].reason).toBe('NoDatapath');
   });
+
+  it("DaemonSet mode: a node serves only its node's VMs and leaves the others' objects alone", async () => {
+    await start(config({ 'node-name': 'node-1' }));
+    const mine = `k-${run}-n1`;
+    const theirs = `k-${run}-n2`;
+    await api.createNamespacedCustomObject({ ...VMS, namespace: 'default', body: vm(mine, { nodeName: 'node-1' }) });
+    await api.createNamespacedCustomObject({ ...VMS, namespace: 'default', body: vm(theirs, { nodeName: 'node-2' }) });
+    await eventually(async () => (await get(mine)).status?.printableStatus === 'Running', 'my VM Running');
+    await new Promise((r) => setTimeout(r, 300));
+    const other = await get(theirs);
+    expect(other.status).toBeUndefined();
+    expect(other.metadata.finalizers ?? []).toEqual([]);
+    expect(await observer.getDomain(theirs, true)).toBeUndefined();
+    // Moved here: now it is this node's to run.
+    await api.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: theirs, body: { spec: { nodeName: 'node-1' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await eventually(async () => (await get(theirs)).status?.printableStatus === 'Running', 'moved VM Running');
+    // Moved away: its domain leaves this node, the object (and its finalizer) stay for the new node.
+    await api.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: mine, body: { spec: { nodeName: 'node-2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await eventually(async () => (await observer.getDomain(mine, true)) === undefined, 'domain removed from node-1');
+    expect((await get(mine)).metadata.finalizers).toContain('wimaxvm.io/cleanup');
+  });
 });
