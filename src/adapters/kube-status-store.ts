@@ -40,9 +40,11 @@ export class KubeStatusStore implements StatusStore {
     const { kind, namespace, name } = parseResourceKey(key);
     const info = kindInfo(kind);
     try {
+      // The whole status, as a JSON patch: a merge patch could not remove fields that went away
+      // (a stopped domain's id, rates no longer set). "add" replaces a member that exists.
       await this.api.patchNamespacedCustomObjectStatus(
-        { group: info.group, version: info.version, namespace, plural: info.plural, name, body: { status: object.status } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        { group: info.group, version: info.version, namespace, plural: info.plural, name, body: [{ op: 'add', path: '/status', value: object.status }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       );
       this.written.set(key, object.status);
     } catch (err) {

@@ -101,6 +101,7 @@ describe('Kubernetes mode', () => {
     }, 'Stopped');
     expect(o.metadata.generation).toBe(2);
     expect(o.status.observedGeneration).toBe(2);
+    expect(o.status.domain.id).toBeUndefined(); // fields that went away are gone from the API too
     expect((await observer.getDomain(name))!.state).toBe('shutoff');
   });
 
