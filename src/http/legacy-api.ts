@@ -26,6 +26,7 @@ export interface LegacyReader {
 }
 
 export interface LegacyApiDeps {
+  /** Edits are applied one at a time (two edits of one file must not interleave). */
   writer: DesiredStateWriter;
   reader: LegacyReader;
   hypervisor: Hypervisor;
@@ -68,7 +69,23 @@ function param(query: URLSearchParams, name: string, re: RegExp, what: string): 
 }
 
 export class LegacyApi {
-  constructor(private readonly deps: LegacyApiDeps) {}
+  private readonly deps: LegacyApiDeps;
+  private editChain: Promise<unknown> = Promise.resolve();
+
+  constructor(deps: LegacyApiDeps) {
+    // Only the edits are serialized, not the waits for the controller that follow them.
+    const serialize = <T>(fn: () => Promise<T>): Promise<T> => {
+      const next = this.editChain.then(fn, fn);
+      this.editChain = next.catch(() => undefined);
+      return next;
+    };
+    const writer: DesiredStateWriter = {
+      create: (o) => serialize(() => deps.writer.create(o)),
+      patch: (k, c) => serialize(() => deps.writer.patch(k, c)),
+      remove: (k) => serialize(() => deps.writer.remove(k)),
+    };
+    this.deps = { ...deps, writer };
+  }
 
   isService(name: string): boolean {
     return SERVICES.has(name);

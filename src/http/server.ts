@@ -34,11 +34,23 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+/**
+ * A browser page must not be able to change desired state through a loopback API: refuse
+ * requests a browser marks as cross-site, and Host names that are not this server's (DNS
+ * rebinding).
+ */
+function crossSite(req: IncomingMessage, host: string): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (site && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  if (req.headers.origin) return `Origin: ${req.headers.origin}`;
+  const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (isLoopback(host) && !isLoopback(hostHeader)) return `Host: ${req.headers.host}`;
+  return undefined;
+}
+
 export class HttpServer {
   private server: Server | undefined;
   private inFlight = 0;
-  /** Writes are applied one at a time: two edits of one file must not interleave. */
-  private writeChain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: HttpServerOptions) {
     if (!isLoopback(opts.host) && !opts.token) {
@@ -91,14 +103,16 @@ export class HttpServer {
     const service = m[1] ?? '';
     if (service && !this.opts.legacy.isService(service)) return send(res, await this.opts.legacy.handle(service, url.searchParams));
     const write = WRITE_SERVICES.has(service);
+    if (write && req.method === 'HEAD') return send(res, { status: 405, body: 'writes need GET\n' }, { allow: 'GET' });
+    const foreign = write ? crossSite(req, this.opts.host) : undefined;
+    if (foreign) return send(res, { status: 403, body: `refused: a cross-site request may not change desired state (${foreign})\n` });
     if (write && this.opts.token && !tokenMatches(req.headers.authorization, this.opts.token)) {
       return send(res, { status: 401, body: 'this service changes desired state: send Authorization: Bearer <token>\n' }, { 'www-authenticate': 'Bearer' });
     }
     if (this.inFlight >= (this.opts.maxConcurrent ?? 64)) return send(res, { status: 503, body: 'busy, try again\n' }, { 'retry-after': '1' });
     this.inFlight++;
     try {
-      const run = () => this.opts.legacy.handle(service, url.searchParams);
-      const response = write ? await this.serialized(run) : await run();
+      const response = await this.opts.legacy.handle(service, url.searchParams);
       if (write) this.opts.logger.info(`legacy ${service}`, { query: url.search, status: response.status });
       send(res, response);
     } finally {
@@ -106,9 +120,4 @@ export class HttpServer {
     }
   }
 
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.writeChain.then(fn, fn);
-    this.writeChain = next.catch(() => undefined);
-    return next;
-  }
 }

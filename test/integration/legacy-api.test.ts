@@ -1,6 +1,7 @@
 // The old OMF service's queries, as experiment scripts send them with wget, against a running
 // controller over real HTTP: the answers' formats, and what changed in the YAML and in libvirt.
 import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpServer } from '../../src/http/server.js';
@@ -134,6 +135,25 @@ describe('the legacy /wimaxvm API', () => {
     expect(r.status).toBe(status);
     expect(r.body).toMatch(message);
     expect(snapshot()).toEqual(before);
+  });
+
+  it('refuses writes a browser page could make (cross-site, DNS rebinding), and HEAD writes', async () => {
+    const before = snapshot();
+    expect((await get('/wimaxvm/stop?vmname=vm7', { headers: { origin: 'http://evil.example' } })).status).toBe(403);
+    expect((await get('/wimaxvm/stop?vmname=vm7', { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    // fetch will not send another Host header: a plain request, as a rebinding browser would.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/wimaxvm/stop?vmname=vm7`, { headers: { host: 'evil.example:5012' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(403);
+    expect((await get('/wimaxvm/stop?vmname=vm7', { method: 'HEAD' })).status).toBe(405);
+    expect(snapshot()).toEqual(before);
+    expect((await get('/wimaxvm/vmlist', { headers: { origin: 'http://evil.example' } })).status).toBe(200); // reads are harmless
   });
 
   it('refuses other methods and oversized requests', async () => {

@@ -166,7 +166,7 @@ export class VirtualMachineReconciler implements Reconciler {
       return {};
     }
     const vlanProblem = 'reason' in vlanChoice ? vlanChoice : undefined;
-    if (vlanProblem && this.onSwitch && definition.owner.vlan === undefined && !observed) {
+    if (vlanProblem && this.onSwitch && definition.owner.vlan === undefined) {
       // An OVS port without a tag would be a trunk that sees every slice: never attach one.
       const input = this.statusInput(key, vm, observed);
       input.vlanProblem = vlanProblem;
