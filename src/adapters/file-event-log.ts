@@ -6,6 +6,8 @@ import type { ResourceKey } from '../api/meta.js';
 import type { EventRecorder, EventType, RecordedEvent } from '../ports/event-recorder.js';
 
 const ROTATE_BYTES = 16 * 1024 * 1024;
+/** How many resources' last events are remembered for folding repeats. */
+const REMEMBERED = 10_000;
 
 export class FileEventLog implements EventRecorder {
   private stream: WriteStream | undefined;
@@ -23,7 +25,9 @@ export class FileEventLog implements EventRecorder {
     const event: RecordedEvent = prev && prev.reason === reason && prev.message === message && prev.type === type
       ? { ...prev, count: prev.count + 1, lastTimestamp: at }
       : { key, type, reason, message, count: 1, firstTimestamp: at, lastTimestamp: at };
+    this.last.delete(key); // re-inserted last: the map's order is least recently used first
     this.last.set(key, event);
+    if (this.last.size > REMEMBERED) this.last.delete(this.last.keys().next().value!);
     const line = JSON.stringify(event) + '\n';
     this.open().write(line);
     this.bytes += line.length;

@@ -1,5 +1,6 @@
 // Disk overlays with qemu-img: one process per overlay created, never per reconcile.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { access, mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { join, relative, isAbsolute, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,14 +8,13 @@ import { ImageError, type DiskImages } from '../ports/disk-images.js';
 
 const run = promisify(execFile);
 
-/** The CRD's maxItems for spec.disks. */
-const MAX_DISKS = 8;
-
 export class QemuImgDisks implements DiskImages {
   constructor(private readonly imageDir: string, private readonly overlayDir: string) {}
 
-  overlayPath(domainName: string, index: number): string {
-    return join(this.overlayDir, `${domainName}-disk${index}.qcow2`);
+  /** One folder a domain, so that removing a domain's overlays is one call, not a listing. */
+  overlayPath(domainName: string, index: number, imagePath: string): string {
+    const image = createHash('sha256').update(imagePath).digest('hex').slice(0, 8);
+    return join(this.overlayDir, domainName, `disk${index}-${image}.qcow2`);
   }
 
   async resolveImage(image: string): Promise<string> {
@@ -39,7 +39,7 @@ export class QemuImgDisks implements DiskImages {
   }
 
   async ensureOverlay(domainName: string, index: number, imagePath: string): Promise<void> {
-    const path = this.overlayPath(domainName, index);
+    const path = this.overlayPath(domainName, index, imagePath);
     try {
       await access(path);
       return;
@@ -47,14 +47,13 @@ export class QemuImgDisks implements DiskImages {
       /* not there yet */
     }
     // libvirtd runs guests as its own user: the overlay folder must be traversable by it.
-    await mkdir(this.overlayDir, { recursive: true, mode: 0o755 });
+    await mkdir(join(this.overlayDir, domainName), { recursive: true, mode: 0o755 });
     const tmp = `${path}.tmp-${process.pid}`;
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', imagePath, tmp]);
     await rename(tmp, path);
   }
 
   async removeOverlays(domainName: string): Promise<void> {
-    // Paths are known from the name (at most MAX_DISKS): no directory listing per deletion.
-    await Promise.all(Array.from({ length: MAX_DISKS }, (_, i) => rm(this.overlayPath(domainName, i), { force: true })));
+    await rm(join(this.overlayDir, domainName), { recursive: true, force: true });
   }
 }

@@ -1,8 +1,11 @@
 // Per-VM copy-on-write overlays over the images of the configured image directory.
 
 export interface DiskImages {
-  /** The overlay's path for disk `index` of a domain; pure, no I/O. */
-  overlayPath(domainName: string, index: number): string;
+  /**
+   * The overlay's path for disk `index` of a domain over `imagePath`; pure, no I/O. It names the
+   * image, so that a new image gives a new overlay (a new disk) rather than the old one's data.
+   */
+  overlayPath(domainName: string, index: number, imagePath: string): string;
   /** Resolves an image name inside the image directory; throws if it leaves it or does not exist. */
   resolveImage(image: string): Promise<string>;
   /** Creates the overlay over the image unless it exists already. */

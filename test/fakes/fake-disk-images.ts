@@ -1,4 +1,5 @@
 // In-memory DiskImages: `images` holds the image names that exist; overlays are only recorded.
+import { createHash } from 'node:crypto';
 import { ImageError, type DiskImages } from '../../src/ports/disk-images.js';
 
 export type FakeDiskCall =
@@ -28,8 +29,8 @@ export class FakeDiskImages implements DiskImages {
     this.journal = opts.journal;
   }
 
-  overlayPath(domainName: string, index: number): string {
-    return `${this.overlayDir}/${domainName}-disk${index}.qcow2`;
+  overlayPath(domainName: string, index: number, imagePath: string): string {
+    return `${this.overlayDir}/${domainName}/disk${index}-${createHash('sha256').update(imagePath).digest('hex').slice(0, 8)}.qcow2`;
   }
 
   async resolveImage(image: string): Promise<string> {
@@ -45,14 +46,14 @@ export class FakeDiskImages implements DiskImages {
   async ensureOverlay(domainName: string, index: number, imagePath: string): Promise<void> {
     this.calls.push({ op: 'ensureOverlay', domainName, index, imagePath });
     this.journal?.push(`disks:ensureOverlay ${domainName}#${index}`);
-    this.overlays.add(this.overlayPath(domainName, index));
+    this.overlays.add(this.overlayPath(domainName, index, imagePath));
   }
 
   async removeOverlays(domainName: string): Promise<void> {
     this.calls.push({ op: 'removeOverlays', domainName });
     this.journal?.push(`disks:removeOverlays ${domainName}`);
     for (const path of [...this.overlays]) {
-      if (path.startsWith(`${this.overlayDir}/${domainName}-disk`)) this.overlays.delete(path);
+      if (path.startsWith(`${this.overlayDir}/${domainName}/`)) this.overlays.delete(path);
     }
   }
 }

@@ -621,7 +621,7 @@ describe('disk images', () => {
     expect(h.journal.slice(0, 2)).toEqual(['disks:ensureOverlay vm1#0', 'hv:define vm1']);
     expect(h.hv.ops()).toEqual(['define', 'start']);
     const facts = parseDomainXml(h.hv.peek('vm1')!.persistentXml).facts;
-    expect(facts.diskPaths).toEqual([h.disks.overlayPath('vm1', 0)]);
+    expect(facts.diskPaths).toEqual([h.disks.overlayPath('vm1', 0, `${h.disks.imageDir}/debian.qcow2`)]);
     expect(h.hv.peek('vm1')!.persistentXml).not.toContain('debian.qcow2');
     expect(h.condition('vm1', 'Stalled')).toBeUndefined();
     expect(h.status('vm1')!.printableStatus).toBe('Running');

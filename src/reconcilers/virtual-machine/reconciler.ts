@@ -109,13 +109,23 @@ export class VirtualMachineReconciler implements Reconciler {
 
   private readonly everSeen = new Set<string>();
   private readonly namesById = new Map<number, string>();
+  private readonly idOf = new Map<string, number>();
 
   private noteActivity(domainName: string, observed: Observed | undefined): void {
     this.everSeen.add(domainName);
     if (observed) this.activity.set(domainName, isActive(observed.state) ? 'active' : 'inactive');
     else this.activity.delete(domainName);
-    const id = observed?.snapshot.id;
-    if (id !== undefined) this.namesById.set(id, domainName);
+    // Ids are per run of a domain: forget the old one, so the map stays one entry a running domain.
+    const id = observed && isActive(observed.state) ? observed.snapshot.id : undefined;
+    const old = this.idOf.get(domainName);
+    if (old !== undefined && old !== id) {
+      if (this.namesById.get(old) === domainName) this.namesById.delete(old);
+      this.idOf.delete(domainName);
+    }
+    if (id !== undefined) {
+      this.namesById.set(id, domainName);
+      this.idOf.set(domainName, id);
+    }
   }
 
   async reconcile(key: ResourceKey): Promise<ReconcileResult> {
@@ -378,7 +388,7 @@ export class VirtualMachineReconciler implements Reconciler {
       type: hypervisor.domainType(),
       memoryKiB: memoryKiB(vm.spec.memory),
       vcpus: vm.spec.vcpus,
-      diskPaths: diskImages.map((_, i) => disks.overlayPath(domainName, i)),
+      diskPaths: diskImages.map((image, i) => disks.overlayPath(domainName, i, image)),
       mac,
       nic,
     };
