@@ -136,7 +136,7 @@ describe.runIf(enabled)('WiMAX slices on Open vSwitch, end to end', () => {
     const extra = await eventually(() => h.status(`${A}-x`)?.allocations.vlan, 'the new VM has a VLAN');
     expect(vlans).not.toContain(extra);
     const ours = bed.ofctl('dump-flows', bed.bridge, 'cookie=0x5758000000000000/0xffff000000000000').split('\n').filter((l) => l.includes('cookie='));
-    const cookies = ours.map((l) => /cookie=(0x[0-9a-f]+)/.exec(l)![1]);
+    const cookies = ours.map((l) => /cookie=(0x[0-9a-f]+)/.exec(l)![1]!);
     // The three tables' base flows, st2's two flows, slice B's downlink meter flow: nothing else.
     expect(cookies.filter((c) => c === '0x5758000000000000')).toHaveLength(3);
     expect(cookies.filter((c) => c === cookieOf(bed.st2.mac))).toHaveLength(2);
