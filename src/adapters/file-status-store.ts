@@ -2,7 +2,8 @@
 // `kubectl get -o yaml` (metadata, spec, status), written atomically (temp file + rename).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify, parse } from 'yaml';
+import { parse } from 'yaml';
+import { toYaml } from './yaml-emitter.js';
 import { parseResourceKey, resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import type { StatusStore } from '../ports/status-store.js';
 
@@ -55,7 +56,7 @@ export class FileStatusStore implements StatusStore {
       this.madeDirs.add(dir);
     }
     const tmp = `${path}.tmp-${process.pid}-${this.seq++}`;
-    writeFileSync(tmp, stringify(object));
+    writeFileSync(tmp, toYaml(object as unknown as Record<string, unknown>));
     renameSync(tmp, path);
   }
 

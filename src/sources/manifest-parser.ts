@@ -1,5 +1,6 @@
 // Turns the text of one YAML file (several documents allowed) into validated resources, or
 // errors with file and line. Pure; shared by the directory source and `wimaxvm validate`.
+import { loadAll } from 'js-yaml';
 import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { resourceKey } from '../api/meta.js';
 import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
@@ -41,7 +42,64 @@ function lineOf(doc: Document, path: FieldPath, lines: LineCounter): number {
   return 1;
 }
 
+/** Where each document's content starts (1-based), from the document markers; undefined if unsure. */
+function documentLines(text: string, count: number): number[] | undefined {
+  const starts: number[] = [];
+  let current: number | undefined;
+  let sawMarker = false;
+  const lines = text.split('\n');
+  const close = () => {
+    if (current !== undefined || sawMarker) starts.push(current ?? 0);
+  };
+  lines.forEach((line, i) => {
+    if (/^---(\s|$)/.test(line)) {
+      close();
+      sawMarker = true;
+      current = /^---\s*(#.*)?$/.test(line) ? undefined : i + 1;
+      return;
+    }
+    if (current === undefined && line.trim() !== '' && !line.trimStart().startsWith('#') && !line.startsWith('%') && line !== '...') current = i + 1;
+  });
+  close();
+  return starts.length === count ? starts : undefined;
+}
+
+/**
+ * The common case, fast: every document parses and validates. Anything else (a YAML error, an
+ * invalid resource, a duplicate, documents the markers do not account for) goes to the careful
+ * parser below, which knows every node's line.
+ */
+function parseQuickly(text: string): ParsedManifest[] | undefined {
+  let docs: unknown[];
+  try {
+    docs = loadAll(text);
+  } catch {
+    return undefined;
+  }
+  const lines = documentLines(text, docs.length);
+  if (!lines) return undefined;
+  const resources: ParsedManifest[] = [];
+  const seen = new Set<string>();
+  for (const [i, doc] of docs.entries()) {
+    if (doc === null || doc === undefined) continue;
+    const result = validateResource(doc);
+    if (!result.ok || lines[i] === 0) return undefined;
+    const { kind, metadata } = result.resource;
+    const key = resourceKey(kind, metadata.namespace, metadata.name);
+    if (seen.has(key)) return undefined;
+    seen.add(key);
+    resources.push({ key, resource: result.resource, line: lines[i]! });
+  }
+  return resources;
+}
+
 export function parseManifests(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
+  const quick = parseQuickly(text);
+  return quick ? { resources: quick, errors: [] } : parseManifestsCarefully(text, file);
+}
+
+/** Every document through the YAML AST: exact lines for every error. Exported for the tests. */
+export function parseManifestsCarefully(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const resources: ParsedManifest[] = [];

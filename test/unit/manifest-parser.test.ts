@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatManifestError, parseManifests } from '../../src/sources/manifest-parser.js';
+import { formatManifestError, parseManifests, parseManifestsCarefully } from '../../src/sources/manifest-parser.js';
 
 const F = 'vms/lab.yaml';
 
@@ -112,5 +112,22 @@ describe('error lines', () => {
 
   it('formats errors as file:line: message', () => {
     expect(formatManifestError({ file: F, line: 7, message: 'oops' })).toBe('vms/lab.yaml:7: oops');
+  });
+});
+
+describe('the quick path agrees with the careful one', () => {
+  const vm = (name: string, extra = '') => `apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: ${name}\nspec:\n  memory: 64Mi\n${extra}`;
+  it.each([
+    ['one document', vm('a')],
+    ['leading comments and blank lines', `# lab\n\n# slices\n${vm('a')}`],
+    ['several documents', `${vm('a')}---\n${vm('b')}---\n# comment only\n---\n${vm('c')}`],
+    ['a leading marker and a trailing one', `---\n${vm('a')}---\n`],
+    ['a marker with a comment', `--- # first\n${vm('a')}`],
+    ['content on the marker line', `--- {apiVersion: wimaxvm.io/v1alpha1, kind: VirtualMachine, metadata: {name: a}, spec: {}}\n`],
+    ['a block scalar and flow style', vm('a', `  network: {mac: "52:54:00:00:00:01"}\n`) + `---\n${vm('b').replace('metadata:', 'metadata:\n  annotations:\n    note: |\n      two\n      lines')}`],
+    ['a document end marker', `${vm('a')}...\n---\n${vm('b')}`],
+    ['anchors and aliases', `apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: a\n  labels: &l {x: y}\n  annotations: *l\nspec: {}\n`],
+  ])('%s', (_label, text) => {
+    expect(parseManifests(text, 'f.yaml')).toEqual(parseManifestsCarefully(text, 'f.yaml'));
   });
 });

@@ -46,18 +46,30 @@ interface Observed extends ObservedDomain {
   vncPort?: number;
 }
 
+/** The VNC port libvirt chose, from the live XML's <graphics type='vnc' port='5900' ...> (either quotes, any order). */
+function vncPortOf(xml: string): number {
+  const tag = /<graphics\b[^>]*\btype=['"]vnc['"][^>]*>/.exec(xml)?.[0];
+  return Number((tag && /\bport=['"](\d+)['"]/.exec(tag)?.[1]) ?? 0);
+}
+
+/**
+ * What a reconcile sees of a domain. The XML is parsed only when a field needs it: a look right
+ * after our own define and start reads the state and the VNC port, not the definitions.
+ */
 function observe(snapshot: DomainSnapshot | undefined): Observed | undefined {
   if (!snapshot) return undefined;
-  const persistent = parseDomainXml(snapshot.persistentXml);
-  const live = snapshot.liveXml ? parseDomainXml(snapshot.liveXml) : undefined;
-  const vncPort = live?.vncPort;
+  let persistent: ReturnType<typeof parseDomainXml> | undefined;
+  let live: ReturnType<typeof parseDomainXml> | undefined;
+  const parsedPersistent = () => (persistent ??= parseDomainXml(snapshot.persistentXml));
+  const parsedLive = () => (live ??= parseDomainXml(snapshot.liveXml!));
+  const port = snapshot.liveXml ? vncPortOf(snapshot.liveXml) : 0;
   return {
     snapshot,
     state: snapshot.state,
-    persistent: persistent.facts,
-    ...(live ? { live: live.facts } : {}),
-    ...(persistent.owner ? { owner: persistent.owner } : {}),
-    ...(vncPort !== undefined ? { vncPort } : {}),
+    get persistent() { return parsedPersistent().facts; },
+    get live() { return snapshot.liveXml ? parsedLive().facts : undefined; },
+    get owner() { return parsedPersistent().owner; },
+    ...(port > 0 ? { vncPort: port } : {}),
   };
 }
 
