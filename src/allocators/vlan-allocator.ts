@@ -23,6 +23,11 @@ export function parseVlanRange(text: string): VlanRange {
 export class VlanAllocator {
   private readonly byOwner = new Map<string, number>();
   private readonly byVlan = new Map<number, string>();
+  /**
+   * VLANs an owner moved away from, still on its running guest's port until the port is
+   * retagged: nobody else may have them before settle() says the move is done.
+   */
+  private readonly draining = new Map<number, string>();
   /** Where the search for a free VLAN starts: after the last one handed out, so a VLAN just freed is not reused at once. */
   private cursor: number;
 
@@ -35,14 +40,24 @@ export class VlanAllocator {
   }
 
   holder(vlan: number): string | undefined {
-    return this.byVlan.get(vlan);
+    return this.byVlan.get(vlan) ?? this.draining.get(vlan);
+  }
+
+  /** The owner's port carries its current VLAN now (or it stopped): what it moved away from is free. */
+  settle(owner: string): void {
+    for (const [vlan, holder] of this.draining) if (holder === owner) this.draining.delete(vlan);
   }
 
   /** Takes a specific VLAN (explicit in spec, or rebuilt from what a domain carries). */
   claim(owner: string, vlan: number): VlanClaim {
-    const holder = this.byVlan.get(vlan);
+    const holder = this.holder(vlan);
     if (holder !== undefined && holder !== owner) return { ok: false, holder };
-    if (this.byOwner.get(owner) !== vlan) this.release(owner);
+    const previous = this.byOwner.get(owner);
+    if (previous !== undefined && previous !== vlan) {
+      this.byVlan.delete(previous);
+      this.draining.set(previous, owner);
+    }
+    this.draining.delete(vlan);
     this.byOwner.set(owner, vlan);
     this.byVlan.set(vlan, owner);
     return { ok: true };
@@ -55,7 +70,7 @@ export class VlanAllocator {
     const size = this.range.max - this.range.min + 1;
     for (let i = 0; i < size; i++) {
       const vlan = this.range.min + ((this.cursor - this.range.min + i) % size);
-      if (this.byVlan.has(vlan)) continue;
+      if (this.byVlan.has(vlan) || this.draining.has(vlan)) continue;
       this.cursor = vlan + 1 > this.range.max ? this.range.min : vlan + 1;
       this.claim(owner, vlan);
       return vlan;
@@ -63,7 +78,9 @@ export class VlanAllocator {
     return undefined;
   }
 
+  /** The owner is gone (its domain too): everything it held is free. */
   release(owner: string): void {
+    this.settle(owner);
     const vlan = this.byOwner.get(owner);
     if (vlan === undefined) return;
     this.byOwner.delete(owner);

@@ -40,6 +40,8 @@ describe('VlanAllocator', () => {
     expect(a.claim('vm/default/a', 7)).toEqual({ ok: true });
     expect(a.claim('vm/default/b', 7)).toEqual({ ok: false, holder: 'vm/default/a' });
     expect(a.claim('vm/default/a', 9)).toEqual({ ok: true });
+    expect(a.holder(7)).toBe('vm/default/a'); // until its port is retagged
+    a.settle('vm/default/a');
     expect(a.holder(7)).toBeUndefined();
     expect(a.claim('vm/default/b', 7)).toEqual({ ok: true });
   });
@@ -75,5 +77,28 @@ describe('chooseVlan', () => {
     const a = new VlanAllocator({ min: 5, max: 5 });
     a.claim('VirtualMachine/default/other', 5);
     expect(chooseVlan(a, 'VirtualMachine/default/a', undefined, undefined)).toMatchObject({ reason: 'VLANRangeExhausted' });
+  });
+});
+
+describe('a VLAN a VM moves away from', () => {
+  it('is nobody else\'s until the move is settled', () => {
+    const a = new VlanAllocator({ min: 2, max: 4 });
+    a.claim('vm-a', 2);
+    a.claim('vm-a', 3); // the spec changed; the running guest's port still carries 2
+    expect(a.claim('vm-b', 2)).toEqual({ ok: false, holder: 'vm-a' });
+    expect(a.allocate('vm-c')).toBe(4);
+    expect(a.allocate('vm-d')).toBeUndefined();
+    a.settle('vm-a');
+    expect(a.claim('vm-b', 2)).toEqual({ ok: true });
+  });
+
+  it('moving back to it takes it again at once', () => {
+    const a = new VlanAllocator();
+    a.claim('vm-a', 7);
+    a.claim('vm-a', 9);
+    a.claim('vm-a', 7);
+    a.settle('vm-a');
+    expect(a.holder(7)).toBe('vm-a');
+    expect(a.holder(9)).toBeUndefined();
   });
 });

@@ -237,6 +237,8 @@ export class VirtualMachineReconciler implements Reconciler {
       try {
         if (after && isActive(after.state)) port = await this.syncSlicePort(key, vm, domainName, definition.owner.vlan, previous?.allocations.vlan);
         else await this.dropSlicePath(domainName, definition.owner.vlan);
+        // The port carries the new VLAN (or the guest is off): the old one may go to others now.
+        if (!after || !isActive(after.state) || port) this.deps.vlans.settle(key);
       } catch (err) {
         failure = err;
       }
