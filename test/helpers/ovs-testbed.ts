@@ -1,6 +1,7 @@
 // A throw-away OVS testbed: a netdev bridge, an uplink to a "base station" namespace in which a
 // Linux bridge joins two station namespaces, and two VM ports (tags 7 and 9) each into a VM
 // namespace. All names carry a random run id; dispose() removes everything, whatever failed.
+import { answers, daemonTestsEnabled } from './system.js';
 import { execFileSync } from 'node:child_process';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
@@ -17,22 +18,9 @@ function quietly(file: string, ...args: string[]): void {
   }
 }
 
-export function ovsReachable(): boolean {
-  if (process.getuid?.() !== 0) return false;
-  try {
-    sh('ovs-vsctl', '--timeout=5', 'show');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** OVS tests need root and a running Open vSwitch; in CI a missing one is a failure, not a skip. */
+/** OVS tests need root and a running Open vSwitch. */
 export function ovsTestsEnabled(): boolean {
-  const ok = ovsReachable();
-  if (!ok && process.env.CI) throw new Error('CI: Open vSwitch is not reachable as root; scripts/start-daemons.sh should have started it');
-  if (!ok) console.warn('OVS tests skipped: run as root with Open vSwitch up (bash scripts/start-daemons.sh)');
-  return ok;
+  return daemonTestsEnabled('Open vSwitch', answers('ovs-vsctl', '--timeout=5', 'show'));
 }
 
 export interface Station {

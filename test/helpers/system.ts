@@ -1,9 +1,11 @@
-// What the system tests need of the machine: root, a running libvirtd with QEMU/KVM.
+// What the system tests need of the machine: root, a running libvirtd with QEMU/KVM, Open vSwitch.
 import { execFileSync } from 'node:child_process';
 
-export function libvirtdReachable(): boolean {
+/** Whether a command that talks to a daemon succeeds (as root only: the daemons are root's). */
+export function answers(file: string, ...args: string[]): boolean {
+  if (process.getuid?.() !== 0) return false;
   try {
-    execFileSync('virsh', ['-c', 'qemu:///system', 'version'], { stdio: 'ignore', timeout: 10_000 });
+    execFileSync(file, args, { stdio: 'ignore', timeout: 10_000 });
     return true;
   } catch {
     return false;
@@ -11,14 +13,17 @@ export function libvirtdReachable(): boolean {
 }
 
 /**
- * System tests run where libvirtd is reachable. In CI they must run: a missing daemon is a
+ * Tests that need a daemon run where it answers. In CI they must run: a missing daemon is a
  * failure there, not a skip.
  */
+export function daemonTestsEnabled(what: string, reachable: boolean): boolean {
+  if (!reachable && process.env.CI) throw new Error(`CI: ${what} is not reachable as root; scripts/start-daemons.sh should have started it`);
+  if (!reachable) console.warn(`tests skipped: ${what} not reachable; run as root: bash scripts/start-daemons.sh`);
+  return reachable;
+}
+
 export function systemTestsEnabled(): boolean {
-  const ok = libvirtdReachable();
-  if (!ok && process.env.CI) throw new Error('CI: libvirtd (qemu:///system) is not reachable; scripts/start-daemons.sh should have started it');
-  if (!ok) console.warn('system tests skipped: libvirtd (qemu:///system) not reachable; run as root: bash scripts/start-daemons.sh');
-  return ok;
+  return daemonTestsEnabled('libvirtd (qemu:///system)', answers('virsh', '-c', 'qemu:///system', 'version'));
 }
 
 export function virsh(...args: string[]): string {
