@@ -34,10 +34,6 @@ export class FileEventLog implements EventRecorder {
     if (this.bytes > ROTATE_BYTES) this.rotate();
   }
 
-  forget(key: ResourceKey): void {
-    this.last.delete(key);
-  }
-
   async close(): Promise<void> {
     const stream = this.stream;
     this.stream = undefined;

@@ -1,7 +1,7 @@
 // Commands that read what a controller wrote (status files, events) or what libvirt has.
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { DEFAULT_NAMESPACE, resourceKey, type Condition } from '../api/meta.js';
+import { DEFAULT_NAMESPACE, resourceKey, type Condition, type Resource } from '../api/meta.js';
 import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
 import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
 import { readEvents } from '../adapters/file-event-log.js';
@@ -10,8 +10,15 @@ import { DEFAULTS } from '../config.js';
 import { silentLogger } from '../core/logger.js';
 import { vmlistLine } from './legacy-format.js';
 import { age, table } from './output.js';
-import { listStoredObjects } from './state-reader.js';
+import { FileStatusStore } from '../adapters/file-status-store.js';
 import { UsageError, usage } from './usage.js';
+
+/** What a controller wrote to the state directory: `kind` in `namespace` (all when absent), in name order. */
+function storedObjects(stateDir: string, kind: string, namespace?: string): Resource<any, any>[] {
+  return new FileStatusStore(stateDir).load([kind]).list(kind)
+    .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+    .sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
+}
 
 const READ_OPTIONS = {
   'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' }, namespace: { type: 'string', short: 'n' },
@@ -50,7 +57,7 @@ export function get(args: string[]): number {
   const kind = kindArg(kindName);
   const stateDir = values['state-dir'] ?? DEFAULTS.stateDir;
   const namespace = values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE;
-  let vms = listStoredObjects(stateDir, kind, namespace) as VirtualMachine[];
+  let vms = storedObjects(stateDir, kind, namespace) as VirtualMachine[];
   if (name) {
     vms = vms.filter((vm) => vm.metadata.name === name);
     if (!vms.length) {
@@ -104,7 +111,7 @@ export function vmlist(args: string[]): number {
   if (values.help) return help('vmlist');
   if (positionals.length) throw new UsageError('vmlist takes no arguments');
   const namespace = values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE;
-  const vms = listStoredObjects(values['state-dir'] ?? DEFAULTS.stateDir, VM_KIND, namespace) as VirtualMachine[];
+  const vms = storedObjects(values['state-dir'] ?? DEFAULTS.stateDir, VM_KIND, namespace) as VirtualMachine[];
   process.stdout.write(vms.map((vm) => vmlistLine(vm) + '\n').join(''));
   return 0;
 }
@@ -117,7 +124,7 @@ export function describe(args: string[]): number {
   if (!name) throw new UsageError('describe needs a NAME');
   const stateDir = values['state-dir'] ?? DEFAULTS.stateDir;
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
-  const vm = (listStoredObjects(stateDir, kind, namespace) as VirtualMachine[]).find((v) => v.metadata.name === name);
+  const vm = (storedObjects(stateDir, kind, namespace) as VirtualMachine[]).find((v) => v.metadata.name === name);
   if (!vm) {
     process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${namespace}\n`);
     return 1;

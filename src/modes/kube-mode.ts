@@ -30,7 +30,7 @@ export class KubeMode implements Mode {
   readonly namespace: string | undefined;
   private readonly source: KubeSource;
 
-  constructor(private readonly opts: KubeModeOptions, private readonly logger: Logger) {
+  constructor(opts: KubeModeOptions, logger: Logger) {
     this.namespace = opts.namespace;
     this.source = new KubeSource({
       kubeConfig: opts.kubeConfig, logger,

@@ -100,7 +100,7 @@ describe('WimaxClient reconciler', () => {
   });
 
   it.each([
-    ['VMNotFound', (tt: ReturnType<typeof setup>) => {}],
+    ['VMNotFound', (_tt: ReturnType<typeof setup>) => {}],
     ['VMHasNoVLAN', (tt: ReturnType<typeof setup>) => tt.vm('vm-a', { allocations: {} })],
     ['VMNotRunning', (tt: ReturnType<typeof setup>) => tt.vm('vm-a', { allocations: { vlan: 7 }, domain: { name: 'vm-a', uuid: 'u', state: 'shutoff' } })],
   ])('Pending with reason %s, and nothing programmed', async (reason, arrange) => {
