@@ -44,6 +44,10 @@ export interface Config {
   apiToken?: string;
   logLevel: LogLevel;
   logFormat?: 'json' | 'text';
+  /** A source that reads as empty may delete every VM (off by default: an empty read deletes nothing). */
+  allowEmpty: boolean;
+  /** Identities of controllers gone for good whose domains this one takes over. */
+  adoptFrom: string[];
 }
 
 export class ConfigError extends Error {}
@@ -122,6 +126,8 @@ export interface RunFlags {
   'lease-name'?: string;
   'log-level'?: string;
   'log-format'?: string;
+  'allow-empty'?: boolean;
+  'adopt-from'?: string[];
 }
 
 export function buildConfig(flags: RunFlags): Config {
@@ -192,5 +198,10 @@ export function buildConfig(flags: RunFlags): Config {
     vlanRange,
     logLevel: logLevel as LogLevel,
     ...(logFormat ? { logFormat } : {}),
+    allowEmpty: flags['allow-empty'] ?? false,
+    adoptFrom: (flags['adopt-from'] ?? []).map((identity) => {
+      if (!/^(file|kube):\/\/\S+$/.test(identity)) throw new ConfigError(`--adopt-from: expected a controller identity (file://HOST/DIR or kube://CLUSTER/NAME), got ${JSON.stringify(identity)}`);
+      return identity;
+    }),
   };
 }

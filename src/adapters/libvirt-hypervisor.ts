@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
 import { errorMessage, type Logger } from '../core/logger.js';
+import { assertPermit, type DeletionPermit } from '../core/deletion-gate.js';
 import { HypervisorUnavailableError, type DomainActivity, type DomainSnapshot, type DomainState, type Hypervisor } from '../ports/hypervisor.js';
 
 const STATES: DomainState[] = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'];
@@ -164,7 +165,8 @@ export class LibvirtHypervisor implements Hypervisor {
     return this.onDomain(name, (c, d) => c.domainDestroy(d));
   }
 
-  async undefine(name: string): Promise<void> {
+  async undefine(name: string, permit: DeletionPermit): Promise<void> {
+    assertPermit(permit, name);
     await this.onDomain(name, (c, d) => c.domainUndefine(d));
     this.forget(name);
   }

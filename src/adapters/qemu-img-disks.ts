@@ -5,6 +5,7 @@ import { access, mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { join, relative, isAbsolute, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { ImageError, type DiskImages } from '../ports/disk-images.js';
+import { assertPermit, type DeletionPermit } from '../core/deletion-gate.js';
 
 const run = promisify(execFile);
 
@@ -53,7 +54,8 @@ export class QemuImgDisks implements DiskImages {
     await rename(tmp, path);
   }
 
-  async removeOverlays(domainName: string): Promise<void> {
+  async removeOverlays(domainName: string, permit: DeletionPermit): Promise<void> {
+    assertPermit(permit, domainName);
     await rm(join(this.overlayDir, domainName), { recursive: true, force: true });
   }
 }

@@ -19,6 +19,7 @@ const RUN_OPTIONS = {
   source: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'node-name': { type: 'string' },
   'leader-elect': { type: 'boolean' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' },
   'log-level': { type: 'string' }, 'log-format': { type: 'string' },
+  'allow-empty': { type: 'boolean' }, 'adopt-from': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -33,17 +34,36 @@ async function run(args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`run takes no arguments, got ${positionals.join(' ')}`);
   const config = buildConfig(values);
   const logger = createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}) });
-  logger.info('starting', { dir: config.dir, connect: config.connect, stateDir: config.stateDir });
-  const running = await startController(config, logger);
-  const why = await new Promise<'signal' | 'lost'>((resolve) => {
-    process.once('SIGINT', () => resolve('signal'));
-    process.once('SIGTERM', () => resolve('signal'));
-    void running.lostLeadership.then(() => resolve('lost'));
-  });
-  logger.info(why === 'lost' ? 'leadership lost: exiting so that a fresh start competes again' : 'stopping: letting in-flight reconciles finish');
-  await running.stop();
-  logger.info('stopped');
-  return why === 'lost' ? 1 : 0;
+  logger.info('starting', { ...(config.source === 'dir' ? { dir: config.dir } : {}), connect: config.connect, stateDir: config.stateDir });
+  // Signals are taken before anything starts: a stop during the start is graceful too.
+  const signalled = new AbortController();
+  const onSignal = () => signalled.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let running;
+    try {
+      running = await startController(config, logger, signalled.signal);
+    } catch (err) {
+      if (signalled.signal.aborted) {
+        logger.info('stopped before it had started');
+        return 0;
+      }
+      throw err;
+    }
+    const why = await new Promise<'signal' | 'lost'>((resolve) => {
+      if (signalled.signal.aborted) resolve('signal');
+      signalled.signal.addEventListener('abort', () => resolve('signal'), { once: true });
+      void running.lostLeadership.then(() => resolve('lost'));
+    });
+    logger.info(why === 'lost' ? 'leadership lost: exiting so that a fresh start competes again' : 'stopping: letting in-flight reconciles finish');
+    await running.stop();
+    logger.info('stopped');
+    return why === 'lost' ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 function validate(args: string[]): number {

@@ -5,6 +5,7 @@ import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js
 import { FileEventLog } from '../adapters/file-event-log.js';
 import { ensureDir, FileStatusStore } from '../adapters/file-status-store.js';
 import type { Config } from '../config.js';
+import { fileModeIdentity } from '../core/controller-identity.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { DirectorySource, SOURCE_ANNOTATION } from '../sources/directory-source.js';
@@ -18,15 +19,23 @@ export class FileMode implements Mode {
   readonly statuses: FileStatusStore;
   readonly events: FileEventLog;
   readonly writer: FileDesiredStateWriter;
+  readonly identity: string;
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
+    this.identity = fileModeIdentity(config.dir);
     ensureDir(config.stateDir);
     this.statuses = new FileStatusStore(config.stateDir).load(STATUS_KINDS);
     this.events = new FileEventLog(config.stateDir);
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
   }
+
+  get witness(): DirectorySource | undefined {
+    return this.source;
+  }
+
+  async open(): Promise<void> {}
 
   async startSource(store: DesiredStore): Promise<void> {
     this.store = store;
@@ -34,6 +43,7 @@ export class FileMode implements Mode {
       dir: this.config.dir, store, logger: this.logger,
       previous: (key) => this.statuses.get(key),
       storedObjects: () => STATUS_KINDS.flatMap((kind) => this.statuses.list(kind)),
+      allowEmpty: this.config.allowEmpty,
     });
     await this.source.start();
   }

@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeDesiredStateWriter } from '../adapters/kube-desired-state-writer.js';
 import { KubeEventRecorder } from '../adapters/kube-event-recorder.js';
 import { KubeStatusStore } from '../adapters/kube-status-store.js';
+import { kubeModeIdentity } from '../core/controller-identity.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { KubeSource } from '../sources/kube-source.js';
@@ -13,6 +14,10 @@ export interface KubeModeOptions {
   kubeConfig: KubeConfig;
   namespace?: string;
   nodeName?: string;
+  /** Names this controller in its identity (with the cluster). */
+  controllerName: string;
+  /** An empty cluster may delete every VM. */
+  allowEmpty?: boolean;
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -28,16 +33,22 @@ export class KubeMode implements Mode {
   readonly events: KubeEventRecorder;
   readonly writer: KubeDesiredStateWriter;
   readonly namespace: string | undefined;
+  readonly identity: string;
+  readonly witness: KubeSource;
   private readonly source: KubeSource;
 
   constructor(opts: KubeModeOptions, logger: Logger) {
     this.namespace = opts.namespace;
+    // The cluster as its API server's address: one libvirt host serves one cluster.
+    this.identity = kubeModeIdentity(opts.kubeConfig.getCurrentCluster()?.server ?? 'unknown-cluster', opts.controllerName);
     this.source = new KubeSource({
       kubeConfig: opts.kubeConfig, logger,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
       onObject: (key) => this.statuses.seen(key),
+      ...(opts.allowEmpty ? { allowEmpty: true } : {}),
     });
+    this.witness = this.source;
     this.statuses = new KubeStatusStore(opts.kubeConfig, this.source);
     this.events = new KubeEventRecorder(opts.kubeConfig, (key) => {
       const o = this.source.object(key);
@@ -45,6 +56,8 @@ export class KubeMode implements Mode {
     }, logger);
     this.writer = new KubeDesiredStateWriter(opts.kubeConfig);
   }
+
+  async open(): Promise<void> {}
 
   async startSource(store: DesiredStore): Promise<void> {
     await this.source.start(store);

@@ -1,6 +1,7 @@
 // What differs between file mode and Kubernetes mode: where desired state comes from, where
 // status and events go, and how changes made on a user's behalf are written. The engine, the
 // reconcilers and the adapters for libvirt and the switch are the same in both.
+import type { AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
 import type { EventRecorder } from '../ports/event-recorder.js';
@@ -11,6 +12,12 @@ export interface Mode {
   readonly statuses: StatusStore;
   readonly events: EventRecorder;
   readonly writer: DesiredStateWriter;
+  /** Who this controller is, as written into its domains (src/core/controller-identity.ts). */
+  readonly identity: string;
+  /** The running source, as the deletion gate's witness; undefined until it starts. */
+  readonly witness: AbsenceWitness | undefined;
+  /** Opens what the mode keeps (file mode: the state store and its lock); first of all. */
+  open(): Promise<void>;
   /** Fills `store` and keeps it current; resolves once the first full view is in. */
   startSource(store: DesiredStore): Promise<void>;
   stopSource(): Promise<void>;

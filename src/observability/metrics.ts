@@ -21,6 +21,10 @@ export interface Inventory {
   clientsByStatus: Record<string, number>;
   vlansInUse: number;
   vlansFree: number;
+  /** Deletions the deletion gate holds back for lack of evidence. */
+  deletionsWithheld?: number;
+  /** The source cannot vouch for any deletion now. */
+  sourceBlocked?: boolean;
 }
 
 /** 0.1 ms (a cached getDomain) to 10 s (a guest shutdown or a slow define). */
@@ -109,6 +113,8 @@ export class Metrics {
     };
     scalar('wimaxvm_vlans_in_use', 'Slice VLANs held by a VM.', (i) => i.vlansInUse);
     scalar('wimaxvm_vlans_free', 'Slice VLANs left in the configured range.', (i) => i.vlansFree);
+    scalar('wimaxvm_deletions_withheld', 'VMs not deleted because their source gave no evidence that their declaration was deleted.', (i) => i.deletionsWithheld ?? 0);
+    scalar('wimaxvm_source_blocked', '1 while the source of desired state cannot vouch for any deletion (not read yet, connection lost).', (i) => (i.sourceBlocked ? 1 : 0));
   }
 
   /** The Controller's onReconcile for one kind. */

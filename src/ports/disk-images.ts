@@ -1,4 +1,5 @@
 // Per-VM copy-on-write overlays over the images of the configured image directory.
+import type { DeletionPermit } from '../core/deletion-gate.js';
 
 export interface DiskImages {
   /**
@@ -10,8 +11,8 @@ export interface DiskImages {
   resolveImage(image: string): Promise<string>;
   /** Creates the overlay over the image unless it exists already. */
   ensureOverlay(domainName: string, index: number, imagePath: string): Promise<void>;
-  /** Removes every overlay of a domain. */
-  removeOverlays(domainName: string): Promise<void>;
+  /** Removes every overlay of a domain: only with the deletion gate's permit for it. */
+  removeOverlays(domainName: string, permit: DeletionPermit): Promise<void>;
 }
 
 /** The image is missing or outside the image directory: the user must act. */

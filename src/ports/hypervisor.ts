@@ -1,5 +1,6 @@
 // What the reconcilers need of a hypervisor, in libvirt's own plain data (names, states, XML).
 // Adapters: LibvirtHypervisor (src/adapters); tests: FakeHypervisor (test/fakes).
+import type { DeletionPermit } from '../core/deletion-gate.js';
 
 export type DomainState =
   | 'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
@@ -41,7 +42,8 @@ export interface Hypervisor {
   start(name: string): Promise<void>;
   shutdown(name: string): Promise<void>;
   destroy(name: string): Promise<void>;
-  undefine(name: string): Promise<void>;
+  /** Deletes the domain's definition: only with the deletion gate's permit for it. */
+  undefine(name: string, permit: DeletionPermit): Promise<void>;
   suspend(name: string): Promise<void>;
   resume(name: string): Promise<void>;
 }

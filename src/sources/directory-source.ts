@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Resource, ResourceKey } from '../api/meta.js';
 import { stableStringify } from '../api/stable-json.js';
 import type { DeclaredResource } from '../api/schema.js';
+import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { formatManifestError, parseManifests, type ManifestError } from './manifest-parser.js';
@@ -49,10 +50,12 @@ export interface DirectorySourceOptions {
   previous: (key: ResourceKey) => Resource<unknown, unknown> | undefined;
   /** Every object stored by an earlier run, to recover the last good state of files broken at start. */
   storedObjects: () => Resource<unknown, unknown>[];
+  /** An empty directory may delete every VM (Argo CD's allowEmpty); by default it deletes nothing. */
+  allowEmpty?: boolean;
   now?: () => Date;
 }
 
-export class DirectorySource {
+export class DirectorySource implements AbsenceWitness {
   private readonly root: string;
   private watcher: FSWatcher | undefined;
   /** The last good declarations of each file (relative path). */
@@ -67,6 +70,9 @@ export class DirectorySource {
   private readonly readVersions = new Map<string, string>();
   private readonly rechecks = new Set<NodeJS.Timeout>();
   private synced = false;
+  private syncedAt = '';
+  /** Keys whose removal was seen in a file that read well (or a file deleted), with what was seen. */
+  private readonly removed = new Map<ResourceKey, string>();
   private readonly now: () => Date;
 
   constructor(private readonly opts: DirectorySourceOptions) {
@@ -98,6 +104,7 @@ export class DirectorySource {
     // Duplicates are judged with every file read: no declaration wins for having been read first.
     for (const key of this.declaredIn.keys()) this.recompute(key);
     this.synced = true;
+    this.syncedAt = this.now().toISOString();
     // Changes made while the initial read ran raised no event we listened to: look again.
     for (const path of files) this.recheckLater(path, relative(this.root, path));
     this.opts.logger.info('directory source synced', { dir: this.root, files: this.files.size, resources: this.opts.store.size });
@@ -108,6 +115,29 @@ export class DirectorySource {
     this.rechecks.clear();
     await this.watcher?.close();
     await Promise.all(this.pending.values());
+  }
+
+  /** The deletion gate's question: is this resource's declaration known to be deleted? */
+  absence(key: ResourceKey): Absence {
+    const blocked = this.blocked();
+    if (blocked) return { confirmed: false, why: blocked };
+    if (this.declaredIn.has(key)) return { confirmed: false, why: 'it is still declared' };
+    if (this.declaredIn.size === 0 && !this.opts.allowEmpty) {
+      return { confirmed: false, why: `the directory ${this.root} declares no resources, and an empty read deletes nothing (run with --allow-empty to let it)` };
+    }
+    const removed = this.removed.get(key);
+    if (removed) return { confirmed: true, evidence: removed };
+    const broken = [...this.fileErrors.values()].flat();
+    if (broken.length) {
+      return { confirmed: false, why: `${this.fileErrors.size} file(s) in ${this.root} cannot be read (${formatManifestError(broken[0]!)}), and it may be declared there` };
+    }
+    return { confirmed: true, evidence: `not declared in ${this.root}, read completely at ${this.syncedAt}` };
+  }
+
+  blocked(): string | undefined {
+    if (!this.synced) return `the directory ${this.root} has not been read completely yet`;
+    if (!existsSync(this.root)) return `the watched directory ${this.root} is gone`;
+    return undefined;
   }
 
   /** Files whose current content is broken, with their errors. */
@@ -180,7 +210,11 @@ export class DirectorySource {
       this.confirmLater(path);
     }
     this.files.set(rel, after);
-    for (const key of before.keys()) if (!after.has(key)) this.undeclare(key, rel);
+    for (const key of before.keys()) {
+      if (after.has(key)) continue;
+      this.removed.set(key, `its declaration was removed from ${rel}`);
+      this.undeclare(key, rel);
+    }
     for (const key of after.keys()) this.declare(key, rel);
     if (initial) return; // start() judges every key once all files are read
     for (const key of new Set([...before.keys(), ...after.keys()])) this.recompute(key);
@@ -211,6 +245,7 @@ export class DirectorySource {
     if (!before) return;
     this.opts.logger.info('file removed', { file: rel, resources: before.size });
     for (const key of before.keys()) {
+      this.removed.set(key, `the file ${rel} that declared it was deleted`);
       this.undeclare(key, rel);
       this.recompute(key);
     }
@@ -244,6 +279,7 @@ export class DirectorySource {
   }
 
   private declare(key: ResourceKey, rel: string): void {
+    this.removed.delete(key);
     let set = this.declaredIn.get(key);
     if (!set) this.declaredIn.set(key, (set = new Set()));
     set.add(rel);

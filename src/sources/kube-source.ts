@@ -7,6 +7,7 @@ import { CustomObjectsApi, makeInformer, PatchStrategy, setHeaderOptions, type I
 import { FINALIZER, kindInfo, KINDS, type KindInfo } from '../api/kinds.js';
 import { resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { VM_KIND } from '../api/virtual-machine.js';
+import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 
@@ -27,6 +28,8 @@ export interface KubeSourceOptions {
   retryMaxMs?: number;
   /** Told of every object the watch delivers (the status store drops what it remembered). */
   onObject?: (key: ResourceKey) => void;
+  /** A cluster without any wimaxvm resource may delete every VM; by default it deletes nothing. */
+  allowEmpty?: boolean;
 }
 
 type Watched = Informer<KubeObject> & ObjectCache<KubeObject>;
@@ -46,11 +49,16 @@ export function toResource(object: KubeObject): Resource<any, unknown> {
   };
 }
 
-export class KubeSource {
+export class KubeSource implements AbsenceWitness {
   private readonly informers = new Map<string, Watched>();
   private readonly api: CustomObjectsApi;
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  /** Kinds whose list has succeeded at least once. */
+  private readonly listed = new Set<string>();
+  /** Kinds whose list or watch is failing, since when and why. */
+  private readonly down = new Map<string, { since: string; error: string }>();
+  private onListed: (() => void) | undefined;
 
   private store: DesiredStore | undefined;
 
@@ -58,18 +66,51 @@ export class KubeSource {
     this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
-  /** Starts every informer, filling `store`; resolves once each has listed. */
+  /**
+   * Starts every informer, filling `store`; resolves once each has listed successfully (a failed
+   * list is retried with backoff meanwhile), or when stopped first.
+   */
   async start(store: DesiredStore): Promise<void> {
     this.store = store;
     for (const info of KINDS) this.informers.set(info.kind, this.informer(info));
+    const allListed = new Promise<void>((resolve) => {
+      this.onListed = () => { if (this.stopped || this.listed.size === KINDS.length) resolve(); };
+    });
     // VMs first: in DaemonSet mode whether a station is this node's depends on its VM.
     await this.informers.get(VM_KIND)!.start();
     await Promise.all([...this.informers.entries()].filter(([kind]) => kind !== VM_KIND).map(([, i]) => i.start()));
-    this.opts.logger.info('kube source synced', { namespace: this.opts.namespace ?? '(all)', resources: this.store!.size });
+    this.onListed?.();
+    await allListed;
+    if (!this.stopped) this.opts.logger.info('kube source synced', { namespace: this.opts.namespace ?? '(all)', resources: this.store!.size });
+  }
+
+  /** The deletion gate's question: is this resource's declaration known to be deleted? */
+  absence(key: ResourceKey): Absence {
+    const blocked = this.blocked();
+    if (blocked) return { confirmed: false, why: blocked };
+    const total = [...this.informers.values()].reduce((n, i) => n + i.list().length, 0);
+    if (total === 0 && !this.opts.allowEmpty) {
+      return { confirmed: false, why: 'the cluster holds no wimaxvm resources, and an empty list deletes nothing (run with --allow-empty to let it)' };
+    }
+    const [kind, namespace, name] = key.split('/');
+    const object = this.informers.get(kind!)?.get(name!, namespace);
+    if (!object) return { confirmed: true, evidence: 'absent from a successful list and watch of the cluster' };
+    if (object.metadata.deletionTimestamp) return { confirmed: true, evidence: `deleted through the API at ${object.metadata.deletionTimestamp}` };
+    if (!this.mine(kindInfo(kind!), object)) return { confirmed: true, evidence: `declared for node ${String(object.spec?.nodeName ?? '(none)')}, not this one` };
+    return { confirmed: false, why: 'it is still declared' };
+  }
+
+  blocked(): string | undefined {
+    const unlisted = KINDS.filter((info) => !this.listed.has(info.kind)).map((info) => info.plural);
+    const failure = [...this.down.values()][0];
+    if (unlisted.length) return `the cluster has not been listed successfully yet (${unlisted.join(', ')})${failure ? `: ${failure.error}` : ''}`;
+    if (failure) return `the watch of the cluster is down since ${failure.since}: ${failure.error}`;
+    return undefined;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.onListed?.();
     for (const timer of this.retries.values()) clearTimeout(timer);
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
   }
@@ -92,9 +133,14 @@ export class KubeSource {
   private informer(info: KindInfo): Watched {
     const ns = this.opts.namespace;
     const path = `/apis/${info.group}/${info.version}${ns ? `/namespaces/${ns}` : ''}/${info.plural}`;
-    const list = () => (ns
-      ? this.api.listNamespacedCustomObject({ group: info.group, version: info.version, namespace: ns, plural: info.plural })
-      : this.api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural }));
+    const list = async () => {
+      const result = await (ns
+        ? this.api.listNamespacedCustomObject({ group: info.group, version: info.version, namespace: ns, plural: info.plural })
+        : this.api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural }));
+      // Marked once the informer has taken the list in (its deletions of what vanished included).
+      setImmediate(() => this.markUp(info.kind, true));
+      return result;
+    };
     const informer = makeInformer<KubeObject>(this.opts.kubeConfig, path, list as never) as Watched;
     const seen = (object: KubeObject) => this.seen(info, object);
     informer.on('add', seen);
@@ -106,14 +152,27 @@ export class KubeSource {
     });
     informer.on('error', (err) => {
       if (this.stopped) return;
+      if (!this.down.has(info.kind)) this.down.set(info.kind, { since: new Date().toISOString(), error: errorMessage(err) });
       this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: errorMessage(err), retryInMs: delay });
       clearTimeout(this.retries.get(info.kind));
       this.retries.set(info.kind, setTimeout(() => {
-        if (!this.stopped) informer.start().catch(() => { /* reported through 'error' again */ });
+        if (this.stopped) return;
+        const before = this.down.get(info.kind);
+        informer.start().then(
+          // Up again if no new error came while it listed and connected its watch.
+          () => { if (this.down.get(info.kind) === before) this.markUp(info.kind, false); },
+          () => { /* reported through 'error' again */ },
+        );
       }, delay * (1 + Math.random() * 0.2)));
       delay = Math.min(this.opts.retryMaxMs ?? 30_000, delay * 2);
     });
     return informer;
+  }
+
+  private markUp(kind: string, listed: boolean): void {
+    if (listed) this.listed.add(kind);
+    if (this.down.delete(kind)) this.opts.logger.info('watch is up again', { kind });
+    this.onListed?.();
   }
 
   private key(info: KindInfo, object: KubeObject): ResourceKey {

@@ -1,6 +1,7 @@
 // In-memory DiskImages: `images` holds the image names that exist; overlays are only recorded.
 import { createHash } from 'node:crypto';
 import { ImageError, type DiskImages } from '../../src/ports/disk-images.js';
+import { assertPermit, type DeletionPermit } from '../../src/core/deletion-gate.js';
 
 export type FakeDiskCall =
   | { op: 'ensureOverlay'; domainName: string; index: number; imagePath: string }
@@ -49,7 +50,8 @@ export class FakeDiskImages implements DiskImages {
     this.overlays.add(this.overlayPath(domainName, index, imagePath));
   }
 
-  async removeOverlays(domainName: string): Promise<void> {
+  async removeOverlays(domainName: string, permit: DeletionPermit): Promise<void> {
+    assertPermit(permit, domainName);
     this.calls.push({ op: 'removeOverlays', domainName });
     this.journal?.push(`disks:removeOverlays ${domainName}`);
     for (const path of [...this.overlays]) {

@@ -1,6 +1,7 @@
 // In-memory Hypervisor for reconciler tests: domains by name, libvirt's rules on define/start/
 // undefine, every mutating call recorded, failures injectable, drift simulated by helpers.
 import { parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { assertPermit, type DeletionPermit } from '../../src/core/deletion-gate.js';
 import {
   HypervisorUnavailableError,
   type DomainActivity,
@@ -183,7 +184,8 @@ export class FakeHypervisor implements Hypervisor {
     this.powerOff(d);
   }
 
-  async undefine(name: string): Promise<void> {
+  async undefine(name: string, permit: DeletionPermit): Promise<void> {
+    assertPermit(permit, name);
     this.record('undefine', name);
     const d = this.must(name);
     if (ACTIVE.has(d.state)) throw new Error(`Requested operation is not valid: cannot undefine active domain '${name}'`);

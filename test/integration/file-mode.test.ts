@@ -1,6 +1,7 @@
 // The real engine on libvirt's in-process test driver with a real watched directory.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, Harness, manyVms, vmYaml } from '../helpers/harness.js';
+import { undefineByHand } from '../helpers/by-hand.js';
 
 describe('file mode on test:///default', () => {
   let h: Harness;
@@ -138,7 +139,7 @@ describe('file mode on test:///default', () => {
     await eventually(() => (h.status('bulk-8-0')?.restarts ?? 0) >= 1, 'the restart counted in status');
 
     await h.observer.destroy('bulk-8-1');
-    await h.observer.undefine('bulk-8-1');
+    await undefineByHand(h.uri, 'bulk-8-1');
     await eventually(async () => (await h.domain('bulk-8-1'))?.state === 'running', 'bulk-8-1 defined and started again');
 
     const d = (await h.domain('bulk-8-2'))!;

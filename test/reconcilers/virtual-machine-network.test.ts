@@ -14,6 +14,8 @@ import { FakeDiskImages } from '../fakes/fake-disk-images.js';
 import { FakeEventRecorder } from '../fakes/fake-event-recorder.js';
 import { FakeHypervisor } from '../fakes/fake-hypervisor.js';
 import { FakeStatusStore } from '../fakes/fake-status-store.js';
+import { DeletionGate } from '../../src/core/deletion-gate.js';
+import { FakeWitness, TEST_IDENTITY } from '../fakes/fake-witness.js';
 
 function setup(range?: VlanRange) {
   const hv = new FakeHypervisor();
@@ -23,6 +25,7 @@ function setup(range?: VlanRange) {
   const vlans = new VlanAllocator(range);
   let shaping = true;
   const reconciler = new VirtualMachineReconciler({
+    gate: new DeletionGate(store, () => new FakeWitness(), silentLogger), identity: TEST_IDENTITY,
     store, hypervisor: hv, datapath, statuses, vlans, disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
     logger: silentLogger, nic: { type: 'bridge', source: 'wxbr', openvswitch: true }, shutdownTimeoutMs: 1000,
     shapingEnabled: () => shaping,
@@ -156,6 +159,7 @@ function plainReconciler() {
   const store = new DesiredStore();
   const statuses = new FakeStatusStore();
   const r = new VirtualMachineReconciler({
+    gate: new DeletionGate(store, () => new FakeWitness(), silentLogger), identity: TEST_IDENTITY,
     store, hypervisor: hv, statuses, vlans: new VlanAllocator(), disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
     logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 1000,
   });

@@ -15,6 +15,8 @@ import { FakeDiskImages } from '../fakes/fake-disk-images.js';
 import { FakeEventRecorder } from '../fakes/fake-event-recorder.js';
 import { FakeHypervisor } from '../fakes/fake-hypervisor.js';
 import { FakeStatusStore } from '../fakes/fake-status-store.js';
+import { DeletionGate } from '../../src/core/deletion-gate.js';
+import { FakeWitness, TEST_IDENTITY } from '../fakes/fake-witness.js';
 
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
@@ -32,7 +34,10 @@ function harness() {
   const store = new DesiredStore();
   const macs = new MacAllocator();
   let nowMs = T0;
+  const witness = new FakeWitness();
+  const gate = new DeletionGate(store, () => witness, silentLogger);
   const reconciler = new VirtualMachineReconciler({
+    gate, identity: TEST_IDENTITY,
     store, hypervisor: hv, disks, statuses, events, macs, vlans: new VlanAllocator(),
     logger: silentLogger,
     nic: { type: 'user' },
@@ -41,7 +46,7 @@ function harness() {
   });
 
   const h = {
-    journal, hv, disks, statuses, events, store, macs, reconciler,
+    journal, hv, disks, statuses, events, store, macs, reconciler, witness, gate,
     advance(ms: number): void {
       nowMs += ms;
     },

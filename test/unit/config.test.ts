@@ -63,6 +63,8 @@ describe('buildConfig', () => {
       listen: { host: '127.0.0.1', port: 5012 },
       source: 'dir',
       logLevel: 'info',
+      allowEmpty: false,
+      adoptFrom: [],
     });
   });
 
@@ -74,7 +76,7 @@ describe('buildConfig', () => {
     expect(buildConfig(flags)).toEqual({
       dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
       workers: 3, resyncMs: 120_000, pollMs: 250, shutdownTimeoutMs: 5_000,
-      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, source: 'dir', logLevel: 'debug', logFormat: 'json',
+      nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, source: 'dir', logLevel: 'debug', logFormat: 'json', allowEmpty: false, adoptFrom: [],
     });
   });
 

@@ -3,6 +3,7 @@ import { WorkQueue } from '../../src/core/work-queue.js';
 import { Metrics, type Inventory } from '../../src/observability/metrics.js';
 import type { ClientPath, Datapath, PortSettings, SlicePath } from '../../src/ports/datapath.js';
 import type { DomainActivity, DomainSnapshot, Hypervisor } from '../../src/ports/hypervisor.js';
+import type { DeletionPermit } from '../../src/core/deletion-gate.js';
 
 // --- A minimal exposition-format parser: prom-client has none of its own. -----------------------
 
@@ -74,7 +75,7 @@ class StubHypervisor implements Hypervisor {
   async start(name: string): Promise<void> { this.calls.push(['start', name]); }
   async shutdown(): Promise<void> {}
   async destroy(name: string): Promise<void> { throw new Error(`no domain ${name}`); }
-  async undefine(): Promise<void> {}
+  async undefine(_name: string, _permit: DeletionPermit): Promise<void> {}
   async suspend(): Promise<void> {}
   async resume(): Promise<void> {}
 }

@@ -10,7 +10,8 @@ import {
 const MAC = '52:54:00:00:00:1e';
 const FACTS: DomainFacts = { memoryKiB: 262144, vcpus: 1, diskPaths: ['/o/vm30-0.qcow2'], nics: [{ mac: MAC, type: 'user' }] };
 const BIGGER: DomainFacts = { ...FACTS, memoryKiB: 524288 };
-const OWNER: OwnerMetadata = { uid: 'u1', namespace: 'default', name: 'vm30', generation: 2, specHash: 'h2', mac: MAC };
+const OWNER: OwnerMetadata = { uid: 'u1', namespace: 'default', name: 'vm30', generation: 2, specHash: 'h2', mac: MAC, startedOnce: true };
+const { startedOnce: _never, ...NEVER_STARTED } = OWNER;
 const DESIRED: DesiredDomain = { facts: FACTS, specHash: 'h2', generation: 2 };
 const NOW = 1_000_000;
 const TIMEOUT = 30_000;
@@ -41,17 +42,18 @@ const types = (actions: Action[]) => actions.map((a) => a.type);
 
 describe('power table: runStrategy × observed state × startedOnce (no spec change)', () => {
   const S = 'stop-halt'; // marker: a graceful halt is begun
-  // [strategy, startedOnce] → state → expected actions (plus S when a shutdown is now awaited)
+  // [strategy, startedOnce] → state → expected actions (plus S when a shutdown is now awaited).
+  // The domain's metadata says whether it ran; a first start is written there first (define).
   const table: Record<string, Partial<Record<Observed, string[]>>> = {
     'Always/false': { absent: ['define', 'start'], shutoff: ['start'], running: [], paused: [], crashed: ['destroy', 'start'] },
     'Always/true': { absent: ['define', 'start'], shutoff: ['start'], running: [], paused: [], crashed: ['destroy', 'start'] },
-    'RerunOnFailure/false': { absent: ['define', 'start'], shutoff: ['start'], running: [], paused: [], crashed: ['destroy', 'start'] },
+    'RerunOnFailure/false': { absent: ['define', 'start'], shutoff: ['define', 'start'], running: [], paused: [], crashed: ['destroy', 'define', 'start'] },
     'RerunOnFailure/true': { absent: ['define'], shutoff: [], running: [], paused: [], crashed: ['destroy', 'start'] },
     'Manual/false': { absent: ['define'], shutoff: [], running: [], paused: [], crashed: [] },
     'Manual/true': { absent: ['define'], shutoff: [], running: [], paused: [], crashed: [] },
     'Halted/false': { absent: ['define'], shutoff: [], running: ['shutdown', S], paused: ['destroy'], crashed: ['destroy'] },
     'Halted/true': { absent: ['define'], shutoff: [], running: ['shutdown', S], paused: ['destroy'], crashed: ['destroy'] },
-    'Once/false': { absent: ['define', 'start'], shutoff: ['start'], running: [], paused: [], crashed: ['destroy', 'start'] },
+    'Once/false': { absent: ['define', 'start'], shutoff: ['define', 'start'], running: [], paused: [], crashed: ['destroy', 'define', 'start'] },
     'Once/true': { absent: ['define'], shutoff: [], running: [], paused: [], crashed: [] },
   };
 
@@ -65,8 +67,11 @@ describe('power table: runStrategy × observed state × startedOnce (no spec cha
   });
 
   it.each(rows)('%s, %s, startedOnce=%s → %j', (runStrategy, state, startedOnce, expected) => {
-    const plan = planVirtualMachine(input({ runStrategy, state, startedOnce }));
+    const owner = startedOnce ? OWNER : NEVER_STARTED;
+    const plan = planVirtualMachine(input({ runStrategy, startedOnce, ...(state === 'absent' ? {} : { observed: observed(state, { owner }) }) }));
     expect(types(plan.actions)).toEqual(expected.filter((a) => a !== S));
+    const remembers = runStrategy === 'Once' || runStrategy === 'RerunOnFailure';
+    expect(plan.recordsStart === true).toBe(remembers && expected.includes('start') && !(startedOnce && state !== 'absent'));
     if (expected.includes(S)) {
       expect(plan.stopping).toEqual({ intent: 'halt', sinceMs: NOW });
       expect(plan.requeueAfterMs).toBe(STOP_POLL_MS);

@@ -15,6 +15,10 @@ export interface OwnerMetadata {
   specHash: string;
   mac: string;
   vlan?: number;
+  /** The identity of the controller that made the domain (absent on domains made before identities). */
+  controller?: string;
+  /** The guest was started at least once (what runStrategy Once and RerunOnFailure must remember). */
+  startedOnce?: boolean;
 }
 
 export type NicAttachment =
@@ -90,6 +94,8 @@ export function buildDomainXml(def: DomainDefinition): string {
     '@mac': def.owner.mac,
   };
   if (def.owner.vlan !== undefined) owner['@vlan'] = def.owner.vlan;
+  if (def.owner.controller !== undefined) owner['@controller'] = def.owner.controller;
+  if (def.owner.startedOnce) owner['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
   const domain = {
     domain: {
       '@type': def.type,
@@ -159,6 +165,8 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       specHash: attrs['@specHash'] ?? '',
       mac: attrs['@mac'] ?? '',
       ...(attrs['@vlan'] !== undefined ? { vlan: Number(attrs['@vlan']) } : {}),
+      ...(attrs['@controller'] !== undefined ? { controller: attrs['@controller'] } : {}),
+      ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
     };
   }
   return undefined;

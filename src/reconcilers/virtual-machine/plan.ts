@@ -30,6 +30,10 @@ export interface DesiredDomain {
   facts: DomainFacts;
   specHash: string;
   generation: number;
+  /** The identity the domain's metadata must carry. */
+  controller?: string;
+  /** The metadata must remember that the guest ran (set once it starts). */
+  startedOnce?: boolean;
 }
 
 export interface PlanInput {
@@ -52,6 +56,8 @@ export interface Plan {
   requeueAfterMs?: number;
   /** Fields whose change waits for a restart the runStrategy does not let the controller make. */
   restartRequired: string[];
+  /** The definition must say the guest has started (its first start is in this plan). */
+  recordsStart?: boolean;
 }
 
 /** How long to wait between looks at a guest that is shutting down. */
@@ -61,6 +67,11 @@ const ACTIVE_STATES: ReadonlySet<DomainState> = new Set(['running', 'blocked', '
 
 export function isActive(state: DomainState): boolean {
   return ACTIVE_STATES.has(state);
+}
+
+/** The run strategies whose decisions depend on whether the guest already ran. */
+export function remembersStart(strategy: RunStrategy): boolean {
+  return strategy === 'Once' || strategy === 'RerunOnFailure';
 }
 
 /** Whether the controller may restart a running guest to apply a change. */
@@ -91,7 +102,9 @@ export function wantedPower(strategy: RunStrategy, state: DomainState | undefine
 function needsDefine(desired: DesiredDomain, observed: ObservedDomain | undefined): boolean {
   if (!observed) return true;
   if (diffFacts(observed.persistent, desired.facts).length > 0) return true;
-  return observed.owner?.specHash !== desired.specHash || observed.owner?.generation !== desired.generation;
+  const owner = observed.owner;
+  return owner?.specHash !== desired.specHash || owner?.generation !== desired.generation
+    || owner?.controller !== desired.controller || (desired.startedOnce === true && owner?.startedOnce !== true);
 }
 
 /** Waits out a graceful shutdown, then forces it. Returns true while still waiting. */
@@ -118,6 +131,22 @@ function beginStopping(intent: StopIntent, input: PlanInput, observed: ObservedD
 }
 
 export function planVirtualMachine(input: PlanInput): Plan {
+  return rememberStart(planActions(input), input);
+}
+
+/**
+ * A guest's first start is written into its domain's metadata before it happens, so that losing
+ * the state store never makes a Once or RerunOnFailure guest run again.
+ */
+function rememberStart(plan: Plan, input: PlanInput): Plan {
+  const startAt = plan.actions.findIndex((a) => a.type === 'start');
+  if (!input.desired || !input.runStrategy || !remembersStart(input.runStrategy) || startAt < 0 || input.observed?.owner?.startedOnce) return plan;
+  plan.recordsStart = true;
+  if (!plan.actions.slice(0, startAt).some((a) => a.type === 'define')) plan.actions.splice(startAt, 0, { type: 'define' });
+  return plan;
+}
+
+function planActions(input: PlanInput): Plan {
   const { desired, observed, runStrategy } = input;
   const actions: Action[] = [];
   const plan: Plan = { actions, restartRequired: [] };

@@ -4,6 +4,7 @@ import { parseResourceKey, setCondition, type ResourceKey } from '../../api/meta
 import { quantityToKiB } from '../../api/quantity.js';
 import { domainNameFor, RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
 import { MacAllocator } from '../../allocators/mac-allocator.js';
+import type { DeletionGate, DeletionPermit } from '../../core/deletion-gate.js';
 import type { DesiredStore } from '../../core/desired-store.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
 import { TerminalError, type ReconcileResult, type Reconciler } from '../../core/result.js';
@@ -15,14 +16,22 @@ import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinit
 import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './slice-network.js';
 import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
 import type { Datapath, SlicePath } from '../../ports/datapath.js';
-import { isActive, planVirtualMachine, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
+import { isActive, planVirtualMachine, remembersStart, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
+import { ownershipOf, type Identity } from './ownership.js';
 import { computeStatus, type StatusInput } from './status.js';
+
+/** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
+const WITHHELD_RECHECK_MS = 15_000;
 
 /** Largest guest memory accepted: beyond this a typo (1Ti for 1Gi) is likelier than intent. */
 const MAX_MEMORY_KIB = 1024 ** 3; // 1 TiB
 
 export interface VirtualMachineReconcilerDeps {
   store: DesiredStore;
+  /** The only way to a deletion: a domain is removed with its permit only. */
+  gate: DeletionGate;
+  /** Whose domains these are: others' are never touched. */
+  identity: Identity;
   vlans: VlanAllocator;
   /** The switch, when VM NICs are on Open vSwitch: VLAN tags and slice rates go there. */
   datapath?: Datapath;
@@ -71,11 +80,6 @@ function observe(snapshot: DomainSnapshot | undefined): Observed | undefined {
     get owner() { return parsedPersistent().owner; },
     ...(port > 0 ? { vncPort: port } : {}),
   };
-}
-
-/** A domain is wimaxvm's, and this resource's, only if its metadata names the resource. */
-function ownedBy(owner: OwnerMetadata | undefined, namespace: string, name: string): boolean {
-  return owner !== undefined && owner.namespace === namespace && owner.name === name;
 }
 
 /** A stable UUID from the resource's uid, so define is idempotent after a crash. */
@@ -152,24 +156,38 @@ export class VirtualMachineReconciler implements Reconciler {
       throw err;
     }
 
-    if (observed && !ownedBy(observed.owner, namespace, name)) {
+    const notOurs = observed && this.notOurs(observed.owner, namespace, name, domainName);
+    if (notOurs) {
       if (!vm) return this.forgetResource(key); // the domain is not ours: never touched
-      const error = new TerminalError('DomainNameTaken', `a libvirt domain named ${domainName} exists and does not belong to this resource; wimaxvm leaves it alone`);
-      await this.writeStatus(key, vm, this.statusInput(key, vm, undefined, { reason: error.reason, message: error.message, terminal: true }));
+      await this.writeStatus(key, vm, this.statusInput(key, vm, undefined, { ...notOurs, terminal: true }));
       return { requeueAfterMs: 60_000 };
     }
     if (!vm) {
       try {
         // Deleting: "absent" must come from libvirt itself, not from what the adapter remembers.
         const confirmed = observed ?? observe(await this.deps.hypervisor.getDomain(domainName, true));
-        if (confirmed && !ownedBy(confirmed.owner, namespace, name)) return await this.forgetResource(key);
-        return await this.remove(key, domainName, confirmed);
+        if (confirmed && this.notOurs(confirmed.owner, namespace, name, domainName)) return await this.forgetResource(key);
+        if (!confirmed && !this.deps.statuses.get(key) && !this.deps.macs.get(key)) return {}; // nothing left of it
+        const decision = this.deps.gate.decide(key, domainName);
+        if ('withheld' in decision) return { requeueAfterMs: WITHHELD_RECHECK_MS };
+        return await this.remove(key, domainName, confirmed, decision.permit);
       } catch (err) {
         if (err instanceof HypervisorUnavailableError) await this.reportBlockedCleanup(key, err);
         throw err;
       }
     }
+    this.deps.gate.settled(key);
     return this.converge(key, vm, domainName, observed);
+  }
+
+  /** Why the domain named after this resource is not this controller's to touch; undefined if it is. */
+  private notOurs(owner: OwnerMetadata | undefined, namespace: string, name: string, domainName: string): { reason: string; message: string } | undefined {
+    const ownership = ownershipOf(owner, namespace, name, this.deps.identity);
+    if (ownership.kind === 'ours') return undefined;
+    if (ownership.kind === 'elsewhere') {
+      return { reason: 'DomainOwnedElsewhere', message: `domain ${domainName} belongs to the wimaxvm controller ${ownership.controller}; this controller (${this.deps.identity.self}) leaves it alone (see README: taking over from a controller that is gone)` };
+    }
+    return { reason: 'DomainNameTaken', message: `a libvirt domain named ${domainName} exists and does not belong to this resource; wimaxvm leaves it alone` };
   }
 
   private async converge(key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined): Promise<ReconcileResult> {
@@ -199,18 +217,26 @@ export class VirtualMachineReconciler implements Reconciler {
 
     const restartRequest = vm.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
     const restartRequested = restartRequest !== undefined && restartRequest !== previous?.restartedAt && !this.stopping.has(key);
+    // Whether the guest ever ran: the domain's metadata remembers it even if status was lost.
+    const ranBefore = (previous?.startedOnce ?? false) || observed?.owner?.startedOnce === true || (observed !== undefined && isActive(observed.state));
+    definition.owner.startedOnce = ranBefore;
     const plan = planVirtualMachine({
       restartRequested,
       runStrategy: vm.spec.runStrategy,
-      desired: { facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation },
+      desired: {
+        facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation,
+        // Only the strategies that read it redefine a domain just to write it down.
+        controller: definition.owner.controller, startedOnce: ranBefore && remembersStart(vm.spec.runStrategy),
+      },
       ...(observed ? { observed } : {}),
       ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),
-      startedOnce: previous?.startedOnce ?? false,
+      startedOnce: ranBefore,
       nowMs: this.now(),
       shutdownTimeoutMs: this.deps.shutdownTimeoutMs,
     });
+    if (plan.recordsStart) definition.owner.startedOnce = true;
 
-    let startedOnce = previous?.startedOnce ?? false;
+    let startedOnce = ranBefore;
     let restarts = previous?.restarts ?? 0;
     let failure: unknown;
     try {
@@ -263,9 +289,8 @@ export class VirtualMachineReconciler implements Reconciler {
   }
 
   /** The resource is gone: stop the guest (gracefully, then by force), undefine, clean up. */
-  private async remove(key: ResourceKey, domainName: string, observed: Observed | undefined): Promise<ReconcileResult> {
+  private async remove(key: ResourceKey, domainName: string, observed: Observed | undefined, permit: DeletionPermit): Promise<ReconcileResult> {
     const stored = this.deps.statuses.get(key);
-    if (!observed && !stored && !this.deps.macs.get(key)) return {};
     const plan = planVirtualMachine({
       ...(observed ? { observed } : {}),
       ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),
@@ -273,7 +298,7 @@ export class VirtualMachineReconciler implements Reconciler {
       nowMs: this.now(),
       shutdownTimeoutMs: this.deps.shutdownTimeoutMs,
     });
-    for (const action of plan.actions) await this.act(key, action, domainName, undefined, [], observed);
+    for (const action of plan.actions) await this.act(key, action, domainName, undefined, [], observed, permit);
     this.rememberStopping(key, plan);
     this.noteActivity(domainName, plan.stopping ? observed : undefined);
     if (plan.stopping) {
@@ -282,12 +307,13 @@ export class VirtualMachineReconciler implements Reconciler {
       }
       return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
     }
-    await this.deps.disks.removeOverlays(domainName);
+    await this.deps.disks.removeOverlays(domainName, permit);
     const vlan = this.deps.vlans.get(key);
     if (vlan !== undefined) await this.dropSlicePath(domainName, vlan);
     this.deps.macs.release(key);
     this.deps.vlans.release(key);
     this.startFailures.delete(key);
+    this.deps.gate.settled(key);
     await this.deps.statuses.remove(key);
     this.deps.onStatusChange?.(key);
     if (observed) this.deps.events.record(key, 'Normal', 'Deleted', `domain ${domainName} undefined and its overlays removed`);
@@ -410,12 +436,14 @@ export class VirtualMachineReconciler implements Reconciler {
     const owner: OwnerMetadata = {
       uid: vm.metadata.uid, namespace: vm.metadata.namespace, name: vm.metadata.name, generation: vm.metadata.generation, specHash, mac,
       ...(vlan !== undefined ? { vlan } : {}),
+      controller: this.deps.identity.self,
     };
     return { definition: { name: domainName, uuid, ...shape, owner }, diskImages, vlanChoice };
   }
 
   private async act(
     key: ResourceKey, action: Action, domainName: string, definition: DomainDefinition | undefined, diskImages: string[], observed: Observed | undefined,
+    permit?: DeletionPermit,
   ): Promise<void> {
     const { hypervisor, events, logger, disks } = this.deps;
     switch (action.type) {
@@ -443,7 +471,7 @@ export class VirtualMachineReconciler implements Reconciler {
         logger.info(`destroyed ${domainName}`, { key });
         return;
       case 'undefine':
-        await hypervisor.undefine(domainName);
+        await hypervisor.undefine(domainName, permit!);
         logger.info(`undefined ${domainName}`, { key });
         return;
     }

@@ -1,0 +1,83 @@
+// The one way a VM can be deleted. A domain is undefined (and its disks removed) only with a
+// DeletionPermit, and only this gate issues permits: on positive evidence, from the source
+// that declares the resource, that its declaration was deleted. A source that has not read
+// successfully, has lost its connection, or reads as empty vouches for nothing, so nothing is
+// deleted; the gate says so (log, /readyz, metric). A new source or code path cannot go around
+// it: the Hypervisor and DiskImages ports demand a permit, and their adapters check it.
+import type { ResourceKey } from '../api/meta.js';
+import type { DesiredStore } from './desired-store.js';
+import type { Logger } from './logger.js';
+
+/** What a source can say, now, about a resource that is not in the desired store. */
+export type Absence =
+  | { confirmed: true; evidence: string }
+  | { confirmed: false; why: string };
+
+/** A source of desired state, as a witness of deletions. */
+export interface AbsenceWitness {
+  /** Whether the declaration of `key` is known to be deleted, and why (or why it cannot tell). */
+  absence(key: ResourceKey): Absence;
+  /** Why the source vouches for no deletion at all right now (not read yet, connection lost); undefined while it can. */
+  blocked(): string | undefined;
+}
+
+/** Held only by this module: nothing else can make a permit. */
+const GATE: unique symbol = Symbol('deletion-gate');
+
+/** Leave to delete one domain: made only by DeletionGate.decide. */
+export class DeletionPermit {
+  constructor(token: typeof GATE, readonly key: ResourceKey, readonly domainName: string, readonly evidence: string) {
+    if (token !== GATE) throw new Error('deletion permits come from the deletion gate only');
+  }
+}
+
+/** Adapters call this before any destructive call: a missing or mismatched permit is refused. */
+export function assertPermit(permit: DeletionPermit | undefined, domainName: string): void {
+  if (!(permit instanceof DeletionPermit) || permit.domainName !== domainName) {
+    throw new Error(`refusing to delete domain ${domainName}: no deletion permit from the deletion gate`);
+  }
+}
+
+const NO_SOURCE = 'no source of desired state is running';
+
+export type Decision = { permit: DeletionPermit } | { withheld: string };
+
+export class DeletionGate {
+  /** Deletions asked for and withheld, with why: for /readyz, the metric and the log (once each). */
+  private readonly withheldNow = new Map<ResourceKey, string>();
+
+  /** `witness` is the running source of desired state; while there is none, nothing can be deleted. */
+  constructor(private readonly store: DesiredStore, private readonly witness: () => AbsenceWitness | undefined, private readonly logger: Logger) {}
+
+  /** Whether the domain of `key` may be deleted now; a permit when it may. */
+  decide(key: ResourceKey, domainName: string): Decision {
+    const witness = this.witness();
+    const why = this.store.has(key) ? 'it is declared' : witness === undefined ? NO_SOURCE : undefined;
+    const absence = why === undefined ? witness!.absence(key) : { confirmed: false as const, why };
+    if (absence.confirmed) {
+      if (this.withheldNow.delete(key)) this.logger.info('deletion no longer withheld', { key, evidence: absence.evidence });
+      return { permit: new DeletionPermit(GATE, key, domainName, absence.evidence) };
+    }
+    if (this.withheldNow.get(key) !== absence.why) {
+      this.logger.warn(`not deleting ${domainName}: ${absence.why}`, { key });
+      this.withheldNow.set(key, absence.why);
+    }
+    return { withheld: absence.why };
+  }
+
+  /** The resource is declared again, or nothing of it is left: no deletion is pending. */
+  settled(key: ResourceKey): void {
+    this.withheldNow.delete(key);
+  }
+
+  /** How many deletions are waiting for evidence. */
+  get withheldCount(): number {
+    return this.withheldNow.size;
+  }
+
+  /** Why deletions are blocked as a whole (the source's own word), for /readyz. */
+  blocked(): string | undefined {
+    const witness = this.witness();
+    return witness ? witness.blocked() : NO_SOURCE;
+  }
+}

@@ -1,0 +1,179 @@
+// The part of a controller that acts: it rebuilds allocations from status and domain metadata,
+// then runs the reconcilers, the domain poller and the periodic resync. With leader election it
+// acts only while it holds the lease; watching and serving HTTP go on either way, so a standby
+// takes over warm.
+import { resourceKey, type ResourceKey } from '../api/meta.js';
+import { domainNameFor, resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
+import { CLIENT_KIND } from '../api/wimax-client.js';
+import { LeaseElector } from '../adapters/kube-lease-elector.js';
+import type { LibvirtHypervisor } from '../adapters/libvirt-hypervisor.js';
+import type { OvsDatapath } from '../adapters/ovs-datapath.js';
+import type { MacAllocator } from '../allocators/mac-allocator.js';
+import type { VlanAllocator } from '../allocators/vlan-allocator.js';
+import type { Config } from '../config.js';
+import type { Controller } from '../core/controller.js';
+import type { DesiredStore } from '../core/desired-store.js';
+import { errorMessage, type Logger } from '../core/logger.js';
+import { loadKubeConfig } from '../modes/kube-mode.js';
+import type { Mode } from '../modes/mode.js';
+import { DomainPoller } from '../observers/domain-poller.js';
+import { parseDomainXml } from '../reconcilers/virtual-machine/domain-xml.js';
+import { ownershipOf, type Identity } from '../reconcilers/virtual-machine/ownership.js';
+import type { VirtualMachineReconciler } from '../reconcilers/virtual-machine/reconciler.js';
+import type { ClientIndex } from '../reconcilers/wimax-client/client-index.js';
+
+export interface ActingDeps {
+  config: Config;
+  mode: Mode;
+  store: DesiredStore;
+  statuses: Mode['statuses'];
+  hypervisor: LibvirtHypervisor;
+  datapath: OvsDatapath | undefined;
+  reconciler: VirtualMachineReconciler;
+  controller: Controller;
+  clients: Controller;
+  clientIndex: ClientIndex;
+  macs: MacAllocator;
+  vlans: VlanAllocator;
+  identity: Identity;
+  logger: Logger;
+}
+
+export class Acting {
+  /** Resolves if this replica lost its leader lease (it has stopped acting by then). */
+  readonly lostLeadership: Promise<void>;
+  private lost!: () => void;
+  private acting = false;
+  private readonly ownedDomains = new Set<ResourceKey>();
+  private readonly poller: DomainPoller;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly leaderAbort = new AbortController();
+  private election: Promise<void> | undefined;
+
+  constructor(private readonly deps: ActingDeps) {
+    this.lostLeadership = new Promise<void>((resolve) => (this.lost = resolve));
+    const { hypervisor, reconciler, controller, config, logger } = deps;
+    this.poller = new DomainPoller(hypervisor, config.pollMs, (domainName) => {
+      const { namespace, name } = resourceNameForDomain(domainName);
+      const key = resourceKey(VM_KIND, namespace, name);
+      if (this.known(key)) controller.enqueue(key);
+    }, logger, (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
+  }
+
+  /** Acts at once, or (leader election) starts competing for the lease and acts while leading. */
+  async start(): Promise<void> {
+    const { config, mode, logger, hypervisor } = this.deps;
+    this.resyncTimer = setInterval(() => this.resync(), config.resyncMs);
+    this.resyncTimer.unref();
+    hypervisor.onReconnect(() => this.acting && this.resync());
+    const lease = config.kube?.leaderElection;
+    if (!lease || mode.name !== 'kube') return this.startActing();
+    const elector = new LeaseElector({ kubeConfig: loadKubeConfig(config.kube?.kubeconfig), ...lease, logger });
+    this.election = elector.run({
+      // A leader that cannot start (libvirt down at takeover) gives up: holding the lease while
+      // doing nothing would keep the standby from taking over.
+      onStartedLeading: () => void this.startActing().catch((err) => {
+        logger.error('could not start acting; giving up the lease', { error: errorMessage(err) });
+        void this.stopActing().then(() => this.lost());
+      }),
+      // A replica that loses the lease stops acting at once; the process then exits (run).
+      onStoppedLeading: () => void this.stopActing().then(() => { if (!this.leaderAbort.signal.aborted) this.lost(); }),
+    }, this.leaderAbort.signal);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    // In-flight reconciles finish before the lease is handed over, so no two replicas overlap.
+    await this.stopActing();
+    this.leaderAbort.abort();
+    await this.election; // releases the lease
+  }
+
+  /** Enqueues every known resource; on a switch, first repairs what drifted there. */
+  resync(): void {
+    const { datapath, logger } = this.deps;
+    if (!datapath) return this.enqueueAll();
+    // Drift on the switch (a flow or meter deleted by hand) shows in a fresh dump.
+    datapath.ensureBase()
+      .then(() => datapath.refresh())
+      .then(() => this.removeOrphanPaths())
+      .catch((err) => logger.warn('switch resync failed', { error: errorMessage(err) }))
+      .finally(() => this.enqueueAll());
+  }
+
+  private async startActing(): Promise<void> {
+    const { controller, clients, logger } = this.deps;
+    this.acting = true;
+    await this.survey();
+    await this.poller.tick();
+    controller.start();
+    clients.start();
+    await this.removeOrphanPaths().catch((err) => logger.warn('removing orphan paths failed', { error: errorMessage(err) }));
+    this.enqueueAll();
+    this.poller.start();
+  }
+
+  private async stopActing(): Promise<void> {
+    if (!this.acting) return;
+    this.acting = false;
+    await this.poller.stop();
+    await Promise.all([this.deps.controller.stop(), this.deps.clients.stop()]);
+  }
+
+  /**
+   * Allocations come back from status and domain metadata before reconciling, so a restart (or
+   * a standby taking over) never hands out one MAC or VLAN twice; the same listing refreshes
+   * the libvirt adapter's view of which domains exist. Only this controller's own domains in
+   * the namespaces it watches are looked at again; they are deleted only through the gate.
+   */
+  private async survey(): Promise<void> {
+    const { statuses, hypervisor, macs, vlans, mode, identity } = this.deps;
+    for (const object of statuses.list(VM_KIND)) {
+      const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
+      const { mac, vlan } = object.status?.allocations ?? {};
+      if (mac) macs.claim(key, mac);
+      if (vlan !== undefined) vlans.claim(key, vlan);
+    }
+    for (const domain of await hypervisor.listDomains()) {
+      const owner = parseDomainXml(domain.persistentXml).owner;
+      if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
+      const key = resourceKey(VM_KIND, owner.namespace, owner.name);
+      if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
+      if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
+      const ours = ownershipOf(owner, owner.namespace, owner.name, identity).kind === 'ours';
+      if (ours && (!mode.namespace || owner.namespace === mode.namespace)) this.ownedDomains.add(key);
+    }
+  }
+
+  /** Paths on the switch of stations no client declares and of VLANs no VM holds (gone while we were down). */
+  private async removeOrphanPaths(): Promise<void> {
+    const { datapath, clientIndex, vlans, logger } = this.deps;
+    if (!datapath) return;
+    for (const mac of datapath.clientMacs()) {
+      if (clientIndex.claimsOf(mac).length) continue;
+      await datapath.removeClientPath(mac);
+      logger.info(`removed the path of undeclared station ${mac}`);
+    }
+    for (const vlan of datapath.sliceVlans()) {
+      if (vlans.holder(vlan) !== undefined) continue;
+      await datapath.removeSlicePath(vlan);
+      logger.info(`removed the slice rates of VLAN ${vlan}, which no VM holds`);
+    }
+  }
+
+  private known(key: ResourceKey): boolean {
+    return this.deps.store.has(key) || this.deps.statuses.get(key) !== undefined || this.ownedDomains.has(key);
+  }
+
+  private enqueueAll(): void {
+    const { store, statuses, controller, clients } = this.deps;
+    for (const key of store.keys()) {
+      if (key.startsWith(`${VM_KIND}/`)) controller.enqueue(key);
+      else if (key.startsWith(`${CLIENT_KIND}/`)) clients.enqueue(key);
+    }
+    // What an earlier run created and is no longer declared: the deletion gate decides.
+    for (const object of statuses.list(VM_KIND)) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    for (const object of statuses.list(CLIENT_KIND)) clients.enqueue(resourceKey(CLIENT_KIND, object.metadata.namespace, object.metadata.name));
+    for (const key of this.ownedDomains) controller.enqueue(key);
+  }
+}
