@@ -1,0 +1,93 @@
+// The deletion gate: permits only on a witness's positive evidence, and adapters that refuse
+// to delete without one (the real libvirt adapter on test:///default included).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
+import { assertPermit, DeletionGate, DeletionPermit } from '../../src/core/deletion-gate.js';
+import { DesiredStore } from '../../src/core/desired-store.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
+import { FakeWitness } from '../fakes/fake-witness.js';
+
+const KEY = 'VirtualMachine/default/vm1';
+
+function setup() {
+  const store = new DesiredStore();
+  const witness = new FakeWitness();
+  const logs: string[] = [];
+  let current: FakeWitness | undefined = witness;
+  const gate = new DeletionGate(store, () => current, createLogger({ level: 'info', format: 'json', write: (l) => logs.push(l) }));
+  return { store, witness, gate, logs, unsetWitness: () => (current = undefined) };
+}
+
+describe('DeletionGate', () => {
+  it('gives a permit for the domain when the witness confirms the declaration was deleted', () => {
+    const { gate } = setup();
+    const decision = gate.decide(KEY, 'vm1');
+    expect('permit' in decision && decision.permit.domainName).toBe('vm1');
+    expect('permit' in decision && decision.permit.evidence).toBe('removed by the test');
+    expect(gate.withheldCount).toBe(0);
+  });
+
+  it.each([
+    ['the resource is declared', (s: ReturnType<typeof setup>) => s.store.set(KEY, { apiVersion: 'v', kind: 'VirtualMachine', metadata: { name: 'vm1', namespace: 'default', uid: 'u', generation: 1, creationTimestamp: '' }, spec: {} }), 'it is declared'],
+    ['no source runs', (s: ReturnType<typeof setup>) => s.unsetWitness(), 'no source of desired state is running'],
+    ['the source cannot read', (s: ReturnType<typeof setup>) => s.witness.block('the cluster has not been listed successfully yet'), 'the cluster has not been listed successfully yet'],
+    ['the source keeps this one', (s: ReturnType<typeof setup>) => s.witness.keep(KEY), 'kept by the test'],
+  ])('withholds the deletion when %s, logs it once, and counts it', (_, arrange, why) => {
+    const s = setup();
+    arrange(s);
+    expect(s.gate.decide(KEY, 'vm1')).toEqual({ withheld: why });
+    expect(s.gate.decide(KEY, 'vm1')).toEqual({ withheld: why });
+    expect(s.logs.filter((l) => l.includes('not deleting vm1'))).toHaveLength(1);
+    expect(s.gate.withheldCount).toBe(1);
+    s.gate.settled(KEY);
+    expect(s.gate.withheldCount).toBe(0);
+  });
+
+  it('a withheld deletion goes through once the witness can vouch again', () => {
+    const { gate, witness } = setup();
+    witness.block('the watch of the cluster is down');
+    expect(gate.decide(KEY, 'vm1')).toEqual({ withheld: 'the watch of the cluster is down' });
+    expect(gate.blocked()).toBe('the watch of the cluster is down');
+    witness.block(undefined);
+    expect('permit' in gate.decide(KEY, 'vm1')).toBe(true);
+    expect(gate.withheldCount).toBe(0);
+  });
+});
+
+describe('permits', () => {
+  it('cannot be made outside the gate', () => {
+    expect(() => new DeletionPermit(Symbol('deletion-gate') as never, KEY, 'vm1', 'forged')).toThrow(/from the deletion gate only/);
+  });
+
+  it.each([
+    ['no permit', undefined],
+    ['a look-alike object', { key: KEY, domainName: 'vm1', evidence: 'x' }],
+  ])('assertPermit refuses %s', (_, permit) => {
+    expect(() => assertPermit(permit as DeletionPermit | undefined, 'vm1')).toThrow(/no deletion permit/);
+  });
+
+  it('a permit for one domain does not delete another', () => {
+    const { gate } = setup();
+    const decision = gate.decide(KEY, 'vm1');
+    if (!('permit' in decision)) throw new Error('expected a permit');
+    expect(() => assertPermit(decision.permit, 'vm2')).toThrow(/no deletion permit/);
+    expect(() => assertPermit(decision.permit, 'vm1')).not.toThrow();
+  });
+});
+
+describe('the libvirt adapter on test:///default', () => {
+  const hv = new LibvirtHypervisor({ uri: 'test:///default', logger: silentLogger });
+  beforeAll(() => hv.connect());
+  afterAll(() => hv.close());
+
+  it('refuses to undefine a domain without the gate\'s permit, and undefines with it', async () => {
+    await hv.define(`<domain type='test'><name>gate-probe</name><memory unit='KiB'>65536</memory><os><type>hvm</type></os></domain>`);
+    await expect(hv.undefine('gate-probe', { domainName: 'gate-probe' } as unknown as DeletionPermit)).rejects.toThrow(/no deletion permit/);
+    expect(await hv.getDomain('gate-probe', true)).toBeDefined();
+    const { gate } = setup();
+    const decision = gate.decide('VirtualMachine/default/gate-probe', 'gate-probe');
+    if (!('permit' in decision)) throw new Error('expected a permit');
+    await hv.undefine('gate-probe', decision.permit);
+    expect(await hv.getDomain('gate-probe', true)).toBeUndefined();
+  });
+});
