@@ -1,5 +1,6 @@
 // What the system tests need of the machine: root, a running libvirtd with QEMU/KVM, Open vSwitch.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** Whether a command that talks to a daemon succeeds (as root only: the daemons are root's). */
 export function answers(file: string, ...args: string[]): boolean {
@@ -28,4 +29,20 @@ export function systemTestsEnabled(): boolean {
 
 export function virsh(...args: string[]): string {
   return execFileSync('virsh', ['-c', 'qemu:///system', ...args], { encoding: 'utf8', timeout: 30_000 });
+}
+
+/** Where scripts/start-daemons.sh records the libvirtd it started. */
+export const OUR_LIBVIRTD = '/run/wimaxvm-daemons/libvirtd.pid';
+
+/** The pid of the running libvirtd if scripts/start-daemons.sh (or a test) started it; else undefined. */
+export function ourLibvirtd(): number | undefined {
+  try {
+    const ours = Number(readFileSync(OUR_LIBVIRTD, 'utf8').trim());
+    const running = Number(readFileSync('/run/libvirtd.pid', 'utf8').trim());
+    if (!ours || ours !== running) return undefined;
+    process.kill(ours, 0);
+    return ours;
+  } catch {
+    return undefined;
+  }
 }
