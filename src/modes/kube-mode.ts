@@ -27,6 +27,16 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   return kc;
 }
 
+/** The API server's host and port: what tells one cluster from another to a libvirt host. */
+function clusterAddress(kubeConfig: KubeConfig): string {
+  const server = kubeConfig.getCurrentCluster()?.server;
+  try {
+    return server ? new URL(server).host : 'unknown-cluster';
+  } catch {
+    return server ?? 'unknown-cluster';
+  }
+}
+
 export class KubeMode implements Mode {
   readonly name = 'kube';
   readonly statuses: KubeStatusStore;
@@ -40,7 +50,7 @@ export class KubeMode implements Mode {
   constructor(opts: KubeModeOptions, logger: Logger) {
     this.namespace = opts.namespace;
     // The cluster as its API server's address: one libvirt host serves one cluster.
-    this.identity = kubeModeIdentity(opts.kubeConfig.getCurrentCluster()?.server ?? 'unknown-cluster', opts.controllerName);
+    this.identity = kubeModeIdentity(clusterAddress(opts.kubeConfig), opts.controllerName);
     this.source = new KubeSource({
       kubeConfig: opts.kubeConfig, logger,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
