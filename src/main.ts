@@ -65,7 +65,11 @@ export async function startController(config: Config, logger: Logger): Promise<R
   const mode = makeMode(config, logger);
   const { statuses, events } = mode;
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
-  await hypervisor.connect();
+  // A controller that cannot start gives its lock back (the Manager will own this ordering).
+  await hypervisor.connect().catch(async (err) => {
+    await mode.close();
+    throw err;
+  });
   logger.info('connected to libvirt', { uri: config.connect, domainType: hypervisor.domainType() });
 
   let datapath: OvsDatapath | undefined;

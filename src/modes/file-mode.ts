@@ -1,30 +1,59 @@
-// File mode: desired state from a watched directory, status as YAML files in the state directory.
+// File mode: desired state from a watched directory; status and events in the state database,
+// which this controller alone writes (it holds the controller lock for its whole life).
+import { hostname } from 'node:os';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
-import { FileEventLog } from '../adapters/file-event-log.js';
-import { ensureDir, FileStatusStore } from '../adapters/file-status-store.js';
+import { acquireControllerLock, type ControllerLock } from '../adapters/store/controller-lock.js';
+import { SqliteEventLog } from '../adapters/store/sqlite-event-log.js';
+import { SqliteStatusStore } from '../adapters/store/sqlite-status-store.js';
+import { openStateDatabase, type StateDatabase } from '../adapters/store/state-database.js';
+import { DIRECTORY_META_KEY } from '../adapters/store/state-reader.js';
+import { importYamlState } from '../adapters/store/yaml-state-import.js';
 import type { Config } from '../config.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { DirectorySource, SOURCE_ANNOTATION } from '../sources/directory-source.js';
 import type { Mode } from './mode.js';
 
-/** Kinds with status files. */
+/** Kinds with stored status. */
 export const STATUS_KINDS = [VM_KIND, CLIENT_KIND];
+
+export interface FileModeOptions {
+  /** The controller's ownership identity, recorded with the lock; host and directory by default. */
+  identity?: string;
+}
 
 export class FileMode implements Mode {
   readonly name = 'file';
-  readonly statuses: FileStatusStore;
-  readonly events: FileEventLog;
+  readonly statuses: SqliteStatusStore;
+  readonly events: SqliteEventLog;
   readonly writer: FileDesiredStateWriter;
+  readonly lock: ControllerLock;
+  readonly state: StateDatabase;
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 
-  constructor(private readonly config: Config, private readonly logger: Logger) {
-    ensureDir(config.stateDir);
-    this.statuses = new FileStatusStore(config.stateDir).load(STATUS_KINDS);
-    this.events = new FileEventLog(config.stateDir);
+  /** Takes the controller lock first (LockHeldError if another controller runs), then opens the state. */
+  constructor(private readonly config: Config, private readonly logger: Logger, options: FileModeOptions = {}) {
+    this.lock = acquireControllerLock(config.stateDir, {
+      directory: config.dir,
+      identity: options.identity ?? `${hostname()}:${config.dir}`,
+      listen: config.listen ? `${config.listen.host}:${config.listen.port}` : 'off',
+    });
+    let state: StateDatabase | undefined;
+    try {
+      state = openStateDatabase(config.stateDir);
+      state.setMeta(DIRECTORY_META_KEY, config.dir);
+      importYamlState(state, STATUS_KINDS, logger);
+      this.state = state;
+      this.statuses = new SqliteStatusStore(state);
+      this.events = new SqliteEventLog(state, logger);
+    } catch (err) {
+      state?.close();
+      this.lock.release();
+      throw err;
+    }
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
   }
 
@@ -42,7 +71,9 @@ export class FileMode implements Mode {
     await this.source?.stop();
   }
 
+  /** Closes the state database, then lets the next controller in. */
   async close(): Promise<void> {
-    await this.events.close();
+    if (this.state.db.open) this.state.close();
+    this.lock.release();
   }
 }
