@@ -1,11 +1,12 @@
-// `start/stop --wait`: a status counts only once the controller has observed the edit, that is,
-// the stored object carries the spec just written (stable JSON compare) and its status was
-// computed for that generation. A status from before the edit (a VM still Stopping that last
-// said Running) is never taken for an answer.
+// `start/stop --wait`: a status counts only from a running controller (it holds the lock) that
+// has observed the edit: the stored object carries the spec just written (stable JSON compare)
+// and its status was computed for that generation. A status from before the edit (a VM still
+// Stopping that last said Running), or one left by a controller that is gone, is never an answer.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { stableStringify } from '../api/stable-json.js';
+import { readLockHolder } from '../adapters/store/controller-lock.js';
 import { StateReader } from '../adapters/store/state-reader.js';
 import { parseManifests } from '../sources/manifest-parser.js';
 import { ManifestEditor } from '../sources/manifest-editor.js';
@@ -35,7 +36,7 @@ export async function waitForObserved(stateDir: string, key: ResourceKey, spec: 
     for (;;) {
       reader ??= StateReader.open(stateDir);
       const object = reader?.objects(kind, namespace, name)[0];
-      if (observed(object, spec) && done(object!.status)) return true;
+      if (observed(object, spec) && done(object!.status) && readLockHolder(stateDir)) return true;
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
     }

@@ -2,7 +2,7 @@
 // database (controller.lock, next to state.db) for its whole life: SQLite's POSIX locks vanish
 // with the process, so a crashed controller never blocks the next one. Who holds the lock (pid,
 // host, directory, ...) is written to state.db once the lock is taken, where others can read it.
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -48,12 +48,13 @@ const isBusy = (err: unknown): boolean => /^SQLITE_BUSY/.test(String((err as { c
  * Takes the controller lock of `stateDir`, or throws LockHeldError naming the running controller.
  * `waitMs` covers a CLI's probe (readLockHolder) holding it for a moment, never a live controller.
  */
-export function acquireControllerLock(stateDir: string, input: LockHolderInput, waitMs = 2000): ControllerLock {
+export function acquireControllerLock(stateDir: string, input: LockHolderInput, waitMs = 1000): ControllerLock {
   const path = stateDbPath(stateDir);
   let lock: SqliteDatabase;
   try {
     mkdirSync(stateDir, { recursive: true });
-    lock = new Database(join(stateDir, LOCK_FILE), { timeout: waitMs });
+    accessSync(stateDir, constants.W_OK); // says "read-only file system" where SQLite would say "unable to open"
+    lock = openLockDatabase(join(stateDir, LOCK_FILE), { timeout: waitMs });
   } catch (err) {
     throw new StateStoreError(`cannot open the controller lock in ${stateDir}: ${errorMessage(err)}`, (err as { code?: string }).code);
   }
@@ -110,9 +111,19 @@ export function readLockHolder(stateDir: string): LockHolder | undefined {
   return readHolderFacts(stateDir) ?? { pid: 0, hostname: '?', directory: '?', identity: '?', listen: '?', startedAt: '?' };
 }
 
+/**
+ * The lock database is never written; its journal stays in memory, so taking the lock on a
+ * fresh (empty) file leaves no controller.lock-journal beside it.
+ */
+function openLockDatabase(path: string, options: Database.Options): SqliteDatabase {
+  const db = new Database(path, options);
+  db.pragma('journal_mode = MEMORY');
+  return db;
+}
+
 /** True when someone holds the lock. */
 function probe(lockPath: string): boolean {
-  const db = new Database(lockPath, { fileMustExist: true, timeout: 0 });
+  const db = openLockDatabase(lockPath, { fileMustExist: true, timeout: 0 });
   try {
     db.exec('BEGIN IMMEDIATE');
     db.exec('ROLLBACK');

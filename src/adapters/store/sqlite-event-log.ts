@@ -7,9 +7,8 @@ import { errorMessage, type Logger } from '../../core/logger.js';
 import type { EventRecorder, EventType, RecordedEvent } from '../../ports/event-recorder.js';
 import type { SqliteDatabase, StateDatabase } from './state-database.js';
 
-/** Rows kept; older ones are pruned every PRUNE_EVERY inserts. */
+/** Rows kept; older ones are pruned every so many inserts (a tenth of it, 500 at most). */
 export const RETAINED_EVENTS = 20_000;
-const PRUNE_EVERY = 500;
 /** How many resources' last events are remembered for folding repeats. */
 const REMEMBERED = 10_000;
 
@@ -23,6 +22,7 @@ export class SqliteEventLog implements EventRecorder {
   private readonly insert;
   private readonly fold;
   private readonly prune;
+  private readonly pruneEvery: number;
   private inserts = 0;
   private failing = false;
 
@@ -31,6 +31,7 @@ export class SqliteEventLog implements EventRecorder {
     this.insert = db.prepare('INSERT INTO events (kind, namespace, name, type, reason, message, count, first_timestamp, last_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.fold = db.prepare('UPDATE events SET count = ?, last_timestamp = ? WHERE id = ?');
     this.prune = db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?');
+    this.pruneEvery = Math.max(1, Math.min(500, Math.floor(retained / 10)));
   }
 
   record(key: ResourceKey, type: EventType, reason: string, message: string): void {
@@ -61,7 +62,7 @@ export class SqliteEventLog implements EventRecorder {
   private append(key: ResourceKey, event: RecordedEvent): Last {
     const { kind, namespace, name } = parseResourceKey(key);
     const id = this.insert.run(kind, namespace, name, event.type, event.reason, event.message, event.count, event.firstTimestamp, event.lastTimestamp).lastInsertRowid;
-    if (++this.inserts % PRUNE_EVERY === 0) this.prune.run(this.retained);
+    if (++this.inserts % this.pruneEvery === 0) this.prune.run(this.retained);
     return { id, event };
   }
 }
