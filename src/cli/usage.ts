@@ -63,6 +63,8 @@ export function usage(command?: string): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width + 2)}${c.summary}`),
     '',
     "Run 'wimaxvm help COMMAND' or 'wimaxvm COMMAND --help' for a command's flags.",
-    'Exit codes: 0 success, 1 failure or invalid input, 2 usage error.',
+    'Exit codes: 0 success; 1 failure (libvirt, a file or the state database said no, another controller',
+    'holds the state directory, --wait ran out, invalid input); 2 usage error. Errors are one line;',
+    '--log-level debug (or WIMAXVM_DEBUG=1) adds the stack.',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 // File mode's state: one SQLite database per controller (state.db in the state directory), in
 // WAL mode so the CLI reads while the controller writes. The schema carries a version number
 // (PRAGMA user_version); a database from a newer wimaxvm is refused rather than misread.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { errorMessage } from '../../core/logger.js';
@@ -74,6 +74,7 @@ export function openStateDatabase(stateDir: string): StateDatabase {
 /** Opens an existing state database for reading only (the CLI); undefined when there is none. */
 export function openStateDatabaseReadOnly(stateDir: string): StateDatabase | undefined {
   const path = stateDbPath(stateDir);
+  if (!existsSync(path)) return undefined;
   let db: SqliteDatabase;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
