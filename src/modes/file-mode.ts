@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
-import { acquireControllerLock, type ControllerLock } from '../adapters/store/controller-lock.js';
+import { acquireControllerLock, type ControllerLock, type LockHolderInput } from '../adapters/store/controller-lock.js';
 import { SqliteEventLog } from '../adapters/store/sqlite-event-log.js';
 import { SqliteStatusStore } from '../adapters/store/sqlite-status-store.js';
 import { openStateDatabase, type StateDatabase } from '../adapters/store/state-database.js';
@@ -29,32 +29,47 @@ export class FileMode implements Mode {
   readonly statuses: SqliteStatusStore;
   readonly events: SqliteEventLog;
   readonly writer: FileDesiredStateWriter;
-  readonly lock: ControllerLock;
   readonly state: StateDatabase;
+  private controllerLock: ControllerLock;
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 
   /** Takes the controller lock first (LockHeldError if another controller runs), then opens the state. */
   constructor(private readonly config: Config, private readonly logger: Logger, options: FileModeOptions = {}) {
-    this.lock = acquireControllerLock(config.stateDir, {
+    const holder: LockHolderInput = {
       directory: config.dir,
       identity: options.identity ?? `${hostname()}:${config.dir}`,
       listen: config.listen ? `${config.listen.host}:${config.listen.port}` : 'off',
-    });
+    };
+    this.controllerLock = acquireControllerLock(config.stateDir, holder);
     let state: StateDatabase | undefined;
     try {
       state = openStateDatabase(config.stateDir);
       state.setMeta(DIRECTORY_META_KEY, config.dir);
       importYamlState(state, STATUS_KINDS, logger);
+      // Registered before the stores': the lock is taken again before they refill the database.
+      state.onRecreated(() => this.retakeLock(holder));
       this.state = state;
       this.statuses = new SqliteStatusStore(state);
       this.events = new SqliteEventLog(state, logger);
     } catch (err) {
       state?.close();
-      this.lock.release();
+      this.controllerLock.release();
       throw err;
     }
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
+  }
+
+  get lock(): ControllerLock {
+    return this.controllerLock;
+  }
+
+  /** The state directory was deleted under us and a fresh database opened: the lock goes with it. */
+  private retakeLock(holder: LockHolderInput): void {
+    this.logger.warn('the state database was removed while the controller ran; writing a new one', { path: this.state.path });
+    this.controllerLock.release(); // the old lock file is gone with its directory
+    this.controllerLock = acquireControllerLock(this.config.stateDir, holder);
+    this.state.setMeta(DIRECTORY_META_KEY, this.config.dir);
   }
 
   async startSource(store: DesiredStore): Promise<void> {
@@ -73,7 +88,7 @@ export class FileMode implements Mode {
 
   /** Closes the state database, then lets the next controller in. */
   async close(): Promise<void> {
-    if (this.state.db.open) this.state.close();
-    this.lock.release();
+    this.state.close();
+    this.controllerLock.release();
   }
 }

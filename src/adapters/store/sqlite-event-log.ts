@@ -19,18 +19,11 @@ interface Last {
 
 export class SqliteEventLog implements EventRecorder {
   private readonly last = new Map<ResourceKey, Last>();
-  private readonly insert;
-  private readonly fold;
-  private readonly prune;
   private readonly pruneEvery: number;
   private inserts = 0;
   private failing = false;
 
   constructor(private readonly state: StateDatabase, private readonly logger: Logger, private readonly now: () => Date = () => new Date(), private readonly retained = RETAINED_EVENTS) {
-    const { db } = state;
-    this.insert = db.prepare('INSERT INTO events (kind, namespace, name, type, reason, message, count, first_timestamp, last_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.fold = db.prepare('UPDATE events SET count = ?, last_timestamp = ? WHERE id = ?');
-    this.prune = db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?');
     this.pruneEvery = Math.max(1, Math.min(500, Math.floor(retained / 10)));
   }
 
@@ -38,6 +31,7 @@ export class SqliteEventLog implements EventRecorder {
     const at = this.now().toISOString();
     const prev = this.last.get(key);
     try {
+      this.state.recreateIfRemoved();
       const next = prev && prev.event.reason === reason && prev.event.message === message && prev.event.type === type
         ? this.repeat(prev, at)
         : this.append(key, { key, type, reason, message, count: 1, firstTimestamp: at, lastTimestamp: at });
@@ -55,14 +49,15 @@ export class SqliteEventLog implements EventRecorder {
   private repeat(prev: Last, at: string): Last {
     const event = { ...prev.event, count: prev.event.count + 1, lastTimestamp: at };
     // Pruned meanwhile: the repeat starts a row of its own, with the count it has reached.
-    if (this.fold.run(event.count, at, prev.id).changes === 0) return this.append(prev.event.key, event);
+    if (this.state.statement('UPDATE events SET count = ?, last_timestamp = ? WHERE id = ?').run(event.count, at, prev.id).changes === 0) return this.append(prev.event.key, event);
     return { id: prev.id, event };
   }
 
   private append(key: ResourceKey, event: RecordedEvent): Last {
     const { kind, namespace, name } = parseResourceKey(key);
-    const id = this.insert.run(kind, namespace, name, event.type, event.reason, event.message, event.count, event.firstTimestamp, event.lastTimestamp).lastInsertRowid;
-    if (++this.inserts % this.pruneEvery === 0) this.prune.run(this.retained);
+    const id = this.state.statement('INSERT INTO events (kind, namespace, name, type, reason, message, count, first_timestamp, last_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(kind, namespace, name, event.type, event.reason, event.message, event.count, event.firstTimestamp, event.lastTimestamp).lastInsertRowid;
+    if (++this.inserts % this.pruneEvery === 0) this.state.statement('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(this.retained);
     return { id, event };
   }
 }

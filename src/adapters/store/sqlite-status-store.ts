@@ -1,6 +1,8 @@
 // File mode's StatusStore on the state database. Reads are served from memory, loaded once at
 // open (the reconcilers ask on every pass); a write commits first and only then updates memory,
 // so a failed write (disk full, read-only) leaves memory as the disk is and the retry writes again.
+// A database removed while the controller runs is recreated at the next write, with everything
+// this store holds.
 import { parseResourceKey, resourceKey, type Resource, type ResourceKey } from '../../api/meta.js';
 import { errorMessage } from '../../core/logger.js';
 import type { StatusStore } from '../../ports/status-store.js';
@@ -15,14 +17,10 @@ interface ObjectRow {
 
 export class SqliteStatusStore implements StatusStore {
   private readonly byKind = new Map<string, Map<ResourceKey, Resource<unknown, any>>>();
-  private readonly upsert;
-  private readonly delete;
 
   constructor(private readonly state: StateDatabase, private readonly now: () => number = Date.now) {
-    const { db } = state;
-    this.upsert = db.prepare('INSERT INTO objects (kind, namespace, name, body, written_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body, written_at = excluded.written_at');
-    this.delete = db.prepare('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?');
-    for (const row of db.prepare<[], ObjectRow>('SELECT kind, namespace, name, body FROM objects').all()) {
+    state.onRecreated(() => this.rewriteAll());
+    for (const row of state.statement<[], ObjectRow>('SELECT kind, namespace, name, body FROM objects').all()) {
       try {
         this.remember(resourceKey(row.kind, row.namespace, row.name), JSON.parse(row.body) as Resource<unknown, any>);
       } catch {
@@ -43,14 +41,37 @@ export class SqliteStatusStore implements StatusStore {
   async write(key: ResourceKey, object: Resource<unknown, unknown>): Promise<void> {
     const { kind, namespace, name } = parseResourceKey(key);
     const copy = structuredClone(object) as Resource<unknown, any>;
-    this.run(`store the status of ${key}`, () => this.upsert.run(kind, namespace, name, JSON.stringify(copy), this.now()));
+    this.run(`store the status of ${key}`, () => {
+      this.state.recreateIfRemoved();
+      this.upsert(kind, namespace, name, copy);
+    });
     this.remember(key, copy);
   }
 
   async remove(key: ResourceKey): Promise<void> {
     const { kind, namespace, name } = parseResourceKey(key);
-    this.run(`remove the status of ${key}`, () => this.delete.run(kind, namespace, name));
+    this.run(`remove the status of ${key}`, () => {
+      this.state.recreateIfRemoved();
+      this.state.statement('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
+    });
     this.byKind.get(kind)?.delete(key);
+  }
+
+  private upsert(kind: string, namespace: string, name: string, object: Resource<unknown, any>): void {
+    this.state.statement('INSERT INTO objects (kind, namespace, name, body, written_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body, written_at = excluded.written_at')
+      .run(kind, namespace, name, JSON.stringify(object), this.now());
+  }
+
+  /** A fresh database gets everything at once. */
+  private rewriteAll(): void {
+    this.state.db.transaction(() => {
+      for (const objects of this.byKind.values()) {
+        for (const [key, object] of objects) {
+          const { kind, namespace, name } = parseResourceKey(key);
+          this.upsert(kind, namespace, name, object);
+        }
+      }
+    }).immediate();
   }
 
   private remember(key: ResourceKey, object: Resource<unknown, any>): void {

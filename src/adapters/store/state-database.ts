@@ -39,21 +39,16 @@ const SCHEMA_V1 = `
   CREATE TABLE lock_holder (id INTEGER PRIMARY KEY CHECK (id = 1), facts TEXT NOT NULL);
 `;
 
-export interface StateDatabase {
-  readonly db: SqliteDatabase;
-  readonly path: string;
-  readonly stateDir: string;
-  getMeta(key: string): string | undefined;
-  setMeta(key: string, value: string): void;
-  close(): void;
-}
-
 export function stateDbPath(stateDir: string): string {
   return join(stateDir, STATE_DB_FILE);
 }
 
 /** Opens (creating it and the directory if needed) the state database for writing. */
 export function openStateDatabase(stateDir: string): StateDatabase {
+  return new StateDatabase(openWritable(stateDir), stateDir);
+}
+
+function openWritable(stateDir: string): SqliteDatabase {
   const path = stateDbPath(stateDir);
   let db: SqliteDatabase | undefined;
   try {
@@ -63,12 +58,12 @@ export function openStateDatabase(stateDir: string): StateDatabase {
     // WAL with synchronous=NORMAL: a power cut may lose the last commits, never corrupt.
     db.pragma('synchronous = NORMAL');
     migrate(db, path);
+    return db;
   } catch (err) {
     db?.close();
     if (err instanceof StateStoreError) throw err;
     throw new StateStoreError(`cannot open the state database ${path}: ${errorMessage(err)}`, (err as { code?: string }).code);
   }
-  return wrap(db, path, stateDir);
 }
 
 /** Opens an existing state database for reading only (the CLI); undefined when there is none. */
@@ -91,7 +86,7 @@ export function openStateDatabaseReadOnly(stateDir: string): StateDatabase | und
     db.close();
     throw new StateStoreError(`the state database ${path} has schema ${version}; this wimaxvm knows up to ${SCHEMA_VERSION} (a newer wimaxvm wrote it)`);
   }
-  return wrap(db, path, stateDir);
+  return new StateDatabase(db, stateDir);
 }
 
 function migrate(db: SqliteDatabase, path: string): void {
@@ -106,13 +101,65 @@ function migrate(db: SqliteDatabase, path: string): void {
   }).immediate();
 }
 
-function wrap(db: SqliteDatabase, path: string, stateDir: string): StateDatabase {
-  const getMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-  const setMeta = db.readonly ? undefined : db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-  return {
-    db, path, stateDir,
-    getMeta: (key) => getMeta.get(key)?.value,
-    setMeta: (key, value) => void setMeta!.run(key, value),
-    close: () => db.close(),
-  };
+/**
+ * A connection to the state database. Statements are prepared once per connection. A writer
+ * whose database file was removed under it (the state directory deleted while the controller
+ * runs) opens a fresh one on its next write, and the `onRecreated` listeners fill it again.
+ */
+export class StateDatabase {
+  readonly path: string;
+  private statements = new Map<string, Database.Statement>();
+  private readonly recreated: (() => void)[] = [];
+  /** Set when a recreation could not be completed (another controller took the directory): no more writes. */
+  private failure: Error | undefined;
+
+  constructor(private connection: SqliteDatabase, readonly stateDir: string) {
+    this.path = stateDbPath(stateDir);
+  }
+
+  get db(): SqliteDatabase {
+    return this.connection;
+  }
+
+  statement<P extends unknown[] | {} = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.connection.prepare(sql)));
+    return statement as Database.Statement<P, R>;
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.statement<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.statement('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  onRecreated(listener: () => void): void {
+    this.recreated.push(listener);
+  }
+
+  /**
+   * Call before writing: opens a fresh database if the file is gone (true when it did). Throws
+   * if it cannot, and from then on if a listener failed (the directory is no longer ours).
+   */
+  recreateIfRemoved(): boolean {
+    if (this.failure) throw this.failure;
+    if (this.connection.readonly || existsSync(this.path)) return false;
+    const fresh = openWritable(this.stateDir);
+    this.connection.close();
+    this.connection = fresh;
+    this.statements = new Map();
+    try {
+      for (const listener of this.recreated) listener();
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+    return true;
+  }
+
+  close(): void {
+    if (this.connection.open) this.connection.close();
+  }
 }
