@@ -1,7 +1,8 @@
 // Flags → a typed, validated Config. The only place that knows defaults.
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import type { LogLevel } from './core/logger.js';
 import { EXAMPLES_DIR } from './package-root.js';
 import type { NicAttachment } from './reconcilers/virtual-machine/domain-xml.js';
@@ -54,7 +55,8 @@ export class ConfigError extends Error {}
 
 export const DEFAULTS = {
   connect: 'test:///default',
-  stateDir: '.wimaxvm',
+  /** Under it, one state directory per watched directory (see defaultStateDir). */
+  stateHome: '${XDG_STATE_HOME:-~/.local/state}/wimaxvm',
   imageDir: '/var/lib/wimaxvm/images',
   workers: 8,
   resync: '30s',
@@ -65,6 +67,29 @@ export const DEFAULTS = {
   /** The old OMF service's port. */
   listen: '127.0.0.1:5012',
 } as const;
+
+/**
+ * The state directory of the controller watching `dir`: derived from the directory itself,
+ * never from the working directory, so `run`, `get`, `describe` and `start --wait` all find the
+ * same one. `<base>/<basename>-<first 12 hex of sha256(realpath)>`, where base is
+ * $WIMAXVM_STATE_HOME, else ${XDG_STATE_HOME:-$HOME/.local/state}/wimaxvm.
+ */
+export function defaultStateDir(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  let real = resolve(dir);
+  try {
+    real = realpathSync(real);
+  } catch {
+    // A directory that does not exist yet: its absolute path names it.
+  }
+  const base = env.WIMAXVM_STATE_HOME || join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'wimaxvm');
+  const hash = createHash('sha256').update(real).digest('hex').slice(0, 12);
+  return resolve(base, `${basename(real) || 'root'}-${hash}`);
+}
+
+/** --state-dir when given, else the directory derived from --dir (the bundled examples by default). */
+export function stateDirFor(flags: { dir?: string | undefined; 'state-dir'?: string | undefined }): string {
+  return flags['state-dir'] ? resolve(flags['state-dir']) : defaultStateDir(flags.dir ?? EXAMPLES_DIR);
+}
 
 /** "HOST:PORT", "[::1]:PORT", or "off". */
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -131,7 +156,7 @@ export interface RunFlags {
 }
 
 export function buildConfig(flags: RunFlags): Config {
-  const stateDir = resolve(flags['state-dir'] ?? DEFAULTS.stateDir);
+  const stateDir = stateDirFor(flags);
   const logLevel = flags['log-level'] ?? DEFAULTS.logLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`--log-level: expected debug, info, warn or error`);
   const logFormat = flags['log-format'];

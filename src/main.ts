@@ -126,7 +126,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
 
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;
-  if (config.listen) {
+  const listen = async (): Promise<void> => {
+    if (!config.listen) return;
     http = new HttpServer({
       host: config.listen.host, port: config.listen.port, logger,
       ...(config.apiToken ? { token: config.apiToken } : {}),
@@ -134,9 +135,11 @@ export async function startController(config: Config, logger: Logger, signal?: A
       metrics,
       ready: () => readiness(config, hypervisor, gate),
     });
-  }
+    httpAddress = await http.start();
+  };
 
   const manager = new Manager(logger).add(
+    // The mode opened its state (file mode: the controller lock first) when it was made.
     { name: 'state', start: () => mode.open(), stop: () => mode.close() },
     {
       name: 'libvirt',
@@ -157,7 +160,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     },
     {
       name: 'http',
-      start: async () => { httpAddress = await http?.start(); },
+      start: listen,
       stop: async () => { await http?.stop(); },
     },
     {

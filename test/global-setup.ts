@@ -1,8 +1,27 @@
 // `npm test` is the one test command: make sure the daemons the system tests use are up
-// (idempotent; .ci/run has usually started them already).
+// (idempotent; .ci/run has usually started them already), and that dist/ is current for the
+// tests that run the built CLI (bin/wimaxvm.js) or compiled modules in a second process.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIfStale(): void {
+  const built = 'dist/src/cli/main.js';
+  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(newestMtime('src'), statSync('tsconfig.json').mtimeMs)) return;
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+}
 
 export default function setup(): void {
+  buildIfStale();
   if (process.getuid?.() !== 0) return; // system tests say why they cannot run
   execFileSync('bash', ['scripts/start-daemons.sh'], { stdio: 'inherit' });
 }

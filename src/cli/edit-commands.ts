@@ -5,16 +5,17 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_VERSION, DEFAULT_NAMESPACE, resourceKey } from '../api/meta.js';
 import { RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachineStatus } from '../api/virtual-machine.js';
+import { readLockHolder } from '../adapters/store/controller-lock.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { canonicalMac } from '../allocators/mac-allocator.js';
-import { readStoredObject } from '../adapters/file-status-store.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
-import { DEFAULTS, parseDuration } from '../config.js';
+import { parseDuration, stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
 import { upsertDeclaration } from '../ports/desired-state-writer.js';
 import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
 import { kindArg } from './read-commands.js';
 import { UsageError, usage } from './usage.js';
+import { declaredSpec, waitForObserved } from './wait-for-observed.js';
 
 const EDIT_OPTIONS = {
   dir: { type: 'string' }, namespace: { type: 'string', short: 'n' }, 'state-dir': { type: 'string' },
@@ -34,29 +35,22 @@ function helped(command: string): number {
   return 0;
 }
 
-/** Polls the status file until `done` or the wait is over. */
-async function waitForStatus(stateDir: string, namespace: string, name: string, ms: number, done: (s: VirtualMachineStatus) => boolean): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const status = readStoredObject(stateDir, VM_KIND, namespace, name)?.status as VirtualMachineStatus | undefined;
-    if (status && done(status)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
 export async function power(command: 'start' | 'stop', args: string[]): Promise<number> {
   const p = parse(command, args, 1);
   if (!p) return helped(command);
   const name = p.positionals[0]!;
   const runStrategy = command === 'start' ? 'Always' : 'Halted';
-  await p.writer.patch(resourceKey(VM_KIND, p.namespace, name), [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
+  const waitMs = p.values.wait === undefined ? undefined : parseDuration(p.values.wait, 'wait');
+  const key = resourceKey(VM_KIND, p.namespace, name);
+  await p.writer.patch(key, [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
   process.stdout.write(`virtualmachine/${name} runStrategy set to ${runStrategy}\n`);
-  if (!p.values.wait) return 0;
+  if (waitMs === undefined) return 0;
   const want = command === 'start' ? 'Running' : 'Stopped';
-  const reached = await waitForStatus(p.values['state-dir'] ?? DEFAULTS.stateDir, p.namespace, name, parseDuration(p.values.wait, 'wait'), (s) => s.printableStatus === want);
+  const stateDir = stateDirFor({ dir: p.dir, 'state-dir': p.values['state-dir'] });
+  const reached = await waitForObserved(stateDir, key, declaredSpec(p.dir, key), waitMs, (s: VirtualMachineStatus) => s.printableStatus === want);
   if (!reached) {
-    process.stderr.write(`error: virtualmachine/${name} is not ${want} after ${p.values.wait} (is a controller running on ${p.dir}?)\n`);
+    const why = readLockHolder(stateDir) ? 'the controller has not reported it yet' : `no controller is running for ${p.dir}`;
+    process.stderr.write(`error: virtualmachine/${name} is not ${want} after ${p.values.wait} (${why})\n`);
     return 1;
   }
   process.stdout.write(`virtualmachine/${name} ${want}\n`);

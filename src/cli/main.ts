@@ -1,5 +1,6 @@
 // wimaxvm's command line. `run` is the controller; the other commands read what it wrote or
-// change desired state by editing the declared YAML. Exit codes: 0 ok, 1 failure/invalid, 2 usage.
+// change desired state by editing the declared YAML. Exit codes (documented in `wimaxvm help`
+// and README): 0 ok, 1 failure or invalid input, 2 usage error.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildConfig, ConfigError } from '../config.js';
@@ -120,15 +121,29 @@ export async function main(argv: string[]): Promise<number> {
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`error: ${errorMessage(err)}\nRun 'wimaxvm help' for usage.\n`);
-      return 2;
-    }
-    if (err instanceof DesiredStateError) {
-      process.stderr.write(`error (${err.code}): ${err.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`error: ${errorMessage(err)}\n`);
-    return 1;
+    return reportError(err, wantsStack(argv));
   }
+}
+
+/** Stacks are for developers: `--log-level debug` or WIMAXVM_DEBUG=1. */
+function wantsStack(argv: string[]): boolean {
+  if (process.env.WIMAXVM_DEBUG === '1') return true;
+  return argv.some((arg, i) => arg === '--log-level=debug' || (arg === '--log-level' && argv[i + 1] === 'debug'));
+}
+
+/**
+ * One line with the underlying message (libvirt's, the file's, SQLite's) and the exit code:
+ * 2 for a usage error, 1 for everything else. Errors carry codes of any type (libvirt's are numbers).
+ */
+function reportError(err: unknown, withStack: boolean): number {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const usageError = err instanceof UsageError || err instanceof ConfigError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+  const line = err instanceof DesiredStateError ? `error (${err.code}): ${err.message}` : `error: ${oneLine(errorMessage(err))}`;
+  process.stderr.write(line + (usageError ? "\nRun 'wimaxvm help' for usage." : '') + '\n');
+  if (withStack && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return usageError ? 2 : 1;
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim() || 'unknown error';
 }

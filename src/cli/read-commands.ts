@@ -1,27 +1,25 @@
-// Commands that read what a controller wrote (status files, events) or what libvirt has.
+// Commands that read what a controller stored (its state database) or what libvirt has.
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_NAMESPACE, resourceKey, type Condition, type Resource } from '../api/meta.js';
 import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
 import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
-import { readEvents } from '../adapters/file-event-log.js';
 import { LibvirtHypervisor } from '../adapters/libvirt-hypervisor.js';
 import { DEFAULTS } from '../config.js';
 import { silentLogger } from '../core/logger.js';
 import { vmlistLine } from './legacy-format.js';
 import { age, table } from './output.js';
-import { FileStatusStore } from '../adapters/file-status-store.js';
+import type { StateReader } from '../adapters/store/state-reader.js';
+import { withStoredState } from './stored-state.js';
 import { UsageError, usage } from './usage.js';
 
-/** What a controller wrote to the state directory: `kind` in `namespace` (all when absent), in name order. */
-function storedObjects(stateDir: string, kind: string, namespace?: string): Resource<any, any>[] {
-  return new FileStatusStore(stateDir).load([kind]).list(kind)
-    .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
-    .sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
+/** What a controller stored: `kind` in `namespace` (all when absent), one name when given, in name order. */
+function storedObjects(reader: StateReader | undefined, kind: string, namespace?: string, name?: string): Resource<any, any>[] {
+  return reader?.objects(kind, namespace, name) ?? [];
 }
 
 const READ_OPTIONS = {
-  'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' }, namespace: { type: 'string', short: 'n' },
+  dir: { type: 'string' }, 'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' }, namespace: { type: 'string', short: 'n' },
   'all-namespaces': { type: 'boolean', short: 'A' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -55,23 +53,21 @@ export function get(args: string[]): number {
   if (values.help) return help('get');
   const [kindName, name] = positionals;
   const kind = kindArg(kindName);
-  const stateDir = values['state-dir'] ?? DEFAULTS.stateDir;
   const namespace = values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE;
-  let vms = storedObjects(stateDir, kind, namespace) as VirtualMachine[];
+  const output = values.output ?? '';
+  if (!['', 'wide', 'yaml', 'json'].includes(output)) throw new UsageError(`-o: expected wide, yaml or json, got ${JSON.stringify(output)}`);
+  const vms = withStoredState(values, (reader) => storedObjects(reader, kind, namespace, name)) as VirtualMachine[];
   if (name) {
-    vms = vms.filter((vm) => vm.metadata.name === name);
     if (!vms.length) {
       process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${namespace}\n`);
       return 1;
     }
   }
-  const output = values.output ?? '';
   if (output === 'yaml' || output === 'json') {
     const body = name ? vms[0] : { apiVersion: 'v1', kind: 'List', items: vms };
     process.stdout.write(output === 'yaml' ? stringify(body) : JSON.stringify(body, null, 2) + '\n');
     return 0;
   }
-  if (output !== '' && output !== 'wide') throw new UsageError(`-o: expected wide, yaml or json, got ${JSON.stringify(output)}`);
   if (!vms.length) {
     process.stderr.write(`No resources found${namespace ? ` in ${namespace} namespace` : ''}.\n`);
     return 0;
@@ -111,7 +107,7 @@ export function vmlist(args: string[]): number {
   if (values.help) return help('vmlist');
   if (positionals.length) throw new UsageError('vmlist takes no arguments');
   const namespace = values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE;
-  const vms = storedObjects(values['state-dir'] ?? DEFAULTS.stateDir, VM_KIND, namespace) as VirtualMachine[];
+  const vms = withStoredState(values, (reader) => storedObjects(reader, VM_KIND, namespace)) as VirtualMachine[];
   process.stdout.write(vms.map((vm) => vmlistLine(vm) + '\n').join(''));
   return 0;
 }
@@ -122,9 +118,11 @@ export function describe(args: string[]): number {
   const [kindName, name] = positionals;
   const kind = kindArg(kindName);
   if (!name) throw new UsageError('describe needs a NAME');
-  const stateDir = values['state-dir'] ?? DEFAULTS.stateDir;
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
-  const vm = (storedObjects(stateDir, kind, namespace) as VirtualMachine[]).find((v) => v.metadata.name === name);
+  const [vm, events] = withStoredState(values, (reader) => [
+    storedObjects(reader, kind, namespace, name)[0] as VirtualMachine | undefined,
+    reader?.events(resourceKey(kind, namespace, name)) ?? [],
+  ] as const);
   if (!vm) {
     process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${namespace}\n`);
     return 1;
@@ -154,7 +152,6 @@ export function describe(args: string[]): number {
     table(['  Type', 'Status', 'Reason', 'Message'], (s?.conditions ?? []).map((c: Condition) => [`  ${c.type}`, c.status, c.reason, c.message])),
     'Events:',
   ];
-  const events = readEvents(stateDir, resourceKey(kind, namespace, name));
   lines.push(events.length
     ? table(['  Type', 'Reason', 'Age', 'Message'], events.map((e) => [`  ${e.type}`, e.reason, e.count > 1 ? `${age(e.lastTimestamp)} (x${e.count} over ${age(e.firstTimestamp)})` : age(e.lastTimestamp), e.message]))
     : '  <none>');

@@ -6,7 +6,8 @@ export class UsageError extends Error {}
 const RUN_FLAGS = `  --source dir|kube          desired state from a watched directory (default) or a Kubernetes cluster
   --dir DIR                  watched directory (default: the bundled examples/)
   --connect URI              libvirt URI (default: ${DEFAULTS.connect})
-  --state-dir DIR            status files, events, overlays (default: ./${DEFAULTS.stateDir})
+  --state-dir DIR            state database (status, events, lock) and overlays
+                             (default: ${DEFAULTS.stateHome}/BASENAME-HASH of --dir)
   --image-dir DIR            where disk images are looked up (default: ${DEFAULTS.imageDir})
   --overlay-dir DIR          per-VM qcow2 overlays (default: STATE-DIR/overlays)
   --nic KIND                 user | network:NAME | bridge:NAME | ovs:BRIDGE (default: ${DEFAULTS.nic})
@@ -30,7 +31,8 @@ Kubernetes mode (--source kube):
   --lease-namespace NS       default: --namespace, else wimaxvm-system
   --lease-name NAME          default: wimaxvm-controller`;
 
-const READ_FLAGS = `  --state-dir DIR            where a controller writes status (default: ./${DEFAULTS.stateDir})
+const READ_FLAGS = `  --dir DIR                  the watched directory whose controller to read (default: the bundled examples/)
+  --state-dir DIR            that controller's --state-dir, if it was given one (default: derived from --dir)
   -n, --namespace NS         the namespace (default: default)`;
 
 const EDIT_FLAGS = `  --dir DIR                  the watched directory to edit (default: the bundled examples/)
@@ -42,8 +44,8 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}` },
   vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces` },
   vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n  -n, --namespace NS         the namespace (default: default)` },
-  start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[0]}\n  --wait DURATION            wait until the controller reports it Running` },
-  stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[0]}\n  --wait DURATION            wait until the controller reports it Stopped` },
+  start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[1]}\n  --wait DURATION            wait until the controller reports it Running` },
+  stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[1]}\n  --wait DURATION            wait until the controller reports it Stopped` },
   restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME\n\n${EDIT_FLAGS}` },
   addclient: { summary: 'bind a WiMAX station (by MAC) to a VM', usage: `wimaxvm addclient MAC VM\n\n${EDIT_FLAGS}` },
   apply: { summary: 'declare the resources of a file (created or configured)', usage: `wimaxvm apply -f FILE\n\n  -f, --filename FILE        a YAML file of resources (several documents allowed)\n${EDIT_FLAGS.split('\n')[0]}` },
@@ -61,6 +63,8 @@ export function usage(command?: string): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width + 2)}${c.summary}`),
     '',
     "Run 'wimaxvm help COMMAND' or 'wimaxvm COMMAND --help' for a command's flags.",
-    'Exit codes: 0 success, 1 failure or invalid input, 2 usage error.',
+    'Exit codes: 0 success; 1 failure (libvirt, a file or the state database said no, another controller',
+    'holds the state directory, --wait ran out, invalid input); 2 usage error. Errors are one line;',
+    '--log-level debug (or WIMAXVM_DEBUG=1) adds the stack.',
   ].join('\n');
 }

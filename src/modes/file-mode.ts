@@ -1,9 +1,14 @@
-// File mode: desired state from a watched directory, status as YAML files in the state directory.
+// File mode: desired state from a watched directory; status and events in the state database,
+// which this controller alone writes (it holds the controller lock for its whole life).
 import { VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
-import { FileEventLog } from '../adapters/file-event-log.js';
-import { ensureDir, FileStatusStore } from '../adapters/file-status-store.js';
+import { acquireControllerLock, type ControllerLock, type LockHolderInput } from '../adapters/store/controller-lock.js';
+import { SqliteEventLog } from '../adapters/store/sqlite-event-log.js';
+import { SqliteStatusStore } from '../adapters/store/sqlite-status-store.js';
+import { openStateDatabase, type StateDatabase } from '../adapters/store/state-database.js';
+import { DIRECTORY_META_KEY } from '../adapters/store/state-reader.js';
+import { importYamlState } from '../adapters/store/yaml-state-import.js';
 import type { Config } from '../config.js';
 import { fileModeIdentity } from '../core/controller-identity.js';
 import type { DesiredStore } from '../core/desired-store.js';
@@ -11,31 +16,65 @@ import type { Logger } from '../core/logger.js';
 import { DirectorySource, SOURCE_ANNOTATION } from '../sources/directory-source.js';
 import type { Mode } from './mode.js';
 
-/** Kinds with status files. */
+/** Kinds with stored status. */
 export const STATUS_KINDS = [VM_KIND, CLIENT_KIND];
 
 export class FileMode implements Mode {
   readonly name = 'file';
-  readonly statuses: FileStatusStore;
-  readonly events: FileEventLog;
+  readonly statuses: SqliteStatusStore;
+  readonly events: SqliteEventLog;
   readonly writer: FileDesiredStateWriter;
   readonly identity: string;
+  readonly state: StateDatabase;
+  private controllerLock: ControllerLock;
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 
+  /** Takes the controller lock first (LockHeldError if another controller runs), then opens the state. */
   constructor(private readonly config: Config, private readonly logger: Logger) {
     this.identity = fileModeIdentity(config.dir);
-    ensureDir(config.stateDir);
-    this.statuses = new FileStatusStore(config.stateDir).load(STATUS_KINDS);
-    this.events = new FileEventLog(config.stateDir);
+    const holder: LockHolderInput = {
+      directory: config.dir,
+      identity: this.identity,
+      listen: config.listen ? `${config.listen.host}:${config.listen.port}` : 'off',
+    };
+    this.controllerLock = acquireControllerLock(config.stateDir, holder);
+    let state: StateDatabase | undefined;
+    try {
+      state = openStateDatabase(config.stateDir);
+      state.setMeta(DIRECTORY_META_KEY, config.dir);
+      importYamlState(state, STATUS_KINDS, logger);
+      // Registered before the stores': the lock is taken again before they refill the database.
+      state.onRecreated(() => this.retakeLock(holder));
+      this.state = state;
+      this.statuses = new SqliteStatusStore(state);
+      this.events = new SqliteEventLog(state, logger);
+    } catch (err) {
+      state?.close();
+      this.controllerLock.release();
+      throw err;
+    }
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
+  }
+
+  get lock(): ControllerLock {
+    return this.controllerLock;
   }
 
   get witness(): DirectorySource | undefined {
     return this.source;
   }
 
+  /** Everything is opened in the constructor (lock first), before any other part is built. */
   async open(): Promise<void> {}
+
+  /** The state directory was deleted under us and a fresh database opened: the lock goes with it. */
+  private retakeLock(holder: LockHolderInput): void {
+    this.logger.warn('the state database was removed while the controller ran; writing a new one', { path: this.state.path });
+    this.controllerLock.release(); // the old lock file is gone with its directory
+    this.controllerLock = acquireControllerLock(this.config.stateDir, holder);
+    this.state.setMeta(DIRECTORY_META_KEY, this.config.dir);
+  }
 
   async startSource(store: DesiredStore): Promise<void> {
     this.store = store;
@@ -52,7 +91,9 @@ export class FileMode implements Mode {
     await this.source?.stop();
   }
 
+  /** Closes the state database, then lets the next controller in. */
   async close(): Promise<void> {
-    await this.events.close();
+    this.state.close();
+    this.controllerLock.release();
   }
 }

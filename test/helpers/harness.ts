@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync, mkdirSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
-import { readStoredObject } from '../../src/adapters/file-status-store.js';
+import { StateReader } from '../../src/adapters/store/state-reader.js';
 import { buildConfig, type RunFlags } from '../../src/config.js';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
@@ -113,9 +113,14 @@ export class Harness {
     renameSync(`${path}.swp-tmp`, path);
   }
 
-  /** The status file as a fresh process would read it. */
+  /** The stored status as a fresh process (the CLI) would read it. */
   statusFromDisk(name: string, namespace = 'default'): VirtualMachineStatus | undefined {
-    return readStoredObject(this.stateDir, 'VirtualMachine', namespace, name)?.status as VirtualMachineStatus | undefined;
+    const reader = StateReader.open(this.stateDir);
+    try {
+      return reader?.objects('VirtualMachine', namespace, name)[0]?.status as VirtualMachineStatus | undefined;
+    } finally {
+      reader?.close();
+    }
   }
 
   wipeState(): void {

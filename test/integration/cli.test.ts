@@ -1,11 +1,15 @@
 // The CLI as a user runs it: the real main() over a real state directory written by a controller.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually } from '../helpers/harness.js';
 import { main } from '../../src/cli/main.js';
-import { Harness, manyVms } from '../helpers/harness.js';
+import { Harness, manyVms, vmYaml } from '../helpers/harness.js';
+import { acquireControllerLock } from '../../src/adapters/store/controller-lock.js';
+import { SqliteStatusStore } from '../../src/adapters/store/sqlite-status-store.js';
+import { openStateDatabase } from '../../src/adapters/store/state-database.js';
+import { declaredSpec } from '../../src/cli/wait-for-observed.js';
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -49,6 +53,12 @@ describe('wimaxvm validate', () => {
     expect((await cli('run', '--workers', '0')).code).toBe(2);
   });
 
+  it('help documents the exit codes', async () => {
+    const r = await cli('help');
+    expect(r.out).toContain('Exit codes: 0 success; 1 failure');
+    expect(r.out).toContain('2 usage error');
+  });
+
   it('validates the bundled examples', async () => {
     const r = await cli('validate', 'examples/vm30.yaml', 'examples/slices.yaml');
     expect(r.code).toBe(0);
@@ -69,6 +79,7 @@ describe('wimaxvm get / describe', () => {
   it('get vms prints kubectl-style columns for the namespace', async () => {
     const r = await cli('get', 'vms', '--state-dir', h.stateDir);
     expect(r.code).toBe(0);
+    expect(r.err).toBe(''); // a controller is running: no warning
     const lines = r.out.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+STATUS\s+VLAN\s+MAC\s+IP\s+AGE$/);
     expect(lines[1]).toMatch(/^cli-1\s+Running\s+\d+\s+52:52:52:52:52:52\s+<none>\s+\d+s$/);
@@ -161,5 +172,73 @@ describe('wimaxvm start | stop | restart | addclient | apply | delete | vmstat (
     expect((await edit('apply', '-f', bad)).code).toBe(1);
     expect((await edit('start')).code).toBe(2);
     expect((await edit('delete', 'pods', 'x')).code).toBe(2);
+  });
+});
+
+describe('reading with no controller running', () => {
+  it('get and describe say so, with the age of what they show', async () => {
+    const h = await Harness.create({ files: { 'vms.yaml': manyVms([{ name: 'gone-1' }]) } });
+    await h.start();
+    await h.waitForStatus('gone-1', 'Running');
+    await h.dispose();
+    const r = await cli('get', 'vms', '--dir', h.dir, '--state-dir', h.stateDir);
+    expect(r.out).toMatch(/^gone-1\s+Running\s/m);
+    expect(r.err).toMatch(new RegExp(`^no controller is running for ${h.dir}; showing status as of \\d+s ago\n$`));
+    const d = await cli('describe', 'vm', 'gone-1', '--state-dir', h.stateDir);
+    expect(d.code).toBe(0);
+    expect(d.err).toMatch(new RegExp(`^no controller is running for ${h.dir}; showing status as of \\d+s ago\n$`)); // the directory from the database
+    expect(d.out).toMatch(/Normal\s+Started\s/);
+  });
+
+  it('where no controller ever ran, get says that no status was recorded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-never-'));
+    const stateDir = join(dir, 'state');
+    const r = await cli('get', 'vms', '--dir', dir, '--state-dir', stateDir);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe(`no controller is running for ${dir}; no status has been recorded in ${stateDir}\nNo resources found in default namespace.\n`);
+  });
+});
+
+// Regression: `start vm30 --wait 60s` answered Running at once from a stale status while the VM was Stopping.
+describe('start --wait never accepts a status older than the edit', () => {
+  const key = 'VirtualMachine/default/w-1';
+  /** A watched directory declaring w-1 Halted, and a state database whose stored w-1 says `status` for `storedStrategy`. */
+  async function staleSetup(storedStrategy: string, generation: number, observedGeneration: number) {
+    const base = mkdtempSync(join(tmpdir(), 'wimaxvm-wait-'));
+    const dir = join(base, 'vms');
+    const stateDir = join(base, 'state');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'w.yaml'), vmYaml({ name: 'w-1', runStrategy: storedStrategy }));
+    const spec = declaredSpec(dir, key);
+    writeFileSync(join(dir, 'w.yaml'), vmYaml({ name: 'w-1', runStrategy: 'Halted' }));
+    const state = openStateDatabase(stateDir);
+    await new SqliteStatusStore(state).write(key, {
+      apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine',
+      metadata: { name: 'w-1', namespace: 'default', uid: 'u', generation, creationTimestamp: '2026-01-01T00:00:00Z' },
+      spec, status: { printableStatus: 'Running', observedGeneration },
+    });
+    state.close();
+    return { dir, stateDir };
+  }
+
+  it('a Running status left by a controller that is gone is no answer', async () => {
+    const { dir, stateDir } = await staleSetup('Always', 1, 1);
+    const r = await cli('start', 'w-1', '--wait', '1s', '--dir', dir, '--state-dir', stateDir);
+    expect(r.code).toBe(1);
+    expect(r.out).not.toContain('virtualmachine/w-1 Running');
+    expect(r.err).toBe(`error: virtualmachine/w-1 is not Running after 1s (no controller is running for ${dir})\n`);
+  });
+
+  it('a running controller that has not observed the edit yet: its old Running is no answer', async () => {
+    const { dir, stateDir } = await staleSetup('Halted', 2, 1); // it saw Halted and is Stopping; status not written yet
+    const lock = acquireControllerLock(stateDir, { directory: dir, identity: 'test', listen: 'off' });
+    try {
+      const r = await cli('start', 'w-1', '--wait', '1s', '--dir', dir, '--state-dir', stateDir);
+      expect(r.code).toBe(1);
+      expect(r.out).not.toContain('virtualmachine/w-1 Running');
+      expect(r.err).toBe('error: virtualmachine/w-1 is not Running after 1s (the controller has not reported it yet)\n');
+    } finally {
+      lock.release();
+    }
   });
 });

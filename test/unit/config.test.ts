@@ -1,6 +1,9 @@
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseListen, buildConfig, ConfigError, parseDuration, parseNic, type RunFlags } from '../../src/config.js';
+import { parseListen, buildConfig, ConfigError, defaultStateDir, parseDuration, parseNic, stateDirFor, type RunFlags } from '../../src/config.js';
 import { EXAMPLES_DIR } from '../../src/package-root.js';
 
 describe('parseDuration', () => {
@@ -45,9 +48,49 @@ describe('parseNic', () => {
   });
 });
 
+describe('defaultStateDir', () => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'wimaxvm-statehome-')));
+  const watched = join(base, 'lab vms');
+  mkdirSync(watched);
+  const hash = createHash('sha256').update(watched).digest('hex').slice(0, 12);
+
+  it('lies under $XDG_STATE_HOME/wimaxvm, named by the basename and a hash of the real path', () => {
+    expect(defaultStateDir(watched, { XDG_STATE_HOME: '/xdg', HOME: '/home/u' })).toBe(`/xdg/wimaxvm/lab vms-${hash}`);
+    expect(defaultStateDir(watched, { HOME: '/home/u' })).toBe(`/home/u/.local/state/wimaxvm/lab vms-${hash}`);
+    expect(defaultStateDir(watched, { WIMAXVM_STATE_HOME: '/t/state', XDG_STATE_HOME: '/xdg' })).toBe(`/t/state/lab vms-${hash}`);
+  });
+
+  it('is the same whatever the working directory, and through a symlink', () => {
+    const link = join(base, 'link');
+    symlinkSync(watched, link);
+    const env = { HOME: '/home/u' };
+    const cwd = process.cwd();
+    try {
+      process.chdir(base);
+      expect(defaultStateDir('lab vms', env)).toBe(defaultStateDir(watched, env));
+      expect(defaultStateDir('link', env)).toBe(defaultStateDir(watched, env));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('differs for two directories of the same name', () => {
+    mkdirSync(join(base, 'a', 'vms'), { recursive: true });
+    mkdirSync(join(base, 'b', 'vms'), { recursive: true });
+    const env = { HOME: '/home/u' };
+    expect(defaultStateDir(join(base, 'a', 'vms'), env)).not.toBe(defaultStateDir(join(base, 'b', 'vms'), env));
+  });
+
+  it('--state-dir overrides it; run and the CLI use the same function', () => {
+    expect(stateDirFor({ dir: watched, 'state-dir': 'rel/state' })).toBe(resolve('rel/state'));
+    expect(stateDirFor({ dir: watched })).toBe(defaultStateDir(watched));
+    expect(buildConfig({ dir: watched }).stateDir).toBe(defaultStateDir(watched));
+  });
+});
+
 describe('buildConfig', () => {
   it('defaults', () => {
-    const stateDir = resolve('.wimaxvm');
+    const stateDir = defaultStateDir(EXAMPLES_DIR);
     expect(buildConfig({})).toEqual({
       dir: resolve(EXAMPLES_DIR),
       connect: 'test:///default',

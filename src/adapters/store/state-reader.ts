@@ -1,0 +1,50 @@
+// What the CLI reads from a controller's state database: one query per question, on a
+// read-only connection (WAL lets it read while the controller writes).
+import type { Resource, ResourceKey } from '../../api/meta.js';
+import type { RecordedEvent } from '../../ports/event-recorder.js';
+import { readEvents } from './sqlite-event-log.js';
+import { openStateDatabaseReadOnly, type StateDatabase } from './state-database.js';
+
+/** The meta key under which a controller records the directory it watches. */
+export const DIRECTORY_META_KEY = 'directory';
+
+export class StateReader {
+  private constructor(private readonly state: StateDatabase) {}
+
+  /** undefined when no controller has written to `stateDir` yet. */
+  static open(stateDir: string): StateReader | undefined {
+    const state = openStateDatabaseReadOnly(stateDir);
+    return state && new StateReader(state);
+  }
+
+  get path(): string {
+    return this.state.path;
+  }
+
+  /** Stored objects of `kind`, in namespace and name order; one namespace or name when given. */
+  objects<T extends Resource<unknown, unknown> = Resource<any, any>>(kind: string, namespace?: string, name?: string): T[] {
+    const rows = this.state.db.prepare<[{ kind: string; namespace: string | null; name: string | null }], { body: string }>(
+      'SELECT body FROM objects WHERE kind = @kind AND (@namespace IS NULL OR namespace = @namespace) AND (@name IS NULL OR name = @name) ORDER BY namespace, name',
+    ).all({ kind, namespace: namespace ?? null, name: name ?? null });
+    return rows.map((r) => JSON.parse(r.body) as T);
+  }
+
+  /** When the newest status was written (ms since the epoch), if any was. */
+  newestWrite(): number | undefined {
+    const row = this.state.db.prepare<[], { at: number | null }>('SELECT MAX(written_at) AS at FROM objects').get();
+    return row?.at ?? undefined;
+  }
+
+  events(key: ResourceKey, limit?: number): RecordedEvent[] {
+    return readEvents(this.state.db, key, limit);
+  }
+
+  /** The directory the controller that wrote this database watches. */
+  watchedDirectory(): string | undefined {
+    return this.state.getMeta(DIRECTORY_META_KEY);
+  }
+
+  close(): void {
+    this.state.close();
+  }
+}
