@@ -58,6 +58,8 @@ export class KubeSource implements AbsenceWitness {
   private readonly listed = new Set<string>();
   /** Kinds whose list or watch is failing, since when and why. */
   private readonly down = new Map<string, { since: string; error: string }>();
+  /** Errors seen per kind, to tell whether a restart went through without a new one. */
+  private readonly failures = new Map<string, number>();
   private onListed: (() => void) | undefined;
 
   private store: DesiredStore | undefined;
@@ -152,15 +154,16 @@ export class KubeSource implements AbsenceWitness {
     });
     informer.on('error', (err) => {
       if (this.stopped) return;
+      this.failures.set(info.kind, (this.failures.get(info.kind) ?? 0) + 1);
       if (!this.down.has(info.kind)) this.down.set(info.kind, { since: new Date().toISOString(), error: errorMessage(err) });
       this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: errorMessage(err), retryInMs: delay });
       clearTimeout(this.retries.get(info.kind));
       this.retries.set(info.kind, setTimeout(() => {
         if (this.stopped) return;
-        const before = this.down.get(info.kind);
+        const before = this.failures.get(info.kind);
         informer.start().then(
           // Up again if no new error came while it listed and connected its watch.
-          () => { if (this.down.get(info.kind) === before) this.markUp(info.kind, false); },
+          () => { if (this.failures.get(info.kind) === before) this.markUp(info.kind, false); },
           () => { /* reported through 'error' again */ },
         );
       }, delay * (1 + Math.random() * 0.2)));
