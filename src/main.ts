@@ -53,9 +53,10 @@ export interface RunningController {
 
 function makeMode(config: Config, logger: Logger): Mode {
   if (config.source === 'dir') return new FileMode(config, logger);
-  const kube = config.kube ?? {};
+  const kube = config.kube ?? { vlanClaimNamespace: 'wimaxvm-system' };
   return new KubeMode({
     kubeConfig: loadKubeConfig(kube.kubeconfig),
+    vlanClaimNamespace: kube.vlanClaimNamespace,
     ...(kube.namespace ? { namespace: kube.namespace } : {}),
     ...(kube.nodeName ? { nodeName: kube.nodeName } : {}),
   }, logger);
@@ -90,7 +91,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
-    store, hypervisor: timedHypervisor, statuses, events, macs, vlans, logger, shapingEnabled,
+    store, hypervisor: timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     nic: config.nic,
@@ -120,6 +121,14 @@ export async function startController(config: Config, logger: Logger): Promise<R
     vlansInUse: vlans.inUse,
     vlansFree: vlans.range.max - vlans.range.min + 1 - vlans.inUse,
   }));
+
+  // A VLAN given back anywhere: the VMs still waiting for one (VLANAssigned=False) look again.
+  mode.vlanClaims.onReleased(() => {
+    for (const object of statuses.list(VM_KIND)) {
+      const conditions = (object.status as { conditions?: { type: string }[] } | undefined)?.conditions ?? [];
+      if (conditions.some((c) => c.type === 'VLANAssigned')) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    }
+  });
 
   const inNamespace = (namespace: string, kind: string) => [...store.keys()].filter((k) => k.startsWith(`${kind}/${namespace}/`));
   store.onChange((key) => {

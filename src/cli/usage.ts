@@ -28,7 +28,8 @@ Kubernetes mode (--source kube):
   --node-name NODE           DaemonSet mode: only VMs with spec.nodeName NODE (default: $NODE_NAME)
   --leader-elect             one active replica, on a coordination.k8s.io Lease
   --lease-namespace NS       default: --namespace, else wimaxvm-system
-  --lease-name NAME          default: wimaxvm-controller`;
+  --lease-name NAME          default: wimaxvm-controller
+  --vlan-claim-namespace NS  where all controllers claim VLANs, one Lease each (default: wimaxvm-system)`;
 
 const READ_FLAGS = `  --state-dir DIR            where a controller writes status (default: ./${DEFAULTS.stateDir})
   -n, --namespace NS         the namespace (default: default)`;

@@ -3,6 +3,7 @@ import { VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
 import { FileEventLog } from '../adapters/file-event-log.js';
+import { InProcessVlanClaims } from '../adapters/in-process-vlan-claims.js';
 import { ensureDir, FileStatusStore } from '../adapters/file-status-store.js';
 import type { Config } from '../config.js';
 import type { DesiredStore } from '../core/desired-store.js';
@@ -18,6 +19,8 @@ export class FileMode implements Mode {
   readonly statuses: FileStatusStore;
   readonly events: FileEventLog;
   readonly writer: FileDesiredStateWriter;
+  /** One controller owns the directory's VMs: it arbitrates its VLANs itself. */
+  readonly vlanClaims = new InProcessVlanClaims();
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 

@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeDesiredStateWriter } from '../adapters/kube-desired-state-writer.js';
 import { KubeEventRecorder } from '../adapters/kube-event-recorder.js';
 import { KubeStatusStore } from '../adapters/kube-status-store.js';
+import { KubeVlanClaims } from '../adapters/kube-vlan-claims.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { KubeSource } from '../sources/kube-source.js';
@@ -13,6 +14,8 @@ export interface KubeModeOptions {
   kubeConfig: KubeConfig;
   namespace?: string;
   nodeName?: string;
+  /** Where all controllers of the testbed claim VLANs. */
+  vlanClaimNamespace: string;
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -27,6 +30,7 @@ export class KubeMode implements Mode {
   readonly statuses: KubeStatusStore;
   readonly events: KubeEventRecorder;
   readonly writer: KubeDesiredStateWriter;
+  readonly vlanClaims: KubeVlanClaims;
   readonly namespace: string | undefined;
   private readonly source: KubeSource;
 
@@ -44,14 +48,17 @@ export class KubeMode implements Mode {
       return o?.metadata.uid ? { apiVersion: o.apiVersion!, uid: o.metadata.uid } : undefined;
     }, logger);
     this.writer = new KubeDesiredStateWriter(opts.kubeConfig);
+    this.vlanClaims = new KubeVlanClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
   }
 
   async startSource(store: DesiredStore): Promise<void> {
+    await this.vlanClaims.start();
     await this.source.start(store);
   }
 
   async stopSource(): Promise<void> {
     await this.source.stop();
+    await this.vlanClaims.stop();
   }
 
   async close(): Promise<void> {}

@@ -46,7 +46,8 @@ function setup(range?: VlanRange) {
     return r;
   };
   const status = (name: string) => statuses.get(`VirtualMachine/default/${name}`)?.status as VirtualMachineStatus | undefined;
-  return { hv, datapath, vlans, put, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
+  const remove = (name: string) => store.delete(`VirtualMachine/default/${name}`);
+  return { hv, datapath, vlans, put, remove, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
 }
 
 describe('slice networking of a VM on Open vSwitch', () => {
@@ -134,7 +135,10 @@ describe('slice networking of a VM on Open vSwitch', () => {
     t.put('b');
     await t.reconcile('b');
     expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')!.reason).toBe('VLANRangeExhausted');
-    t.vlans.release('VirtualMachine/default/a');
+    t.remove('a');
+    // Deleted: shut down, undefined, and its VLAN goes back.
+    for (let i = 0; i < 5 && (await t.hv.getDomain('a', true)); i++) await t.reconcile('a');
+    expect(await t.hv.getDomain('a', true)).toBeUndefined();
     await t.reconcile('b');
     expect(t.status('b')!.allocations.vlan).toBe(10);
     expect(t.status('b')!.printableStatus).toBe('Running');
