@@ -75,6 +75,24 @@ describe('VLANs claimed across controllers', () => {
     expect(await chooseVlan(new VlanAllocator({ min: 2, max: 3 }), claims, vm('b'), undefined, undefined)).toMatchObject({ reason: 'VLANRangeExhausted' });
   });
 
+  it('a range full of claims: one whose VM is gone is taken over instead of reporting exhaustion', async () => {
+    const claims = new InProcessVlanClaims();
+    await claims.claim(2, 'VirtualMachine/default/live', 'uid-live');
+    await claims.claim(3, 'VirtualMachine/default/gone', 'uid-gone');
+    // The registry knows which holders still exist (the API server's registry asks for the VM).
+    const reclaiming: VlanClaims = {
+      claim: async (vlan, key, uid) => {
+        if (claims.list().find((c) => c.vlan === vlan)?.holderUid === 'uid-gone') await claims.release(vlan, 'uid-gone');
+        return claims.claim(vlan, key, uid);
+      },
+      release: (vlan, uid) => claims.release(vlan, uid),
+      list: () => claims.list(),
+      onReleased: () => {},
+    };
+    expect(await chooseVlan(new VlanAllocator({ min: 2, max: 3 }), reclaiming, vm('b'), undefined, undefined)).toEqual({ vlan: 3 });
+    expect(claims.list().find((c) => c.vlan === 2)?.holderUid).toBe('uid-live');
+  });
+
   it('only the holder releases; listeners hear of it', async () => {
     const claims = new InProcessVlanClaims();
     const released: number[] = [];

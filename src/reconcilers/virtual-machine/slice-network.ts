@@ -54,6 +54,16 @@ export async function chooseVlan(
   if (vlans.nextFree((v) => takenElsewhere.has(v)) !== undefined) {
     throw new Error(`no VLAN could be claimed in ${CLAIM_ATTEMPTS} tries: other controllers claimed each first`);
   }
+  // Everything is claimed somewhere: the registry hands over a claim whose VM is gone (a few a
+  // reconcile, in turn, so a range full of live claims costs little).
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const vlan = vlans.nextFree();
+    if (vlan === undefined) break;
+    if ((await claims.claim(vlan, key, uid)) === 'granted') {
+      vlans.claim(key, vlan);
+      return { vlan };
+    }
+  }
   return { reason: 'VLANRangeExhausted', message: `every VLAN in ${vlans.range.min}-${vlans.range.max} is taken; the VM waits for one to be freed` };
 }
 
