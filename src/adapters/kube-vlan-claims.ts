@@ -233,7 +233,10 @@ export class KubeVlanClaims implements VlanClaims {
 
   private remember(lease: V1Lease): void {
     const claim = claimOf(lease);
-    if (claim) this.known.set(claim.vlan, claim);
+    if (claim) return void this.known.set(claim.vlan, claim);
+    // Edited by hand into something that is no claim of ours: it still blocks the VLAN, but not as a claim we know.
+    const vlan = Number(/^wimaxvm-vlan-(\d+)$/.exec(lease.metadata?.name ?? '')?.[1]);
+    if (this.known.get(vlan)?.objectUid === lease.metadata?.uid) this.known.delete(vlan);
   }
 
   /** The claim with this object uid is gone (a newer one under the same name stays known). */

@@ -169,7 +169,7 @@ export class Operations {
     const current = this.store.get(type.storage, namespace, name);
     if (!current) throw notFound(groupResource(type), name);
     const old = type.fromStorage(current);
-    this.checkPreconditions(type, old, options.preconditions?.uid, options.preconditions?.resourceVersion);
+    this.checkDeletePreconditions(type, old, options.preconditions?.uid, options.preconditions?.resourceVersion);
 
     if (current.metadata.finalizers?.length) {
       // Already being deleted: nothing changes (no new resourceVersion).
@@ -228,6 +228,24 @@ export class Operations {
     }
     if (resourceVersion === undefined || resourceVersion === '') return;
     if (resourceVersion !== old.metadata.resourceVersion) throw conflict(groupResource(type), name, OPTIMISTIC_LOCK_MESSAGE);
+  }
+
+  /**
+   * A delete's preconditions are checked by the storage layer (storage.Preconditions.Check), so
+   * the 409 carries its StorageError text, not the optimistic-lock message of an update.
+   */
+  private checkDeletePreconditions(type: ResourceType, old: KubeObject, uid: string | undefined, resourceVersion: string | undefined): void {
+    let failed: string | undefined;
+    if (uid && uid !== old.metadata.uid) failed = `UID in precondition: ${uid}, UID in object meta: ${old.metadata.uid}`;
+    else if (resourceVersion && resourceVersion !== old.metadata.resourceVersion) {
+      failed = `ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`;
+    }
+    if (!failed) return;
+    // etcd keys: built-in resources by resource name, custom ones (and CRDs) by group and resource.
+    const prefix = type.custom || type.group === 'apiextensions.k8s.io' ? `${type.group}/${type.plural}` : type.plural;
+    const key = `/registry/${prefix}/${old.metadata.namespace ? `${old.metadata.namespace}/` : ''}${old.metadata.name}`;
+    throw conflict(groupResource(type), old.metadata.name!,
+      `StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: ${failed}`);
   }
 
   /** The main resource: system metadata and (with a status subresource) status stay the server's. */
