@@ -231,21 +231,18 @@ export class Operations {
   }
 
   /**
-   * A delete's preconditions are checked by the storage layer (storage.Preconditions.Check), so
-   * the 409 carries its StorageError text, not the optimistic-lock message of an update.
+   * A delete's preconditions, as rest.BeforeDelete checks them on the object read: the 409 names
+   * the kind, not the resource (its GroupResource is built from the object's GroupVersionKind).
    */
   private checkDeletePreconditions(type: ResourceType, old: KubeObject, uid: string | undefined, resourceVersion: string | undefined): void {
-    let failed: string | undefined;
-    if (uid && uid !== old.metadata.uid) failed = `UID in precondition: ${uid}, UID in object meta: ${old.metadata.uid}`;
-    else if (resourceVersion && resourceVersion !== old.metadata.resourceVersion) {
-      failed = `ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`;
+    const byKind = { group: type.group, resource: type.kind };
+    const name = old.metadata.name!;
+    if (uid && uid !== old.metadata.uid) {
+      throw conflict(byKind, name, `the UID in the precondition (${uid}) does not match the UID in record (${old.metadata.uid}). The object might have been deleted and then recreated`);
     }
-    if (!failed) return;
-    // etcd keys: built-in resources by resource name, custom ones (and CRDs) by group and resource.
-    const prefix = type.custom || type.group === 'apiextensions.k8s.io' ? `${type.group}/${type.plural}` : type.plural;
-    const key = `/registry/${prefix}/${old.metadata.namespace ? `${old.metadata.namespace}/` : ''}${old.metadata.name}`;
-    throw conflict(groupResource(type), old.metadata.name!,
-      `StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: ${failed}`);
+    if (resourceVersion && resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(byKind, name, `the ResourceVersion in the precondition (${resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion}). The object might have been modified`);
+    }
   }
 
   /** The main resource: system metadata and (with a status subresource) status stay the server's. */

@@ -42,7 +42,7 @@ describe('VLAN claims in the API server', () => {
   });
   afterAll(async () => server.stop());
 
-  // What the claims rely on, as the real server answers it (checked against kube-apiserver v1.28).
+  // What the claims rely on, as the real server answers it (messages as kube-apiserver v1.28.7 gave them).
   it('the server rules claims rest on: 409 AlreadyExists on a second create, 409 on a stale uid or resourceVersion precondition', async () => {
     const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('succeeded'); }, (err) => ({ code: err.code, status: JSON.parse(err.body) }));
     const body = { metadata: { name: 'rules-check' }, spec: { holderIdentity: 'default/a' } };
@@ -52,12 +52,13 @@ describe('VLAN claims in the API server', () => {
     const updated = await leases.replaceNamespacedLease({ name: 'rules-check', namespace: NS, body: { ...created, spec: { holderIdentity: 'default/b' } } });
     const remove = (preconditions: { uid?: string; resourceVersion?: string }) =>
       leases.deleteNamespacedLease({ name: 'rules-check', namespace: NS, body: { preconditions } });
-    const storageError = `Operation cannot be fulfilled on leases.coordination.k8s.io "rules-check": StorageError: invalid object, Code: 4, Key: /registry/leases/${NS}/rules-check, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed:`;
+    const cannot = 'Operation cannot be fulfilled on Lease.coordination.k8s.io "rules-check":';
     expect(await failure(remove({ uid: created.metadata!.uid!, resourceVersion: created.metadata!.resourceVersion! }))).toMatchObject({ code: 409, status: {
-      reason: 'Conflict', message: `${storageError} ResourceVersion in precondition: ${created.metadata!.resourceVersion}, ResourceVersion in object meta: ${updated.metadata!.resourceVersion}` } });
+      reason: 'Conflict', details: { name: 'rules-check', group: 'coordination.k8s.io', kind: 'Lease' },
+      message: `${cannot} the ResourceVersion in the precondition (${created.metadata!.resourceVersion}) does not match the ResourceVersion in record (${updated.metadata!.resourceVersion}). The object might have been modified` } });
     const otherUid = '00000000-0000-0000-0000-000000000000';
     expect(await failure(remove({ uid: otherUid }))).toMatchObject({ code: 409, status: {
-      reason: 'Conflict', message: `${storageError} UID in precondition: ${otherUid}, UID in object meta: ${created.metadata!.uid}` } });
+      reason: 'Conflict', message: `${cannot} the UID in the precondition (${otherUid}) does not match the UID in record (${created.metadata!.uid}). The object might have been deleted and then recreated` } });
     await remove({ uid: updated.metadata!.uid!, resourceVersion: updated.metadata!.resourceVersion! });
     await expect(leases.readNamespacedLease({ name: 'rules-check', namespace: NS })).rejects.toMatchObject({ code: 404 });
   });
