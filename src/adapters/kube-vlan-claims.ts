@@ -112,9 +112,12 @@ export class KubeVlanClaims implements VlanClaims {
   async claim(vlan: number, holderKey: ResourceKey, holderUid: string): Promise<ClaimResult> {
     const cached = this.known.get(vlan);
     if (cached?.holderUid === holderUid && cached.node === this.opts.node) return 'granted';
+    // Known to be another VM's: look before writing, so a VM waiting for it costs reads, not refused creates.
+    let create = cached === undefined;
     try {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        if (await this.create(vlan, holderKey, holderUid)) return 'granted';
+        if (create && (await this.create(vlan, holderKey, holderUid))) return 'granted';
+        create = true;
         const lease = await this.read(vlan);
         if (!lease) continue; // released in between: create again
         const held = claimOf(lease);
