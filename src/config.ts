@@ -15,6 +15,8 @@ export interface KubeSettings {
   namespace?: string;
   /** DaemonSet mode: only VMs whose spec.nodeName is this node. */
   nodeName?: string;
+  /** Where every controller of the testbed claims VLANs (one Lease per VLAN): the same for all of them. */
+  vlanClaimNamespace: string;
   leaderElection?: {
     namespace: string; name: string; identity: string;
     /** client-go's defaults (15 s, 10 s, 2 s) unless set; tests shorten them. */
@@ -149,6 +151,7 @@ export interface RunFlags {
   'leader-elect'?: boolean;
   'lease-namespace'?: string;
   'lease-name'?: string;
+  'vlan-claim-namespace'?: string;
   'log-level'?: string;
   'log-format'?: string;
   'allow-empty'?: boolean;
@@ -184,7 +187,7 @@ export function buildConfig(flags: RunFlags): Config {
   }
   const source = flags.source ?? 'dir';
   if (source !== 'dir' && source !== 'kube') throw new ConfigError(`--source: expected dir or kube, got ${JSON.stringify(source)}`);
-  const kubeOnly = ['kubeconfig', 'namespace', 'node-name', 'leader-elect', 'lease-namespace', 'lease-name'] as const;
+  const kubeOnly = ['kubeconfig', 'namespace', 'node-name', 'leader-elect', 'lease-namespace', 'lease-name', 'vlan-claim-namespace'] as const;
   const misplaced = kubeOnly.filter((f) => flags[f] !== undefined);
   if (source === 'dir' && misplaced.length) throw new ConfigError(`--${misplaced[0]} goes with --source kube`);
   if (source === 'kube' && flags.dir) throw new ConfigError('--dir goes with --source dir');
@@ -195,6 +198,7 @@ export function buildConfig(flags: RunFlags): Config {
       ...(flags.kubeconfig ? { kubeconfig: resolve(flags.kubeconfig) } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),
       ...(nodeName ? { nodeName } : {}),
+      vlanClaimNamespace: flags['vlan-claim-namespace'] ?? 'wimaxvm-system',
       ...(flags['leader-elect'] ? {
         leaderElection: {
           namespace: flags['lease-namespace'] ?? flags.namespace ?? 'wimaxvm-system',

@@ -55,12 +55,13 @@ export interface RunningController {
 
 function makeMode(config: Config, logger: Logger): Mode {
   if (config.source === 'dir') return new FileMode(config, logger);
-  const kube = config.kube ?? {};
+  const kube = config.kube ?? { vlanClaimNamespace: 'wimaxvm-system' };
   return new KubeMode({
     kubeConfig: loadKubeConfig(kube.kubeconfig),
     ...(kube.namespace ? { namespace: kube.namespace } : {}),
     ...(kube.nodeName ? { nodeName: kube.nodeName } : {}),
     controllerName: kube.leaderElection?.name ?? 'wimaxvm-controller',
+    vlanClaimNamespace: kube.vlanClaimNamespace,
     allowEmpty: config.allowEmpty,
   }, logger);
 }
@@ -94,7 +95,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
-    store, gate, identity, hypervisor: timedHypervisor, statuses, events, macs, vlans, logger, shapingEnabled,
+    store, gate, identity, hypervisor: timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     nic: config.nic,
@@ -119,6 +120,13 @@ export async function startController(config: Config, logger: Logger, signal?: A
     sourceBlocked: gate.blocked() !== undefined,
   }));
   routeChanges(store, clientIndex, controller, clients);
+  // A VLAN given back anywhere: the VMs still waiting for one (VLANAssigned=False) look again.
+  mode.vlanClaims.onReleased(() => {
+    for (const object of statuses.list(VM_KIND)) {
+      const conditions = (object.status as { conditions?: { type: string }[] } | undefined)?.conditions ?? [];
+      if (conditions.some((c) => c.type === 'VLANAssigned')) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    }
+  });
 
   const acting = new Acting({
     config, mode, store, statuses, hypervisor, datapath, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger,

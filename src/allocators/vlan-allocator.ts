@@ -43,9 +43,27 @@ export class VlanAllocator {
     return this.byVlan.get(vlan) ?? this.draining.get(vlan);
   }
 
-  /** The owner's port carries its current VLAN now (or it stopped): what it moved away from is free. */
-  settle(owner: string): void {
-    for (const [vlan, holder] of this.draining) if (holder === owner) this.draining.delete(vlan);
+  /** Every VLAN the owner holds: its current one and those it is moving away from. */
+  held(owner: string): number[] {
+    const vlans = this.movingFrom(owner);
+    const current = this.byOwner.get(owner);
+    return current !== undefined && this.byVlan.get(current) === owner ? [current, ...vlans] : vlans;
+  }
+
+  /** VLANs the owner is moving away from (still on its port until settle()). */
+  movingFrom(owner: string): number[] {
+    return [...this.draining].filter(([, holder]) => holder === owner).map(([vlan]) => vlan);
+  }
+
+  /** The owner's port carries its current VLAN now (or it stopped): what it moved away from is free. Returns those VLANs. */
+  settle(owner: string): number[] {
+    const freed: number[] = [];
+    for (const [vlan, holder] of this.draining) {
+      if (holder !== owner) continue;
+      this.draining.delete(vlan);
+      freed.push(vlan);
+    }
+    return freed;
   }
 
   /** Takes a specific VLAN (explicit in spec, or rebuilt from what a domain carries). */
@@ -67,24 +85,37 @@ export class VlanAllocator {
   allocate(owner: string): number | undefined {
     const existing = this.byOwner.get(owner);
     if (existing !== undefined) return existing;
+    const vlan = this.nextFree();
+    if (vlan !== undefined) this.claim(owner, vlan);
+    return vlan;
+  }
+
+  /**
+   * The next VLAN nobody here holds and `takenElsewhere` does not rule out, without taking it
+   * (the caller claims it once the cluster agrees); undefined when none is left.
+   */
+  nextFree(takenElsewhere: (vlan: number) => boolean = () => false): number | undefined {
     const size = this.range.max - this.range.min + 1;
     for (let i = 0; i < size; i++) {
       const vlan = this.range.min + ((this.cursor - this.range.min + i) % size);
-      if (this.byVlan.has(vlan) || this.draining.has(vlan)) continue;
+      if (this.byVlan.has(vlan) || this.draining.has(vlan) || takenElsewhere(vlan)) continue;
       this.cursor = vlan + 1 > this.range.max ? this.range.min : vlan + 1;
-      this.claim(owner, vlan);
       return vlan;
     }
     return undefined;
   }
 
-  /** The owner is gone (its domain too): everything it held is free. */
-  release(owner: string): void {
-    this.settle(owner);
+  /** The owner is gone (its domain too): everything it held is free. Returns those VLANs. */
+  release(owner: string): number[] {
+    const freed = this.settle(owner);
     const vlan = this.byOwner.get(owner);
-    if (vlan === undefined) return;
+    if (vlan === undefined) return freed;
     this.byOwner.delete(owner);
-    if (this.byVlan.get(vlan) === owner) this.byVlan.delete(vlan);
+    if (this.byVlan.get(vlan) === owner) {
+      this.byVlan.delete(vlan);
+      freed.push(vlan);
+    }
+    return freed;
   }
 
   get inUse(): number {

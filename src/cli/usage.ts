@@ -29,7 +29,8 @@ Kubernetes mode (--source kube):
   --node-name NODE           DaemonSet mode: only VMs with spec.nodeName NODE (default: $NODE_NAME)
   --leader-elect             one active replica, on a coordination.k8s.io Lease
   --lease-namespace NS       default: --namespace, else wimaxvm-system
-  --lease-name NAME          default: wimaxvm-controller`;
+  --lease-name NAME          default: wimaxvm-controller
+  --vlan-claim-namespace NS  where all controllers claim VLANs, one Lease each (default: wimaxvm-system)`;
 
 const READ_FLAGS = `  --dir DIR                  the watched directory whose controller to read (default: the bundled examples/)
   --state-dir DIR            that controller's --state-dir, if it was given one (default: derived from --dir)

@@ -9,6 +9,7 @@ import { SqliteStatusStore } from '../adapters/store/sqlite-status-store.js';
 import { openStateDatabase, type StateDatabase } from '../adapters/store/state-database.js';
 import { DIRECTORY_META_KEY } from '../adapters/store/state-reader.js';
 import { importYamlState } from '../adapters/store/yaml-state-import.js';
+import { InProcessVlanClaims } from '../adapters/in-process-vlan-claims.js';
 import type { Config } from '../config.js';
 import { fileModeIdentity } from '../core/controller-identity.js';
 import type { DesiredStore } from '../core/desired-store.js';
@@ -27,6 +28,8 @@ export class FileMode implements Mode {
   readonly identity: string;
   readonly state: StateDatabase;
   private controllerLock: ControllerLock;
+  /** One controller owns the directory's VMs: it arbitrates its VLANs itself. */
+  readonly vlanClaims = new InProcessVlanClaims();
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 

@@ -5,6 +5,7 @@ import { KubeDesiredStateWriter } from '../adapters/kube-desired-state-writer.js
 import { KubeEventRecorder } from '../adapters/kube-event-recorder.js';
 import { KubeStatusStore } from '../adapters/kube-status-store.js';
 import { kubeModeIdentity } from '../core/controller-identity.js';
+import { KubeVlanClaims } from '../adapters/kube-vlan-claims.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { KubeSource } from '../sources/kube-source.js';
@@ -18,6 +19,8 @@ export interface KubeModeOptions {
   controllerName: string;
   /** An empty cluster may delete every VM. */
   allowEmpty?: boolean;
+  /** Where all controllers of the testbed claim VLANs. */
+  vlanClaimNamespace: string;
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -42,6 +45,7 @@ export class KubeMode implements Mode {
   readonly statuses: KubeStatusStore;
   readonly events: KubeEventRecorder;
   readonly writer: KubeDesiredStateWriter;
+  readonly vlanClaims: KubeVlanClaims;
   readonly namespace: string | undefined;
   readonly identity: string;
   readonly witness: KubeSource;
@@ -65,16 +69,19 @@ export class KubeMode implements Mode {
       return o?.metadata.uid ? { apiVersion: o.apiVersion!, uid: o.metadata.uid } : undefined;
     }, logger);
     this.writer = new KubeDesiredStateWriter(opts.kubeConfig);
+    this.vlanClaims = new KubeVlanClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
   }
 
   async open(): Promise<void> {}
 
   async startSource(store: DesiredStore): Promise<void> {
+    await this.vlanClaims.start();
     await this.source.start(store);
   }
 
   async stopSource(): Promise<void> {
     await this.source.stop();
+    await this.vlanClaims.stop();
   }
 
   async close(): Promise<void> {}

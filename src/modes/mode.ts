@@ -6,6 +6,7 @@ import type { DesiredStore } from '../core/desired-store.js';
 import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
 import type { EventRecorder } from '../ports/event-recorder.js';
 import type { StatusStore } from '../ports/status-store.js';
+import type { VlanClaims } from '../ports/vlan-claims.js';
 
 export interface Mode {
   readonly name: 'file' | 'kube';
@@ -18,6 +19,8 @@ export interface Mode {
   readonly witness: AbsenceWitness | undefined;
   /** Opens what the mode keeps (file mode: the state store and its lock); first of all. */
   open(): Promise<void>;
+  /** Where VLANs are claimed, so that no two VMs of the testbed share one. */
+  readonly vlanClaims: VlanClaims;
   /** Fills `store` and keeps it current; resolves once the first full view is in. */
   startSource(store: DesiredStore): Promise<void>;
   stopSource(): Promise<void>;

@@ -54,6 +54,7 @@ describe('Kubernetes mode', () => {
     writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
     api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     core = server.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'wimaxvm-system' } } }); // where VLANs are claimed
     await observer.connect();
   });
   afterEach(async () => {

@@ -4,7 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
 import { buildConfig, type Config } from '../../src/config.js';
@@ -35,6 +35,7 @@ describe('Kubernetes mode with no readable cluster', () => {
     kubeconfig = join(mkdtempSync(join(tmpdir(), 'wimaxvm-kc-')), 'config');
     writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
     api = server.kubeConfig().makeApiClient(CustomObjectsApi);
+    await server.kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'wimaxvm-system' } } }); // where VLANs are claimed
     await observer.connect();
   });
   afterEach(async () => {

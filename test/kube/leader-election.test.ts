@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -39,6 +39,7 @@ describe('leader election', () => {
     writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
     api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     leases = server.kubeConfig().makeApiClient(CoordinationV1Api);
+    await server.kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'wimaxvm-system' } } }); // where VLANs are claimed
   });
   afterAll(async () => server.stop());
 

@@ -169,7 +169,7 @@ export class Operations {
     const current = this.store.get(type.storage, namespace, name);
     if (!current) throw notFound(groupResource(type), name);
     const old = type.fromStorage(current);
-    this.checkPreconditions(type, old, options.preconditions?.uid, options.preconditions?.resourceVersion);
+    this.checkDeletePreconditions(type, old, options.preconditions?.uid, options.preconditions?.resourceVersion);
 
     if (current.metadata.finalizers?.length) {
       // Already being deleted: nothing changes (no new resourceVersion).
@@ -228,6 +228,21 @@ export class Operations {
     }
     if (resourceVersion === undefined || resourceVersion === '') return;
     if (resourceVersion !== old.metadata.resourceVersion) throw conflict(groupResource(type), name, OPTIMISTIC_LOCK_MESSAGE);
+  }
+
+  /**
+   * A delete's preconditions, as rest.BeforeDelete checks them on the object read: the 409 names
+   * the kind, not the resource (its GroupResource is built from the object's GroupVersionKind).
+   */
+  private checkDeletePreconditions(type: ResourceType, old: KubeObject, uid: string | undefined, resourceVersion: string | undefined): void {
+    const byKind = { group: type.group, resource: type.kind };
+    const name = old.metadata.name!;
+    if (uid && uid !== old.metadata.uid) {
+      throw conflict(byKind, name, `the UID in the precondition (${uid}) does not match the UID in record (${old.metadata.uid}). The object might have been deleted and then recreated`);
+    }
+    if (resourceVersion && resourceVersion !== old.metadata.resourceVersion) {
+      throw conflict(byKind, name, `the ResourceVersion in the precondition (${resourceVersion}) does not match the ResourceVersion in record (${old.metadata.resourceVersion}). The object might have been modified`);
+    }
   }
 
   /** The main resource: system metadata and (with a status subresource) status stay the server's. */

@@ -5,6 +5,7 @@ import { findCondition } from '../../src/api/meta.js';
 import type { VirtualMachine, VirtualMachineSpec, VirtualMachineStatus } from '../../src/api/virtual-machine.js';
 import { MacAllocator } from '../../src/allocators/mac-allocator.js';
 import { VlanAllocator, type VlanRange } from '../../src/allocators/vlan-allocator.js';
+import { InProcessVlanClaims } from '../../src/adapters/in-process-vlan-claims.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { parseDomainXml, vmPortName } from '../../src/reconcilers/virtual-machine/domain-xml.js';
@@ -23,10 +24,12 @@ function setup(range?: VlanRange) {
   const statuses = new FakeStatusStore();
   const store = new DesiredStore();
   const vlans = new VlanAllocator(range);
+  // The testbed-wide registry, which other controllers share.
+  const claims = new InProcessVlanClaims();
   let shaping = true;
   const reconciler = new VirtualMachineReconciler({
     gate: new DeletionGate(store, () => new FakeWitness(), silentLogger), identity: TEST_IDENTITY,
-    store, hypervisor: hv, datapath, statuses, vlans, disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
+    store, hypervisor: hv, datapath, statuses, vlans, vlanClaims: claims, disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
     logger: silentLogger, nic: { type: 'bridge', source: 'wxbr', openvswitch: true }, shutdownTimeoutMs: 1000,
     shapingEnabled: () => shaping,
   });
@@ -49,7 +52,9 @@ function setup(range?: VlanRange) {
     return r;
   };
   const status = (name: string) => statuses.get(`VirtualMachine/default/${name}`)?.status as VirtualMachineStatus | undefined;
-  return { hv, datapath, vlans, put, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
+  const remove = (name: string) => store.delete(`VirtualMachine/default/${name}`);
+  const claimOf = (vlan: number) => claims.list().find((c) => c.vlan === vlan)?.holderKey;
+  return { hv, datapath, vlans, claims, claimOf, put, remove, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
 }
 
 describe('slice networking of a VM on Open vSwitch', () => {
@@ -109,6 +114,46 @@ describe('slice networking of a VM on Open vSwitch', () => {
     expect(t.vlans.holder(7)).toBeUndefined();
   });
 
+  it('a VLAN is claimed testbed-wide before the domain carries it; the old one goes back once the port is retagged', async () => {
+    const t = setup();
+    t.put('vm30', { network: { vlan: 7 } });
+    await t.reconcile('vm30');
+    expect(t.claimOf(7)).toBe('VirtualMachine/default/vm30');
+    t.put('vm30', { network: { vlan: 9 } }, 2);
+    await t.reconcile('vm30');
+    expect(t.datapath.ports.get(vmPortName('vm30'))!.tag).toBe(9);
+    expect(t.claimOf(9)).toBe('VirtualMachine/default/vm30');
+    expect(t.claimOf(7)).toBeUndefined();
+  });
+
+  it('a VLAN another controller holds: VLANConflict naming its VM, never attached untagged; it runs once the holder lets go', async () => {
+    const t = setup();
+    await t.claims.claim(7, 'VirtualMachine/lab/elsewhere', 'uid-elsewhere');
+    t.put('b', { network: { vlan: 7 } });
+    await t.reconcile('b');
+    expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')).toMatchObject({ reason: 'VLANConflict', message: 'VLAN 7 is held by lab/elsewhere' });
+    expect(findCondition(t.status('b')!.conditions, 'Ready')).toMatchObject({ status: 'False', reason: 'VLANConflict' });
+    expect(await t.hv.getDomain('b')).toBeUndefined();
+    expect(t.vlans.holder(7)).toBeUndefined();
+    await t.claims.release(7, 'uid-elsewhere');
+    await t.reconcile('b');
+    expect(t.status('b')!.printableStatus).toBe('Running');
+    expect(t.claimOf(7)).toBe('VirtualMachine/default/b');
+  });
+
+  it('automatic allocation skips VLANs claimed elsewhere; deleting the VM gives its VLAN back', async () => {
+    const t = setup();
+    await t.claims.claim(2, 'VirtualMachine/lab/elsewhere', 'uid-elsewhere');
+    t.put('vm30');
+    await t.reconcile('vm30');
+    expect(t.status('vm30')!.allocations.vlan).toBe(3);
+    t.remove('vm30');
+    for (let i = 0; i < 5 && (await t.hv.getDomain('vm30', true)); i++) await t.reconcile('vm30');
+    expect(await t.hv.getDomain('vm30', true)).toBeUndefined();
+    expect(t.claimOf(3)).toBeUndefined();
+    expect(t.claimOf(2)).toBe('VirtualMachine/lab/elsewhere');
+  });
+
   it('a port tag changed by hand is put back', async () => {
     const t = setup();
     t.put('vm30', { network: { vlan: 7 } });
@@ -137,7 +182,10 @@ describe('slice networking of a VM on Open vSwitch', () => {
     t.put('b');
     await t.reconcile('b');
     expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')!.reason).toBe('VLANRangeExhausted');
-    t.vlans.release('VirtualMachine/default/a');
+    t.remove('a');
+    // Deleted: shut down, undefined, and its VLAN goes back.
+    for (let i = 0; i < 5 && (await t.hv.getDomain('a', true)); i++) await t.reconcile('a');
+    expect(await t.hv.getDomain('a', true)).toBeUndefined();
     await t.reconcile('b');
     expect(t.status('b')!.allocations.vlan).toBe(10);
     expect(t.status('b')!.printableStatus).toBe('Running');

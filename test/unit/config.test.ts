@@ -177,6 +177,12 @@ describe('buildConfig: Kubernetes mode', () => {
     expect(c.kube).toMatchObject({ namespace: 'lab', nodeName: 'hv1', leaderElection: { namespace: 'lab', name: 'wimaxvm-controller' } });
   });
 
+  it('VLAN claims go to one namespace for the whole testbed: wimaxvm-system unless --vlan-claim-namespace, whatever --namespace says', () => {
+    expect(buildConfig({ source: 'kube', namespace: 'lab' }).kube?.vlanClaimNamespace).toBe('wimaxvm-system');
+    expect(buildConfig({ source: 'kube', 'vlan-claim-namespace': 'testbed' }).kube?.vlanClaimNamespace).toBe('testbed');
+    expect(() => buildConfig({ 'vlan-claim-namespace': 'testbed' })).toThrow(/--vlan-claim-namespace goes with --source kube/);
+  });
+
   it.each([
     [{ source: 'etcd' }, /--source/],
     [{ namespace: 'lab' }, /--namespace goes with --source kube/],

@@ -84,6 +84,18 @@ describe('manifests/', () => {
     for (const verb of verbs as string[]) expect(allows(group as string, resource as string, verb), `${verb} ${resource}`).toBe(true);
   });
 
+  it('VLAN claims: a Role in the claim namespace grants the Lease verbs the claims use, bound to the controller', () => {
+    const namespace = buildConfig({ source: 'kube' }).kube!.vlanClaimNamespace;
+    const role = docs.find((d) => d.kind === 'Role' && d.metadata.name === 'wimaxvm-vlan-claims');
+    expect(role.metadata.namespace).toBe(namespace);
+    expect(role.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] }]);
+    const binding = docs.find((d) => d.kind === 'RoleBinding' && d.roleRef.name === 'wimaxvm-vlan-claims');
+    expect(binding.metadata.namespace).toBe(namespace);
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wimaxvm-controller', namespace: 'wimaxvm-system' }]);
+    const kustomization = docs.find((d) => d.kind === 'Kustomization' && d.resources.includes('rbac.yaml'));
+    expect(kustomization.resources).toContain('vlan-claims-rbac.yaml');
+  });
+
   it.each(['Deployment', 'DaemonSet'])('the %s container args are flags the controller accepts', (kind) => {
     const workload = docs.find((d) => d.kind === kind);
     const args: string[] = workload.spec.template.spec.containers[0].args;

@@ -83,6 +83,14 @@ describe('Ready', () => {
     expect(ready).toMatchObject({ status: 'False', reason: 'DefineFailed', message: 'libvirt said no' });
   });
 
+  // A running guest without the slice its spec asks for has not reached the desired state.
+  it.each(['VLANConflict', 'VLANRangeExhausted'])('is False on a VLAN problem (%s), even with the guest running', (reason) => {
+    const status = computeStatus(input({ state: 'running', vlanProblem: { reason, message: 'VLAN 5 is held by default/a' } }));
+    expect(status.printableStatus).toBe('Running');
+    expect(cond(status, 'Ready')).toMatchObject({ status: 'False', reason, message: 'VLAN 5 is held by default/a' });
+    expect(cond(status, 'VLANAssigned')).toMatchObject({ status: 'False', reason });
+  });
+
   // Manual asks for neither running nor stopped ("keep"), so the message must not claim it does.
   it('does not say Manual wants a paused guest stopped', () => {
     const ready = cond(computeStatus(input({ runStrategy: 'Manual', state: 'paused' })), 'Ready')!;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseVlanRange, VlanAllocator } from '../../src/allocators/vlan-allocator.js';
+import { InProcessVlanClaims } from '../../src/adapters/in-process-vlan-claims.js';
 import { chooseVlan } from '../../src/reconcilers/virtual-machine/slice-network.js';
+
+const vmA = { key: 'VirtualMachine/default/a', uid: 'uid-a' };
 
 describe('VlanAllocator', () => {
   it('hands out the range from its lower edge, never 0 or 1, each VLAN once', () => {
@@ -60,23 +63,23 @@ describe('chooseVlan', () => {
     ['kept from status', undefined, 42, { vlan: 42 }],
     ['new', undefined, undefined, { vlan: 2 }],
     ['kept but outside the range', undefined, 1, { vlan: 2 }],
-  ])('%s', (_label, spec, kept, expected) => {
-    expect(chooseVlan(new VlanAllocator(), 'VirtualMachine/default/a', spec, kept)).toEqual(expected);
+  ])('%s', async (_label, spec, kept, expected) => {
+    expect(await chooseVlan(new VlanAllocator(), new InProcessVlanClaims(), vmA, spec, kept)).toEqual(expected);
   });
 
-  it('an explicit VLAN held by another VM is a conflict; the VM keeps what it held', () => {
+  it('an explicit VLAN held by another VM is a conflict; the VM keeps what it held', async () => {
     const a = new VlanAllocator();
     a.claim('VirtualMachine/default/other', 7);
     a.claim('VirtualMachine/default/a', 3);
-    const choice = chooseVlan(a, 'VirtualMachine/default/a', 7, 3);
+    const choice = await chooseVlan(a, new InProcessVlanClaims(), vmA, 7, 3);
     expect(choice).toEqual({ reason: 'VLANConflict', message: 'VLAN 7 is held by default/other' });
     expect(a.get('VirtualMachine/default/a')).toBe(3);
   });
 
-  it('an exhausted range says so', () => {
+  it('an exhausted range says so', async () => {
     const a = new VlanAllocator({ min: 5, max: 5 });
     a.claim('VirtualMachine/default/other', 5);
-    expect(chooseVlan(a, 'VirtualMachine/default/a', undefined, undefined)).toMatchObject({ reason: 'VLANRangeExhausted' });
+    expect(await chooseVlan(a, new InProcessVlanClaims(), vmA, undefined, undefined)).toMatchObject({ reason: 'VLANRangeExhausted' });
   });
 });
 

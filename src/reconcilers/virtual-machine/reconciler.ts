@@ -15,6 +15,8 @@ import type { StatusStore } from '../../ports/status-store.js';
 import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
 import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './slice-network.js';
 import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
+import { InProcessVlanClaims } from '../../adapters/in-process-vlan-claims.js';
+import type { VlanClaims } from '../../ports/vlan-claims.js';
 import type { Datapath, SlicePath } from '../../ports/datapath.js';
 import { isActive, planVirtualMachine, remembersStart, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
 import { ownershipOf, type Identity } from './ownership.js';
@@ -33,6 +35,8 @@ export interface VirtualMachineReconcilerDeps {
   /** Whose domains these are: others' are never touched. */
   identity: Identity;
   vlans: VlanAllocator;
+  /** Where VLANs are claimed testbed-wide (the API server in Kubernetes mode); in the process when absent. */
+  vlanClaims?: VlanClaims;
   /** The switch, when VM NICs are on Open vSwitch: VLAN tags and slice rates go there. */
   datapath?: Datapath;
   /** Whether shaping is on in a namespace (the ShapingPolicy named default). */
@@ -108,9 +112,11 @@ export class VirtualMachineReconciler implements Reconciler {
   /** Whether each domain was active when last observed, so a poller can tell our changes from others'. */
   private readonly activity = new Map<string, 'active' | 'inactive'>();
   private readonly now: () => number;
+  private readonly vlanClaims: VlanClaims;
 
   constructor(private readonly deps: VirtualMachineReconcilerDeps) {
     this.now = deps.now ?? Date.now;
+    this.vlanClaims = deps.vlanClaims ?? new InProcessVlanClaims();
   }
 
   /** What the last reconcile saw of a domain: 'absent' once it is gone, undefined if never seen. */
@@ -264,11 +270,13 @@ export class VirtualMachineReconciler implements Reconciler {
         if (after && isActive(after.state)) port = await this.syncSlicePort(key, vm, domainName, definition.owner.vlan, previous?.allocations.vlan);
         else await this.dropSlicePath(domainName, definition.owner.vlan);
         // The port carries the new VLAN (or the guest is off): the old one may go to others now.
-        if (!after || !isActive(after.state) || port) this.deps.vlans.settle(key);
+        if (!after || !isActive(after.state) || port) await this.settleVlans(key, vm.metadata.uid);
       } catch (err) {
         failure = err;
       }
     }
+    // No switch port carries a VLAN: one the VM moved away from is free at once.
+    if (!failure && !this.onSwitch) await this.settleVlans(key, vm.metadata.uid);
     const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
     // A restart request counts as handled once the guest is on its way down (or was not running).
     if (restartRequested && !failure) {
@@ -310,8 +318,8 @@ export class VirtualMachineReconciler implements Reconciler {
     await this.deps.disks.removeOverlays(domainName, permit);
     const vlan = this.deps.vlans.get(key);
     if (vlan !== undefined) await this.dropSlicePath(domainName, vlan);
+    await this.releaseVlans(key, observed?.owner?.uid ?? stored?.metadata.uid);
     this.deps.macs.release(key);
-    this.deps.vlans.release(key);
     this.startFailures.delete(key);
     this.deps.gate.settled(key);
     await this.deps.statuses.remove(key);
@@ -359,6 +367,18 @@ export class VirtualMachineReconciler implements Reconciler {
     return desired ? { slice: desired } : {};
   }
 
+  /** The VM's port carries its current VLAN (or it has none): the ones it moved away from go back, here and testbed-wide. */
+  private async settleVlans(key: ResourceKey, uid: string): Promise<void> {
+    for (const vlan of this.deps.vlans.movingFrom(key)) await this.vlanClaims.release(vlan, uid);
+    this.deps.vlans.settle(key);
+  }
+
+  /** The VM is gone from here: its VLANs go back (testbed-wide first, so a failure leaves them held and is retried). */
+  private async releaseVlans(key: ResourceKey, uid: string | undefined): Promise<void> {
+    if (uid) for (const vlan of this.deps.vlans.held(key)) await this.vlanClaims.release(vlan, uid);
+    this.deps.vlans.release(key);
+  }
+
   /** Removes the slice rates this VM's port had on `vlan` (it stopped, moved VLAN, or went). */
   private async dropSlicePath(domainName: string, vlan: number): Promise<void> {
     const datapath = this.deps.datapath;
@@ -384,8 +404,8 @@ export class VirtualMachineReconciler implements Reconciler {
 
   /** The resource is gone and no domain of its own is left: drop what we kept about it. */
   private async forgetResource(key: ResourceKey): Promise<ReconcileResult> {
+    await this.releaseVlans(key, this.deps.statuses.get(key)?.metadata.uid);
     this.deps.macs.release(key);
-    this.deps.vlans.release(key);
     this.startFailures.delete(key);
     this.stopping.delete(key);
     if (this.deps.statuses.get(key)) await this.deps.statuses.remove(key);
@@ -420,7 +440,7 @@ export class VirtualMachineReconciler implements Reconciler {
       }
     }
     const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid ?? domainUuidFor(vm.metadata.uid);
-    const vlanChoice = chooseVlan(this.deps.vlans, key, vm.spec.network?.vlan, previous?.allocations.vlan ?? observed?.owner?.vlan);
+    const vlanChoice = await chooseVlan(this.deps.vlans, this.vlanClaims, { key, uid: vm.metadata.uid }, vm.spec.network?.vlan, previous?.allocations.vlan ?? observed?.owner?.vlan);
     // On a conflict the VM keeps the VLAN it holds, if any, until the one it asks for is free.
     const vlan = 'vlan' in vlanChoice ? vlanChoice.vlan : this.deps.vlans.get(key);
     const nic: NicAttachment = nic0.type === 'bridge' ? { ...nic0, ...(vlan !== undefined ? { vlan } : {}), port: vmPortName(domainName) } : nic0;

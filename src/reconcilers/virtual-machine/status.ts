@@ -56,6 +56,8 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
   const base = { type: 'Ready', observedGeneration: input.generation };
   const want = wantedPower(input.runStrategy, input.domain?.state, input.startedOnce, input.stopping);
   if (input.error) return { ...base, status: 'False', reason: input.error.reason, message: input.error.message };
+  // Not the slice its spec asks for (or none at all): not ready, whatever the guest's state.
+  if (input.vlanProblem) return { ...base, status: 'False', reason: input.vlanProblem.reason, message: input.vlanProblem.message };
   const state = input.domain?.state;
   const converged =
     (status === 'Running' && want !== 'stop') ||
