@@ -111,3 +111,19 @@ describe('one controller per directory', () => {
     expect(stale.err).toMatch(new RegExp(`^no controller is running for ${dir}; showing status as of \\d+s ago\\n$`));
   });
 });
+
+describe('signals', () => {
+  it('SIGINT while the start waits for a cluster that does not answer: a graceful stop, exit 0', async () => {
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'wimaxvm-kc-')), 'config');
+    writeFileSync(kubeconfig, [
+      'apiVersion: v1', 'kind: Config', 'current-context: down',
+      'clusters: [{name: down, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+      'users: [{name: down, user: {}}]', 'contexts: [{name: down, context: {cluster: down, user: down}}]',
+    ].join('\n') + '\n');
+    const child = start(['run', '--source', 'kube', '--kubeconfig', kubeconfig, '--listen', 'off']);
+    await eventually(() => child.err().includes('watch failed'), 'the first failed list');
+    process.kill(child.pid!, 'SIGINT');
+    expect(await child.done).toBe(0);
+    expect(child.err()).toContain('stopped before it had started');
+  });
+});
