@@ -3,6 +3,7 @@
 // type per served version of every CustomResourceDefinition stored.
 import { coreToEventsV1, EVENT_FIELDS, eventsV1ToCore, validateEvent, validateNewEvent } from './events.js';
 import type { SelectableFields } from './selectors.js';
+import { structuralErrors } from './crd-structural.js';
 import { fieldInvalid, type FieldError } from './status.js';
 import { hasProjectSchema, validateCustomResource, validateName } from './validation.js';
 
@@ -141,7 +142,7 @@ const leases = builtin({
 
 export const CRD_STORAGE = 'customresourcedefinitions.apiextensions.k8s.io';
 
-interface CrdVersion { name: string; served: boolean; storage: boolean; subresources?: { status?: object } }
+interface CrdVersion { name: string; served: boolean; storage: boolean; subresources?: { status?: object }; schema?: { openAPIV3Schema?: Record<string, any> } }
 interface CrdSpec {
   group: string;
   scope: 'Namespaced' | 'Cluster';
@@ -158,7 +159,8 @@ function validateCrd(o: KubeObject): FieldError[] {
   if ((spec?.versions ?? []).filter((v) => v.storage).length !== 1) {
     errors.push(fieldInvalid('spec.versions', JSON.stringify(spec?.versions ?? []), 'must have exactly one version marked as storage version'));
   }
-  return errors;
+  // The server sorts them by their text (ValidateStructural).
+  return [...errors, ...structuralErrors(spec ?? {}).sort((a, b) => `${a.field}: ${a.body}`.localeCompare(`${b.field}: ${b.body}`))];
 }
 
 const crds = builtin({

@@ -597,6 +597,16 @@ describe('MAC addresses', () => {
   });
 });
 
+// Issue 8 (9): memory "0" reached libvirt ("Memory size must be specified") and crash-looped.
+describe('memory the controller cannot run', () => {
+  it.each([['0'], ['0.5'], ['1k'], ['2Ti']])('%s: Stalled InvalidMemory, nothing defined', async (memory) => {
+    h.put('vm1', { runStrategy: 'Always', memory });
+    expect(await h.reconcile('vm1')).toEqual({});
+    expect(h.hv.calls).toEqual([]);
+    expect(h.condition('vm1', 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidMemory' });
+  });
+});
+
 describe('disk images', () => {
   it('a missing image: Stalled ImageNotFound, no define', async () => {
     h.put('vm1', { runStrategy: 'Always', disks: [{ image: 'debian.qcow2' }] });

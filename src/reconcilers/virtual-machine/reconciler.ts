@@ -1,7 +1,7 @@
 // Reconciles one VirtualMachine: observe the domain, plan, act, write status once.
 import { createHash } from 'node:crypto';
 import { parseResourceKey, setCondition, type ResourceKey } from '../../api/meta.js';
-import { quantityToKiB } from '../../api/quantity.js';
+import { parseMemory } from '../../api/quantity.js';
 import { domainNameFor, RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
 import { MacAllocator } from '../../allocators/mac-allocator.js';
 import type { DesiredStore } from '../../core/desired-store.js';
@@ -19,7 +19,6 @@ import { isActive, planVirtualMachine, type Action, type ObservedDomain, type Pl
 import { computeStatus, type StatusInput } from './status.js';
 
 /** Largest guest memory accepted: beyond this a typo (1Ti for 1Gi) is likelier than intent. */
-const MAX_MEMORY_KIB = 1024 ** 3; // 1 TiB
 
 export interface VirtualMachineReconcilerDeps {
   store: DesiredStore;
@@ -85,16 +84,14 @@ export function domainUuidFor(uid: string): string {
 }
 
 function memoryKiB(memory: string | number): number {
-  let kib: number;
+  let bytes: number;
   try {
-    kib = quantityToKiB(memory);
+    bytes = parseMemory(memory);
   } catch (err) {
     throw new TerminalError('InvalidMemory', errorMessage(err));
   }
   // Whole MiB: what QEMU will actually give the guest, so observed and desired compare equal.
-  kib = Math.ceil(kib / 1024) * 1024;
-  if (kib > MAX_MEMORY_KIB) throw new TerminalError('InvalidMemory', `memory ${memory} is more than the 1Ti wimaxvm accepts`);
-  return kib;
+  return Math.ceil(bytes / 2 ** 20) * 1024;
 }
 
 export class VirtualMachineReconciler implements Reconciler {
