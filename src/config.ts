@@ -48,6 +48,9 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** The namespace manifests/ install the controller, and its lease Role, into. */
+export const DEFAULT_LEASE_NAMESPACE = 'wimaxvm-system';
+
 export const DEFAULTS = {
   connect: 'test:///default',
   stateDir: '.wimaxvm',
@@ -166,7 +169,9 @@ export function buildConfig(flags: RunFlags): Config {
       ...(nodeName ? { nodeName } : {}),
       ...(flags['leader-elect'] ? {
         leaderElection: {
-          namespace: flags['lease-namespace'] ?? flags.namespace ?? 'wimaxvm-system',
+          // Where RBAC grants the lease (the controller's own namespace), never --namespace:
+          // the watched namespace has no lease Role, and a 403 there would loop forever.
+          namespace: flags['lease-namespace'] ?? (process.env.POD_NAMESPACE || DEFAULT_LEASE_NAMESPACE),
           name: flags['lease-name'] ?? 'wimaxvm-controller',
           identity: `${hostname()}_${process.pid}`,
         },

@@ -1,16 +1,15 @@
 // StatusStore in Kubernetes mode: status read from the informers' cache and written through
 // the status subresource only (a merge patch of .status: spec is never written). remove() runs
 // once a deleted resource is cleaned up: it takes our finalizer off, which lets the object go.
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { FINALIZER, kindInfo } from '../api/kinds.js';
 import { parseResourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { ConflictError } from '../core/result.js';
 import type { StatusStore } from '../ports/status-store.js';
 import { toResource, type KubeSource } from '../sources/kube-source.js';
+import { httpStatus, KubeApiError, kubeErrorMessage } from './kube-api-error.js';
 
-export function httpStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : (err as { code?: unknown }).code === 409 ? 409 : undefined;
-}
+export { httpStatus };
 
 export class KubeStatusStore implements StatusStore {
   private readonly api: CustomObjectsApi;
@@ -49,8 +48,8 @@ export class KubeStatusStore implements StatusStore {
       this.written.set(key, object.status);
     } catch (err) {
       if (httpStatus(err) === 404) return; // deleted meanwhile: nothing to report on
-      if (httpStatus(err) === 409) throw new ConflictError(`status of ${key}: ${(err as Error).message}`);
-      throw err;
+      if (httpStatus(err) === 409) throw new ConflictError(`status of ${key}: ${kubeErrorMessage(err)}`);
+      throw new KubeApiError(`writing the status of ${key}`, err);
     }
   }
 
@@ -70,8 +69,8 @@ export class KubeStatusStore implements StatusStore {
       );
     } catch (err) {
       if (httpStatus(err) === 404) return;
-      if (httpStatus(err) === 409) throw new ConflictError(`finalizer of ${key}: ${(err as Error).message}`);
-      throw err;
+      if (httpStatus(err) === 409) throw new ConflictError(`finalizer of ${key}: ${kubeErrorMessage(err)}`);
+      throw new KubeApiError(`removing the finalizer of ${key}`, err);
     }
   }
 }

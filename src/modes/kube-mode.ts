@@ -1,6 +1,7 @@
 // Kubernetes mode: desired state from informers, status through the status subresource,
 // Events in the cluster, user changes as patches of the resources.
 import { KubeConfig } from '@kubernetes/client-node';
+import { identifyClient } from '../adapters/kube-client-identity.js';
 import { KubeDesiredStateWriter } from '../adapters/kube-desired-state-writer.js';
 import { KubeEventRecorder } from '../adapters/kube-event-recorder.js';
 import { KubeStatusStore } from '../adapters/kube-status-store.js';
@@ -19,7 +20,7 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault(); // in-cluster service account, $KUBECONFIG or ~/.kube/config
-  return kc;
+  return identifyClient(kc);
 }
 
 export class KubeMode implements Mode {
@@ -32,6 +33,7 @@ export class KubeMode implements Mode {
 
   constructor(opts: KubeModeOptions, logger: Logger) {
     this.namespace = opts.namespace;
+    identifyClient(opts.kubeConfig);
     this.source = new KubeSource({
       kubeConfig: opts.kubeConfig, logger,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),

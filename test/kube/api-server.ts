@@ -34,6 +34,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The User-Agent header, as the audit log and the default field manager see it. */
+  userAgent: string;
 }
 
 interface Injection { method: string; path: RegExp; status: number }
@@ -136,7 +138,7 @@ export class FakeApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), userAgent: req.headers['user-agent'] ?? '' });
     try {
       const i = this.injections.findIndex((inj) => inj.method === method && inj.path.test(url.pathname));
       if (i >= 0) throw injected(this.injections.splice(i, 1)[0]!.status);
