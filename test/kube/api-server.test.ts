@@ -551,8 +551,8 @@ describe('test hooks', () => {
     expect(injected).toMatchObject({ code: 503, status: { kind: 'Status', reason: 'ServiceUnavailable' } });
     expect((await listVms()).items).toEqual([]);
     expect(server.requests.filter((r) => r.path === VM_PATH)).toEqual([
-      { method: 'GET', path: VM_PATH, query: { labelSelector: 'a=b' } },
-      { method: 'GET', path: VM_PATH, query: {} },
+      { method: 'GET', path: VM_PATH, query: { labelSelector: 'a=b' }, userAgent: expect.stringMatching(/^node-fetch\//) },
+      { method: 'GET', path: VM_PATH, query: {}, userAgent: expect.stringMatching(/^node-fetch\//) },
     ]);
   });
 });
