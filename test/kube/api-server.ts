@@ -112,6 +112,16 @@ export class FakeApiServer {
     this.injections.push({ method: method.toUpperCase(), path, status });
   }
 
+  /**
+   * Deletes every Event, as the server's --event-ttl (default 1 h) does with events not updated
+   * for that long; a later patch of one gets 404.
+   */
+  expireEvents(): number {
+    const events = this.store.list(this.types.coreEvents.storage);
+    for (const event of events) this.store.remove(this.types.coreEvents.storage, event);
+    return events.length;
+  }
+
   /** Cuts every open watch connection, as a network failure would. */
   dropWatches(): void {
     this.watches.drop();

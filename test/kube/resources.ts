@@ -227,6 +227,7 @@ export class ResourceTypes {
 
   readonly namespaces = namespaces;
   readonly crds = crds;
+  readonly coreEvents = coreEvents;
 
   all(): ResourceType[] {
     return [...this.builtins, ...[...this.fromCrds.values()].flat()];
