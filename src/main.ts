@@ -58,6 +58,7 @@ function makeMode(config: Config, logger: Logger): Mode {
     kubeConfig: loadKubeConfig(kube.kubeconfig),
     ...(kube.namespace ? { namespace: kube.namespace } : {}),
     ...(kube.nodeName ? { nodeName: kube.nodeName } : {}),
+    standby: kube.leaderElection !== undefined,
   }, logger);
 }
 
@@ -208,6 +209,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
   let acting = false;
   const startActing = async (): Promise<void> => {
     acting = true;
+    mode.startWriting?.();
     await survey();
     await poller.tick();
     controller.start();
@@ -219,6 +221,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
   const stopActing = async (): Promise<void> => {
     if (!acting) return;
     acting = false;
+    mode.stopWriting?.();
     await poller.stop();
     await Promise.all([controller.stop(), clients.stop()]);
   };

@@ -14,6 +14,8 @@ export interface KubeModeOptions {
   kubeConfig: KubeConfig;
   namespace?: string;
   nodeName?: string;
+  /** Under leader election a replica starts as a standby: it watches and writes nothing. */
+  standby?: boolean;
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -38,6 +40,7 @@ export class KubeMode implements Mode {
       kubeConfig: opts.kubeConfig, logger,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+      writing: !opts.standby,
       onObject: (key) => this.statuses.seen(key),
     });
     this.statuses = new KubeStatusStore(opts.kubeConfig, this.source);
@@ -50,6 +53,15 @@ export class KubeMode implements Mode {
 
   async startSource(store: DesiredStore): Promise<void> {
     await this.source.start(store);
+  }
+
+  /** Leading now: the source may write (our finalizer). */
+  startWriting(): void {
+    this.source.startWriting();
+  }
+
+  stopWriting(): void {
+    this.source.stopWriting();
   }
 
   async stopSource(): Promise<void> {

@@ -8,7 +8,9 @@ import { FINALIZER, kindInfo, KINDS, type KindInfo } from '../api/kinds.js';
 import { resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import type { DesiredStore } from '../core/desired-store.js';
-import { errorMessage, type Logger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import { httpStatus, kubeErrorMessage } from '../adapters/kube-api-error.js';
+import { WatchBackoff } from './watch-backoff.js';
 
 export interface KubeObject extends KubernetesObject {
   metadata: NonNullable<KubernetesObject['metadata']> & { name: string; namespace: string };
@@ -25,6 +27,13 @@ export interface KubeSourceOptions {
   nodeName?: string;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** A watch that fails after being up this long starts its backoff from the base again. */
+  retryHealthyMs?: number;
+  /**
+   * Whether the source writes (adds our finalizer) from the start. Off for a replica under leader
+   * election: a standby only watches, and startWriting() switches writes on when it leads.
+   */
+  writing?: boolean;
   /** Told of every object the watch delivers (the status store drops what it remembered). */
   onObject?: (key: ResourceKey) => void;
 }
@@ -50,12 +59,33 @@ export class KubeSource {
   private readonly informers = new Map<string, Watched>();
   private readonly api: CustomObjectsApi;
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Kinds whose CRD the server does not serve (404), reported once until it is back. */
+  private readonly missingCrds = new Set<string>();
   private stopped = false;
+  private writing: boolean;
 
   private store: DesiredStore | undefined;
 
   constructor(private readonly opts: KubeSourceOptions) {
     this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.writing = opts.writing ?? true;
+  }
+
+  /** This replica acts now (it leads): add our finalizer to every object that lacks it. */
+  startWriting(): void {
+    if (this.writing) return;
+    this.writing = true;
+    for (const info of KINDS) {
+      if (!info.hasStatus) continue;
+      for (const object of this.list(info.kind)) {
+        if (!object.metadata.deletionTimestamp && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
+      }
+    }
+  }
+
+  /** This replica stopped acting (lost the lease): back to only watching. */
+  stopWriting(): void {
+    this.writing = false;
   }
 
   /** Starts every informer, filling `store`; resolves once each has listed. */
@@ -92,28 +122,56 @@ export class KubeSource {
   private informer(info: KindInfo): Watched {
     const ns = this.opts.namespace;
     const path = `/apis/${info.group}/${info.version}${ns ? `/namespaces/${ns}` : ''}/${info.plural}`;
-    const list = () => (ns
-      ? this.api.listNamespacedCustomObject({ group: info.group, version: info.version, namespace: ns, plural: info.plural })
-      : this.api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural }));
+    const list = async () => {
+      const result = await (ns
+        ? this.api.listNamespacedCustomObject({ group: info.group, version: info.version, namespace: ns, plural: info.plural })
+        : this.api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural }));
+      this.crdServed(info);
+      return result;
+    };
     const informer = makeInformer<KubeObject>(this.opts.kubeConfig, path, list as never) as Watched;
-    const seen = (object: KubeObject) => this.seen(info, object);
+    const backoff = new WatchBackoff({
+      ...(this.opts.retryBaseMs !== undefined ? { baseMs: this.opts.retryBaseMs } : {}),
+      ...(this.opts.retryMaxMs !== undefined ? { maxMs: this.opts.retryMaxMs } : {}),
+      ...(this.opts.retryHealthyMs !== undefined ? { healthyMs: this.opts.retryHealthyMs } : {}),
+    });
+    const seen = (object: KubeObject) => {
+      backoff.delivered();
+      this.seen(info, object);
+    };
     informer.on('add', seen);
     informer.on('update', seen);
-    informer.on('delete', (object) => this.gone(info, object));
-    let delay = this.opts.retryBaseMs ?? 500;
-    informer.on('connect', () => {
-      delay = this.opts.retryBaseMs ?? 500;
+    informer.on('delete', (object) => {
+      backoff.delivered();
+      this.gone(info, object);
     });
+    // Announced at every attempt, working or not: a start, not a sign of health.
+    informer.on('connect', () => backoff.attempt());
     informer.on('error', (err) => {
       if (this.stopped) return;
-      this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: errorMessage(err), retryInMs: delay });
+      const delay = backoff.failed();
+      this.reportWatchFailure(info, err, delay);
       clearTimeout(this.retries.get(info.kind));
       this.retries.set(info.kind, setTimeout(() => {
         if (!this.stopped) informer.start().catch(() => { /* reported through 'error' again */ });
-      }, delay * (1 + Math.random() * 0.2)));
-      delay = Math.min(this.opts.retryMaxMs ?? 30_000, delay * 2);
+      }, delay));
     });
     return informer;
+  }
+
+  /** A missing CRD is said once, clearly; other failures each time, with the growing delay. */
+  private reportWatchFailure(info: KindInfo, err: unknown, retryInMs: number): void {
+    if (httpStatus(err) === 404) {
+      if (this.missingCrds.has(info.kind)) return;
+      this.missingCrds.add(info.kind);
+      this.opts.logger.error(`the API server does not serve ${info.plural}.${info.group}: is its CRD installed? (kubectl apply -f crds/); retrying with backoff, quietly`, { kind: info.kind });
+      return;
+    }
+    this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: kubeErrorMessage(err), retryInMs });
+  }
+
+  private crdServed(info: KindInfo): void {
+    if (this.missingCrds.delete(info.kind)) this.opts.logger.info(`${info.plural}.${info.group} is served again`, { kind: info.kind });
   }
 
   private key(info: KindInfo, object: KubeObject): ResourceKey {
@@ -140,7 +198,7 @@ export class KubeSource {
       this.store!.delete(key);
       return;
     }
-    if (info.hasStatus && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
+    if (this.writing && info.hasStatus && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
     this.store!.set(key, toResource(object));
   }
 
@@ -169,7 +227,7 @@ export class KubeSource {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (err) {
-      this.opts.logger.debug('could not add the finalizer yet', { key: this.key(info, object), error: errorMessage(err) });
+      this.opts.logger.debug('could not add the finalizer yet', { key: this.key(info, object), error: kubeErrorMessage(err) });
     }
   }
 }
