@@ -175,6 +175,17 @@ describe('CRD structural schemas', () => {
     });
   });
 
+  // Seen on a real v1.28 server: `{ type: string, description: A, b. }` in YAML is two keys.
+  it('refuses an unknown schema field under fieldValidation=Strict, as kubectl apply sends it', async () => {
+    const crd = variant((spec) => { spec.properties.vcpus['derived from the uid.'] = null; });
+    const res = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions?fieldValidation=Strict`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(crd),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toBe('CustomResourceDefinition in version "v1" cannot be handled as a CustomResourceDefinition: strict decoding error: '
+      + 'unknown field "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.vcpus.derived from the uid."');
+  });
+
   it('accepts the shipped form (bare types in anyOf, constraints beside)', async () => {
     expect((await post(variant(() => {}))).code).toBe(201);
   });

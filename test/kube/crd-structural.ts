@@ -116,3 +116,34 @@ export function structuralErrors(spec: { versions?: { schema?: { openAPIV3Schema
     return v.schema?.openAPIV3Schema ? [...invariants(v.schema.openAPIV3Schema, 'root', path), ...completeness(v.schema.openAPIV3Schema, path)] : [];
   });
 }
+
+/** The fields of apiextensions.k8s.io/v1 JSONSchemaProps; anything else is an unknown field. */
+const SCHEMA_FIELDS = new Set([
+  'id', '$schema', '$ref', 'description', 'type', 'format', 'title', 'default', 'maximum', 'exclusiveMaximum', 'minimum',
+  'exclusiveMinimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems', 'multipleOf', 'enum',
+  'maxProperties', 'minProperties', 'required', 'items', 'allOf', 'oneOf', 'anyOf', 'not', 'properties',
+  'additionalProperties', 'patternProperties', 'dependencies', 'additionalItems', 'definitions', 'externalDocs', 'example',
+  'nullable', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource', 'x-kubernetes-int-or-string',
+  'x-kubernetes-list-map-keys', 'x-kubernetes-list-type', 'x-kubernetes-map-type', 'x-kubernetes-validations',
+]);
+
+/**
+ * Unknown fields in a CRD's schemas, named as the server's strict decoding names them
+ * ("spec.versions[0].schema.openAPIV3Schema.properties.status.properties.x.y"). A YAML flow
+ * mapping with a comma in an unquoted description makes one: the real server refused such a CRD.
+ */
+export function unknownSchemaFields(spec: { versions?: { schema?: { openAPIV3Schema?: Schema } }[] }): string[] {
+  const out: string[] = [];
+  const walk = (s: unknown, path: string): void => {
+    if (!s || typeof s !== 'object' || Array.isArray(s)) return;
+    for (const [name, value] of Object.entries(s as Schema)) {
+      if (!SCHEMA_FIELDS.has(name)) out.push(`${path}.${name}`);
+      else if (name === 'properties' || name === 'patternProperties' || name === 'definitions') {
+        for (const [k, sub] of Object.entries<Schema>(value ?? {})) walk(sub, `${path}.${name}.${k}`);
+      } else if (name === 'items' || name === 'not' || (name === 'additionalProperties' && typeof value === 'object')) walk(value, `${path}.${name}`);
+      else if (name === 'allOf' || name === 'anyOf' || name === 'oneOf') (value as Schema[]).forEach((sub, i) => walk(sub, `${path}.${name}[${i}]`));
+    }
+  };
+  (spec.versions ?? []).forEach((v, i) => walk(v.schema?.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
+  return out;
+}

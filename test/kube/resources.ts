@@ -3,8 +3,8 @@
 // type per served version of every CustomResourceDefinition stored.
 import { coreToEventsV1, EVENT_FIELDS, eventsV1ToCore, validateEvent, validateNewEvent } from './events.js';
 import type { SelectableFields } from './selectors.js';
-import { structuralErrors } from './crd-structural.js';
-import { fieldInvalid, type FieldError } from './status.js';
+import { structuralErrors, unknownSchemaFields } from './crd-structural.js';
+import { badRequest, fieldInvalid, type FieldError } from './status.js';
 import { hasProjectSchema, validateCustomResource, validateName } from './validation.js';
 
 export interface ObjectMeta {
@@ -150,8 +150,14 @@ interface CrdSpec {
   versions: CrdVersion[];
 }
 
-function validateCrd(o: KubeObject): FieldError[] {
+function validateCrd(o: KubeObject, strict: boolean): FieldError[] {
   const spec = o.spec as CrdSpec | undefined;
+  // Decoding comes first: with fieldValidation=Strict (kubectl's default) an unknown schema field
+  // is a 400; without, the server drops it (and warns), as the double does.
+  const unknown = unknownSchemaFields(spec ?? {});
+  if (unknown.length && strict) {
+    throw badRequest(`CustomResourceDefinition in version "v1" cannot be handled as a CustomResourceDefinition: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+  }
   const errors: FieldError[] = [];
   if (o.metadata.name !== `${spec?.names?.plural}.${spec?.group}`) {
     errors.push(fieldInvalid('metadata.name', JSON.stringify(o.metadata.name ?? ''), 'must be spec.names.plural+"."+spec.group'));
@@ -182,7 +188,7 @@ const crds = builtin({
       storedVersions: spec.versions.filter((v) => v.storage).map((v) => v.name),
     };
   },
-  validate: validateCrd,
+  validate: (o, ctx) => validateCrd(o, ctx.strict),
 });
 
 /** One type per served version; all versions share one storage, without conversion. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MAX_MEMORY_BYTES, MEMORY_PATTERN, MIN_MEMORY_BYTES } from '../../src/api/quantity.js';
 import { validateResource } from '../../src/api/schema.js';
-import { structuralErrors } from '../kube/crd-structural.js';
+import { structuralErrors, unknownSchemaFields } from '../kube/crd-structural.js';
 import { parseRunArgs } from '../../src/cli/main.js';
 import { buildConfig } from '../../src/config.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
@@ -47,6 +47,8 @@ describe('crds/', () => {
       // The API-server double's copy of the server's structural rules; the real server was run
       // on these files too (closing note of issue 8).
       expect(structuralErrors(crd.spec)).toEqual([]);
+      // An unquoted ", " in a flow-mapping description once made a field the server refused.
+      expect(unknownSchemaFields(crd.spec)).toEqual([]);
       expect(root.properties.spec.type).toBe('object');
       expect(undescribed({ properties: { spec: root.properties.spec, status: root.properties.status ?? { description: 'none' } } }, '')).toEqual([]);
       if (root.properties.status) expect(version.subresources?.status).toEqual({});
