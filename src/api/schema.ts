@@ -133,7 +133,7 @@ function valueAt(doc: unknown, path: FieldPath): unknown {
   return cur;
 }
 
-/** Go's %v of a float64 (strconv's shortest 'g'), as the server prints a schema's limits: 1 → 1, 1048576 → 1.048576e+06. */
+/** Go's %v of a float64 (strconv's shortest 'g'): 1 → 1, 1048576 → 1.048576e+06. */
 export function goFloat(n: number): string {
   const [mantissa, exp] = n.toExponential().split('e') as [string, string];
   const e = Number(exp);
@@ -145,12 +145,16 @@ export function goFloat(n: number): string {
 
 const JSON_TYPE = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
 
-/** kube-openapi's wording of each limit (k8s.io/kube-openapi/pkg/validation/errors). */
-function limitMessage(e: ErrorObject): string {
+/**
+ * kube-openapi's wording of each limit (k8s.io/kube-openapi/pkg/validation/errors). An integer
+ * value is compared, and the limit printed, as an integer; any other number as a Go float64.
+ */
+function limitMessage(e: ErrorObject, value: unknown): string {
   const limit = (e.params as { limit: number }).limit;
+  const shown = Number.isInteger(value) && Number.isInteger(limit) ? String(limit) : goFloat(limit);
   switch (e.keyword) {
-    case 'minimum': return `should be greater than or equal to ${goFloat(limit)}`;
-    case 'maximum': return `should be less than or equal to ${goFloat(limit)}`;
+    case 'minimum': return `should be greater than or equal to ${shown}`;
+    case 'maximum': return `should be less than or equal to ${shown}`;
     case 'minLength': return `should be at least ${limit} chars long`;
     case 'maxLength': return `should be at most ${limit} chars long`;
     case 'minItems': return `should have at least ${limit} items`;
@@ -158,14 +162,24 @@ function limitMessage(e: ErrorObject): string {
   }
 }
 
+/** The API server's four complaints about an int-or-string value of neither type (seen on v1.28). */
+function notIntOrString(path: FieldPath, value: unknown, limits: ErrorObject[]): FieldError[] {
+  const shown = formatPath(path);
+  const found = JSON.stringify(JSON_TYPE(value));
+  return [
+    { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer,string: ${found}` },
+    { path, message: `<nil>: Invalid value: "": "${shown}" must validate at least one schema (anyOf)` },
+    { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer: ${found}` },
+    ...limits.map((e) => ({ path, message: `${shown}: Invalid value: ${JSON.stringify(value)}: ${shown} in body ${limitMessage(e, value)}` })),
+  ];
+}
+
 /**
  * ajv's errors in the words of the API server's field validation. An int-or-string field is
- * judged by the branch of its value's type, as the server does; only a value of neither type
- * gets the anyOf's own message.
+ * judged by the branch of its value's type, as the server does.
  */
 function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  const branchErrors = (path: string) => errors.filter((e) => e.instancePath === path && e.keyword !== 'anyOf' && e.keyword !== 'type');
   const out: FieldError[] = [];
   for (const e of errors) {
     const path = pathOf(e.instancePath);
@@ -173,8 +187,11 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
     const actual = valueAt(doc, path);
     const value = JSON.stringify(actual);
     if (anyOfPaths.has(e.instancePath)) {
-      if (e.keyword === 'type') continue;
-      if (e.keyword === 'anyOf' && branchErrors(e.instancePath).length) continue;
+      const intOrString = Number.isInteger(actual) || typeof actual === 'string';
+      if (e.keyword === 'anyOf' && !intOrString) {
+        out.push(...notIntOrString(path, actual, errors.filter((x) => x.instancePath === e.instancePath && (x.keyword === 'minimum' || x.keyword === 'maximum'))));
+      }
+      if (e.keyword === 'anyOf' || e.keyword === 'type' || !intOrString) continue;
     }
     switch (e.keyword) {
       case 'additionalProperties': {
@@ -201,11 +218,8 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
         out.push({ path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type ${(e.params as { type: string }).type}: ${found}` });
         break;
       }
-      case 'anyOf':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} must be a whole number of bytes or a quantity such as 256Mi` });
-        break;
       case 'minimum': case 'maximum': case 'maxLength': case 'minLength': case 'maxItems': case 'minItems':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${limitMessage(e)}` });
+        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${limitMessage(e, actual)}` });
         break;
       default:
         out.push({ path, message: `${shown}: ${e.message ?? e.keyword}` });
