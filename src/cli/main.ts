@@ -2,7 +2,7 @@
 // change desired state by editing the declared YAML. Exit codes: 0 ok, 1 failure/invalid, 2 usage.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { buildConfig, ConfigError } from '../config.js';
+import { buildConfig, ConfigError, type Config } from '../config.js';
 import { createLogger, errorMessage } from '../core/logger.js';
 import { startController } from '../main.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
@@ -27,13 +27,25 @@ export function parseRunArgs(args: string[]) {
   return parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
 }
 
+/** What the `starting` line says: the watched directory in file mode, the cluster scope in Kubernetes mode. */
+export function startingFields(config: Config): Record<string, unknown> {
+  const where = config.source === 'dir'
+    ? { source: 'dir', dir: config.dir }
+    : {
+        source: 'kube', namespace: config.kube?.namespace ?? '(all)',
+        ...(config.kube?.nodeName ? { nodeName: config.kube.nodeName } : {}),
+        ...(config.kube?.leaderElection ? { lease: `${config.kube.leaderElection.namespace}/${config.kube.leaderElection.name}` } : {}),
+      };
+  return { ...where, connect: config.connect, stateDir: config.stateDir };
+}
+
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseRunArgs(args);
   if (values.help) return help('run');
   if (positionals.length) throw new UsageError(`run takes no arguments, got ${positionals.join(' ')}`);
   const config = buildConfig(values);
   const logger = createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}) });
-  logger.info('starting', { dir: config.dir, connect: config.connect, stateDir: config.stateDir });
+  logger.info('starting', startingFields(config));
   const running = await startController(config, logger);
   const why = await new Promise<'signal' | 'lost'>((resolve) => {
     process.once('SIGINT', () => resolve('signal'));
