@@ -299,6 +299,24 @@ describe('runStrategy Manual, Once, RerunOnFailure', () => {
     expect(h.status('vm1')!.restarts).toBe(1);
   });
 
+  // Issue 8 (12): a user's Halted → Always counted as a restart.
+  it('a start the user asked for (Halted → Always) is not a restart; a stop behind our back then is', async () => {
+    await running(h, 'vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    h.advance(60_000);
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Stopped');
+    h.put('vm1', { runStrategy: 'Always' });
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+    expect(h.status('vm1')!.restarts).toBeUndefined();
+
+    h.hv.stopBehindBack('vm1');
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.restarts).toBe(1);
+  });
+
   it('RerunOnFailure leaves a guest that shut down cleanly stopped', async () => {
     await running(h, 'vm1', 'RerunOnFailure');
     h.hv.stopBehindBack('vm1');

@@ -9,7 +9,7 @@ import { errorMessage, type Logger } from '../../core/logger.js';
 import { TerminalError, type ReconcileResult, type Reconciler } from '../../core/result.js';
 import { ImageError, type DiskImages } from '../../ports/disk-images.js';
 import type { EventRecorder } from '../../ports/event-recorder.js';
-import { HypervisorUnavailableError, type DomainSnapshot, type Hypervisor } from '../../ports/hypervisor.js';
+import { HypervisorUnavailableError, type DomainSnapshot, type DomainState, type Hypervisor } from '../../ports/hypervisor.js';
 import type { StatusStore } from '../../ports/status-store.js';
 import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
 import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './slice-network.js';
@@ -209,12 +209,15 @@ export class VirtualMachineReconciler implements Reconciler {
 
     let startedOnce = previous?.startedOnce ?? false;
     let restarts = previous?.restarts ?? 0;
+    // A restart is a start after the guest was last seen up (it stopped or crashed, or was taken
+    // down to apply a change); starting a stopped guest the user asked for (Halted → Always) is not.
+    const wasUp = previous?.domain !== undefined && isActive(previous.domain.state as DomainState);
     let failure: unknown;
     try {
       for (const action of plan.actions) {
         await this.act(key, action, domainName, definition, diskImages, observed);
         if (action.type === 'start') {
-          if (startedOnce) restarts++;
+          if (startedOnce && wasUp) restarts++;
           startedOnce = true;
           this.startFailures.delete(key);
         }
