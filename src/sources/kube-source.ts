@@ -114,6 +114,23 @@ export class KubeSource {
     return object && this.mine(kindInfo(kind!), object) ? object : undefined;
   }
 
+  /**
+   * DaemonSet mode: the VM as last seen if it was moved to another node (spec.nodeName changed;
+   * not deleted), so this node can say so in its status before it lets go.
+   */
+  movedAway(key: ResourceKey): { object: KubeObject; toNode: string } | undefined {
+    const [kind, namespace, name] = key.split('/');
+    if (!this.opts.nodeName || kind !== VM_KIND) return undefined;
+    const object = this.informers.get(kind)?.get(name!, namespace);
+    const toNode = object?.spec?.nodeName;
+    if (!object || object.metadata.deletionTimestamp || toNode === this.opts.nodeName) return undefined;
+    return { object, toNode: typeof toNode === 'string' && toNode ? toNode : '(none)' };
+  }
+
+  get nodeName(): string | undefined {
+    return this.opts.nodeName;
+  }
+
   list(kind: string): KubeObject[] {
     const info = kindInfo(kind);
     return (this.informers.get(kind)?.list() ?? []).filter((o) => this.mine(info, o));
