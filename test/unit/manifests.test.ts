@@ -110,6 +110,39 @@ describe('manifests/', () => {
     if (kind === 'DaemonSet') expect(workload.spec.template.spec.containers[0].env[0]).toMatchObject({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
   });
 
+  // Issue 8 (3): the Deployment mounted secrets nothing created and README did not mention,
+  // ran the DaemonSet as uid 65532 against root-owned sockets, and exposed no Service.
+  it('every secret a workload mounts is optional, or README says how to create it', () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    for (const w of docs.filter((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')) {
+      for (const v of w.spec.template.spec.volumes ?? []) {
+        if (!v.secret || v.secret.optional) continue;
+        expect(readme, `README creates secret ${v.secret.secretName}`).toContain(`kubectl -n wimaxvm-system create secret generic ${v.secret.secretName}`);
+      }
+    }
+  });
+
+  it('the Deployment: lease in its own namespace, libvirt TLS certificates where the URI says, a Service for port 5012', () => {
+    const deployment = docs.find((d) => d.kind === 'Deployment');
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    const pkipath = /pkipath=([^&]+)/.exec(container.args.find((a: string) => a.startsWith('--connect=qemu+tls')))?.[1];
+    expect(container.volumeMounts.map((m: any) => m.mountPath)).toContain(pkipath);
+    const service = docs.find((d) => d.kind === 'Service');
+    expect(service.spec.ports[0]).toMatchObject({ port: 5012, targetPort: 'http' });
+    expect(container.ports).toContainEqual({ name: 'http', containerPort: 5012 });
+    for (const [k, v] of Object.entries(service.spec.selector)) expect(deployment.spec.template.metadata.labels[k]).toBe(v);
+    expect(pod.securityContext.fsGroup).toBe(65532);
+  });
+
+  it('the DaemonSet runs as root to reach libvirtd\'s and OVS\'s root-owned sockets and the state hostPath', () => {
+    const pod = docs.find((d) => d.kind === 'DaemonSet').spec.template.spec;
+    expect(pod.containers[0].securityContext).toMatchObject({ runAsUser: 0, privileged: false });
+    const hostPaths = pod.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path);
+    expect(hostPaths).toEqual(expect.arrayContaining(['/var/run/libvirt', '/var/run/openvswitch', '/var/lib/wimaxvm']));
+  });
+
   it('the samples are valid resources', () => {
     for (const sample of docs.filter((d) => d.apiVersion === 'wimaxvm.io/v1alpha1')) expect(validateResource(sample)).toMatchObject({ ok: true });
   });
