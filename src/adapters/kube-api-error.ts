@@ -10,9 +10,11 @@ export interface KubeFailure {
   reason?: string;
   /** The server's own message, or the client's when there was no answer. */
   message: string;
+  /** The reasons of the Status's causes (NamespaceTerminating, FieldValueInvalid, ...). */
+  causes?: string[];
 }
 
-function statusOf(body: unknown): { message?: string; reason?: string } | undefined {
+function statusOf(body: unknown): { message?: string; reason?: string; causes?: string[] } | undefined {
   let value = body;
   if (typeof body === 'string') {
     try {
@@ -22,14 +24,22 @@ function statusOf(body: unknown): { message?: string; reason?: string } | undefi
     }
   }
   if (!value || typeof value !== 'object') return undefined;
-  const { message, reason } = value as { message?: unknown; reason?: unknown };
-  return { ...(typeof message === 'string' && message ? { message } : {}), ...(typeof reason === 'string' && reason ? { reason } : {}) };
+  const { message, reason, details } = value as { message?: unknown; reason?: unknown; details?: { causes?: { reason?: unknown }[] } };
+  const causes = (Array.isArray(details?.causes) ? details.causes : []).map((c) => c?.reason).filter((r): r is string => typeof r === 'string');
+  return {
+    ...(typeof message === 'string' && message ? { message } : {}),
+    ...(typeof reason === 'string' && reason ? { reason } : {}),
+    ...(causes.length ? { causes } : {}),
+  };
 }
 
 export function kubeFailure(err: unknown): KubeFailure {
   if (err instanceof ApiException) {
     const status = statusOf(err.body);
-    return { code: err.code, ...(status?.reason ? { reason: status.reason } : {}), message: status?.message ?? `HTTP ${err.code}` };
+    return {
+      code: err.code, ...(status?.reason ? { reason: status.reason } : {}), message: status?.message ?? `HTTP ${err.code}`,
+      ...(status?.causes ? { causes: status.causes } : {}),
+    };
   }
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown } | undefined;
   const code = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : undefined;

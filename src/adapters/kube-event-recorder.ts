@@ -6,7 +6,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type Kube
 import { parseResourceKey, type ResourceKey } from '../api/meta.js';
 import type { Logger } from '../core/logger.js';
 import type { EventRecorder, EventType } from '../ports/event-recorder.js';
-import { httpStatus, kubeErrorMessage } from './kube-api-error.js';
+import { httpStatus, kubeErrorMessage, kubeFailure } from './kube-api-error.js';
 
 const COMPONENT = 'wimaxvm';
 /** How many distinct recent events are remembered for folding repeats. */
@@ -60,8 +60,11 @@ export class KubeEventRecorder implements EventRecorder {
       source: { component: COMPONENT, host: this.instance },
       reportingComponent: COMPONENT, reportingInstance: this.instance,
     };
-    const pending = this.api.createNamespacedEvent({ namespace, body })
-      .catch((err) => this.logger.warn('event not recorded', { key, reason, error: kubeErrorMessage(err) }));
+    const pending = this.api.createNamespacedEvent({ namespace, body }).catch((err) => {
+      // A namespace being deleted takes no new content: its objects' last events are expected to go.
+      const level = kubeFailure(err).causes?.includes('NamespaceTerminating') ? 'debug' : 'warn';
+      this.logger[level]('event not recorded', { key, reason, error: kubeErrorMessage(err) });
+    });
     this.recent.set(id, { name: eventName, count: 1, pending });
     if (this.recent.size > REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
   }
