@@ -56,7 +56,7 @@ export class KubeDesiredStateWriter implements DesiredStateWriter {
     } catch (err) {
       const { code, message } = kubeFailure(err);
       if (code === undefined) throw new DesiredStateError(`${what}: the API server did not answer: ${message}`, 'Unavailable');
-      if (code === 404) throw new DesiredStateError(`${what} not found: ${message}`, 'NotFound', code);
+      if (code === 404) throw new DesiredStateError(`${what}: ${message}`, 'NotFound', code); // the object, or its namespace
       if (code === 409) throw new DesiredStateError(message, 'Conflict', code);
       if (code === 422 || code === 400) throw new DesiredStateError(message, 'Invalid', code);
       throw new DesiredStateError(message, 'Refused', code);
