@@ -15,6 +15,8 @@ RUN npm install --no-audit --no-fund && npm run build && npm prune --omit=dev
 # libvirt calls run on libuv's worker threads; glibc's per-thread malloc arenas otherwise hold
 # ~100 MB more at 10,000 VMs (bench/converge.ts).
 ENV MALLOC_ARENA_MAX=2
+# A writable home for the libvirt client (its cache, ssh known_hosts) under a read-only root: /tmp is an emptyDir.
+ENV HOME=/tmp
 USER 65532:65532
 ENTRYPOINT ["node", "/opt/wimaxvm/bin/wimaxvm.js"]
 CMD ["run", "--source=kube"]

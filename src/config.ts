@@ -55,6 +55,9 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** The namespace manifests/ install the controller, and its lease Role, into. */
+export const DEFAULT_LEASE_NAMESPACE = 'wimaxvm-system';
+
 export const DEFAULTS = {
   connect: 'test:///default',
   /** Under it, one state directory per watched directory (see defaultStateDir). */
@@ -201,7 +204,9 @@ export function buildConfig(flags: RunFlags): Config {
       vlanClaimNamespace: flags['vlan-claim-namespace'] ?? 'wimaxvm-system',
       ...(flags['leader-elect'] ? {
         leaderElection: {
-          namespace: flags['lease-namespace'] ?? flags.namespace ?? 'wimaxvm-system',
+          // Where RBAC grants the lease (the controller's own namespace), never --namespace:
+          // the watched namespace has no lease Role, and a 403 there would loop forever.
+          namespace: flags['lease-namespace'] ?? (process.env.POD_NAMESPACE || DEFAULT_LEASE_NAMESPACE),
           name: flags['lease-name'] ?? 'wimaxvm-controller',
           identity: `${hostname()}_${process.pid}`,
         },

@@ -63,6 +63,7 @@ function makeMode(config: Config, logger: Logger): Mode {
     controllerName: kube.leaderElection?.name ?? 'wimaxvm-controller',
     vlanClaimNamespace: kube.vlanClaimNamespace,
     allowEmpty: config.allowEmpty,
+    standby: kube.leaderElection !== undefined,
   }, logger);
 }
 

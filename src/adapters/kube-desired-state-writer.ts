@@ -4,7 +4,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } fr
 import { kindInfo } from '../api/kinds.js';
 import { parseResourceKey, type ResourceKey } from '../api/meta.js';
 import { DesiredStateError, type DesiredStateWriter, type FieldChange, type NewResource } from '../ports/desired-state-writer.js';
-import { httpStatus } from './kube-status-store.js';
+import { kubeFailure } from './kube-api-error.js';
 
 /** A merge patch that sets (or, with null, removes) each field. */
 export function mergePatchOf(changes: FieldChange[]): Record<string, unknown> {
@@ -49,22 +49,17 @@ export class KubeDesiredStateWriter implements DesiredStateWriter {
     await this.call(`${kind} ${namespace}/${name}`, () => this.api.deleteNamespacedCustomObject({ group: info.group, version: info.version, namespace, plural: info.plural, name }));
   }
 
+  /** Every failure says what the server said, with its HTTP status; none is a bare 500. */
   private async call(what: string, fn: () => Promise<unknown>): Promise<void> {
     try {
       await fn();
     } catch (err) {
-      const code = httpStatus(err);
-      const detail = (() => {
-        try {
-          return JSON.parse(String((err as { body?: unknown }).body)).message as string;
-        } catch {
-          return (err as Error).message;
-        }
-      })();
-      if (code === 404) throw new DesiredStateError(`${what} not found`, 'NotFound');
-      if (code === 409) throw new DesiredStateError(`${what}: ${detail}`, 'Conflict');
-      if (code === 422 || code === 400) throw new DesiredStateError(detail, 'Invalid');
-      throw err;
+      const { code, message } = kubeFailure(err);
+      if (code === undefined) throw new DesiredStateError(`${what}: the API server did not answer: ${message}`, 'Unavailable');
+      if (code === 404) throw new DesiredStateError(`${what}: ${message}`, 'NotFound', code); // the object, or its namespace
+      if (code === 409) throw new DesiredStateError(message, 'Conflict', code);
+      if (code === 422 || code === 400) throw new DesiredStateError(message, 'Invalid', code);
+      throw new DesiredStateError(message, 'Refused', code);
     }
   }
 }

@@ -4,8 +4,9 @@
 import { hostname } from 'node:os';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { parseResourceKey, type ResourceKey } from '../api/meta.js';
-import { errorMessage, type Logger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { EventRecorder, EventType } from '../ports/event-recorder.js';
+import { httpStatus, kubeErrorMessage, kubeFailure } from './kube-api-error.js';
 
 const COMPONENT = 'wimaxvm';
 /** How many distinct recent events are remembered for folding repeats. */
@@ -38,7 +39,16 @@ export class KubeEventRecorder implements EventRecorder {
       seen.pending = seen.pending.then(() => this.api.patchNamespacedEvent(
         { name: seen.name, namespace, body: { count, lastTimestamp: now.toISOString() } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )).catch((err) => this.logger.debug('event update failed', { key, reason, error: errorMessage(err) }));
+      )).catch((err) => {
+        // The server deleted it (--event-ttl, 1 h by default): this repeat starts a new Event,
+        // or folds into the one an earlier repeat already started.
+        if (httpStatus(err) === 404) {
+          if (this.recent.get(id) === seen) this.recent.delete(id);
+          this.record(key, type, reason, message);
+          return;
+        }
+        this.logger.warn('event update failed', { key, reason, error: kubeErrorMessage(err) });
+      });
       return;
     }
     const eventName = `${name}.${(now.getTime() * 1000 + this.recent.size % 1000).toString(16)}`;
@@ -50,8 +60,11 @@ export class KubeEventRecorder implements EventRecorder {
       source: { component: COMPONENT, host: this.instance },
       reportingComponent: COMPONENT, reportingInstance: this.instance,
     };
-    const pending = this.api.createNamespacedEvent({ namespace, body })
-      .catch((err) => this.logger.debug('event not recorded', { key, reason, error: errorMessage(err) }));
+    const pending = this.api.createNamespacedEvent({ namespace, body }).catch((err) => {
+      // A namespace being deleted takes no new content: its objects' last events are expected to go.
+      const level = kubeFailure(err).causes?.includes('NamespaceTerminating') ? 'debug' : 'warn';
+      this.logger[level]('event not recorded', { key, reason, error: kubeErrorMessage(err) });
+    });
     this.recent.set(id, { name: eventName, count: 1, pending });
     if (this.recent.size > REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
   }

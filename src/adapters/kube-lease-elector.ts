@@ -3,8 +3,8 @@
 // by the time this process last saw it change (not the holder's clock). A leader that cannot
 // renew within the deadline stops leading at once.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { errorMessage, type Logger } from '../core/logger.js';
-import { httpStatus } from './kube-status-store.js';
+import type { Logger } from '../core/logger.js';
+import { httpStatus, kubeErrorMessage } from './kube-api-error.js';
 
 export interface LeaseElectorOptions {
   kubeConfig: KubeConfig;
@@ -132,7 +132,7 @@ export class LeaseElector {
       }));
       return true;
     } catch (err) {
-      if (httpStatus(err) !== 409) this.opts.logger.warn('lease update failed', { error: errorMessage(err) });
+      if (httpStatus(err) !== 409) this.opts.logger.warn('lease update failed', { error: kubeErrorMessage(err) });
       return false;
     }
   }
@@ -148,7 +148,7 @@ export class LeaseElector {
       });
       this.opts.logger.info('released the lease', { lease: `${this.opts.namespace}/${this.opts.name}` });
     } catch (err) {
-      this.opts.logger.warn('could not release the lease', { error: errorMessage(err) });
+      this.opts.logger.warn('could not release the lease', { error: kubeErrorMessage(err) });
     }
   }
 }

@@ -1,16 +1,16 @@
 // StatusStore in Kubernetes mode: status read from the informers' cache and written through
 // the status subresource only (a merge patch of .status: spec is never written). remove() runs
 // once a deleted resource is cleaned up: it takes our finalizer off, which lets the object go.
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { FINALIZER, kindInfo } from '../api/kinds.js';
-import { parseResourceKey, type Resource, type ResourceKey } from '../api/meta.js';
+import { setKstatusConditions } from '../api/kstatus.js';
+import { parseResourceKey, setCondition, type Condition, type Resource, type ResourceKey } from '../api/meta.js';
 import { ConflictError } from '../core/result.js';
 import type { StatusStore } from '../ports/status-store.js';
-import { toResource, type KubeSource } from '../sources/kube-source.js';
+import { toResource, type KubeObject, type KubeSource } from '../sources/kube-source.js';
+import { httpStatus, KubeApiError, kubeErrorMessage } from './kube-api-error.js';
 
-export function httpStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : (err as { code?: unknown }).code === 409 ? 409 : undefined;
-}
+export { httpStatus };
 
 export class KubeStatusStore implements StatusStore {
   private readonly api: CustomObjectsApi;
@@ -49,13 +49,15 @@ export class KubeStatusStore implements StatusStore {
       this.written.set(key, object.status);
     } catch (err) {
       if (httpStatus(err) === 404) return; // deleted meanwhile: nothing to report on
-      if (httpStatus(err) === 409) throw new ConflictError(`status of ${key}: ${(err as Error).message}`);
-      throw err;
+      if (httpStatus(err) === 409) throw new ConflictError(`status of ${key}: ${kubeErrorMessage(err)}`);
+      throw new KubeApiError(`writing the status of ${key}`, err);
     }
   }
 
   async remove(key: ResourceKey): Promise<void> {
     this.written.delete(key);
+    const moved = this.source.movedAway(key);
+    if (moved) return this.markMoved(key, moved.object, moved.toNode);
     const object = this.source.object(key);
     const finalizers = object?.metadata.finalizers ?? [];
     if (!object || !finalizers.includes(FINALIZER)) return;
@@ -70,8 +72,39 @@ export class KubeStatusStore implements StatusStore {
       );
     } catch (err) {
       if (httpStatus(err) === 404) return;
-      if (httpStatus(err) === 409) throw new ConflictError(`finalizer of ${key}: ${(err as Error).message}`);
-      throw err;
+      if (httpStatus(err) === 409) throw new ConflictError(`finalizer of ${key}: ${kubeErrorMessage(err)}`);
+      throw new KubeApiError(`removing the finalizer of ${key}`, err);
+    }
+  }
+
+  /**
+   * This node let go of a VM that moved to another node: its status must not stay Running with
+   * a domain that no longer exists here. It becomes Unknown, without the domain part, Reconciling
+   * until the new node's controller writes its own (observedGeneration stays behind, which
+   * kstatus also reads as in progress). Guarded by a JSON patch test: if the new node wrote
+   * first, its status stands. The finalizer stays: the VM still exists.
+   */
+  private async markMoved(key: ResourceKey, object: KubeObject, toNode: string): Promise<void> {
+    const old = object.status as { observedGeneration?: number; conditions?: Condition[]; [field: string]: unknown } | undefined;
+    // Only a status this node wrote before the move (an older generation) is ours to change.
+    if (!old || old.observedGeneration === undefined || old.observedGeneration >= (object.metadata.generation ?? 0)) return;
+    const now = new Date().toISOString();
+    const why = { reason: 'NodeChanged', message: `spec.nodeName is now ${toNode}: node ${this.source.nodeName} stopped and removed its domain; waiting for ${toNode}'s controller`, observedGeneration: old.observedGeneration };
+    const { domain: _domain, shaping: _shaping, ...kept } = old;
+    let conditions = setCondition(old.conditions ?? [], { type: 'Ready', status: 'Unknown', ...why }, now);
+    conditions = setKstatusConditions(conditions, { state: 'reconciling', why }, old.observedGeneration, now);
+    const { kind, namespace, name } = parseResourceKey(key);
+    const info = kindInfo(kind);
+    try {
+      await this.api.patchNamespacedCustomObjectStatus(
+        { group: info.group, version: info.version, namespace, plural: info.plural, name,
+          body: [{ op: 'test', path: '/status/observedGeneration', value: old.observedGeneration }, { op: 'add', path: '/status', value: { ...kept, printableStatus: 'Unknown', conditions } }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+    } catch (err) {
+      const code = httpStatus(err);
+      if (code === 404 || code === 422) return; // gone, or the new node has written already
+      throw new KubeApiError(`marking ${key} as moved to ${toNode}`, err);
     }
   }
 }

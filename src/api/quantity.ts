@@ -29,3 +29,27 @@ export function parseQuantity(input: string | number): number {
 export function quantityToKiB(input: string | number): number {
   return Math.ceil(parseQuantity(input) / 1024);
 }
+
+// --- Guest memory: the one rule, enforced by the CRD schema (crds/virtualmachines...yaml, both
+// modes) and by the controller. A string needs a unit of at least a MiB and a number of at least
+// one of it ("0", "0.5" and "1k" are refused); a bare integer counts bytes.
+
+/** The CRD's spec.memory pattern for strings (a test keeps the two identical). */
+export const MEMORY_PATTERN = '^[1-9][0-9]*(\\.[0-9]+)?(Mi|Gi|Ti|G|T)$';
+const MEMORY_RE = new RegExp(MEMORY_PATTERN);
+/** The CRD's spec.memory minimum and maximum for integers (bytes). */
+export const MIN_MEMORY_BYTES = 2 ** 20;
+export const MAX_MEMORY_BYTES = 2 ** 40;
+
+/** Guest memory in bytes, or an error that says what the rule is. */
+export function parseMemory(input: string | number): number {
+  const shown = JSON.stringify(input);
+  if (typeof input === 'number') {
+    if (!Number.isInteger(input) || input < MIN_MEMORY_BYTES) throw new Error(`memory ${shown}: a number of bytes must be a whole number of at least ${MIN_MEMORY_BYTES} (1Mi)`);
+  } else if (!MEMORY_RE.test(input)) {
+    throw new Error(`memory ${shown}: expected a quantity of at least 1 of Mi, Gi, Ti, G or T (e.g. 256Mi, 1.5Gi)`);
+  }
+  const bytes = parseQuantity(input);
+  if (bytes > MAX_MEMORY_BYTES) throw new Error(`memory ${shown} is more than the 1Ti wimaxvm accepts`);
+  return bytes;
+}

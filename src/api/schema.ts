@@ -53,6 +53,28 @@ function closeObjects(schema: any): any {
   return out;
 }
 
+const NUMBER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
+const STRING_KEYWORDS = ['pattern', 'minLength', 'maxLength', 'format'];
+
+/**
+ * The API server's int-or-string form (`anyOf: [{type: integer}, {type: string}]`, constraints
+ * beside it) in the words ajv's strict mode understands: each constraint moved into the branch of
+ * the type it applies to, as the server applies it (pattern to strings, minimum to integers).
+ */
+function intOrStringForAjv(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(intOrStringForAjv);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: any = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = intOrStringForAjv(value);
+  if (out['x-kubernetes-int-or-string'] !== true) return out;
+  const integer: any = { type: 'integer' };
+  const string: any = { type: 'string' };
+  for (const k of NUMBER_KEYWORDS) if (k in out) { integer[k] = out[k]; delete out[k]; }
+  for (const k of STRING_KEYWORDS) if (k in out) { string[k] = out[k]; delete out[k]; }
+  out.anyOf = [integer, string];
+  return out;
+}
+
 function loadCrds(dir: string): Map<string, ValidateFunction> {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
   for (const keyword of [
@@ -73,7 +95,7 @@ function loadCrds(dir: string): Map<string, ValidateFunction> {
           apiVersion: { type: 'string' },
           kind: { type: 'string' },
           metadata: METADATA_SCHEMA,
-          spec: closeObjects(root.properties.spec),
+          spec: closeObjects(intOrStringForAjv(root.properties.spec)),
           // Status is the controller's: the API server ignores it on create, and so do we.
           status: {},
         },
@@ -111,15 +133,66 @@ function valueAt(doc: unknown, path: FieldPath): unknown {
   return cur;
 }
 
-/** ajv's errors in the words of the API server's field validation. */
+/** Go's %v of a float64 (strconv's shortest 'g'): 1 → 1, 1048576 → 1.048576e+06. */
+export function goFloat(n: number): string {
+  const [mantissa, exp] = n.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  if (e < -4 || e >= 6) {
+    return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  }
+  return String(n);
+}
+
+const JSON_TYPE = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v);
+
+/**
+ * kube-openapi's wording of each limit (k8s.io/kube-openapi/pkg/validation/errors). An integer
+ * value is compared, and the limit printed, as an integer; any other number as a Go float64.
+ */
+function limitMessage(e: ErrorObject, value: unknown): string {
+  const limit = (e.params as { limit: number }).limit;
+  const shown = Number.isInteger(value) && Number.isInteger(limit) ? String(limit) : goFloat(limit);
+  switch (e.keyword) {
+    case 'minimum': return `should be greater than or equal to ${shown}`;
+    case 'maximum': return `should be less than or equal to ${shown}`;
+    case 'minLength': return `should be at least ${limit} chars long`;
+    case 'maxLength': return `should be at most ${limit} chars long`;
+    case 'minItems': return `should have at least ${limit} items`;
+    default: return `should have at most ${limit} items`;
+  }
+}
+
+/** The API server's four complaints about an int-or-string value of neither type (seen on v1.28). */
+function notIntOrString(path: FieldPath, value: unknown, limits: ErrorObject[]): FieldError[] {
+  const shown = formatPath(path);
+  const found = JSON.stringify(JSON_TYPE(value));
+  return [
+    { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer,string: ${found}` },
+    { path, message: `<nil>: Invalid value: "": "${shown}" must validate at least one schema (anyOf)` },
+    { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer: ${found}` },
+    ...limits.map((e) => ({ path, message: `${shown}: Invalid value: ${JSON.stringify(value)}: ${shown} in body ${limitMessage(e, value)}` })),
+  ];
+}
+
+/**
+ * ajv's errors in the words of the API server's field validation. An int-or-string field is
+ * judged by the branch of its value's type, as the server does.
+ */
 function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const out: FieldError[] = [];
   for (const e of errors) {
     const path = pathOf(e.instancePath);
     const shown = formatPath(path);
-    const value = JSON.stringify(valueAt(doc, path));
-    if (anyOfPaths.has(e.instancePath) && e.keyword !== 'anyOf') continue;
+    const actual = valueAt(doc, path);
+    const value = JSON.stringify(actual);
+    if (anyOfPaths.has(e.instancePath)) {
+      const intOrString = Number.isInteger(actual) || typeof actual === 'string';
+      if (e.keyword === 'anyOf' && !intOrString) {
+        out.push(...notIntOrString(path, actual, errors.filter((x) => x.instancePath === e.instancePath && (x.keyword === 'minimum' || x.keyword === 'maximum'))));
+      }
+      if (e.keyword === 'anyOf' || e.keyword === 'type' || !intOrString) continue;
+    }
     switch (e.keyword) {
       case 'additionalProperties': {
         const field = (e.params as { additionalProperty: string }).additionalProperty;
@@ -139,14 +212,14 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
       case 'pattern':
         out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
         break;
-      case 'type':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body must be of type ${(e.params as { type: string }).type}` });
+      case 'type': {
+        // The server shows the JSON type it found where the value would be.
+        const found = JSON.stringify(JSON_TYPE(actual));
+        out.push({ path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type ${(e.params as { type: string }).type}: ${found}` });
         break;
-      case 'anyOf':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} must be a whole number of bytes or a quantity such as 256Mi` });
-        break;
+      }
       case 'minimum': case 'maximum': case 'maxLength': case 'minLength': case 'maxItems': case 'minItems':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${e.message}` });
+        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${limitMessage(e, actual)}` });
         break;
       default:
         out.push({ path, message: `${shown}: ${e.message ?? e.keyword}` });

@@ -3,7 +3,7 @@
 // and README): 0 ok, 1 failure or invalid input, 2 usage error.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { buildConfig, ConfigError } from '../config.js';
+import { buildConfig, ConfigError, type Config } from '../config.js';
 import { createLogger, errorMessage } from '../core/logger.js';
 import { startController } from '../main.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
@@ -29,13 +29,25 @@ export function parseRunArgs(args: string[]) {
   return parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
 }
 
+/** What the `starting` line says: the watched directory in file mode, the cluster scope in Kubernetes mode. */
+export function startingFields(config: Config): Record<string, unknown> {
+  const where = config.source === 'dir'
+    ? { source: 'dir', dir: config.dir }
+    : {
+        source: 'kube', namespace: config.kube?.namespace ?? '(all)',
+        ...(config.kube?.nodeName ? { nodeName: config.kube.nodeName } : {}),
+        ...(config.kube?.leaderElection ? { lease: `${config.kube.leaderElection.namespace}/${config.kube.leaderElection.name}` } : {}),
+      };
+  return { ...where, connect: config.connect, stateDir: config.stateDir };
+}
+
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseRunArgs(args);
   if (values.help) return help('run');
   if (positionals.length) throw new UsageError(`run takes no arguments, got ${positionals.join(' ')}`);
   const config = buildConfig(values);
   const logger = createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}) });
-  logger.info('starting', { ...(config.source === 'dir' ? { dir: config.dir } : {}), connect: config.connect, stateDir: config.stateDir });
+  logger.info('starting', startingFields(config));
   // Signals are taken before anything starts: a stop during the start is graceful too.
   const signalled = new AbortController();
   const onSignal = () => signalled.abort();

@@ -10,7 +10,7 @@ import { CLIENT_KIND, type WimaxClient, type WimaxClientStatus } from '../api/wi
 import { canonicalMac } from '../allocators/mac-allocator.js';
 import { vmlistLine } from '../cli/legacy-format.js';
 import { upsertDeclaration, type DesiredStateWriter, type FieldChange, type NewResource } from '../ports/desired-state-writer.js';
-import { DesiredStateError } from '../ports/desired-state-writer.js';
+import { DesiredStateError, httpStatusOf } from '../ports/desired-state-writer.js';
 import type { Hypervisor } from '../ports/hypervisor.js';
 
 export interface LegacyResponse {
@@ -107,7 +107,7 @@ export class LegacyApi {
       }
     } catch (err) {
       if (err instanceof BadRequest) return text(err.status, err.message);
-      if (err instanceof DesiredStateError) return text(err.code === 'NotFound' ? 404 : err.code === 'Conflict' ? 409 : 400, err.message);
+      if (err instanceof DesiredStateError) return text(httpStatusOf(err), err.message);
       throw err;
     }
   }

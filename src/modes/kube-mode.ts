@@ -1,6 +1,11 @@
 // Kubernetes mode: desired state from informers, status through the status subresource,
 // Events in the cluster, user changes as patches of the resources.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from '../config.js';
+import { identifyClient } from '../adapters/kube-client-identity.js';
 import { KubeDesiredStateWriter } from '../adapters/kube-desired-state-writer.js';
 import { KubeEventRecorder } from '../adapters/kube-event-recorder.js';
 import { KubeStatusStore } from '../adapters/kube-status-store.js';
@@ -21,13 +26,18 @@ export interface KubeModeOptions {
   allowEmpty?: boolean;
   /** Where all controllers of the testbed claim VLANs. */
   vlanClaimNamespace: string;
+  /** Under leader election a replica starts as a standby: it watches and writes nothing. */
+  standby?: boolean;
 }
 
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault(); // in-cluster service account, $KUBECONFIG or ~/.kube/config
-  return kc;
+  else if (!process.env.KUBECONFIG && !existsSync(join(homedir(), '.kube', 'config')) && !process.env.KUBERNETES_SERVICE_HOST) {
+    // loadFromDefault would fall back to http://localhost:8080, a cluster nobody meant.
+    throw new ConfigError('no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, write ~/.kube/config, or run in a pod');
+  } else kc.loadFromDefault(); // in-cluster service account, $KUBECONFIG or ~/.kube/config
+  return identifyClient(kc);
 }
 
 /** The API server's host and port: what tells one cluster from another to a libvirt host. */
@@ -55,10 +65,12 @@ export class KubeMode implements Mode {
     this.namespace = opts.namespace;
     // The cluster as its API server's address: one libvirt host serves one cluster.
     this.identity = kubeModeIdentity(clusterAddress(opts.kubeConfig), opts.controllerName);
+    identifyClient(opts.kubeConfig);
     this.source = new KubeSource({
       kubeConfig: opts.kubeConfig, logger,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
+      writing: !opts.standby,
       onObject: (key) => this.statuses.seen(key),
       ...(opts.allowEmpty ? { allowEmpty: true } : {}),
     });
@@ -77,6 +89,15 @@ export class KubeMode implements Mode {
   async startSource(store: DesiredStore): Promise<void> {
     await this.vlanClaims.start();
     await this.source.start(store);
+  }
+
+  /** Leading now: the source may write (our finalizer). */
+  startWriting(): void {
+    this.source.startWriting();
+  }
+
+  stopWriting(): void {
+    this.source.stopWriting();
   }
 
   async stopSource(): Promise<void> {

@@ -24,6 +24,9 @@ export interface Mode {
   /** Fills `store` and keeps it current; resolves once the first full view is in. */
   startSource(store: DesiredStore): Promise<void>;
   stopSource(): Promise<void>;
+  /** Under leader election: writes of the source itself (finalizers) only while leading. */
+  startWriting?(): void;
+  stopWriting?(): void;
   /** Only resources of this namespace are ours (a namespaced Kubernetes watch). */
   readonly namespace?: string;
   close(): Promise<void>;

@@ -25,11 +25,24 @@ export interface DesiredStateWriter {
   remove(key: ResourceKey): Promise<void>;
 }
 
+/**
+ * NotFound, Invalid and Conflict are the user's to fix; Refused is the store saying no for its
+ * own reasons (the API server's 403, 429, 5xx: `status` carries its HTTP status), Unavailable is
+ * no answer at all.
+ */
+export type DesiredStateErrorCode = 'NotFound' | 'Invalid' | 'Conflict' | 'Refused' | 'Unavailable';
+
 export class DesiredStateError extends Error {
-  constructor(message: string, readonly code: 'NotFound' | 'Invalid' | 'Conflict') {
+  constructor(message: string, readonly code: DesiredStateErrorCode, readonly status?: number) {
     super(message);
     this.name = 'DesiredStateError';
   }
+}
+
+/** The HTTP status that says the same as a DesiredStateError. */
+export function httpStatusOf(err: DesiredStateError): number {
+  if (err.status !== undefined) return err.status;
+  return { NotFound: 404, Invalid: 400, Conflict: 409, Refused: 500, Unavailable: 503 }[err.code];
 }
 
 /**

@@ -9,7 +9,9 @@ import { resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
-import { errorMessage, type Logger } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import { httpStatus, kubeErrorMessage } from '../adapters/kube-api-error.js';
+import { WatchBackoff } from './watch-backoff.js';
 
 export interface KubeObject extends KubernetesObject {
   metadata: NonNullable<KubernetesObject['metadata']> & { name: string; namespace: string };
@@ -26,6 +28,13 @@ export interface KubeSourceOptions {
   nodeName?: string;
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** A watch that fails after being up this long starts its backoff from the base again. */
+  retryHealthyMs?: number;
+  /**
+   * Whether the source writes (adds our finalizer) from the start. Off for a replica under leader
+   * election: a standby only watches, and startWriting() switches writes on when it leads.
+   */
+  writing?: boolean;
   /** Told of every object the watch delivers (the status store drops what it remembered). */
   onObject?: (key: ResourceKey) => void;
   /** A cluster without any wimaxvm resource may delete every VM; by default it deletes nothing. */
@@ -53,6 +62,8 @@ export class KubeSource implements AbsenceWitness {
   private readonly informers = new Map<string, Watched>();
   private readonly api: CustomObjectsApi;
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Kinds whose CRD the server does not serve (404), reported once until it is back. */
+  private readonly missingCrds = new Set<string>();
   private stopped = false;
   /** Kinds whose list has succeeded at least once. */
   private readonly listed = new Set<string>();
@@ -61,11 +72,30 @@ export class KubeSource implements AbsenceWitness {
   /** Errors seen per kind, to tell whether a restart went through without a new one. */
   private readonly failures = new Map<string, number>();
   private onListed: (() => void) | undefined;
+  private writing: boolean;
 
   private store: DesiredStore | undefined;
 
   constructor(private readonly opts: KubeSourceOptions) {
     this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.writing = opts.writing ?? true;
+  }
+
+  /** This replica acts now (it leads): add our finalizer to every object that lacks it. */
+  startWriting(): void {
+    if (this.writing) return;
+    this.writing = true;
+    for (const info of KINDS) {
+      if (!info.hasStatus) continue;
+      for (const object of this.list(info.kind)) {
+        if (!object.metadata.deletionTimestamp && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
+      }
+    }
+  }
+
+  /** This replica stopped acting (lost the lease): back to only watching. */
+  stopWriting(): void {
+    this.writing = false;
   }
 
   /**
@@ -127,6 +157,23 @@ export class KubeSource implements AbsenceWitness {
     return object && this.mine(kindInfo(kind!), object) ? object : undefined;
   }
 
+  /**
+   * DaemonSet mode: the VM as last seen if it was moved to another node (spec.nodeName changed;
+   * not deleted), so this node can say so in its status before it lets go.
+   */
+  movedAway(key: ResourceKey): { object: KubeObject; toNode: string } | undefined {
+    const [kind, namespace, name] = key.split('/');
+    if (!this.opts.nodeName || kind !== VM_KIND) return undefined;
+    const object = this.informers.get(kind)?.get(name!, namespace);
+    const toNode = object?.spec?.nodeName;
+    if (!object || object.metadata.deletionTimestamp || toNode === this.opts.nodeName) return undefined;
+    return { object, toNode: typeof toNode === 'string' && toNode ? toNode : '(none)' };
+  }
+
+  get nodeName(): string | undefined {
+    return this.opts.nodeName;
+  }
+
   list(kind: string): KubeObject[] {
     const info = kindInfo(kind);
     return (this.informers.get(kind)?.list() ?? []).filter((o) => this.mine(info, o));
@@ -141,22 +188,33 @@ export class KubeSource implements AbsenceWitness {
         : this.api.listClusterCustomObject({ group: info.group, version: info.version, plural: info.plural }));
       // Marked once the informer has taken the list in (its deletions of what vanished included).
       setImmediate(() => this.markUp(info.kind, true));
+      this.crdServed(info);
       return result;
     };
     const informer = makeInformer<KubeObject>(this.opts.kubeConfig, path, list as never) as Watched;
-    const seen = (object: KubeObject) => this.seen(info, object);
+    const backoff = new WatchBackoff({
+      ...(this.opts.retryBaseMs !== undefined ? { baseMs: this.opts.retryBaseMs } : {}),
+      ...(this.opts.retryMaxMs !== undefined ? { maxMs: this.opts.retryMaxMs } : {}),
+      ...(this.opts.retryHealthyMs !== undefined ? { healthyMs: this.opts.retryHealthyMs } : {}),
+    });
+    const seen = (object: KubeObject) => {
+      backoff.delivered();
+      this.seen(info, object);
+    };
     informer.on('add', seen);
     informer.on('update', seen);
-    informer.on('delete', (object) => this.gone(info, object));
-    let delay = this.opts.retryBaseMs ?? 500;
-    informer.on('connect', () => {
-      delay = this.opts.retryBaseMs ?? 500;
+    informer.on('delete', (object) => {
+      backoff.delivered();
+      this.gone(info, object);
     });
+    // Announced at every attempt, working or not: a start, not a sign of health.
+    informer.on('connect', () => backoff.attempt());
     informer.on('error', (err) => {
       if (this.stopped) return;
       this.failures.set(info.kind, (this.failures.get(info.kind) ?? 0) + 1);
-      if (!this.down.has(info.kind)) this.down.set(info.kind, { since: new Date().toISOString(), error: errorMessage(err) });
-      this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: errorMessage(err), retryInMs: delay });
+      if (!this.down.has(info.kind)) this.down.set(info.kind, { since: new Date().toISOString(), error: kubeErrorMessage(err) });
+      const delay = backoff.failed();
+      this.reportWatchFailure(info, err, delay);
       clearTimeout(this.retries.get(info.kind));
       this.retries.set(info.kind, setTimeout(() => {
         if (this.stopped) return;
@@ -166,8 +224,7 @@ export class KubeSource implements AbsenceWitness {
           () => { if (this.failures.get(info.kind) === before) this.markUp(info.kind, false); },
           () => { /* reported through 'error' again */ },
         );
-      }, delay * (1 + Math.random() * 0.2)));
-      delay = Math.min(this.opts.retryMaxMs ?? 30_000, delay * 2);
+      }, delay));
     });
     return informer;
   }
@@ -176,6 +233,21 @@ export class KubeSource implements AbsenceWitness {
     if (listed) this.listed.add(kind);
     if (this.down.delete(kind)) this.opts.logger.info('watch is up again', { kind });
     this.onListed?.();
+  }
+
+  /** A missing CRD is said once, clearly; other failures each time, with the growing delay. */
+  private reportWatchFailure(info: KindInfo, err: unknown, retryInMs: number): void {
+    if (httpStatus(err) === 404) {
+      if (this.missingCrds.has(info.kind)) return;
+      this.missingCrds.add(info.kind);
+      this.opts.logger.error(`the API server does not serve ${info.plural}.${info.group}: is its CRD installed? (kubectl apply -f crds/); retrying with backoff, quietly`, { kind: info.kind });
+      return;
+    }
+    this.opts.logger.warn('watch failed, restarting', { kind: info.kind, error: kubeErrorMessage(err), retryInMs });
+  }
+
+  private crdServed(info: KindInfo): void {
+    if (this.missingCrds.delete(info.kind)) this.opts.logger.info(`${info.plural}.${info.group} is served again`, { kind: info.kind });
   }
 
   private key(info: KindInfo, object: KubeObject): ResourceKey {
@@ -202,7 +274,7 @@ export class KubeSource implements AbsenceWitness {
       this.store!.delete(key);
       return;
     }
-    if (info.hasStatus && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
+    if (this.writing && info.hasStatus && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
     this.store!.set(key, toResource(object));
   }
 
@@ -231,7 +303,7 @@ export class KubeSource implements AbsenceWitness {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (err) {
-      this.opts.logger.debug('could not add the finalizer yet', { key: this.key(info, object), error: errorMessage(err) });
+      this.opts.logger.debug('could not add the finalizer yet', { key: this.key(info, object), error: kubeErrorMessage(err) });
     }
   }
 }

@@ -104,6 +104,7 @@ export class Acting {
   private async startActing(): Promise<void> {
     const { controller, clients, logger } = this.deps;
     this.acting = true;
+    this.deps.mode.startWriting?.(); // a standby wrote nothing; the leader adds finalizers
     await this.survey();
     await this.poller.tick();
     controller.start();
@@ -116,6 +117,7 @@ export class Acting {
   private async stopActing(): Promise<void> {
     if (!this.acting) return;
     this.acting = false;
+    this.deps.mode.stopWriting?.();
     await this.poller.stop();
     await Promise.all([this.deps.controller.stop(), this.deps.clients.stop()]);
   }

@@ -112,6 +112,15 @@ describe('one controller per directory', () => {
   });
 });
 
+describe('Kubernetes mode without a cluster configuration', () => {
+  it('refuses to start (no fallback to localhost:8080): one line, exit 2', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'wimaxvm-home-'));
+    const r = await wimaxvm(['run', '--source', 'kube', '--listen', 'off', '--log-level', 'warn'], { HOME: home, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG/);
+  });
+});
+
 describe('signals', () => {
   it('SIGINT while the start waits for a cluster that does not answer: a graceful stop, exit 0', async () => {
     const kubeconfig = join(mkdtempSync(join(tmpdir(), 'wimaxvm-kc-')), 'config');

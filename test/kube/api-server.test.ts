@@ -6,6 +6,10 @@ import {
   type KubernetesListObject, type KubernetesObject, type V1Lease,
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { CRDS_DIR } from '../../src/package-root.js';
 import { FakeApiServer } from './api-server.js';
 
 const GROUP = 'wimaxvm.io';
@@ -103,6 +107,87 @@ describe('CRDs and discovery', () => {
     }));
     expect(code).toBe(422);
     expect(status.message).toBe('CustomResourceDefinition.apiextensions.k8s.io "wrong" is invalid: metadata.name: Invalid value: "wrong": must be spec.names.plural+"."+spec.group');
+  });
+});
+
+// Issue 8 (1): the first VirtualMachine CRD put types inside the int-or-string anyOf; the real
+// server refused it and the double accepted it. The double now applies the structural rules.
+describe('CRD structural schemas', () => {
+  const crdFile = readFileSync(join(CRDS_DIR, 'virtualmachines.wimaxvm.io.yaml'), 'utf8');
+  /** The project's VirtualMachine CRD under another group, with `edit` applied to spec's schema. */
+  const variant = (edit: (spec: any) => void) => {
+    const crd = parse(crdFile);
+    crd.metadata.name = 'virtualmachines.example.com';
+    crd.spec.group = 'example.com';
+    edit(crd.spec.versions[0].schema.openAPIV3Schema.properties.spec);
+    return crd;
+  };
+  const post = async (crd: object) => {
+    const res = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(crd),
+    });
+    return { code: res.status, body: await res.json() as { message: string } };
+  };
+  const PREFIX = 'CustomResourceDefinition.apiextensions.k8s.io "virtualmachines.example.com" is invalid: ';
+  const MEMORY = 'spec.validation.openAPIV3Schema.properties[spec].properties[memory]';
+
+  it('refuses types inside the int-or-string anyOf, with the real server\'s message', async () => {
+    const first = variant((spec) => {
+      const memory = spec.properties.memory;
+      memory.anyOf = [{ type: 'integer', minimum: 1048576 }, { type: 'string', pattern: memory.pattern }];
+      delete memory.minimum; delete memory.maximum; delete memory.pattern;
+    });
+    expect(await post(first)).toEqual({
+      code: 422,
+      body: expect.objectContaining({
+        message: `${PREFIX}[${MEMORY}.anyOf[0].type: Forbidden: must be empty to be structural, ${MEMORY}.anyOf[1].type: Forbidden: must be empty to be structural]`,
+      }),
+    });
+  });
+
+  it.each<[string, (spec: any) => void, string]>([
+    ['a field without a type', (spec) => { delete spec.properties.vcpus.type; },
+      'spec.validation.openAPIV3Schema.properties[spec].properties[vcpus].type: Required value: must not be empty for specified object fields'],
+    ['a description inside anyOf', (spec) => { spec.properties.memory.allOf = [{ description: 'x' }]; },
+      `${MEMORY}.allOf[0].description: Forbidden: must be empty to be structural`],
+    ['an array without items', (spec) => { delete spec.properties.disks.items; },
+      'spec.validation.openAPIV3Schema.properties[spec].properties[disks].items: Required value: must be specified'],
+  ])('refuses %s', async (_label, edit, message) => {
+    expect(await post(variant(edit))).toMatchObject({ code: 422, body: { message: `${PREFIX}${message}` } });
+  });
+
+  // Completeness is checked from the root's junctors (validateStructuralCompleteness).
+  it('refuses a field only a junctor of the root mentions', async () => {
+    const crd = variant(() => {});
+    crd.spec.versions[0].schema.openAPIV3Schema.anyOf = [{ properties: { extra: { minimum: 1 } } }];
+    expect(await post(crd)).toMatchObject({
+      code: 422,
+      body: { message: `${PREFIX}spec.validation.openAPIV3Schema.properties[extra]: Required value: because it is defined in spec.validation.openAPIV3Schema.anyOf[0].properties[extra]` },
+    });
+  });
+
+  it('refuses a root metadata schema with more than a type', async () => {
+    const crd = variant(() => {});
+    crd.spec.versions[0].schema.openAPIV3Schema.properties.metadata.description = 'meta';
+    expect(await post(crd)).toMatchObject({
+      code: 422,
+      body: { message: `${PREFIX}spec.validation.openAPIV3Schema.properties[metadata]: Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified` },
+    });
+  });
+
+  // Seen on a real v1.28 server: `{ type: string, description: A, b. }` in YAML is two keys.
+  it('refuses an unknown schema field under fieldValidation=Strict, as kubectl apply sends it', async () => {
+    const crd = variant((spec) => { spec.properties.vcpus['derived from the uid.'] = null; });
+    const res = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions?fieldValidation=Strict`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(crd),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).message).toBe('CustomResourceDefinition in version "v1" cannot be handled as a CustomResourceDefinition: strict decoding error: '
+      + 'unknown field "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.vcpus.derived from the uid."');
+  });
+
+  it('accepts the shipped form (bare types in anyOf, constraints beside)', async () => {
+    expect((await post(variant(() => {}))).code).toBe(201);
   });
 });
 
@@ -222,7 +307,7 @@ describe('custom resources', () => {
 
     const created = await createVm(vm('good'));
     const badUpdate = await failure(replaceVm({ ...created, spec: { ...created.spec, vcpus: 0 } }));
-    expect(badUpdate.status.message).toBe('VirtualMachine.wimaxvm.io "good" is invalid: spec.vcpus: Invalid value: 0: spec.vcpus in body must be >= 1');
+    expect(badUpdate.status.message).toBe('VirtualMachine.wimaxvm.io "good" is invalid: spec.vcpus: Invalid value: 0: spec.vcpus in body should be greater than or equal to 1');
   });
 
   it('prunes unknown fields as a structural schema does, unless fieldValidation=Strict', async () => {
@@ -477,8 +562,8 @@ describe('test hooks', () => {
     expect(injected).toMatchObject({ code: 503, status: { kind: 'Status', reason: 'ServiceUnavailable' } });
     expect((await listVms()).items).toEqual([]);
     expect(server.requests.filter((r) => r.path === VM_PATH)).toEqual([
-      { method: 'GET', path: VM_PATH, query: { labelSelector: 'a=b' } },
-      { method: 'GET', path: VM_PATH, query: {} },
+      { method: 'GET', path: VM_PATH, query: { labelSelector: 'a=b' }, userAgent: expect.stringMatching(/^node-fetch\//) },
+      { method: 'GET', path: VM_PATH, query: {}, userAgent: expect.stringMatching(/^node-fetch\//) },
     ]);
   });
 });

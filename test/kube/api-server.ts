@@ -2,13 +2,18 @@
 // @kubernetes/client-node in tests (no API server can be installed on these machines). It keeps
 // the rules controllers lean on: resourceVersion and optimistic concurrency, generation,
 // status subresources, finalizers, CRD schema validation and defaults, watches with a bounded
-// history and 410 Expired, and the Status objects of the real server's errors.
+// history and 410 Expired, and the Status objects of the real server's errors. CRDs are held to
+// the structural-schema rules and strict decoding of their schemas (crd-structural.ts), with the
+// server's messages; custom resources are validated by the project's own validator, whose
+// messages were compared with a real v1.28 server's (issue 8).
 //
 // Not modelled: authentication and authorization, admission webhooks, server-side apply and
 // strategic merge patch (refused with a 415 saying so), dryRun (a 400), pagination (limit is
 // ignored, which the API allows), version conversion between a CRD's versions, the status
 // schema of CRDs, managedFields, garbage collection and the namespace controller (deleting a
-// namespace does not delete what is in it).
+// namespace does not delete what is in it). Of a CRD it does not check the defaults against the
+// schema, CEL rules (x-kubernetes-validations) or RE2 syntax of patterns: tests of those need a
+// real server. Events expire only when a test calls expireEvents().
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +39,8 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The User-Agent header, as the audit log and the default field manager see it. */
+  userAgent: string;
 }
 
 interface Injection { method: string; path: RegExp; status: number }
@@ -110,6 +117,16 @@ export class FakeApiServer {
     this.injections.push({ method: method.toUpperCase(), path, status });
   }
 
+  /**
+   * Deletes every Event, as the server's --event-ttl (default 1 h) does with events not updated
+   * for that long; a later patch of one gets 404.
+   */
+  expireEvents(): number {
+    const events = this.store.list(this.types.coreEvents.storage);
+    for (const event of events) this.store.remove(this.types.coreEvents.storage, event);
+    return events.length;
+  }
+
   /** Cuts every open watch connection, as a network failure would. */
   dropWatches(): void {
     this.watches.drop();
@@ -136,7 +153,7 @@ export class FakeApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), userAgent: req.headers['user-agent'] ?? '' });
     try {
       const i = this.injections.findIndex((inj) => inj.method === method && inj.path.test(url.pathname));
       if (i >= 0) throw injected(this.injections.splice(i, 1)[0]!.status);

@@ -174,5 +174,28 @@ describe('Kubernetes mode', () => {
     await api.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: mine, body: { spec: { nodeName: 'node-2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     await eventually(async () => (await observer.getDomain(mine, true)) === undefined, 'domain removed from node-1');
     expect((await get(mine)).metadata.finalizers).toContain('wimaxvm.io/cleanup');
+    // Issue 8 (12): its status no longer says Running on node-1; it waits for node-2's controller.
+    const moved = await eventually(async () => {
+      const o = await get(mine);
+      return o.status?.printableStatus === 'Unknown' ? o : undefined;
+    }, 'moved-away status');
+    expect(moved.status.domain).toBeUndefined();
+    expect(moved.status.observedGeneration).toBeLessThan(moved.metadata.generation);
+    expect(moved.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'Unknown', reason: 'NodeChanged' });
+    expect(moved.status.conditions.find((c: { type: string }) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'NodeChanged' });
+    expect(moved.status.allocations.mac).toBeDefined();
+  });
+
+  it('DaemonSet mode: a moved-away status does not overwrite one the new node wrote first', async () => {
+    await start(config({ 'node-name': 'node-1' }));
+    const name = `k-${run}-mv`;
+    await api.createNamespacedCustomObject({ ...VMS, namespace: 'default', body: vm(name, { nodeName: 'node-1' }) });
+    await eventually(async () => (await get(name)).status?.printableStatus === 'Running', 'Running on node-1');
+    // node-2's controller is quicker than node-1's cleanup (a status of the new generation).
+    const moved = await api.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name, body: { spec: { nodeName: 'node-2' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await api.patchNamespacedCustomObjectStatus({ ...VMS, namespace: 'default', name, body: { status: { printableStatus: 'Running', observedGeneration: moved.metadata.generation, conditions: [], allocations: {} } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await eventually(async () => (await observer.getDomain(name, true)) === undefined, 'domain removed from node-1');
+    await running[0]!.idle();
+    expect((await get(name)).status).toMatchObject({ printableStatus: 'Running', observedGeneration: moved.metadata.generation });
   });
 });

@@ -217,7 +217,9 @@ export class Operations {
     const ns = this.store.get('namespaces', undefined, namespace);
     if (!ns) throw notFound({ group: '', resource: 'namespaces' }, namespace);
     if (ns.metadata.deletionTimestamp) {
-      throw forbidden(groupResource(type), name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      // As the real server's NamespaceLifecycle admission says it, cause included.
+      throw forbidden(groupResource(type), name, `unable to create new content in namespace ${namespace} because it is being terminated`,
+        [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }]);
     }
   }
 

@@ -3,7 +3,8 @@
 // type per served version of every CustomResourceDefinition stored.
 import { coreToEventsV1, EVENT_FIELDS, eventsV1ToCore, validateEvent, validateNewEvent } from './events.js';
 import type { SelectableFields } from './selectors.js';
-import { fieldInvalid, type FieldError } from './status.js';
+import { structuralErrors, unknownSchemaFields } from './crd-structural.js';
+import { badRequest, fieldInvalid, type FieldError } from './status.js';
 import { hasProjectSchema, validateCustomResource, validateName } from './validation.js';
 
 export interface ObjectMeta {
@@ -141,7 +142,7 @@ const leases = builtin({
 
 export const CRD_STORAGE = 'customresourcedefinitions.apiextensions.k8s.io';
 
-interface CrdVersion { name: string; served: boolean; storage: boolean; subresources?: { status?: object } }
+interface CrdVersion { name: string; served: boolean; storage: boolean; subresources?: { status?: object }; schema?: { openAPIV3Schema?: Record<string, any> } }
 interface CrdSpec {
   group: string;
   scope: 'Namespaced' | 'Cluster';
@@ -149,8 +150,14 @@ interface CrdSpec {
   versions: CrdVersion[];
 }
 
-function validateCrd(o: KubeObject): FieldError[] {
+function validateCrd(o: KubeObject, strict: boolean): FieldError[] {
   const spec = o.spec as CrdSpec | undefined;
+  // Decoding comes first: with fieldValidation=Strict (kubectl's default) an unknown schema field
+  // is a 400; without, the server drops it (and warns), as the double does.
+  const unknown = unknownSchemaFields(spec ?? {});
+  if (unknown.length && strict) {
+    throw badRequest(`CustomResourceDefinition in version "v1" cannot be handled as a CustomResourceDefinition: strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+  }
   const errors: FieldError[] = [];
   if (o.metadata.name !== `${spec?.names?.plural}.${spec?.group}`) {
     errors.push(fieldInvalid('metadata.name', JSON.stringify(o.metadata.name ?? ''), 'must be spec.names.plural+"."+spec.group'));
@@ -158,7 +165,8 @@ function validateCrd(o: KubeObject): FieldError[] {
   if ((spec?.versions ?? []).filter((v) => v.storage).length !== 1) {
     errors.push(fieldInvalid('spec.versions', JSON.stringify(spec?.versions ?? []), 'must have exactly one version marked as storage version'));
   }
-  return errors;
+  // The server sorts them by their text (ValidateStructural).
+  return [...errors, ...structuralErrors(spec ?? {}).sort((a, b) => `${a.field}: ${a.body}`.localeCompare(`${b.field}: ${b.body}`))];
 }
 
 const crds = builtin({
@@ -180,7 +188,7 @@ const crds = builtin({
       storedVersions: spec.versions.filter((v) => v.storage).map((v) => v.name),
     };
   },
-  validate: validateCrd,
+  validate: (o, ctx) => validateCrd(o, ctx.strict),
 });
 
 /** One type per served version; all versions share one storage, without conversion. */
@@ -225,6 +233,7 @@ export class ResourceTypes {
 
   readonly namespaces = namespaces;
   readonly crds = crds;
+  readonly coreEvents = coreEvents;
 
   all(): ResourceType[] {
     return [...this.builtins, ...[...this.fromCrds.values()].flat()];

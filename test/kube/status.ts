@@ -61,8 +61,8 @@ export const OPTIMISTIC_LOCK_MESSAGE = 'the object has been modified; please app
 export const conflict = (gr: GroupResource, name: string, why: string) =>
   failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(gr)} ${q(name)}: ${why}`, { name, group: gr.group, kind: gr.resource });
 
-export const forbidden = (gr: GroupResource, name: string, why: string) =>
-  failure(403, 'Forbidden', `${qualifiedResource(gr)} ${q(name)} is forbidden: ${why}`, { name, group: gr.group, kind: gr.resource });
+export const forbidden = (gr: GroupResource, name: string, why: string, causes?: StatusCause[]) =>
+  failure(403, 'Forbidden', `${qualifiedResource(gr)} ${q(name)} is forbidden: ${why}`, { name, group: gr.group, kind: gr.resource, ...(causes ? { causes } : {}) });
 
 export const badRequest = (message: string) => failure(400, 'BadRequest', message);
 

@@ -304,6 +304,24 @@ describe('runStrategy Manual, Once, RerunOnFailure', () => {
     expect(h.status('vm1')!.restarts).toBe(1);
   });
 
+  // Issue 8 (12): a user's Halted → Always counted as a restart.
+  it('a start the user asked for (Halted → Always) is not a restart; a stop behind our back then is', async () => {
+    await running(h, 'vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    h.advance(60_000);
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Stopped');
+    h.put('vm1', { runStrategy: 'Always' });
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+    expect(h.status('vm1')!.restarts).toBeUndefined();
+
+    h.hv.stopBehindBack('vm1');
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.restarts).toBe(1);
+  });
+
   it('RerunOnFailure leaves a guest that shut down cleanly stopped', async () => {
     await running(h, 'vm1', 'RerunOnFailure');
     h.hv.stopBehindBack('vm1');
@@ -599,6 +617,16 @@ describe('MAC addresses', () => {
     expect(h.status('vm2')!.allocations.mac).toBe('52:54:00:ab:cd:ef');
     expect(h.condition('vm2', 'Stalled')).toBeUndefined();
     expect(h.status('vm2')!.printableStatus).toBe('Running');
+  });
+});
+
+// Issue 8 (9): memory "0" reached libvirt ("Memory size must be specified") and crash-looped.
+describe('memory the controller cannot run', () => {
+  it.each([['0'], ['0.5'], ['1k'], ['2Ti']])('%s: Stalled InvalidMemory, nothing defined', async (memory) => {
+    h.put('vm1', { runStrategy: 'Always', memory });
+    expect(await h.reconcile('vm1')).toEqual({});
+    expect(h.hv.calls).toEqual([]);
+    expect(h.condition('vm1', 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidMemory' });
   });
 });
 

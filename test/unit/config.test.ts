@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseListen, buildConfig, ConfigError, defaultStateDir, parseDuration, parseNic, stateDirFor, type RunFlags } from '../../src/config.js';
 import { EXAMPLES_DIR } from '../../src/package-root.js';
 
@@ -174,7 +174,27 @@ describe('buildConfig: Kubernetes mode', () => {
   it('takes the cluster flags and leader election', () => {
     const c = buildConfig({ source: 'kube', namespace: 'lab', 'node-name': 'hv1', 'leader-elect': true });
     expect(c.source).toBe('kube');
-    expect(c.kube).toMatchObject({ namespace: 'lab', nodeName: 'hv1', leaderElection: { namespace: 'lab', name: 'wimaxvm-controller' } });
+    expect(c.kube).toMatchObject({ namespace: 'lab', nodeName: 'hv1', leaderElection: { name: 'wimaxvm-controller' } });
+  });
+
+  // Issue 8 (5): the lease followed --namespace, where RBAC grants no lease: 403 every 2 s.
+  describe('the lease lives where RBAC grants it, not in the watched namespace', () => {
+    const saved = process.env.POD_NAMESPACE;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.POD_NAMESPACE;
+      else process.env.POD_NAMESPACE = saved;
+    });
+    it.each<[string | undefined, Partial<RunFlags>, string]>([
+      [undefined, { namespace: 'lab' }, 'wimaxvm-system'],
+      [undefined, {}, 'wimaxvm-system'],
+      ['ops', { namespace: 'lab' }, 'ops'],
+      ['', { namespace: 'lab' }, 'wimaxvm-system'],
+      ['ops', { namespace: 'lab', 'lease-namespace': 'elsewhere' }, 'elsewhere'],
+    ])('POD_NAMESPACE=%j, flags %o → %s', (podNamespace, flags, expected) => {
+      if (podNamespace === undefined) delete process.env.POD_NAMESPACE;
+      else process.env.POD_NAMESPACE = podNamespace;
+      expect(buildConfig({ source: 'kube', 'leader-elect': true, ...flags }).kube?.leaderElection?.namespace).toBe(expected);
+    });
   });
 
   it('VLAN claims go to one namespace for the whole testbed: wimaxvm-system unless --vlan-claim-namespace, whatever --namespace says', () => {

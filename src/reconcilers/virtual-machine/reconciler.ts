@@ -1,7 +1,7 @@
 // Reconciles one VirtualMachine: observe the domain, plan, act, write status once.
 import { createHash } from 'node:crypto';
 import { parseResourceKey, setCondition, type ResourceKey } from '../../api/meta.js';
-import { quantityToKiB } from '../../api/quantity.js';
+import { parseMemory } from '../../api/quantity.js';
 import { domainNameFor, RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
 import { MacAllocator } from '../../allocators/mac-allocator.js';
 import type { DeletionGate, DeletionPermit } from '../../core/deletion-gate.js';
@@ -10,7 +10,7 @@ import { errorMessage, type Logger } from '../../core/logger.js';
 import { TerminalError, type ReconcileResult, type Reconciler } from '../../core/result.js';
 import { ImageError, type DiskImages } from '../../ports/disk-images.js';
 import type { EventRecorder } from '../../ports/event-recorder.js';
-import { HypervisorUnavailableError, type DomainSnapshot, type Hypervisor } from '../../ports/hypervisor.js';
+import { HypervisorUnavailableError, type DomainSnapshot, type DomainState, type Hypervisor } from '../../ports/hypervisor.js';
 import type { StatusStore } from '../../ports/status-store.js';
 import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
 import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './slice-network.js';
@@ -26,7 +26,6 @@ import { computeStatus, type StatusInput } from './status.js';
 const WITHHELD_RECHECK_MS = 15_000;
 
 /** Largest guest memory accepted: beyond this a typo (1Ti for 1Gi) is likelier than intent. */
-const MAX_MEMORY_KIB = 1024 ** 3; // 1 TiB
 
 export interface VirtualMachineReconcilerDeps {
   store: DesiredStore;
@@ -93,16 +92,14 @@ export function domainUuidFor(uid: string): string {
 }
 
 function memoryKiB(memory: string | number): number {
-  let kib: number;
+  let bytes: number;
   try {
-    kib = quantityToKiB(memory);
+    bytes = parseMemory(memory);
   } catch (err) {
     throw new TerminalError('InvalidMemory', errorMessage(err));
   }
   // Whole MiB: what QEMU will actually give the guest, so observed and desired compare equal.
-  kib = Math.ceil(kib / 1024) * 1024;
-  if (kib > MAX_MEMORY_KIB) throw new TerminalError('InvalidMemory', `memory ${memory} is more than the 1Ti wimaxvm accepts`);
-  return kib;
+  return Math.ceil(bytes / 2 ** 20) * 1024;
 }
 
 export class VirtualMachineReconciler implements Reconciler {
@@ -244,12 +241,15 @@ export class VirtualMachineReconciler implements Reconciler {
 
     let startedOnce = ranBefore;
     let restarts = previous?.restarts ?? 0;
+    // A restart is a start after the guest was last seen up (it stopped or crashed, or was taken
+    // down to apply a change); starting a stopped guest the user asked for (Halted → Always) is not.
+    const wasUp = previous?.domain !== undefined && isActive(previous.domain.state as DomainState);
     let failure: unknown;
     try {
       for (const action of plan.actions) {
         await this.act(key, action, domainName, definition, diskImages, observed);
         if (action.type === 'start') {
-          if (startedOnce) restarts++;
+          if (startedOnce && wasUp) restarts++;
           startedOnce = true;
           this.startFailures.delete(key);
         }

@@ -1,4 +1,5 @@
 // The status a VirtualMachine reports, computed from what the reconcile saw and did. Pure.
+import { setKstatusConditions, type Progress } from '../../api/kstatus.js';
 import { removeCondition, setCondition, type Condition } from '../../api/meta.js';
 import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
 import type { SourceProblem } from '../../core/desired-store.js';
@@ -70,14 +71,29 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
   return { ...base, status: converged ? 'True' : 'False', reason: status, message };
 }
 
+/** Statuses on the way to what the spec asks: the controller is at work (kstatus InProgress). */
+const TRANSITIONAL: ReadonlySet<PrintableStatus> = new Set(['Pending', 'Provisioning', 'Starting', 'Stopping', 'Terminating']);
+
+/**
+ * kstatus's view: Stalled for what needs the user (a terminal error, a crash loop, no VLAN to
+ * be had), Reconciling while the controller works towards the spec or retries an error.
+ */
+export function progressOf(input: StatusInput, status: PrintableStatus): Progress {
+  if (input.error?.terminal) return { state: 'stalled', why: { reason: input.error.reason, message: input.error.message } };
+  if (status === 'CrashLoopBackOff') {
+    return { state: 'stalled', why: { reason: 'CrashLoopBackOff', message: `the guest failed to start ${input.startFailures} times in a row${input.error ? `: ${input.error.message}` : ''}; retrying with backoff` } };
+  }
+  if (input.vlanProblem) return { state: 'stalled', why: input.vlanProblem };
+  if (input.error) return { state: 'reconciling', why: { reason: input.error.reason, message: `${input.error.message}; retrying` } };
+  if (TRANSITIONAL.has(status)) return { state: 'reconciling', why: { reason: status, message: `the guest is ${status.toLowerCase()}` } };
+  return { state: 'done' };
+}
+
 export function computeStatus(input: StatusInput): VirtualMachineStatus {
   const printableStatus = printable(input);
   let conditions = input.previous?.conditions ?? [];
   conditions = setCondition(conditions, readiness(input, printableStatus), input.now);
-
-  conditions = input.error?.terminal
-    ? setCondition(conditions, { type: 'Stalled', status: 'True', reason: input.error.reason, message: input.error.message, observedGeneration: input.generation }, input.now)
-    : removeCondition(conditions, 'Stalled');
+  conditions = setKstatusConditions(conditions, progressOf(input, printableStatus), input.generation, input.now);
 
   conditions = input.restartRequired.length
     ? setCondition(conditions, {

@@ -1,4 +1,5 @@
 // Reconciles one WimaxClient: the station's path through the switch to the VM it is bound to.
+import { setKstatusConditions, type Progress } from '../../api/kstatus.js';
 import { parseResourceKey, resourceKey, setCondition, type ResourceKey } from '../../api/meta.js';
 import { shapingKbps } from '../../api/rate.js';
 import { VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
@@ -29,6 +30,14 @@ type Outcome =
 
 export function samePath(a: ClientPath | undefined, b: ClientPath): boolean {
   return a !== undefined && a.mac === b.mac && a.vlan === b.vlan && a.vmPort === b.vmPort && a.uplinkKbps === b.uplinkKbps && a.downlinkKbps === b.downlinkKbps;
+}
+
+/** What only the user can fix (kstatus Stalled); the rest waits on the VM (Reconciling). */
+const NEEDS_THE_USER = new Set(['DuplicateMAC', 'NoDatapath', 'InvalidShaping']);
+
+export function progressOfClient(outcome: { reason: string; message: string }): Progress {
+  const why = { reason: outcome.reason, message: outcome.message };
+  return NEEDS_THE_USER.has(outcome.reason) ? { state: 'stalled', why } : { state: 'reconciling', why };
 }
 
 export class WimaxClientReconciler implements Reconciler {
@@ -126,18 +135,18 @@ export class WimaxClientReconciler implements Reconciler {
       status = {
         printableStatus: 'Bound', observedGeneration: generation, vmName: outcome.vmName, vlan, port: vmPort,
         ...(uplinkKbps !== undefined || downlinkKbps !== undefined ? { rates: { ...(downlinkKbps !== undefined ? { downlinkKbps } : {}), ...(uplinkKbps !== undefined ? { uplinkKbps } : {}) } } : {}),
-        conditions: setCondition(previous?.conditions ?? [], {
+        conditions: setKstatusConditions(setCondition(previous?.conditions ?? [], {
           type: 'Ready', status: 'True', reason: 'Bound', observedGeneration: generation,
           message: `frames from ${outcome.bound.mac} reach ${outcome.vmName} on VLAN ${vlan}`,
-        }, now),
+        }, now), { state: 'done' }, generation, now),
       };
     } else {
       status = {
         printableStatus: outcome.printable, observedGeneration: generation, vmName: outcome.vmName,
         ...(outcome.vlan !== undefined ? { vlan: outcome.vlan } : {}),
-        conditions: setCondition(previous?.conditions ?? [], {
+        conditions: setKstatusConditions(setCondition(previous?.conditions ?? [], {
           type: 'Ready', status: 'False', reason: outcome.reason, message: outcome.message, observedGeneration: generation,
-        }, now),
+        }, now), progressOfClient(outcome), generation, now),
       };
     }
     const stored = this.deps.statuses.get(key);
