@@ -14,6 +14,7 @@ import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js'
 import { VM_KIND } from '../api/virtual-machine.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import type { ClaimResult, VlanClaim, VlanClaims } from '../ports/vlan-claims.js';
+import { WatchBackoff } from '../core/watch-backoff.js';
 
 /** Marks wimaxvm's claims among the namespace's Leases (the leader lease has no such label). */
 export const CLAIM_LABEL = 'wimaxvm.io/vlan-claim';
@@ -74,6 +75,7 @@ export class KubeVlanClaims implements VlanClaims {
   private readonly listeners: ((claim: VlanClaim) => void)[] = [];
   private readonly informer: Informer<V1Lease> & ObjectCache<V1Lease>;
   private retry: NodeJS.Timeout | undefined;
+  private readonly backoff: WatchBackoff;
   private stopped = false;
 
   constructor(private readonly opts: KubeVlanClaimsOptions) {
@@ -81,9 +83,12 @@ export class KubeVlanClaims implements VlanClaims {
     this.vms = opts.kubeConfig.makeApiClient(CustomObjectsApi);
     const list = () => this.leases.listNamespacedLease({ namespace: opts.namespace, labelSelector: CLAIM_LABEL });
     this.informer = makeInformer<V1Lease>(opts.kubeConfig, `/apis/coordination.k8s.io/v1/namespaces/${opts.namespace}/leases`, list as never, CLAIM_LABEL);
-    this.informer.on('add', (lease) => this.remember(lease));
-    this.informer.on('update', (lease) => this.remember(lease));
+    this.backoff = new WatchBackoff(opts.retryMaxMs !== undefined ? { maxMs: opts.retryMaxMs } : {});
+    this.informer.on('connect', () => this.backoff.attempt());
+    this.informer.on('add', (lease) => { this.backoff.delivered(); this.remember(lease); });
+    this.informer.on('update', (lease) => { this.backoff.delivered(); this.remember(lease); });
     this.informer.on('delete', (lease) => {
+      this.backoff.delivered();
       const claim = claimOf(lease);
       if (claim) this.forget(claim.vlan, claim.objectUid);
     });
@@ -250,15 +255,18 @@ export class KubeVlanClaims implements VlanClaims {
     for (const listener of this.listeners) listener({ vlan, holderKey: known.holderKey, holderUid: known.holderUid });
   }
 
-  /** The client library's informer stops for good on an error other than 410: start it again, with backoff. */
-  private delay = 500;
+  /**
+   * The client library's informer stops for good on an error other than 410: start it again,
+   * with the same backoff as the source's watches (its start() resolves even when it failed, so
+   * that is no sign of health).
+   */
   private restartWatch(err: unknown): void {
     if (this.stopped) return;
-    this.opts.logger.warn('VLAN claims watch failed, restarting', { error: serverMessage(err), retryInMs: this.delay });
+    const delay = this.backoff.failed();
+    this.opts.logger.warn('VLAN claims watch failed, restarting', { error: serverMessage(err), retryInMs: delay });
     clearTimeout(this.retry);
     this.retry = setTimeout(() => {
-      if (!this.stopped) this.informer.start().then(() => (this.delay = 500), () => { /* reported through 'error' again */ });
-    }, this.delay * (1 + Math.random() * 0.2));
-    this.delay = Math.min(this.opts.retryMaxMs ?? 30_000, this.delay * 2);
+      if (!this.stopped) this.informer.start().catch(() => { /* reported through 'error' again */ });
+    }, delay);
   }
 }

@@ -11,7 +11,7 @@ import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { httpStatus, kubeErrorMessage } from '../adapters/kube-api-error.js';
-import { WatchBackoff } from './watch-backoff.js';
+import { WatchBackoff } from '../core/watch-backoff.js';
 
 export interface KubeObject extends KubernetesObject {
   metadata: NonNullable<KubernetesObject['metadata']> & { name: string; namespace: string };

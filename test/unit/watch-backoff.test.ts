@@ -1,7 +1,7 @@
 // Issue 8 (7): the informer's "connect" at every attempt reset the delay, so an outage meant a
 // retry every 500 ms forever. The delay now grows until a watch proves healthy.
 import { describe, expect, it } from 'vitest';
-import { WatchBackoff } from '../../src/sources/watch-backoff.js';
+import { WatchBackoff } from '../../src/core/watch-backoff.js';
 
 const clock = () => {
   let t = 0;
