@@ -81,3 +81,37 @@ describe('KubeSource', () => {
     await eventually(async () => ((await api.getNamespacedCustomObject({ ...VMS, name: 'new' })).metadata.finalizers ?? []).includes('wimaxvm.io/cleanup'), 'the finalizer once leading');
   });
 });
+
+describe('KubeSource as the deletion gate\'s witness', () => {
+  it('vouches for no deletion from a failed watch until a restart goes through without a new error', async () => {
+    const server = await FakeApiServer.start({ installCrds: true });
+    const source = new KubeSource({ kubeConfig: identifyClient(server.kubeConfig()), logger: createLogger({ level: 'error', write: () => undefined }), namespace: 'default', retryBaseMs: 20, retryMaxMs: 80 });
+    try {
+      await server.kubeConfig().makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+        ...VMS, body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'kept' }, spec: {} },
+      });
+      await source.start(new DesiredStore());
+      expect(source.blocked()).toBeUndefined();
+      expect(source.absence('VirtualMachine/default/gone')).toMatchObject({ confirmed: true });
+
+      // The next four watch attempts fail; in between, nothing may count as up again.
+      const attempts = () => server.requests.filter((r) => r.path === VM_LIST && r.query.watch !== undefined).length;
+      const before = attempts();
+      for (let i = 0; i < 4; i++) server.failNext('GET', /\/virtualmachines$/, 503);
+      const samples: (string | undefined)[] = [];
+      server.dropWatches();
+      await eventually(() => source.blocked() !== undefined, 'the source to see its watch down');
+      const sampler = setInterval(() => samples.push(source.blocked()), 2);
+      await eventually(() => attempts() >= before + 4, 'four failed watch attempts');
+      clearInterval(sampler);
+      expect(samples.length).toBeGreaterThan(10);
+      expect(samples.every((s) => s !== undefined && s.includes('down'))).toBe(true);
+      expect(source.absence('VirtualMachine/default/gone')).toMatchObject({ confirmed: false });
+      await eventually(() => source.blocked() === undefined, 'the watch up again after the failures');
+      expect(source.absence('VirtualMachine/default/gone')).toMatchObject({ confirmed: true });
+    } finally {
+      await source.stop();
+      await server.stop();
+    }
+  });
+});
