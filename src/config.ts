@@ -234,7 +234,7 @@ export function buildConfig(flags: RunFlags): Config {
     ...(logFormat ? { logFormat } : {}),
     allowEmpty: flags['allow-empty'] ?? false,
     adoptFrom: (flags['adopt-from'] ?? []).map((identity) => {
-      if (!/^(file|kube):\/\/\S+$/.test(identity)) throw new ConfigError(`--adopt-from: expected a controller identity (file://HOST/DIR or kube://CLUSTER/NAME), got ${JSON.stringify(identity)}`);
+      if (identity !== 'legacy' && !/^(file|kube):\/\/\S+$/.test(identity)) throw new ConfigError(`--adopt-from: expected a controller identity (file://HOST/DIR, kube://CLUSTER/NAME, or legacy), got ${JSON.stringify(identity)}`);
       return identity;
     }),
   };

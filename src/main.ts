@@ -190,7 +190,13 @@ export async function startController(config: Config, logger: Logger, signal?: A
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
-  await manager.start();
+  try {
+    await manager.start();
+  } catch (err) {
+    signal?.removeEventListener('abort', onAbort);
+    await mode.close(); // the mode was opened when it was made, even if its part never started
+    throw err;
+  }
 
   return {
     mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress,

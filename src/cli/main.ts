@@ -50,9 +50,13 @@ async function run(args: string[]): Promise<number> {
   logger.info('starting', startingFields(config));
   // Signals are taken before anything starts: a stop during the start is graceful too.
   const signalled = new AbortController();
-  const onSignal = () => signalled.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = (name: NodeJS.Signals) => {
+    // A second Ctrl-C must not kill a stop in progress: in-flight work finishes either way.
+    if (signalled.signal.aborted) logger.warn(`${name} again: still stopping gracefully`);
+    signalled.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     let running;
     try {

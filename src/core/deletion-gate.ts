@@ -26,16 +26,24 @@ const GATE: unique symbol = Symbol('deletion-gate');
 
 /** Leave to delete one domain: made only by DeletionGate.decide. */
 export class DeletionPermit {
-  constructor(token: typeof GATE, readonly key: ResourceKey, readonly domainName: string, readonly evidence: string) {
+  constructor(
+    token: typeof GATE, readonly key: ResourceKey, readonly domainName: string, readonly evidence: string,
+    /** Whether the resource is still undeclared, checked again when the permit is used. */
+    readonly stillUndeclared: () => boolean,
+  ) {
     if (token !== GATE) throw new Error('deletion permits come from the deletion gate only');
   }
 }
 
-/** Adapters call this before any destructive call: a missing or mismatched permit is refused. */
+/**
+ * Adapters call this before any destructive call: a missing or mismatched permit is refused, and
+ * so is one whose resource was declared again since it was given (a stop takes seconds).
+ */
 export function assertPermit(permit: DeletionPermit | undefined, domainName: string): void {
   if (!(permit instanceof DeletionPermit) || permit.domainName !== domainName) {
     throw new Error(`refusing to delete domain ${domainName}: no deletion permit from the deletion gate`);
   }
+  if (!permit.stillUndeclared()) throw new Error(`refusing to delete domain ${domainName}: ${permit.key} is declared again`);
 }
 
 const NO_SOURCE = 'no source of desired state is running';
@@ -56,7 +64,7 @@ export class DeletionGate {
     const absence = why === undefined ? witness!.absence(key) : { confirmed: false as const, why };
     if (absence.confirmed) {
       if (this.withheldNow.delete(key)) this.logger.info('deletion no longer withheld', { key, evidence: absence.evidence });
-      return { permit: new DeletionPermit(GATE, key, domainName, absence.evidence) };
+      return { permit: new DeletionPermit(GATE, key, domainName, absence.evidence, () => !this.store.has(key)) };
     }
     if (this.withheldNow.get(key) !== absence.why) {
       this.logger.warn(`not deleting ${domainName}: ${absence.why}`, { key });

@@ -7,6 +7,7 @@ export interface Runnable {
   readonly name: string;
   /** Resolves once the part is up; `signal` aborts a start that waits (a source that cannot list yet). */
   start(signal: AbortSignal): Promise<void>;
+  /** Also called after a failed start: it must undo whatever part of the start happened. */
   stop?(): Promise<void>;
 }
 
@@ -21,6 +22,8 @@ export class StartError extends Error {
 export class Manager {
   private readonly parts: Runnable[] = [];
   private readonly started: Runnable[] = [];
+  /** The start in progress, if any (settled: it never rejects). */
+  private starting: Promise<unknown> | undefined;
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
 
@@ -35,11 +38,17 @@ export class Manager {
   async start(): Promise<void> {
     for (const part of this.parts) {
       if (this.abort.signal.aborted) break;
+      const starting = part.start(this.abort.signal);
+      this.starting = starting.catch(() => undefined);
       try {
-        await part.start(this.abort.signal);
+        await starting;
       } catch (err) {
+        // The part that failed may hold something already (a watcher, a timer): it stops too.
+        this.started.push(part);
         await this.stop();
         throw err instanceof StartError ? err : new StartError(part.name, err);
+      } finally {
+        this.starting = undefined;
       }
       this.started.push(part);
       this.logger.debug('started', { part: part.name });
@@ -50,10 +59,17 @@ export class Manager {
     }
   }
 
-  /** Stops the started parts in reverse order; each is stopped once, even if another fails to. */
+  /**
+   * Stops the started parts in reverse order, each once, even if another fails to. A part still
+   * starting is told to give up (the signal) and waited for first, so that what the first parts
+   * hold (the state lock) is always given back last.
+   */
   stop(): Promise<void> {
     this.abort.abort();
-    this.stopping ??= this.drain().finally(() => (this.stopping = undefined));
+    this.stopping ??= (async () => {
+      await this.starting;
+      await this.drain();
+    })().finally(() => (this.stopping = undefined));
     return this.stopping;
   }
 

@@ -111,6 +111,7 @@ export class DirectorySource implements AbsenceWitness {
   }
 
   async stop(): Promise<void> {
+    this.synced = false; // a stopped source vouches for nothing
     for (const timer of this.rechecks) clearTimeout(timer);
     this.rechecks.clear();
     await this.watcher?.close();
@@ -125,13 +126,12 @@ export class DirectorySource implements AbsenceWitness {
     if (this.declaredIn.size === 0 && !this.opts.allowEmpty) {
       return { confirmed: false, why: `the directory ${this.root} declares no resources, and an empty read deletes nothing (run with --allow-empty to let it)` };
     }
-    const removed = this.removed.get(key);
-    if (removed) return { confirmed: true, evidence: removed };
+    // A declaration cut from one file and pasted into a broken one is not a deletion.
     const broken = [...this.fileErrors.values()].flat();
     if (broken.length) {
       return { confirmed: false, why: `${this.fileErrors.size} file(s) in ${this.root} cannot be read (${formatManifestError(broken[0]!)}), and it may be declared there` };
     }
-    return { confirmed: true, evidence: `not declared in ${this.root}, read completely at ${this.syncedAt}` };
+    return { confirmed: true, evidence: this.removed.get(key) ?? `not declared in ${this.root}, read completely at ${this.syncedAt}` };
   }
 
   blocked(): string | undefined {
@@ -212,8 +212,8 @@ export class DirectorySource implements AbsenceWitness {
     this.files.set(rel, after);
     for (const key of before.keys()) {
       if (after.has(key)) continue;
-      this.removed.set(key, `its declaration was removed from ${rel}`);
       this.undeclare(key, rel);
+      if (!this.declaredIn.has(key)) this.removed.set(key, `its declaration was removed from ${rel}`);
     }
     for (const key of after.keys()) this.declare(key, rel);
     if (initial) return; // start() judges every key once all files are read
@@ -245,8 +245,8 @@ export class DirectorySource implements AbsenceWitness {
     if (!before) return;
     this.opts.logger.info('file removed', { file: rel, resources: before.size });
     for (const key of before.keys()) {
-      this.removed.set(key, `the file ${rel} that declared it was deleted`);
       this.undeclare(key, rel);
+      if (!this.declaredIn.has(key)) this.removed.set(key, `the file ${rel} that declared it was deleted`);
       this.recompute(key);
     }
   }

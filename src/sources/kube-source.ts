@@ -128,11 +128,17 @@ export class KubeSource implements AbsenceWitness {
     const object = this.informers.get(kind!)?.get(name!, namespace);
     if (!object) return { confirmed: true, evidence: 'absent from a successful list and watch of the cluster' };
     if (object.metadata.deletionTimestamp) return { confirmed: true, evidence: `deleted through the API at ${object.metadata.deletionTimestamp}` };
-    if (!this.mine(kindInfo(kind!), object)) return { confirmed: true, evidence: `declared for node ${String(object.spec?.nodeName ?? '(none)')}, not this one` };
+    if (!this.mine(kindInfo(kind!), object)) {
+      // Moved to a node by name; an emptied nodeName (an apply without it) is no node at all.
+      const node = typeof object.spec?.nodeName === 'string' ? object.spec.nodeName : '';
+      if (!node) return { confirmed: false, why: 'its spec.nodeName is empty: no node would run it, so this node keeps it' };
+      return { confirmed: true, evidence: `declared for node ${node}, not this one` };
+    }
     return { confirmed: false, why: 'it is still declared' };
   }
 
   blocked(): string | undefined {
+    if (this.stopped) return 'the source is stopped';
     const unlisted = KINDS.filter((info) => !this.listed.has(info.kind)).map((info) => info.plural);
     const failure = [...this.down.values()][0];
     if (unlisted.length) return `the cluster has not been listed successfully yet (${unlisted.join(', ')})${failure ? `: ${failure.error}` : ''}`;

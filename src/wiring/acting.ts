@@ -142,7 +142,7 @@ export class Acting {
       const key = resourceKey(VM_KIND, owner.namespace, owner.name);
       if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
       if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
-      const ours = ownershipOf(owner, owner.namespace, owner.name, identity).kind === 'ours';
+      const ours = ownershipOf(owner, owner.namespace, owner.name, identity, false).kind === 'ours';
       if (ours && (!mode.namespace || owner.namespace === mode.namespace)) this.ownedDomains.add(key);
     }
   }

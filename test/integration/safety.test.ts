@@ -50,6 +50,20 @@ describe('nothing is deleted without proof', () => {
     expect((await h.domain('last-1'))!.state).toBe('running');
   });
 
+  it('a declaration cut from one file and pasted into a broken one is not a deletion', async () => {
+    const h = await make({ files: { 'a.yaml': manyVms([{ name: 'mv-1' }, { name: 'mv-keep' }]), 'b.yaml': vmYaml({ name: 'mv-b' }) } });
+    const running = await h.start();
+    await h.waitForStatus('mv-1', 'Running');
+    const before = (await h.domain('mv-1'))!;
+    h.write('a.yaml', vmYaml({ name: 'mv-keep' }));
+    h.write('b.yaml', `${vmYaml({ name: 'mv-b' })}---\n${vmYaml({ name: 'mv-1' }).replace('spec:', 'spec: [broken')}`);
+    await eventually(() => running.gate.withheldCount === 1, 'the deletion of mv-1 withheld');
+    await h.settle();
+    const after = (await h.domain('mv-1'))!;
+    expect(after.state).toBe('running');
+    expect(after.id).toBe(before.id);
+  });
+
   it('with the state store lost and a file broken, a VM that may be declared in it is kept', async () => {
     const h = await make({ files: { 'a.yaml': vmYaml({ name: 'bk-a' }), 'b.yaml': vmYaml({ name: 'bk-b' }) } });
     await h.start();
@@ -68,6 +82,34 @@ describe('nothing is deleted without proof', () => {
 });
 
 describe('one controller per directory, and others\' domains are never touched', () => {
+  const harnesses0: Harness[] = [];
+  afterEach(async () => {
+    for (const h of harnesses0.splice(0)) await h.dispose();
+  });
+
+  it('a domain made before identities were recorded is left to the controller that declares it; --adopt-from legacy takes it over', async () => {
+    const a = await Harness.create({ files: { 'vms.yaml': vmYaml({ name: 'legacy-1' }) } });
+    const b = await Harness.create({ files: { 'other.yaml': vmYaml({ name: 'legacy-other' }) } });
+    harnesses0.push(a, b);
+    await a.start();
+    await a.waitForStatus('legacy-1', 'Running');
+    await a.stop();
+    // As an older wimaxvm wrote it: no controller attribute.
+    const old = (await a.domain('legacy-1'))!;
+    await a.observer.define(old.persistentXml.replace(/ controller="[^"]*"/, ''));
+    expect((await a.domain('legacy-1'))!.parsed.owner!.controller).toBeUndefined();
+
+    await b.start();
+    await b.waitForStatus('legacy-other', 'Running');
+    await b.settle();
+    expect((await b.domain('legacy-1'))!.id).toBe(old.id);
+    await b.stop();
+
+    b.flags = { ...b.flags, 'adopt-from': ['legacy'] };
+    await b.start();
+    await eventually(async () => (await b.domain('legacy-1')) === undefined, 'legacy-1 removed by the controller told to adopt legacy domains');
+  });
+
   const harnesses: Harness[] = [];
   afterEach(async () => {
     for (const h of harnesses.splice(0)) await h.dispose();

@@ -3,7 +3,7 @@
 // watches without writing, until it is told it leads (issue 8, 8).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { identifyClient, USER_AGENT } from '../../src/adapters/kube-client-identity.js';
@@ -109,6 +109,33 @@ describe('KubeSource as the deletion gate\'s witness', () => {
       expect(source.absence('VirtualMachine/default/gone')).toMatchObject({ confirmed: false });
       await eventually(() => source.blocked() === undefined, 'the watch up again after the failures');
       expect(source.absence('VirtualMachine/default/gone')).toMatchObject({ confirmed: true });
+    } finally {
+      await source.stop();
+      await server.stop();
+    }
+  });
+});
+
+describe('KubeSource in DaemonSet mode, as the deletion gate\'s witness', () => {
+  it('a VM moved to another node is gone from this one; one whose nodeName was removed is not', async () => {
+    const server = await FakeApiServer.start({ installCrds: true });
+    const api = server.kubeConfig().makeApiClient(CustomObjectsApi);
+    const source = new KubeSource({ kubeConfig: identifyClient(server.kubeConfig()), logger: createLogger({ level: 'error', write: () => undefined }), namespace: 'default', nodeName: 'node-a' });
+    const key = 'VirtualMachine/default/roamer';
+    const setNode = (nodeName: string | null) => api.patchNamespacedCustomObject(
+      { ...VMS, name: 'roamer', body: { spec: { nodeName } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    try {
+      await api.createNamespacedCustomObject({ ...VMS, body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'roamer' }, spec: { nodeName: 'node-a' } } });
+      const store = new DesiredStore();
+      await source.start(store);
+      expect(store.has(key)).toBe(true);
+      await setNode(null); // an apply without it
+      await eventually(() => !store.has(key), 'no longer this node\'s');
+      expect(source.absence(key)).toMatchObject({ confirmed: false, why: expect.stringContaining('nodeName is empty') });
+      await setNode('node-b');
+      await eventually(() => source.absence(key).confirmed, 'moved to node-b');
+      expect(source.absence(key)).toEqual({ confirmed: true, evidence: 'declared for node node-b, not this one' });
     } finally {
       await source.stop();
       await server.stop();

@@ -293,6 +293,20 @@ describe('runStrategy Manual, Once, RerunOnFailure', () => {
     expect(h.hv.calls).toEqual([]);
   });
 
+  it.each(['Once', 'RerunOnFailure'] as const)('%s: a first start that fails is taken back from the domain, and tried again', async (runStrategy) => {
+    h.put('vm1', { runStrategy });
+    h.hv.failNext('start', new Error('Unable to create tap device'));
+    await expect(h.reconcile('vm1')).rejects.toThrow(/tap device/);
+    expect(h.hv.ops()).toEqual(['define', 'start', 'define']);
+    expect(parseDomainXml(h.hv.peek('vm1')!.persistentXml).owner!.startedOnce).toBeUndefined();
+
+    h.reset();
+    await h.reconcile('vm1');
+    expect(h.hv.ops()).toEqual(['define', 'start']);
+    expect(h.hv.peek('vm1')?.state).toBe('running');
+    expect(parseDomainXml(h.hv.peek('vm1')!.persistentXml).owner!.startedOnce).toBe(true);
+  });
+
   it('RerunOnFailure restarts a crashed guest (destroy + start) and counts the restart', async () => {
     await running(h, 'vm1', 'RerunOnFailure');
     h.hv.crash('vm1');

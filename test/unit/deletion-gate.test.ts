@@ -56,7 +56,7 @@ describe('DeletionGate', () => {
 
 describe('permits', () => {
   it('cannot be made outside the gate', () => {
-    expect(() => new DeletionPermit(Symbol('deletion-gate') as never, KEY, 'vm1', 'forged')).toThrow(/from the deletion gate only/);
+    expect(() => new DeletionPermit(Symbol('deletion-gate') as never, KEY, 'vm1', 'forged', () => true)).toThrow(/from the deletion gate only/);
   });
 
   it.each([
@@ -64,6 +64,14 @@ describe('permits', () => {
     ['a look-alike object', { key: KEY, domainName: 'vm1', evidence: 'x' }],
   ])('assertPermit refuses %s', (_, permit) => {
     expect(() => assertPermit(permit as DeletionPermit | undefined, 'vm1')).toThrow(/no deletion permit/);
+  });
+
+  it('a permit is refused once its resource is declared again', () => {
+    const s = setup();
+    const decision = s.gate.decide(KEY, 'vm1');
+    if (!('permit' in decision)) throw new Error('expected a permit');
+    s.store.set(KEY, { apiVersion: 'v', kind: 'VirtualMachine', metadata: { name: 'vm1', namespace: 'default', uid: 'u', generation: 1, creationTimestamp: '' }, spec: {} });
+    expect(() => assertPermit(decision.permit, 'vm1')).toThrow(/declared again/);
   });
 
   it('a permit for one domain does not delete another', () => {

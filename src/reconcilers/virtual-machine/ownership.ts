@@ -3,10 +3,13 @@ import type { OwnerMetadata } from './domain-xml.js';
 
 export interface Identity {
   /** This controller's identity (src/core/controller-identity.ts). */
-  self: string;
+  readonly self: string;
   /** Identities of controllers gone for good whose domains this one takes over (--adopt-from). */
-  adoptFrom?: readonly string[];
+  readonly adoptFrom?: readonly string[];
 }
+
+/** What --adopt-from names to take over the domains made before identities were recorded. */
+export const LEGACY_OWNER = 'legacy';
 
 export type Ownership =
   /** Not a wimaxvm domain of this resource: never touched. */
@@ -15,11 +18,16 @@ export type Ownership =
   | { kind: 'elsewhere'; controller: string }
   | { kind: 'ours' };
 
-export function ownershipOf(owner: OwnerMetadata | undefined, namespace: string, name: string, identity: Identity): Ownership {
+/**
+ * `declared`: this controller declares the resource now. Domains made before identities were
+ * recorded carry none: the controller that declares one adopts it (it gets its identity at the
+ * next define); no other controller may touch it, to remove it least of all, unless told so
+ * with --adopt-from legacy.
+ */
+export function ownershipOf(owner: OwnerMetadata | undefined, namespace: string, name: string, identity: Identity, declared: boolean): Ownership {
   if (!owner || owner.namespace !== namespace || owner.name !== name) return { kind: 'foreign' };
-  // Domains made before identities were recorded carry none: they are adopted by the controller
-  // that declares them (and get its identity at the next define).
-  if (owner.controller === undefined || owner.controller === identity.self) return { kind: 'ours' };
-  if (identity.adoptFrom?.includes(owner.controller)) return { kind: 'ours' };
-  return { kind: 'elsewhere', controller: owner.controller };
+  const controller = owner.controller ?? LEGACY_OWNER;
+  if (controller === identity.self || identity.adoptFrom?.includes(controller)) return { kind: 'ours' };
+  if (owner.controller === undefined && declared) return { kind: 'ours' };
+  return { kind: 'elsewhere', controller };
 }

@@ -159,7 +159,7 @@ export class VirtualMachineReconciler implements Reconciler {
       throw err;
     }
 
-    const notOurs = observed && this.notOurs(observed.owner, namespace, name, domainName);
+    const notOurs = observed && this.notOurs(observed.owner, namespace, name, domainName, vm !== undefined);
     if (notOurs) {
       if (!vm) return this.forgetResource(key); // the domain is not ours: never touched
       await this.writeStatus(key, vm, this.statusInput(key, vm, undefined, { ...notOurs, terminal: true }));
@@ -169,8 +169,11 @@ export class VirtualMachineReconciler implements Reconciler {
       try {
         // Deleting: "absent" must come from libvirt itself, not from what the adapter remembers.
         const confirmed = observed ?? observe(await this.deps.hypervisor.getDomain(domainName, true));
-        if (confirmed && this.notOurs(confirmed.owner, namespace, name, domainName)) return await this.forgetResource(key);
-        if (!confirmed && !this.deps.statuses.get(key) && !this.deps.macs.get(key)) return {}; // nothing left of it
+        if (confirmed && this.notOurs(confirmed.owner, namespace, name, domainName, false)) return await this.forgetResource(key);
+        if (!confirmed && !this.deps.statuses.get(key) && !this.deps.macs.get(key)) {
+          this.deps.gate.settled(key);
+          return {}; // nothing left of it
+        }
         const decision = this.deps.gate.decide(key, domainName);
         if ('withheld' in decision) return { requeueAfterMs: WITHHELD_RECHECK_MS };
         return await this.remove(key, domainName, confirmed, decision.permit);
@@ -184,8 +187,8 @@ export class VirtualMachineReconciler implements Reconciler {
   }
 
   /** Why the domain named after this resource is not this controller's to touch; undefined if it is. */
-  private notOurs(owner: OwnerMetadata | undefined, namespace: string, name: string, domainName: string): { reason: string; message: string } | undefined {
-    const ownership = ownershipOf(owner, namespace, name, this.deps.identity);
+  private notOurs(owner: OwnerMetadata | undefined, namespace: string, name: string, domainName: string, declared: boolean): { reason: string; message: string } | undefined {
+    const ownership = ownershipOf(owner, namespace, name, this.deps.identity, declared);
     if (ownership.kind === 'ours') return undefined;
     if (ownership.kind === 'elsewhere') {
       return { reason: 'DomainOwnedElsewhere', message: `domain ${domainName} belongs to the wimaxvm controller ${ownership.controller}; this controller (${this.deps.identity.self}) leaves it alone (see README: taking over from a controller that is gone)` };
@@ -259,6 +262,7 @@ export class VirtualMachineReconciler implements Reconciler {
       if (err instanceof HypervisorUnavailableError) throw err; // status stays as it was
       if (plan.actions.some((a) => a.type === 'start')) this.startFailures.set(key, (this.startFailures.get(key) ?? 0) + 1);
       this.deps.events.record(key, 'Warning', 'ReconcileError', errorMessage(err));
+      if (plan.recordsStart && !startedOnce) await this.unrecordStart(domainName, definition);
     }
     this.rememberStopping(key, plan);
 
@@ -294,6 +298,19 @@ export class VirtualMachineReconciler implements Reconciler {
       this.deps.events.record(key, 'Warning', 'RestartRequired', `${plan.restartRequired.join(', ')} changed while running; restart the guest to apply`);
     }
     return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
+  }
+
+  /**
+   * The first start was written into the definition and then failed: take it back, or a Once or
+   * RerunOnFailure guest that never ran would never be started. Best effort: if this fails too,
+   * the next reconcile's define (the metadata differs from what it wants) puts it right.
+   */
+  private async unrecordStart(domainName: string, definition: DomainDefinition): Promise<void> {
+    try {
+      await this.deps.hypervisor.define(buildDomainXml({ ...definition, owner: { ...definition.owner, startedOnce: false } }));
+    } catch (err) {
+      this.deps.logger.warn(`could not take back the recorded first start of ${domainName}`, { error: errorMessage(err) });
+    }
   }
 
   /** The resource is gone: stop the guest (gracefully, then by force), undefine, clean up. */
@@ -404,6 +421,7 @@ export class VirtualMachineReconciler implements Reconciler {
 
   /** The resource is gone and no domain of its own is left: drop what we kept about it. */
   private async forgetResource(key: ResourceKey): Promise<ReconcileResult> {
+    this.deps.gate.settled(key);
     await this.releaseVlans(key, this.deps.statuses.get(key)?.metadata.uid);
     this.deps.macs.release(key);
     this.startFailures.delete(key);
