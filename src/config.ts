@@ -91,9 +91,24 @@ export function defaultStateDir(dir: string, env: NodeJS.ProcessEnv = process.en
   return resolve(base, `${basename(real) || 'root'}-${hash}`);
 }
 
-/** --state-dir when given, else the directory derived from --dir (the bundled examples by default). */
-export function stateDirFor(flags: { dir?: string | undefined; 'state-dir'?: string | undefined }): string {
-  return flags['state-dir'] ? resolve(flags['state-dir']) : defaultStateDir(flags.dir ?? EXAMPLES_DIR);
+/**
+ * --state-dir when given, else the directory derived from --dir (the bundled examples by default);
+ * in Kubernetes mode (which keeps only overlays there) one per namespace served, never the
+ * examples' own.
+ */
+export function stateDirFor(flags: { dir?: string | undefined; 'state-dir'?: string | undefined; source?: string | undefined; namespace?: string | undefined }): string {
+  if (flags['state-dir']) return resolve(flags['state-dir']);
+  if (flags.source === 'kube') return defaultStateDir(`/kube/${flags.namespace ?? 'all-namespaces'}`);
+  return defaultStateDir(flags.dir ?? EXAMPLES_DIR);
+}
+
+/**
+ * Overlays by default: beside the state, except for root's default state under /root (0700),
+ * which libvirt's qemu user cannot reach: those go under /var/lib/wimaxvm/overlays.
+ */
+export function defaultOverlayDir(stateDir: string, stateDirGiven: boolean, uid = process.getuid?.()): string {
+  if (uid === 0 && !stateDirGiven) return join('/var/lib/wimaxvm/overlays', basename(stateDir));
+  return join(stateDir, 'overlays');
 }
 
 /** "HOST:PORT", "[::1]:PORT", or "off". */
@@ -222,7 +237,7 @@ export function buildConfig(flags: RunFlags): Config {
     connect: flags.connect ?? DEFAULTS.connect,
     stateDir,
     imageDir: resolve(flags['image-dir'] ?? DEFAULTS.imageDir),
-    overlayDir: resolve(flags['overlay-dir'] ?? `${stateDir}/overlays`),
+    overlayDir: resolve(flags['overlay-dir'] ?? defaultOverlayDir(stateDir, flags['state-dir'] !== undefined)),
     workers: positiveInt(flags.workers ?? String(DEFAULTS.workers), 'workers'),
     resyncMs: parseDuration(flags.resync ?? DEFAULTS.resync, 'resync'),
     pollMs: parseDuration(flags.poll ?? DEFAULTS.poll, 'poll'),

@@ -87,7 +87,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
 
   const store = new DesiredStore();
   const gate = new DeletionGate(store, () => mode.witness, logger);
-  const identity = { self: mode.identity, adoptFrom: config.adoptFrom };
+  // Read when used: Kubernetes mode learns its cluster's id only once the cluster answers.
+  const identity = { get self() { return mode.identity; }, adoptFrom: config.adoptFrom };
   const clientIndex = new ClientIndex(store);
   const shapingEnabled = (namespace: string): boolean => store.get<ShapingPolicy>(shapingPolicyKey(namespace))?.spec.enabled !== false;
   const macs = new MacAllocator();
@@ -140,7 +141,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     http = new HttpServer({
       host: config.listen.host, port: config.listen.port, logger,
       ...(config.apiToken ? { token: config.apiToken } : {}),
-      legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: 'default', waitMs: 60_000 }),
+      legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
       metrics,
       ready: () => readiness(config, hypervisor, gate),
     });
@@ -243,6 +244,7 @@ function readiness(config: Config, hypervisor: LibvirtHypervisor, gate: Deletion
   if (!hypervisor.connected) return { ready: false, reason: `libvirt ${config.connect} is not connected` };
   const blocked = gate.blocked();
   if (blocked) return { ready: false, reason: `${blocked}; no VM is deleted meanwhile` };
-  if (gate.withheldCount) return { ready: false, reason: `${gate.withheldCount} deletion(s) withheld for lack of evidence (see the log)` };
+  const withheld = gate.withheld();
+  if (withheld) return { ready: false, reason: `${gate.withheldCount} deletion(s) withheld for lack of evidence, e.g. ${withheld.key}: ${withheld.why}` };
   return { ready: true };
 }

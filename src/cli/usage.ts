@@ -9,7 +9,8 @@ const RUN_FLAGS = `  --source dir|kube          desired state from a watched dir
   --state-dir DIR            state database (status, events, lock) and overlays
                              (default: ${DEFAULTS.stateHome}/BASENAME-HASH of --dir)
   --image-dir DIR            where disk images are looked up (default: ${DEFAULTS.imageDir})
-  --overlay-dir DIR          per-VM qcow2 overlays (default: STATE-DIR/overlays)
+  --overlay-dir DIR          per-VM qcow2 overlays (default: STATE-DIR/overlays; as root with the
+                             derived state directory: /var/lib/wimaxvm/overlays/ its name)
   --nic KIND                 user | network:NAME | bridge:NAME | ovs:BRIDGE (default: ${DEFAULTS.nic})
   --uplink PORT              with --nic ovs:BRIDGE: the base-station uplink port on that bridge
   --vlan-range MIN-MAX       slice VLANs handed out (default: 2-4094)
@@ -22,13 +23,16 @@ const RUN_FLAGS = `  --source dir|kube          desired state from a watched dir
   --shutdown-timeout DURATION  graceful shutdown before power-off (default: ${DEFAULTS.shutdownTimeout})
   --log-level LEVEL          debug | info | warn | error (default: ${DEFAULTS.logLevel})
   --log-format FORMAT        json | text (default: text on a terminal, else json)
+  --allow-empty              let a source that reads as empty delete every VM (default: it deletes nothing)
+  --adopt-from IDENTITY      take over the domains of a controller gone for good (file://HOST/DIR,
+                             kube://CLUSTER/NAME, or legacy for domains without an identity); repeatable
 
 Kubernetes mode (--source kube):
   --kubeconfig FILE          default: in-cluster service account, $KUBECONFIG or ~/.kube/config
   --namespace NS             watch one namespace (default: all)
   --node-name NODE           DaemonSet mode: only VMs with spec.nodeName NODE (default: $NODE_NAME)
   --leader-elect             one active replica, on a coordination.k8s.io Lease
-  --lease-namespace NS       default: --namespace, else wimaxvm-system
+  --lease-namespace NS       default: $POD_NAMESPACE, else wimaxvm-system (never --namespace)
   --lease-name NAME          default: wimaxvm-controller
   --vlan-claim-namespace NS  where all controllers claim VLANs, one Lease each (default: wimaxvm-system)`;
 
@@ -40,7 +44,7 @@ const EDIT_FLAGS = `  --dir DIR                  the watched directory to edit (
   -n, --namespace NS         the namespace (default: default)`;
 
 export const COMMANDS: Record<string, { summary: string; usage: string }> = {
-  run: { summary: 'watch a directory of YAML files and reconcile it onto libvirt', usage: `wimaxvm run [flags]\n\n${RUN_FLAGS}` },
+  run: { summary: 'the controller: reconcile a watched directory of YAML files, or a cluster\'s resources, onto libvirt', usage: `wimaxvm run [flags]\n\n${RUN_FLAGS}` },
   get: { summary: 'list VMs or stations, or show one (-o wide|yaml|json)', usage: `wimaxvm get vms|wxc [NAME] [-o wide|yaml|json] [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n  -o, --output FORMAT        wide | yaml | json` },
   describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}` },
   vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces` },

@@ -16,6 +16,7 @@ export function fileModeIdentity(dir: string, host = hostname()): string {
   return `file://${host}${path}`;
 }
 
+/** `cluster`: the uid of its kube-system namespace (or, where that cannot be read, its API server's address). */
 export function kubeModeIdentity(cluster: string, controllerName: string): string {
   return `kube://${cluster}/${controllerName}`;
 }

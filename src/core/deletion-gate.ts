@@ -78,6 +78,12 @@ export class DeletionGate {
     this.withheldNow.delete(key);
   }
 
+  /** One deletion waiting for evidence, with why, for /readyz. */
+  withheld(): { key: ResourceKey; why: string } | undefined {
+    const first = this.withheldNow.entries().next();
+    return first.done ? undefined : { key: first.value[0], why: first.value[1] };
+  }
+
   /** How many deletions are waiting for evidence. */
   get withheldCount(): number {
     return this.withheldNow.size;

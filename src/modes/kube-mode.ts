@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { kubeErrorMessage } from '../adapters/kube-api-error.js';
 import { ConfigError } from '../config.js';
 import { identifyClient } from '../adapters/kube-client-identity.js';
 import { KubeDesiredStateWriter } from '../adapters/kube-desired-state-writer.js';
@@ -57,13 +58,13 @@ export class KubeMode implements Mode {
   readonly writer: KubeDesiredStateWriter;
   readonly vlanClaims: KubeVlanClaims;
   readonly namespace: string | undefined;
-  readonly identity: string;
+  /** Settled once the cluster answers (startSource), before anything reconciles. */
+  identity: string;
   readonly witness: KubeSource;
   private readonly source: KubeSource;
 
-  constructor(opts: KubeModeOptions, logger: Logger) {
+  constructor(private readonly opts: KubeModeOptions, private readonly logger: Logger) {
     this.namespace = opts.namespace;
-    // The cluster as its API server's address: one libvirt host serves one cluster.
     this.identity = kubeModeIdentity(clusterAddress(opts.kubeConfig), opts.controllerName);
     identifyClient(opts.kubeConfig);
     this.source = new KubeSource({
@@ -89,6 +90,21 @@ export class KubeMode implements Mode {
   async startSource(store: DesiredStore): Promise<void> {
     await this.vlanClaims.start();
     await this.source.start(store);
+    await this.identifyCluster();
+  }
+
+  /**
+   * The cluster by the uid of its kube-system namespace (the usual cluster id): an API server's
+   * address is the same in many clusters (10.96.0.1 in a pod; a recreated minikube). Where that
+   * namespace cannot be read, the address stays the cluster's name, and the log says so.
+   */
+  private async identifyCluster(): Promise<void> {
+    try {
+      const uid = (await this.opts.kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'kube-system' })).metadata?.uid;
+      if (uid) this.identity = kubeModeIdentity(uid, this.opts.controllerName);
+    } catch (err) {
+      this.logger.warn('cannot read namespace kube-system to identify the cluster; naming it by its API server address', { error: kubeErrorMessage(err) });
+    }
   }
 
   /** Leading now: the source may write (our finalizer). */

@@ -3,7 +3,7 @@
 // stopped or removed because of it); the same resource declared twice is reported on both
 // places and neither declaration wins.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, relative, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -31,6 +31,9 @@ const RECHECK_MS = 120;
  * writes, a file renamed away and back, or a half-copied file must not delete VMs.
  */
 const CONFIRM_REMOVAL_MS = 400;
+
+/** How often the watched directory itself is looked at (gone, back, replaced). */
+const ROOT_CHECK_MS = 1000;
 
 /** Identity of a file's content as far as stat can tell. */
 function version(s: { mtimeMs: number; size: number; ino: number }): string {
@@ -71,6 +74,11 @@ export class DirectorySource implements AbsenceWitness {
   private readonly rechecks = new Set<NodeJS.Timeout>();
   private synced = false;
   private syncedAt = '';
+  /** When the watched directory was found gone (until it is back and read again). */
+  private lostSince: string | undefined;
+  private rootIno = 0;
+  private rootTimer: NodeJS.Timeout | undefined;
+  private rewatching = false;
   /** Keys whose removal was seen in a file that read well (or a file deleted), with what was seen. */
   private readonly removed = new Map<ResourceKey, string>();
   private readonly now: () => Date;
@@ -83,6 +91,11 @@ export class DirectorySource implements AbsenceWitness {
   /** Starts watching; resolves once every file present at start has been read. */
   async start(): Promise<void> {
     if (!existsSync(this.root)) throw new Error(`watched directory ${this.root} does not exist`);
+    this.rootIno = statSync(this.root).ino;
+    if (!this.rootTimer) {
+      this.rootTimer = setInterval(() => this.checkRoot(), ROOT_CHECK_MS);
+      this.rootTimer.unref();
+    }
     const initial: string[] = [];
     this.watcher = watch(this.root, {
       // Dot files and folders are editors' and tools' (.git, .#x.yaml, .x.yaml.swp).
@@ -94,6 +107,7 @@ export class DirectorySource implements AbsenceWitness {
     watcher.on('add', (path) => (this.synced ? this.schedule(path, 'change') : initial.push(path)));
     watcher.on('change', (path) => this.synced && this.schedule(path, 'change'));
     watcher.on('unlink', (path) => this.synced && this.schedule(path, 'unlink'));
+    watcher.on('unlinkDir', (path) => { if (this.synced && path === this.root) this.awaitReturn(); });
     watcher.on('error', (err) => this.opts.logger.error('watch error', { dir: this.root, error: errorMessage(err) }));
     await new Promise<void>((resolveReady, reject) => {
       watcher.once('ready', resolveReady);
@@ -103,6 +117,9 @@ export class DirectorySource implements AbsenceWitness {
     await Promise.all(files.map((p) => this.load(p, true)));
     // Duplicates are judged with every file read: no declaration wins for having been read first.
     for (const key of this.declaredIn.keys()) this.recompute(key);
+    // Watched again after the directory came back: files that did not come back with it are gone.
+    const present = new Set(files.map((p) => relative(this.root, p)));
+    for (const rel of [...this.files.keys()].filter((f) => !present.has(f))) this.unlink(rel);
     this.synced = true;
     this.syncedAt = this.now().toISOString();
     // Changes made while the initial read ran raised no event we listened to: look again.
@@ -112,6 +129,8 @@ export class DirectorySource implements AbsenceWitness {
 
   async stop(): Promise<void> {
     this.synced = false; // a stopped source vouches for nothing
+    clearInterval(this.rootTimer);
+    this.rootTimer = undefined;
     for (const timer of this.rechecks) clearTimeout(timer);
     this.rechecks.clear();
     await this.watcher?.close();
@@ -135,9 +154,53 @@ export class DirectorySource implements AbsenceWitness {
   }
 
   blocked(): string | undefined {
+    if (this.lostSince || !existsSync(this.root)) return `the watched directory ${this.root} is gone${this.lostSince ? ` (since ${this.lostSince})` : ''}`;
     if (!this.synced) return `the directory ${this.root} has not been read completely yet`;
-    if (!existsSync(this.root)) return `the watched directory ${this.root} is gone`;
     return undefined;
+  }
+
+  /**
+   * chokidar neither reports that the watched directory itself vanished nor follows it when it
+   * comes back (a remount): look every second; once it is back, watch it afresh and read it
+   * completely again.
+   */
+  private checkRoot(): void {
+    if (this.rewatching) return;
+    if (this.lostSince) {
+      if (existsSync(this.root)) void this.rewatch();
+      return;
+    }
+    if (this.synced && !this.sameRoot()) this.awaitReturn();
+  }
+
+  private awaitReturn(): void {
+    if (this.lostSince) return;
+    this.lostSince = this.now().toISOString();
+    this.opts.logger.error('watched directory is gone; keeping every resource as it was until it is back', { dir: this.root });
+  }
+
+  private async rewatch(): Promise<void> {
+    this.rewatching = true;
+    this.opts.logger.info('watched directory is back; reading it again', { dir: this.root });
+    this.synced = false;
+    try {
+      await this.watcher?.close();
+      await this.start();
+      this.lostSince = undefined;
+    } catch (err) {
+      this.opts.logger.error('cannot watch the directory again; retrying', { dir: this.root, error: errorMessage(err) });
+    } finally {
+      this.rewatching = false;
+    }
+  }
+
+  /** Whether the directory watched is still there, the same one (a directory made anew is not watched). */
+  private sameRoot(): boolean {
+    try {
+      return statSync(this.root).ino === this.rootIno;
+    } catch {
+      return false;
+    }
   }
 
   /** Files whose current content is broken, with their errors. */
@@ -233,9 +296,9 @@ export class DirectorySource implements AbsenceWitness {
   }
 
   private unlink(rel: string): void {
-    if (!existsSync(this.root)) {
+    if (!this.sameRoot()) {
       // The whole directory vanished (unmounted, moved): not a decision to delete every VM.
-      this.opts.logger.error('watched directory is gone; keeping every resource as it was', { dir: this.root });
+      this.awaitReturn();
       return;
     }
     const before = this.files.get(rel);

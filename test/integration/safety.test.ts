@@ -1,7 +1,7 @@
 // The ways the landed controller lost VMs, each on the real engine and test:///default: a VM
 // goes only on positive evidence that its declaration was deleted, only by the controller that
 // made it, and what its run strategy must remember lives with the domain.
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fileModeIdentity } from '../../src/core/controller-identity.js';
@@ -62,6 +62,24 @@ describe('nothing is deleted without proof', () => {
     const after = (await h.domain('mv-1'))!;
     expect(after.state).toBe('running');
     expect(after.id).toBe(before.id);
+  });
+
+  it('a watched directory that vanishes deletes nothing; once it is back it is watched and read again', async () => {
+    const h = await make({ files: { 'a.yaml': vmYaml({ name: 'back-a' }), 'b.yaml': vmYaml({ name: 'back-b' }) } });
+    const running = await h.start();
+    await h.waitForStatus('back-b', 'Running');
+    const before = (await h.domain('back-a'))!;
+    rmSync(h.dir, { recursive: true });
+    await eventually(() => h.logs.some((l) => l.includes('watched directory is gone')), 'the source to see its directory gone');
+    expect(running.gate.blocked()).toContain('is gone');
+    expect((await h.domain('back-b'))!.state).toBe('running');
+    mkdirSync(h.dir);
+    h.write('a.yaml', vmYaml({ name: 'back-a' }));
+    h.write('c.yaml', vmYaml({ name: 'back-c' }));
+    await h.waitForStatus('back-c', 'Running', 30_000);
+    await eventually(async () => (await h.domain('back-b')) === undefined, 'back-b, not back with the directory, deleted');
+    expect((await h.domain('back-a'))!.id).toBe(before.id);
+    expect(running.gate.blocked()).toBeUndefined();
   });
 
   it('with the state store lost and a file broken, a VM that may be declared in it is kept', async () => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseListen, buildConfig, ConfigError, defaultStateDir, parseDuration, parseNic, stateDirFor, type RunFlags } from '../../src/config.js';
+import { parseListen, buildConfig, ConfigError, defaultOverlayDir, defaultStateDir, parseDuration, parseNic, stateDirFor, type RunFlags } from '../../src/config.js';
 import { EXAMPLES_DIR } from '../../src/package-root.js';
 
 describe('parseDuration', () => {
@@ -96,7 +96,7 @@ describe('buildConfig', () => {
       connect: 'test:///default',
       stateDir,
       imageDir: '/var/lib/wimaxvm/images',
-      overlayDir: resolve(stateDir, 'overlays'),
+      overlayDir: defaultOverlayDir(stateDir, false),
       workers: 8,
       resyncMs: 30_000,
       pollMs: 1_000,
@@ -208,4 +208,21 @@ describe('buildConfig: Kubernetes mode', () => {
     [{ namespace: 'lab' }, /--namespace goes with --source kube/],
     [{ source: 'kube', dir: '/tmp' }, /--dir goes with --source dir/],
   ])('rejects %o', (flags, message) => expect(() => buildConfig(flags as RunFlags)).toThrow(message));
+});
+
+describe('defaultOverlayDir', () => {
+  it.each([
+    ['root, derived state under /root: overlays where libvirt\'s qemu user can reach them', 0, false, '/var/lib/wimaxvm/overlays/vms-0123456789ab'],
+    ['root, --state-dir given: beside it', 0, true, '/root/.local/state/wimaxvm/vms-0123456789ab/overlays'],
+    ['another user (qemu:///session runs as that user): beside the state', 1000, false, '/root/.local/state/wimaxvm/vms-0123456789ab/overlays'],
+  ])('%s', (_, uid, given, expected) => {
+    expect(defaultOverlayDir('/root/.local/state/wimaxvm/vms-0123456789ab', given, uid)).toBe(expected);
+  });
+});
+
+describe('Kubernetes mode\'s default state directory', () => {
+  it('is its own per namespace served, never the bundled examples\'', () => {
+    expect(stateDirFor({ source: 'kube' })).not.toBe(stateDirFor({}));
+    expect(stateDirFor({ source: 'kube', namespace: 'lab' })).not.toBe(stateDirFor({ source: 'kube' }));
+  });
 });
