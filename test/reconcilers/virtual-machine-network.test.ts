@@ -232,14 +232,18 @@ describe('a requested restart (wimaxvm.io/restartedAt)', () => {
     const id = (await hv.getDomain('r1'))!.id;
     hv.calls.length = 0;
     store.set(key, vmWith('2026-11-21T10:00:00Z', runStrategy));
-    await r.reconcile(key); // asks the guest to shut down
+    await r.reconcile(key); // writes the request into the domain, asks the guest to shut down
     await r.reconcile(key); // it did: start again
-    expect(hv.calls.map((c) => c.op)).toEqual(['shutdown', 'start']);
+    expect(hv.calls.map((c) => c.op)).toEqual(['define', 'shutdown', 'start']);
     expect((await hv.getDomain('r1'))!.id).not.toBe(id);
     expect((statuses.get(key)!.status as VirtualMachineStatus).restartedAt).toBe('2026-11-21T10:00:00Z');
+    expect(parseDomainXml((await hv.getDomain('r1'))!.persistentXml).owner!.restartedAt).toBe('2026-11-21T10:00:00Z');
     hv.calls.length = 0;
     await r.reconcile(key);
     expect(hv.calls).toEqual([]); // the same value is not acted on twice
+    await statuses.remove(key); // the state store lost: the domain remembers the request served
+    await r.reconcile(key);
+    expect(hv.calls).toEqual([]);
   });
 });
 

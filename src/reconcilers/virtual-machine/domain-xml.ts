@@ -19,6 +19,8 @@ export interface OwnerMetadata {
   controller?: string;
   /** The guest was started at least once (what runStrategy Once and RerunOnFailure must remember). */
   startedOnce?: boolean;
+  /** The last restart request handled (the wimaxvm.io/restartedAt annotation's value). */
+  restartedAt?: string;
 }
 
 export type NicAttachment =
@@ -96,6 +98,7 @@ export function buildDomainXml(def: DomainDefinition): string {
   if (def.owner.vlan !== undefined) owner['@vlan'] = def.owner.vlan;
   if (def.owner.controller !== undefined) owner['@controller'] = def.owner.controller;
   if (def.owner.startedOnce) owner['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
+  if (def.owner.restartedAt !== undefined) owner['@restartedAt'] = def.owner.restartedAt;
   const domain = {
     domain: {
       '@type': def.type,
@@ -167,6 +170,7 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       ...(attrs['@vlan'] !== undefined ? { vlan: Number(attrs['@vlan']) } : {}),
       ...(attrs['@controller'] !== undefined ? { controller: attrs['@controller'] } : {}),
       ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
+      ...(attrs['@restartedAt'] !== undefined ? { restartedAt: attrs['@restartedAt'] } : {}),
     };
   }
   return undefined;

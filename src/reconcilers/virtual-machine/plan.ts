@@ -34,6 +34,8 @@ export interface DesiredDomain {
   controller?: string;
   /** The metadata must remember that the guest ran (set once it starts). */
   startedOnce?: boolean;
+  /** The restart request (wimaxvm.io/restartedAt) handled last, which the metadata must remember. */
+  restartedAt?: string;
 }
 
 export interface PlanInput {
@@ -104,7 +106,8 @@ function needsDefine(desired: DesiredDomain, observed: ObservedDomain | undefine
   if (diffFacts(observed.persistent, desired.facts).length > 0) return true;
   const owner = observed.owner;
   return owner?.specHash !== desired.specHash || owner?.generation !== desired.generation
-    || owner?.controller !== desired.controller || (desired.startedOnce === true && owner?.startedOnce !== true);
+    || owner?.controller !== desired.controller || (desired.startedOnce === true && owner?.startedOnce !== true)
+    || (desired.restartedAt !== undefined && owner?.restartedAt !== desired.restartedAt);
 }
 
 /** Waits out a graceful shutdown, then forces it. Returns true while still waiting. */

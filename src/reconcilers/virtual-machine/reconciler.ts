@@ -222,7 +222,12 @@ export class VirtualMachineReconciler implements Reconciler {
     }
 
     const restartRequest = vm.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
-    const restartRequested = restartRequest !== undefined && restartRequest !== previous?.restartedAt && !this.stopping.has(key);
+    // The request last handled: the domain's metadata remembers it too, so a lost state store
+    // does not restart the guest again for a request already served.
+    const handled = previous?.restartedAt ?? observed?.owner?.restartedAt;
+    const restartRequested = restartRequest !== undefined && restartRequest !== handled && !this.stopping.has(key);
+    const restartedAt = restartRequested ? restartRequest : handled;
+    if (restartedAt !== undefined) definition.owner.restartedAt = restartedAt;
     // Whether the guest ever ran: the domain's metadata remembers it even if status was lost.
     const ranBefore = (previous?.startedOnce ?? false) || observed?.owner?.startedOnce === true || (observed !== undefined && isActive(observed.state));
     definition.owner.startedOnce = ranBefore;
@@ -233,6 +238,7 @@ export class VirtualMachineReconciler implements Reconciler {
         facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation,
         // Only the strategies that read it redefine a domain just to write it down.
         controller: definition.owner.controller, startedOnce: ranBefore && remembersStart(vm.spec.runStrategy),
+        ...(restartedAt !== undefined ? { restartedAt } : {}),
       },
       ...(observed ? { observed } : {}),
       ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),
