@@ -1,6 +1,6 @@
 // The whole controller in Kubernetes mode: the real @kubernetes/client-node against the
 // API-server test double, the real engine on libvirt's test driver.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -10,7 +10,8 @@ import { buildConfig, type Config } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
 import { eventually } from '../helpers/harness.js';
-import { FakeApiServer } from './api-server.js';
+import type { FakeApiServer } from './api-server.js';
+import { startCluster } from './cluster-fixture.js';
 
 const G = { group: 'wimaxvm.io', version: 'v1alpha1' };
 const VMS = { ...G, plural: 'virtualmachines' };
@@ -49,12 +50,9 @@ describe('Kubernetes mode', () => {
   };
 
   beforeAll(async () => {
-    server = await FakeApiServer.start({ installCrds: true });
-    kubeconfig = join(mkdtempSync(join(tmpdir(), 'wimaxvm-kc-')), 'config');
-    writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
+    ({ server, kubeconfig } = await startCluster());
     api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     core = server.kubeConfig().makeApiClient(CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: 'wimaxvm-system' } } }); // where VLANs are claimed
     await observer.connect();
   });
   afterEach(async () => {

@@ -4,14 +4,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
 import { buildConfig, type Config } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
 import { eventually } from '../helpers/harness.js';
-import { FakeApiServer } from './api-server.js';
+import type { FakeApiServer } from './api-server.js';
+import { startCluster } from './cluster-fixture.js';
 
 const VMS = { group: 'wimaxvm.io', version: 'v1alpha1', plural: 'virtualmachines' };
 const run = Math.random().toString(36).slice(2, 6);
@@ -31,11 +32,8 @@ describe('Kubernetes mode with no readable cluster', () => {
   const logger = () => createLogger({ level: 'debug', format: 'json', write: (l) => logs.push(l) });
 
   beforeAll(async () => {
-    server = await FakeApiServer.start({ installCrds: true });
-    kubeconfig = join(mkdtempSync(join(tmpdir(), 'wimaxvm-kc-')), 'config');
-    writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
+    ({ server, kubeconfig } = await startCluster());
     api = server.kubeConfig().makeApiClient(CustomObjectsApi);
-    await server.kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'wimaxvm-system' } } }); // where VLANs are claimed
     await observer.connect();
   });
   afterEach(async () => {

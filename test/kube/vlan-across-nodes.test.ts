@@ -1,16 +1,17 @@
 // DaemonSet mode, two nodes: one controller per node (--node-name), one API server (the double),
 // libvirt's test driver. A slice's VLAN is unique across the testbed, not per node (issue 8,
 // defect 6: both nodes ran VMs on VLAN 5, and each handed out VLAN 3).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
 import { eventually } from '../helpers/harness.js';
-import { FakeApiServer } from './api-server.js';
+import type { FakeApiServer } from './api-server.js';
+import { startCluster } from './cluster-fixture.js';
 
 const VMS = { group: 'wimaxvm.io', version: 'v1alpha1', plural: 'virtualmachines', namespace: 'default' };
 const run = Math.random().toString(36).slice(2, 6);
@@ -42,12 +43,9 @@ describe('VLANs across nodes (DaemonSet mode)', () => {
   const condition = async (name: string, type: string) => (await status(name))?.conditions?.find((c) => c.type === type);
 
   beforeAll(async () => {
-    server = await FakeApiServer.start({ installCrds: true });
-    kubeconfig = join(mkdtempSync(join(tmpdir(), 'wimaxvm-kc-')), 'config');
-    writeFileSync(kubeconfig, server.kubeConfig().exportConfig());
+    ({ server, kubeconfig } = await startCluster());
     api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     leases = server.kubeConfig().makeApiClient(CoordinationV1Api);
-    await server.kubeConfig().makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'wimaxvm-system' } } });
   });
   afterEach(async () => {
     for (const r of running.splice(0)) await r.stop();
