@@ -79,7 +79,7 @@ describe('nothing is deleted without proof', () => {
     await h.waitForStatus('back-c', 'Running', 30_000);
     await eventually(async () => (await h.domain('back-b')) === undefined, 'back-b, not back with the directory, deleted');
     expect((await h.domain('back-a'))!.id).toBe(before.id);
-    expect(running.gate.blocked()).toBeUndefined();
+    await eventually(() => running.gate.blocked() === undefined, 'the source to vouch again');
   });
 
   it('with the state store lost and a file broken, a VM that may be declared in it is kept', async () => {
