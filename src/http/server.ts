@@ -2,7 +2,7 @@
 // /wimaxvm/. Loopback by default; when it listens elsewhere, writes need a bearer token.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { WRITE_SERVICES, type LegacyApi, type LegacyResponse } from './legacy-api.js';
 
@@ -19,8 +19,14 @@ export interface HttpServerOptions {
   maxConcurrent?: number;
 }
 
+/** A loopback address, or localhost: 127.x.x.x as an IPv4 literal only (127.evil.example is a name anyone can point anywhere). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
+}
+
+/** The Host header's name, without port or IPv6 brackets. */
+function hostName(req: IncomingMessage): string {
+  return (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
 }
 
 function send(res: ServerResponse, r: LegacyResponse, extraHeaders: Record<string, string> = {}): void {
@@ -43,8 +49,7 @@ function crossSite(req: IncomingMessage, host: string): string | undefined {
   const site = req.headers['sec-fetch-site'];
   if (site && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
   if (req.headers.origin) return `Origin: ${req.headers.origin}`;
-  const hostHeader = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  if (isLoopback(host) && !isLoopback(hostHeader)) return `Host: ${req.headers.host}`;
+  if (isLoopback(host) && !isLoopback(hostName(req))) return `Host: ${req.headers.host}`;
   return undefined;
 }
 
@@ -90,6 +95,10 @@ export class HttpServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://wimaxvm');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, { status: 405, body: 'only GET is served\n' }, { allow: 'GET, HEAD' });
+    // DNS rebinding: a page of another site, its name now resolving to 127.0.0.1, must not read either.
+    if (isLoopback(this.opts.host) && !isLoopback(hostName(req))) {
+      return send(res, { status: 403, body: `refused: Host ${req.headers.host ?? '(none)'} is not this server's (DNS rebinding)\n` });
+    }
     if (url.pathname === '/healthz') return send(res, { status: 200, body: 'ok\n' });
     if (url.pathname === '/readyz') {
       const r = this.opts.ready();

@@ -142,15 +142,21 @@ describe('the legacy /wimaxvm API', () => {
     expect((await get('/wimaxvm/stop?vmname=vm7', { headers: { origin: 'http://evil.example' } })).status).toBe(403);
     expect((await get('/wimaxvm/stop?vmname=vm7', { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
     // fetch will not send another Host header: a plain request, as a rebinding browser would.
-    const rebound = await new Promise<number>((resolve, reject) => {
-      const req = request(`${base}/wimaxvm/stop?vmname=vm7`, { headers: { host: 'evil.example:5012' } }, (res) => {
+    const withHost = (path: string, host: string) => new Promise<number>((resolve, reject) => {
+      const req = request(`${base}${path}`, { headers: { host } }, (res) => {
         res.resume();
         resolve(res.statusCode!);
       });
       req.on('error', reject);
       req.end();
     });
-    expect(rebound).toBe(403);
+    expect(await withHost('/wimaxvm/stop?vmname=vm7', 'evil.example:5012')).toBe(403);
+    // Names that only look like loopback addresses, and reads too (issue 15, 7).
+    expect(await withHost('/wimaxvm/stop?vmname=vm7', '127.evil.example:5912')).toBe(403);
+    expect(await withHost('/wimaxvm/stop?vmname=vm7', '127.0.0.1.nip.io:5012')).toBe(403);
+    expect(await withHost('/wimaxvm/vmlist', '127.evil.example:5912')).toBe(403);
+    expect(await withHost('/wimaxvm/vmlist', '127.0.0.1:5012')).toBe(200);
+    expect(await withHost('/wimaxvm/vmlist', 'localhost:5012')).toBe(200);
     expect((await get('/wimaxvm/stop?vmname=vm7', { method: 'HEAD' })).status).toBe(405);
     expect(snapshot()).toEqual(before);
     expect((await get('/wimaxvm/vmlist', { headers: { origin: 'http://evil.example' } })).status).toBe(200); // reads are harmless
