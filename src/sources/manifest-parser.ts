@@ -70,6 +70,8 @@ function documentLines(text: string, count: number): number[] | undefined {
  * parser below, which knows every node's line.
  */
 function parseQuickly(text: string): ParsedManifest[] | undefined {
+  // js-yaml has no limit on aliases: anchors go to the careful parser, which counts them.
+  if (ANCHOR.test(text)) return undefined;
   let docs: unknown[];
   try {
     docs = loadAll(text);
@@ -93,7 +95,19 @@ function parseQuickly(text: string): ParsedManifest[] | undefined {
   return resources;
 }
 
+/** Anchors (&name) in a YAML text, roughly: a false positive only costs the careful parser. */
+const ANCHOR = /(^|[\s[{,:-])&[^\s]/m;
+
+/** Larger manifest files are refused before they are parsed (etcd keeps objects under 1.5 MiB). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** Aliases expanded per document at most (the yaml library's guard against billion laughs). */
+const MAX_ALIASES = 100;
+
 export function parseManifests(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
+  if (text.length > MAX_MANIFEST_BYTES) {
+    return { resources: [], errors: [{ file, line: 1, message: `the file is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB; split it (nothing in it is applied)` }] };
+  }
   const quick = parseQuickly(text);
   return quick ? { resources: quick, errors: [] } : parseManifestsCarefully(text, file);
 }
@@ -122,7 +136,15 @@ export function parseManifestsCarefully(text: string, file: string): { resources
       errors.push({ file, line: lineOf(doc, [], lines), message: 'a document must be a mapping (apiVersion, kind, metadata, spec)' });
       continue;
     }
-    const result = validateResource(doc.toJS({ maxAliasCount: 100 }));
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (err) {
+      // Unresolved aliases, alias cycles, too many aliases: an error of this document, with its line.
+      errors.push({ file, line: lineOf(doc, [], lines), message: `YAML: ${(err as Error).message}` });
+      continue;
+    }
+    const result = validateResource(value);
     if (!result.ok) {
       for (const e of result.errors) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
       continue;

@@ -131,3 +131,25 @@ describe('the quick path agrees with the careful one', () => {
     expect(parseManifests(text, 'f.yaml')).toEqual(parseManifestsCarefully(text, 'f.yaml'));
   });
 });
+
+describe('hostile YAML is an error of its file, with a line, never a crash (issue 15, 1, 3, 6)', () => {
+  const head = 'apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: a\n';
+  /** Billion laughs in labels: 10^9 strings if expanded. */
+  const laughs = (): string => {
+    let t = `${head}  labels:\n    a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]\n`;
+    for (let i = 1; i < 9; i++) t += `    a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(',')}]\n`;
+    return `${t}spec: {memory: 64Mi}\n`;
+  };
+
+  it.each([
+    ['an unresolved alias', `${head}  labels: *nope\nspec: {memory: 64Mi}\n`, /Unresolved alias/],
+    ['more aliases than a document may expand', `x: &a [1]\ny: [${Array(150).fill('*a').join(',')}]\n`, /Excessive alias count/],
+    ['a billion laughs', laughs(), /Excessive alias count/],
+    ['a file over 4 MiB', `# ${'x'.repeat(4 * 1024 * 1024)}\n`, /larger than 4 MiB/],
+  ])('%s', (_label, text, message) => {
+    const { resources, errors } = parseManifests(text, 'f.yaml');
+    expect(resources).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ file: 'f.yaml', line: 1, message: expect.stringMatching(message) });
+  });
+});
