@@ -2,7 +2,7 @@
 // then runs the reconcilers, the domain poller and the periodic resync. With leader election it
 // acts only while it holds the lease; watching and serving HTTP go on either way, so a standby
 // takes over warm.
-import { resourceKey, type ResourceKey } from '../api/meta.js';
+import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js';
 import { domainNameFor, resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { LeaseElector } from '../adapters/kube-lease-elector.js';
@@ -176,6 +176,12 @@ export class Acting {
     // What an earlier run created and is no longer declared: the deletion gate decides.
     for (const object of statuses.list(VM_KIND)) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
     for (const object of statuses.list(CLIENT_KIND)) clients.enqueue(resourceKey(CLIENT_KIND, object.metadata.namespace, object.metadata.name));
-    for (const key of this.ownedDomains) controller.enqueue(key);
+    // Kept until gone, so a withheld deletion is looked at again at every resync; one whose
+    // domain a reconcile saw gone needs no more libvirt lookups.
+    for (const key of this.ownedDomains) {
+      const { namespace, name } = parseResourceKey(key);
+      if (this.deps.reconciler.lastObservedActivity(domainNameFor(namespace, name)) === 'absent') this.ownedDomains.delete(key);
+      else controller.enqueue(key);
+    }
   }
 }
