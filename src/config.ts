@@ -55,8 +55,8 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-/** The namespace manifests/ install the controller, and its lease Role, into. */
-export const DEFAULT_LEASE_NAMESPACE = 'wimaxvm-system';
+/** The namespace manifests/ install the controller into: its lease and the VLAN claims live there by default. */
+export const CONTROLLER_NAMESPACE = 'wimaxvm-system';
 
 export const DEFAULTS = {
   connect: 'test:///default',
@@ -216,12 +216,12 @@ export function buildConfig(flags: RunFlags): Config {
       ...(flags.kubeconfig ? { kubeconfig: resolve(flags.kubeconfig) } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),
       ...(nodeName ? { nodeName } : {}),
-      vlanClaimNamespace: flags['vlan-claim-namespace'] ?? 'wimaxvm-system',
+      vlanClaimNamespace: flags['vlan-claim-namespace'] ?? CONTROLLER_NAMESPACE,
       ...(flags['leader-elect'] ? {
         leaderElection: {
           // Where RBAC grants the lease (the controller's own namespace), never --namespace:
           // the watched namespace has no lease Role, and a 403 there would loop forever.
-          namespace: flags['lease-namespace'] ?? (process.env.POD_NAMESPACE || DEFAULT_LEASE_NAMESPACE),
+          namespace: flags['lease-namespace'] ?? (process.env.POD_NAMESPACE || CONTROLLER_NAMESPACE),
           name: flags['lease-name'] ?? 'wimaxvm-controller',
           identity: `${hostname()}_${process.pid}`,
         },

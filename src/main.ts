@@ -9,7 +9,7 @@ import { OvsDatapath } from './adapters/ovs-datapath.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';
 import { MacAllocator } from './allocators/mac-allocator.js';
 import { VlanAllocator } from './allocators/vlan-allocator.js';
-import type { Config } from './config.js';
+import { CONTROLLER_NAMESPACE, type Config } from './config.js';
 import { Controller } from './core/controller.js';
 import { DeletionGate } from './core/deletion-gate.js';
 import { DesiredStore } from './core/desired-store.js';
@@ -55,7 +55,7 @@ export interface RunningController {
 
 function makeMode(config: Config, logger: Logger): Mode {
   if (config.source === 'dir') return new FileMode(config, logger);
-  const kube = config.kube ?? { vlanClaimNamespace: 'wimaxvm-system' };
+  const kube = config.kube ?? { vlanClaimNamespace: CONTROLLER_NAMESPACE };
   return new KubeMode({
     kubeConfig: loadKubeConfig(kube.kubeconfig),
     ...(kube.namespace ? { namespace: kube.namespace } : {}),
@@ -149,8 +149,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
   };
 
   const manager = new Manager(logger).add(
-    // The mode opened its state (file mode: the controller lock first) when it was made.
-    { name: 'state', start: () => mode.open(), stop: () => mode.close() },
+    // The mode opened its state (file mode: the controller lock first) when it was made, before
+    // anything else was built; as the first part it is closed last.
+    { name: 'state', start: async () => undefined, stop: () => mode.close() },
     {
       name: 'libvirt',
       start: async () => {

@@ -83,9 +83,4 @@ export class Manager {
       }
     }
   }
-
-  /** Whether a stop was asked for. */
-  get stopped(): boolean {
-    return this.abort.signal.aborted;
-  }
 }

@@ -60,16 +60,9 @@ export class FileMode implements Mode {
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
   }
 
-  get lock(): ControllerLock {
-    return this.controllerLock;
-  }
-
   get witness(): DirectorySource | undefined {
     return this.source;
   }
-
-  /** Everything is opened in the constructor (lock first), before any other part is built. */
-  async open(): Promise<void> {}
 
   /** The state directory was deleted under us and a fresh database opened: the lock goes with it. */
   private retakeLock(holder: LockHolderInput): void {

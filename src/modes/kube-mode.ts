@@ -85,8 +85,6 @@ export class KubeMode implements Mode {
     this.vlanClaims = new KubeVlanClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
   }
 
-  async open(): Promise<void> {}
-
   async startSource(store: DesiredStore): Promise<void> {
     await this.vlanClaims.start();
     await this.source.start(store);

@@ -17,8 +17,6 @@ export interface Mode {
   readonly identity: string;
   /** The running source, as the deletion gate's witness; undefined until it starts. */
   readonly witness: AbsenceWitness | undefined;
-  /** Opens what the mode keeps (file mode: the state store and its lock); first of all. */
-  open(): Promise<void>;
   /** Where VLANs are claimed, so that no two VMs of the testbed share one. */
   readonly vlanClaims: VlanClaims;
   /** Fills `store` and keeps it current; resolves once the first full view is in. */

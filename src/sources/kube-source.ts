@@ -5,7 +5,7 @@
 // removes our finalizer once they have.
 import { CustomObjectsApi, makeInformer, PatchStrategy, setHeaderOptions, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { FINALIZER, kindInfo, KINDS, type KindInfo } from '../api/kinds.js';
-import { resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
+import { parseResourceKey, resourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
@@ -124,11 +124,11 @@ export class KubeSource implements AbsenceWitness {
     if (total === 0 && !this.opts.allowEmpty) {
       return { confirmed: false, why: 'the cluster holds no wimaxvm resources, and an empty list deletes nothing (run with --allow-empty to let it)' };
     }
-    const [kind, namespace, name] = key.split('/');
-    const object = this.informers.get(kind!)?.get(name!, namespace);
+    const { kind, namespace, name } = parseResourceKey(key);
+    const object = this.informers.get(kind)?.get(name, namespace);
     if (!object) return { confirmed: true, evidence: 'absent from a successful list and watch of the cluster' };
     if (object.metadata.deletionTimestamp) return { confirmed: true, evidence: `deleted through the API at ${object.metadata.deletionTimestamp}` };
-    if (!this.mine(kindInfo(kind!), object)) {
+    if (!this.mine(kindInfo(kind), object)) {
       // Moved to a node by name; an emptied nodeName (an apply without it) is no node at all.
       const node = typeof object.spec?.nodeName === 'string' ? object.spec.nodeName : '';
       if (!node) return { confirmed: false, why: 'its spec.nodeName is empty: no node would run it, so this node keeps it' };
