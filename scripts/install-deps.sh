@@ -22,12 +22,33 @@ fi
 # better-sqlite3 (no prebuilt binary can be downloaded here, so node-gyp compiles its bundled
 # SQLite: about two minutes on two cores, needs python3, make and g++).
 native=(node_modules/@unraid/libvirt/build/Release/libvirt.node node_modules/better-sqlite3/build/Release/better_sqlite3.node)
-missing_native=0
-for f in "${native[@]}"; do [ -f "$f" ] || missing_native=1; done
-if ((missing_native)) || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # npm install, not npm ci: npm 11 writes lockfiles with only this platform's optional
-  # packages (rollup's), which npm ci then rejects as out of sync.
-  npm install --no-audit --no-fund
+
+# Does node_modules hold what package-lock.json says? npm records what it installed in
+# node_modules/.package-lock.json: every package the lock names must be there in the same
+# version, except optional ones for other platforms (esbuild's, rollup's).
+installed_matches_lock() {
+  node -e '
+    const fs = require("fs");
+    const read = (f) => JSON.parse(fs.readFileSync(f, "utf8")).packages;
+    let want, have;
+    try { want = read("package-lock.json"); have = read("node_modules/.package-lock.json"); } catch { process.exit(1); }
+    for (const [path, p] of Object.entries(want)) {
+      if (!path || p.link) continue;
+      const h = have[path];
+      if (!h ? !p.optional : h.version !== p.version) process.exit(1);
+    }'
+}
+
+# npm ci, not npm install: it installs exactly the lock and never rewrites it (npm install may,
+# so a tracked file would change under you). It refuses a lock out of step with package.json:
+# after changing dependencies, run npm install yourself and commit the new lock.
+if ! installed_matches_lock; then
+  if [ -L node_modules ]; then
+    # npm ci empties node_modules first: never through a link into another checkout.
+    echo "node_modules links to $(readlink -f node_modules), which does not match package-lock.json: run npm ci there" >&2
+    exit 1
+  fi
+  npm ci --no-audit --no-fund
 fi
 # A package installed while its scripts were not allowed has no binary: build it now.
 for f in "${native[@]}"; do
