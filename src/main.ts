@@ -7,6 +7,7 @@ import { CLIENT_KIND } from './api/wimax-client.js';
 import { LibvirtHypervisor } from './adapters/libvirt-hypervisor.js';
 import { OvsDatapath } from './adapters/ovs-datapath.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';
+import { assertQemuCanReach } from './adapters/qemu-dir-access.js';
 import { MacAllocator } from './allocators/mac-allocator.js';
 import { VlanAllocator } from './allocators/vlan-allocator.js';
 import { CONTROLLER_NAMESPACE, type Config } from './config.js';
@@ -152,6 +153,10 @@ export async function startController(config: Config, logger: Logger, signal?: A
     // The mode opened its state (file mode: the controller lock first) when it was made, before
     // anything else was built; as the first part it is closed last.
     { name: 'state', start: async () => undefined, stop: () => mode.close() },
+    // Said once here rather than as a Permission denied at every start of a guest with disks.
+    { name: 'disk directories', start: () => assertQemuCanReach(config.connect, [
+      { flag: '--overlay-dir', path: config.overlayDir, reachable: '/var/lib/wimaxvm/overlays' },
+      { flag: '--image-dir', path: config.imageDir, reachable: '/var/lib/wimaxvm/images' }]) },
     {
       name: 'libvirt',
       start: async () => {
