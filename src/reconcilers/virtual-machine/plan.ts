@@ -36,6 +36,8 @@ export interface DesiredDomain {
   startedOnce?: boolean;
   /** The restart request (wimaxvm.io/restartedAt) handled last, which the metadata must remember. */
   restartedAt?: string;
+  /** The VLAN the metadata must remember (off the switch it is in no other part of the definition). */
+  vlan?: number;
 }
 
 export interface PlanInput {
@@ -107,7 +109,8 @@ function needsDefine(desired: DesiredDomain, observed: ObservedDomain | undefine
   const owner = observed.owner;
   return owner?.specHash !== desired.specHash || owner?.generation !== desired.generation
     || owner?.controller !== desired.controller || (desired.startedOnce === true && owner?.startedOnce !== true)
-    || (desired.restartedAt !== undefined && owner?.restartedAt !== desired.restartedAt);
+    || (desired.restartedAt !== undefined && owner?.restartedAt !== desired.restartedAt)
+    || (desired.vlan !== undefined && owner?.vlan !== desired.vlan);
 }
 
 /** Waits out a graceful shutdown, then forces it. Returns true while still waiting. */

@@ -40,6 +40,8 @@ export interface VirtualMachineReconcilerDeps {
   datapath?: Datapath;
   /** Whether shaping is on in a namespace (the ShapingPolicy named default). */
   shapingEnabled?: (namespace: string) => boolean;
+  /** Puts another VM back in the queue (one that must move off a VLAN another VM's spec names). */
+  requeue?: (key: ResourceKey) => void;
   /** Told after a VM's status changed, so that the stations bound to it look again. */
   onStatusChange?: (key: ResourceKey) => void;
   hypervisor: Hypervisor;
@@ -211,7 +213,8 @@ export class VirtualMachineReconciler implements Reconciler {
       await this.writeStatus(key, vm, this.statusInput(key, vm, observed, { reason: err.reason, message: err.message, terminal: true }));
       return {};
     }
-    const vlanProblem = 'reason' in vlanChoice ? vlanChoice : undefined;
+    const vlanProblem = 'reason' in vlanChoice ? { reason: vlanChoice.reason, message: vlanChoice.message } : undefined;
+    if ('evict' in vlanChoice && vlanChoice.evict) this.deps.requeue?.(vlanChoice.evict);
     if (vlanProblem && this.onSwitch && definition.owner.vlan === undefined) {
       // An OVS port without a tag would be a trunk that sees every slice: never attach one.
       const input = this.statusInput(key, vm, observed);
@@ -239,6 +242,7 @@ export class VirtualMachineReconciler implements Reconciler {
         // Only the strategies that read it redefine a domain just to write it down.
         controller: definition.owner.controller, startedOnce: ranBefore && remembersStart(vm.spec.runStrategy),
         ...(restartedAt !== undefined ? { restartedAt } : {}),
+        ...(definition.owner.vlan !== undefined ? { vlan: definition.owner.vlan } : {}),
       },
       ...(observed ? { observed } : {}),
       ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),

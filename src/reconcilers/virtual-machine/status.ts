@@ -83,7 +83,8 @@ export function progressOf(input: StatusInput, status: PrintableStatus): Progres
   if (status === 'CrashLoopBackOff') {
     return { state: 'stalled', why: { reason: 'CrashLoopBackOff', message: `the guest failed to start ${input.startFailures} times in a row${input.error ? `: ${input.error.message}` : ''}; retrying with backoff` } };
   }
-  if (input.vlanProblem) return { state: 'stalled', why: input.vlanProblem };
+  // Waiting for an automatic holder to move off the VLAN is progress, not a stall.
+  if (input.vlanProblem) return { state: input.vlanProblem.reason === 'VLANReclaiming' ? 'reconciling' : 'stalled', why: input.vlanProblem };
   if (input.error) return { state: 'reconciling', why: { reason: input.error.reason, message: `${input.error.message}; retrying` } };
   if (TRANSITIONAL.has(status)) return { state: 'reconciling', why: { reason: status, message: `the guest is ${status.toLowerCase()}` } };
   return { state: 'done' };
