@@ -253,6 +253,62 @@ describe('runStrategy Halted', () => {
   });
 });
 
+describe('stop, then start again before the guest went down (issue 16)', () => {
+  it('a guest that ignores ACPI is never powered off: it keeps running, Running again at once', async () => {
+    await running(h, 'vm1');
+    const id = h.hv.peek('vm1')!.id;
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Stopping');
+    h.advance(1_000);
+    h.put('vm1', { runStrategy: 'Always' });
+    h.reset();
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+    // Past the shutdown timeout: still nothing forced.
+    h.advance(SHUTDOWN_TIMEOUT_MS * 2);
+    expect(await h.reconcile('vm1')).toEqual({});
+    await h.reconcile('vm1');
+    expect(h.hv.ops()).not.toContain('destroy');
+    expect(h.hv.ops().filter((op) => op !== 'define')).toEqual([]);
+    expect(h.hv.peek('vm1')).toMatchObject({ state: 'running', id });
+    expect(h.condition('vm1', 'Ready')).toMatchObject({ status: 'True', reason: 'Running' });
+  });
+
+  it('a guest that acts on the shutdown it had is started again, not forced', async () => {
+    await running(h, 'vm1');
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    h.put('vm1', { runStrategy: 'Always' });
+    const watching = await h.reconcile('vm1');
+    expect(watching.requeueAfterMs).toBeGreaterThan(0);
+    // The guest's OS finishes the shutdown it was asked for.
+    h.hv.stopBehindBack('vm1');
+    h.reset();
+    h.advance(watching.requeueAfterMs!);
+    await h.reconcile('vm1');
+    expect(h.hv.ops()).toEqual(['start']);
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+  });
+
+  it('Halted again while the stop is withdrawn: the halt goes on, forced at its first timeout', async () => {
+    await running(h, 'vm1');
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    h.put('vm1', { runStrategy: 'Always' });
+    await h.reconcile('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    h.reset();
+    h.advance(SHUTDOWN_TIMEOUT_MS);
+    await h.reconcile('vm1');
+    expect(h.hv.ops().filter((op) => op !== 'define')).toEqual(['destroy']);
+    expect(h.status('vm1')!.printableStatus).toBe('Stopped');
+  });
+});
+
 describe('runStrategy Manual, Once, RerunOnFailure', () => {
   it('Manual never starts the guest', async () => {
     h.put('vm1', { runStrategy: 'Manual' });

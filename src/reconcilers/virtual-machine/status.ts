@@ -41,7 +41,8 @@ function printable(input: StatusInput): PrintableStatus {
   if (input.pending) return 'Pending';
   if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
-  if (input.stopping) return 'Stopping';
+  // A withdrawn halt waits only to see whether the guest acts on it: it says what the guest does.
+  if (input.stopping && input.stopping.intent !== 'withdrawn') return 'Stopping';
   switch (state) {
     case 'running': case 'blocked': return 'Running';
     case 'paused': case 'pmsuspended': return 'Paused';
