@@ -104,6 +104,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),
+    requeue: (vmKey) => controller.enqueue(vmKey),
   });
   const controller = new Controller({ reconciler, workers: config.workers, logger, onReconcile: metrics.reconcileObserver(VM_KIND) });
   clients = new Controller({
@@ -129,6 +130,11 @@ export async function startController(config: Config, logger: Logger, signal?: A
       const conditions = (object.status as { conditions?: { type: string }[] } | undefined)?.conditions ?? [];
       if (conditions.some((c) => c.type === 'VLANAssigned')) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
     }
+  });
+
+  // A VM elsewhere names a VLAN one of ours holds automatically: ours looks again and moves.
+  mode.vlanClaims.onWanted((claim) => {
+    if (store.get(claim.holderKey)) controller.enqueue(claim.holderKey);
   });
 
   const acting = new Acting({

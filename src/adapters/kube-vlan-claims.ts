@@ -22,6 +22,10 @@ export const CLAIM_LABEL = 'wimaxvm.io/vlan-claim';
 export const HOLDER_UID_ANNOTATION = 'wimaxvm.io/holder-uid';
 /** The node whose controller runs the VM ('' for a cluster-wide controller): only it releases. */
 export const NODE_ANNOTATION = 'wimaxvm.io/node';
+/** "true" when the holding VM's spec names the VLAN; otherwise it was handed out and yields to one that names it. */
+export const EXPLICIT_ANNOTATION = 'wimaxvm.io/explicit';
+/** The VM (namespace/name) whose spec names the VLAN and that asked the automatic holder to let go. */
+export const WANTED_BY_ANNOTATION = 'wimaxvm.io/wanted-by';
 
 /** Reads and writes a claim retries when another controller changed it in between. */
 const ATTEMPTS = 4;
@@ -65,7 +69,12 @@ function claimOf(lease: V1Lease): Known | undefined {
   const holderUid = annotations[HOLDER_UID_ANNOTATION];
   if (!Number.isInteger(vlan) || !holderUid || holder.split('/').length !== 2) return undefined;
   const [namespace, name] = holder.split('/') as [string, string];
-  return { vlan, holderKey: resourceKey(VM_KIND, namespace, name), holderUid, node: annotations[NODE_ANNOTATION] ?? '', objectUid: lease.metadata?.uid ?? '' };
+  const wanter = annotations[WANTED_BY_ANNOTATION]?.split('/');
+  return {
+    vlan, holderKey: resourceKey(VM_KIND, namespace, name), holderUid, node: annotations[NODE_ANNOTATION] ?? '', objectUid: lease.metadata?.uid ?? '',
+    ...(annotations[EXPLICIT_ANNOTATION] === 'true' ? { explicit: true } : {}),
+    ...(wanter?.length === 2 ? { wantedBy: resourceKey(VM_KIND, wanter[0]!, wanter[1]!) } : {}),
+  };
 }
 
 export class KubeVlanClaims implements VlanClaims {
@@ -73,6 +82,7 @@ export class KubeVlanClaims implements VlanClaims {
   private readonly vms: CustomObjectsApi;
   private readonly known = new Map<number, Known>();
   private readonly listeners: ((claim: VlanClaim) => void)[] = [];
+  private readonly wantedListeners: ((claim: VlanClaim) => void)[] = [];
   private readonly informer: Informer<V1Lease> & ObjectCache<V1Lease>;
   private retry: NodeJS.Timeout | undefined;
   private readonly backoff: WatchBackoff;
@@ -107,36 +117,44 @@ export class KubeVlanClaims implements VlanClaims {
   }
 
   list(): VlanClaim[] {
-    return [...this.known.values()].map(({ vlan, holderKey, holderUid }) => ({ vlan, holderKey, holderUid }));
+    return [...this.known.values()].map(({ vlan, holderKey, holderUid, explicit, wantedBy }) => ({
+      vlan, holderKey, holderUid, ...(explicit ? { explicit } : {}), ...(wantedBy ? { wantedBy } : {}),
+    }));
   }
 
   onReleased(listener: (claim: VlanClaim) => void): void {
     this.listeners.push(listener);
   }
 
-  async claim(vlan: number, holderKey: ResourceKey, holderUid: string): Promise<ClaimResult> {
+  onWanted(listener: (claim: VlanClaim) => void): void {
+    this.wantedListeners.push(listener);
+  }
+
+  async claim(vlan: number, holderKey: ResourceKey, holderUid: string, explicit = false): Promise<ClaimResult> {
     const cached = this.known.get(vlan);
-    if (cached?.holderUid === holderUid && cached.node === this.opts.node) return 'granted';
+    const current = (held: Known) => held.node === this.opts.node && (held.explicit === true) === explicit;
+    if (cached?.holderUid === holderUid && current(cached)) return 'granted';
     // Known to be another VM's: look before writing, so a VM waiting for it costs reads, not refused creates.
     let create = cached === undefined;
     try {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        if (create && (await this.create(vlan, holderKey, holderUid))) return 'granted';
+        if (create && (await this.create(vlan, holderKey, holderUid, explicit))) return 'granted';
         create = true;
         const lease = await this.read(vlan);
         if (!lease) continue; // released in between: create again
         const held = claimOf(lease);
-        if (!held) return { heldBy: resourceKey('Lease', this.opts.namespace, claimName(vlan)) }; // not ours to touch
+        if (!held) return { heldBy: resourceKey('Lease', this.opts.namespace, claimName(vlan)), explicit: true }; // not ours to touch: never yields
         if (held.holderUid === holderUid) {
-          if (held.node === this.opts.node) {
+          if (current(held)) {
             this.remember(lease);
             return 'granted';
           }
-          // The VM moved to this node: its claim follows it, so the old node's cleanup leaves it be.
-          if (await this.takeOver(lease, holderKey, holderUid)) return 'granted';
+          // The VM moved to this node (its claim follows it, so the old node's cleanup leaves it
+          // be), or its spec started or stopped naming the VLAN.
+          if (await this.takeOver(lease, holderKey, holderUid, explicit)) return 'granted';
           continue;
         }
-        if (await this.holderExists(held)) return { heldBy: held.holderKey };
+        if (await this.holderExists(held)) return { heldBy: held.holderKey, explicit: held.explicit === true };
         // Its VM is gone (deleted while its controller could not release): free for the taking.
         this.opts.logger.info(`VLAN ${vlan}: reclaiming the claim of ${held.holderKey}, which no longer exists`);
         await this.remove(lease);
@@ -145,6 +163,21 @@ export class KubeVlanClaims implements VlanClaims {
       throw new Error(`claiming VLAN ${vlan} in namespace ${this.opts.namespace}: ${serverMessage(err)}`);
     }
     throw new Error(`claiming VLAN ${vlan}: its claim changed ${ATTEMPTS} times while we tried; trying again later`);
+  }
+
+  async request(vlan: number, wanterKey: ResourceKey): Promise<void> {
+    const { namespace, name } = parseResourceKey(wanterKey);
+    try {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const lease = await this.read(vlan);
+        const held = lease && claimOf(lease);
+        if (!held || held.explicit || held.holderKey === wanterKey || held.wantedBy === wanterKey) return;
+        const body: V1Lease = { ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata?.annotations, [WANTED_BY_ANNOTATION]: `${namespace}/${name}` } } };
+        if (await this.replace(body)) return;
+      }
+    } catch (err) {
+      throw new Error(`asking for VLAN ${vlan} in namespace ${this.opts.namespace}: ${serverMessage(err)}`);
+    }
   }
 
   async release(vlan: number, holderUid: string): Promise<void> {
@@ -163,9 +196,9 @@ export class KubeVlanClaims implements VlanClaims {
   }
 
   /** Creates the claim; false when one exists (the server's AlreadyExists). */
-  private async create(vlan: number, holderKey: ResourceKey, holderUid: string): Promise<boolean> {
+  private async create(vlan: number, holderKey: ResourceKey, holderUid: string, explicit: boolean): Promise<boolean> {
     try {
-      this.remember(await this.leases.createNamespacedLease({ namespace: this.opts.namespace, body: this.lease(vlan, holderKey, holderUid) }));
+      this.remember(await this.leases.createNamespacedLease({ namespace: this.opts.namespace, body: this.lease(vlan, holderKey, holderUid, explicit) }));
       return true;
     } catch (err) {
       if (statusOf(err) === 409) return false;
@@ -174,12 +207,20 @@ export class KubeVlanClaims implements VlanClaims {
   }
 
   /** Rewrites the claim for this node; false when it changed since read (409) or went (404). */
-  private async takeOver(current: V1Lease, holderKey: ResourceKey, holderUid: string): Promise<boolean> {
+  private async takeOver(current: V1Lease, holderKey: ResourceKey, holderUid: string, explicit: boolean): Promise<boolean> {
     const vlan = claimOf(current)!.vlan;
-    const body = this.lease(vlan, holderKey, holderUid);
-    body.metadata = { ...current.metadata, ...body.metadata, annotations: { ...current.metadata?.annotations, ...body.metadata!.annotations } };
+    const body = this.lease(vlan, holderKey, holderUid, explicit);
+    const annotations = { ...current.metadata?.annotations, ...body.metadata!.annotations };
+    // A VM that names the VLAN itself keeps it: a request made of it while it did not is void.
+    if (explicit) delete annotations[WANTED_BY_ANNOTATION];
+    body.metadata = { ...current.metadata, ...body.metadata, annotations };
+    return this.replace(body);
+  }
+
+  /** Writes the claim as read and changed (resourceVersion guards it); false when it changed since (409) or went (404). */
+  private async replace(body: V1Lease): Promise<boolean> {
     try {
-      this.remember(await this.leases.replaceNamespacedLease({ name: claimName(vlan), namespace: this.opts.namespace, body }));
+      this.remember(await this.leases.replaceNamespacedLease({ name: body.metadata!.name!, namespace: this.opts.namespace, body }));
       return true;
     } catch (err) {
       if (statusOf(err) === 409 || statusOf(err) === 404) return false;
@@ -223,7 +264,7 @@ export class KubeVlanClaims implements VlanClaims {
     }
   }
 
-  private lease(vlan: number, holderKey: ResourceKey, holderUid: string): V1Lease {
+  private lease(vlan: number, holderKey: ResourceKey, holderUid: string, explicit: boolean): V1Lease {
     const { namespace, name } = parseResourceKey(holderKey);
     return {
       apiVersion: 'coordination.k8s.io/v1',
@@ -232,7 +273,7 @@ export class KubeVlanClaims implements VlanClaims {
         name: claimName(vlan),
         namespace: this.opts.namespace,
         labels: { [CLAIM_LABEL]: String(vlan), 'app.kubernetes.io/managed-by': 'wimaxvm' },
-        annotations: { [HOLDER_UID_ANNOTATION]: holderUid, [NODE_ANNOTATION]: this.opts.node },
+        annotations: { [HOLDER_UID_ANNOTATION]: holderUid, [NODE_ANNOTATION]: this.opts.node, [EXPLICIT_ANNOTATION]: String(explicit) },
       },
       // No duration: a claim lasts until released, not until a renew is missed.
       spec: { holderIdentity: `${namespace}/${name}` },
@@ -241,7 +282,15 @@ export class KubeVlanClaims implements VlanClaims {
 
   private remember(lease: V1Lease): void {
     const claim = claimOf(lease);
-    if (claim) return void this.known.set(claim.vlan, claim);
+    if (claim) {
+      const before = this.known.get(claim.vlan);
+      this.known.set(claim.vlan, claim);
+      // Asked of one of this node's VMs: its holder looks again and moves.
+      if (claim.wantedBy && claim.node === this.opts.node && (before?.wantedBy !== claim.wantedBy || before.objectUid !== claim.objectUid)) {
+        for (const listener of this.wantedListeners) listener({ vlan: claim.vlan, holderKey: claim.holderKey, holderUid: claim.holderUid, wantedBy: claim.wantedBy });
+      }
+      return;
+    }
     // Edited by hand into something that is no claim of ours: it still blocks the VLAN, but not as a claim we know.
     const vlan = Number(/^wimaxvm-vlan-(\d+)$/.exec(lease.metadata?.name ?? '')?.[1]);
     if (this.known.get(vlan)?.objectUid === lease.metadata?.uid) this.known.delete(vlan);

@@ -1,6 +1,8 @@
 // Slice VLANs: explicit ones claimed, others handed out from a range, each to one VM at most,
 // rebuilt from status and domain metadata before the first reconcile. Never VLAN 0 (the old
 // service handed it out; 802.1Q does not allow it) nor 1 (the switch's default VLAN).
+// A VLAN a VM's spec names (declares) wins over one handed out automatically: the automatic
+// holder moves to another VLAN, and no automatic allocation takes a declared VLAN.
 
 export type VlanClaim = { ok: true } | { ok: false; holder: string };
 
@@ -28,6 +30,9 @@ export class VlanAllocator {
    * retagged: nobody else may have them before settle() says the move is done.
    */
   private readonly draining = new Map<number, string>();
+  /** The VLAN each owner's spec names, if it names one; and who names each VLAN. */
+  private readonly declared = new Map<string, number>();
+  private readonly declarers = new Map<number, Set<string>>();
   /** Where the search for a free VLAN starts: after the last one handed out, so a VLAN just freed is not reused at once. */
   private cursor: number;
 
@@ -66,6 +71,48 @@ export class VlanAllocator {
     return freed;
   }
 
+  /** Records the VLAN the owner's spec names (undefined: none, it takes whatever it is given). */
+  declare(owner: string, vlan: number | undefined): void {
+    const before = this.declared.get(owner);
+    if (before === vlan) return;
+    if (before !== undefined) {
+      const names = this.declarers.get(before)!;
+      names.delete(owner);
+      if (!names.size) this.declarers.delete(before);
+    }
+    if (vlan === undefined) return void this.declared.delete(owner);
+    this.declared.set(owner, vlan);
+    if (!this.declarers.has(vlan)) this.declarers.set(vlan, new Set());
+    this.declarers.get(vlan)!.add(owner);
+  }
+
+  /** Whether the owner's spec names this VLAN. */
+  declares(owner: string, vlan: number): boolean {
+    return this.declared.get(owner) === vlan;
+  }
+
+  /**
+   * Another owner whose spec names `vlan` while `owner` holds it without naming it: `owner` must
+   * move off it. Undefined when nobody else wants it, or when `owner` names it too (then the
+   * first to hold it keeps it and the other reports a conflict).
+   */
+  wantedFrom(owner: string, vlan: number): string | undefined {
+    if (this.declares(owner, vlan)) return undefined;
+    for (const other of this.declarers.get(vlan) ?? []) if (other !== owner) return other;
+    return undefined;
+  }
+
+  /**
+   * The owner's spec names `vlan` (recorded here): whether it is free for the owner, or who holds
+   * it and whether that holder yields (its spec does not name it, so it moves to another VLAN).
+   */
+  ask(owner: string, vlan: number): { free: true } | { free: false; holder: string; yields: boolean } {
+    this.declare(owner, vlan);
+    const holder = this.holder(vlan);
+    if (holder === undefined || holder === owner) return { free: true };
+    return { free: false, holder, yields: !this.declares(holder, vlan) };
+  }
+
   /** Takes a specific VLAN (explicit in spec, or rebuilt from what a domain carries). */
   claim(owner: string, vlan: number): VlanClaim {
     const holder = this.holder(vlan);
@@ -98,7 +145,8 @@ export class VlanAllocator {
     const size = this.range.max - this.range.min + 1;
     for (let i = 0; i < size; i++) {
       const vlan = this.range.min + ((this.cursor - this.range.min + i) % size);
-      if (this.byVlan.has(vlan) || this.draining.has(vlan) || takenElsewhere(vlan)) continue;
+      // A VLAN some spec names is skipped too: it is that VM's, even while it waits for it.
+      if (this.byVlan.has(vlan) || this.draining.has(vlan) || this.declarers.has(vlan) || takenElsewhere(vlan)) continue;
       this.cursor = vlan + 1 > this.range.max ? this.range.min : vlan + 1;
       return vlan;
     }
@@ -107,6 +155,7 @@ export class VlanAllocator {
 
   /** The owner is gone (its domain too): everything it held is free. Returns those VLANs. */
   release(owner: string): number[] {
+    this.declare(owner, undefined);
     const freed = this.settle(owner);
     const vlan = this.byOwner.get(owner);
     if (vlan === undefined) return freed;

@@ -168,4 +168,29 @@ describe('file mode on test:///default', () => {
     h.write('group-7/vms.yaml', '# nothing here any more\n');
     await eventually(async () => (await h.domain('bulk-7-0')) === undefined, 'bulk-7-0 deleted');
   });
+
+  it('a VLAN a file names wins over one handed out automatically; two VMs swapping VLANs converge', async () => {
+    const holder = 'bulk-3-5';
+    const taken = h.status(holder)!.allocations.vlan!;
+    const before = (await h.domain(holder))!;
+    const withVlan = (name: string, vlan: number) => vmYaml({ name, extra: `  network:\n    vlan: ${vlan}` });
+    h.write('vlans/named.yaml', withVlan('vlan-named', taken));
+    await eventually(() => h.status('vlan-named')?.allocations.vlan === taken && h.status('vlan-named')!.printableStatus === 'Running', `vlan-named Running on VLAN ${taken}`);
+    const moved = await eventually(() => {
+      const vlan = h.status(holder)?.allocations.vlan;
+      return vlan !== undefined && vlan !== taken ? vlan : undefined;
+    }, `${holder} moved off VLAN ${taken}`);
+    expect((await h.domain(holder))!.parsed.owner!.vlan).toBe(moved);
+    expect(h.status('vlan-named')!.conditions.find((c) => c.type === 'VLANAssigned')).toBeUndefined();
+    // Moved, not restarted.
+    const after = (await h.domain(holder))!;
+    expect([after.id, after.state]).toEqual([before.id, 'running']);
+
+    h.write('vlans/swap.yaml', [withVlan('vlan-x', 3900), withVlan('vlan-y', 3901)].join('---\n'));
+    await eventually(() => h.status('vlan-x')?.allocations.vlan === 3900 && h.status('vlan-y')?.allocations.vlan === 3901, 'x on 3900, y on 3901');
+    h.write('vlans/swap.yaml', [withVlan('vlan-x', 3901), withVlan('vlan-y', 3900)].join('---\n'));
+    await eventually(() => h.status('vlan-x')?.allocations.vlan === 3901 && h.status('vlan-y')?.allocations.vlan === 3900
+      && [h.status('vlan-x'), h.status('vlan-y')].every((s) => !s!.conditions.some((c) => c.type === 'VLANAssigned')), 'x on 3901, y on 3900, no VLAN condition left');
+    expect(h.running!.vlans.holder(3900)).toBe('VirtualMachine/default/vlan-y');
+  });
 });

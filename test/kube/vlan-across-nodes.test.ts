@@ -102,4 +102,28 @@ describe('VLANs across nodes (DaemonSet mode)', () => {
       expect(claimed.find((l) => l.metadata?.name === `wimaxvm-vlan-${vlans[i]}`)?.spec?.holderIdentity).toBe(`default/${name}`);
     }
   });
+
+  it('an explicit VLAN on one node wins over the same VLAN handed out automatically on another: that VM moves', async () => {
+    await node('node-a');
+    await node('node-b');
+    const [auto, named] = [`vn-${run}-auto`, `vn-${run}-named`];
+    await create(auto, 'node-a');
+    const taken = await eventually(async () => {
+      const s = await status(auto);
+      return s?.printableStatus === 'Running' ? s.allocations?.vlan : undefined;
+    }, `${auto} Running with a VLAN`);
+    const claim = await leases.readNamespacedLease({ name: `wimaxvm-vlan-${taken}`, namespace: 'wimaxvm-system' });
+    expect(claim.metadata?.annotations?.['wimaxvm.io/explicit']).toBe('false');
+    await create(named, 'node-b', { vlan: taken });
+    await eventually(async () => (await status(named))?.allocations?.vlan === taken && (await condition(named, 'Ready'))?.status === 'True', `${named} Ready on VLAN ${taken}`);
+    const moved = (await status(auto))?.allocations?.vlan;
+    expect(moved).toBeDefined();
+    expect(moved).not.toBe(taken);
+    expect((await status(auto))?.printableStatus).toBe('Running');
+    const now = await leases.readNamespacedLease({ name: `wimaxvm-vlan-${taken}`, namespace: 'wimaxvm-system' });
+    expect(now.spec?.holderIdentity).toBe(`default/${named}`);
+    expect(now.metadata?.annotations?.['wimaxvm.io/explicit']).toBe('true');
+    expect(now.metadata?.annotations?.['wimaxvm.io/wanted-by']).toBeUndefined();
+    expect((await leases.readNamespacedLease({ name: `wimaxvm-vlan-${moved}`, namespace: 'wimaxvm-system' })).spec?.holderIdentity).toBe(`default/${auto}`);
+  });
 });

@@ -70,7 +70,7 @@ describe('VLAN claims in the API server', () => {
     const stored = await lease(5);
     expect(stored.spec?.holderIdentity).toBe(`default/${x.name}`);
     expect(stored.metadata?.annotations).toMatchObject({ 'wimaxvm.io/holder-uid': x.uid, 'wimaxvm.io/node': 'node-a' });
-    expect(await b.claim(5, y.key, y.uid)).toEqual({ heldBy: x.key });
+    expect(await b.claim(5, y.key, y.uid)).toEqual({ heldBy: x.key, explicit: false });
     expect((await lease(5)).metadata?.resourceVersion).toBe(stored.metadata?.resourceVersion); // untouched
     // The holder asking again is granted, from what it knows, without a request.
     const before = server.requests.length;
@@ -79,7 +79,7 @@ describe('VLAN claims in the API server', () => {
     // A VM waiting for it, once the watch has told of the claim, reads instead of being refused a create.
     await eventually(() => b.list().some((c) => c.vlan === 5), 'node-b knows the claim');
     const waiting = server.requests.length;
-    expect(await b.claim(5, y.key, y.uid)).toEqual({ heldBy: x.key });
+    expect(await b.claim(5, y.key, y.uid)).toEqual({ heldBy: x.key, explicit: false });
     expect(server.requests.slice(waiting).filter((r) => r.method === 'POST')).toEqual([]);
   });
 
@@ -89,7 +89,7 @@ describe('VLAN claims in the API server', () => {
     const results = await Promise.all([a.claim(6, x.key, x.uid), b.claim(6, y.key, y.uid)]);
     expect(results.filter((r) => r === 'granted')).toHaveLength(1);
     const winner = results[0] === 'granted' ? x : y;
-    expect(results).toContainEqual({ heldBy: winner.key });
+    expect(results).toContainEqual({ heldBy: winner.key, explicit: false });
     expect((await lease(6)).spec?.holderIdentity).toBe(`default/${winner.name}`);
   });
 
@@ -104,6 +104,32 @@ describe('VLAN claims in the API server', () => {
     const again = await vm('again');
     expect(await a.claim(8, again.key, 'uid-of-an-earlier-vm-of-that-name')).toBe('granted');
     expect(await b.claim(8, y.key, y.uid)).toBe('granted');
+  });
+
+  it('a claim says whether its VM names the VLAN; an automatic one can be asked for, and its node hears of it', async () => {
+    const [a, b] = [await controller('node-a'), await controller('node-b')];
+    const [x, y] = [await vm('x7'), await vm('y7')];
+    const heardOnA: string[] = [];
+    const heardOnB: string[] = [];
+    a.onWanted((c) => heardOnA.push(`${c.vlan} ${c.wantedBy}`));
+    b.onWanted((c) => heardOnB.push(`${c.vlan} ${c.wantedBy}`));
+    expect(await a.claim(20, x.key, x.uid, true)).toBe('granted');
+    expect(await b.claim(20, y.key, y.uid, true)).toEqual({ heldBy: x.key, explicit: true });
+    await b.request(20, y.key); // explicit: not to be asked for
+    expect((await lease(20)).metadata?.annotations?.['wimaxvm.io/wanted-by']).toBeUndefined();
+    // x's spec stops naming 20: the same claim, now automatic.
+    expect(await a.claim(20, x.key, x.uid, false)).toBe('granted');
+    expect((await lease(20)).metadata?.annotations?.['wimaxvm.io/explicit']).toBe('false');
+    expect(await b.claim(20, y.key, y.uid, true)).toEqual({ heldBy: x.key, explicit: false });
+    await b.request(20, y.key);
+    expect((await lease(20)).metadata?.annotations?.['wimaxvm.io/wanted-by']).toBe(`default/${y.name}`);
+    await eventually(() => heardOnA.length > 0, 'node-a told that its VM is asked to move');
+    expect(heardOnA).toEqual([`20 ${y.key}`]);
+    expect(heardOnB).toEqual([]);
+    await eventually(() => a.list().find((c) => c.vlan === 20)?.wantedBy === y.key, 'the request in the watched claims');
+    // Named again by its holder: the request is void.
+    expect(await a.claim(20, x.key, x.uid, true)).toBe('granted');
+    expect((await lease(20)).metadata?.annotations?.['wimaxvm.io/wanted-by']).toBeUndefined();
   });
 
   it('a VM that moved node: its claim follows it; only the node that has it now gives it back', async () => {
@@ -136,7 +162,7 @@ describe('VLAN claims in the API server', () => {
     const a = await controller('node-a');
     const y = await vm('y5');
     await leases.createNamespacedLease({ namespace: NS, body: { metadata: { name: claimName(11) }, spec: { holderIdentity: 'someone-else' } } });
-    expect(await a.claim(11, y.key, y.uid)).toEqual({ heldBy: `Lease/${NS}/${claimName(11)}` });
+    expect(await a.claim(11, y.key, y.uid)).toEqual({ heldBy: `Lease/${NS}/${claimName(11)}`, explicit: true });
     await a.release(11, y.uid);
     expect((await lease(11)).spec?.holderIdentity).toBe('someone-else');
   });

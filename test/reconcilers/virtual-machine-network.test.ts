@@ -27,11 +27,13 @@ function setup(range?: VlanRange) {
   // The testbed-wide registry, which other controllers share.
   const claims = new InProcessVlanClaims();
   let shaping = true;
+  const requeued: string[] = [];
   const reconciler = new VirtualMachineReconciler({
     gate: new DeletionGate(store, () => new FakeWitness(), silentLogger), identity: TEST_IDENTITY,
     store, hypervisor: hv, datapath, statuses, vlans, vlanClaims: claims, disks: new FakeDiskImages(), events: new FakeEventRecorder(), macs: new MacAllocator(),
     logger: silentLogger, nic: { type: 'bridge', source: 'wxbr', openvswitch: true }, shutdownTimeoutMs: 1000,
     shapingEnabled: () => shaping,
+    requeue: (key) => requeued.push(key),
   });
   const put = (name: string, spec: Partial<VirtualMachineSpec> = {}, generation = 1): void => {
     store.set(`VirtualMachine/default/${name}`, {
@@ -54,7 +56,7 @@ function setup(range?: VlanRange) {
   const status = (name: string) => statuses.get(`VirtualMachine/default/${name}`)?.status as VirtualMachineStatus | undefined;
   const remove = (name: string) => store.delete(`VirtualMachine/default/${name}`);
   const claimOf = (vlan: number) => claims.list().find((c) => c.vlan === vlan)?.holderKey;
-  return { hv, datapath, vlans, claims, claimOf, put, remove, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
+  return { hv, datapath, vlans, claims, claimOf, requeued, put, remove, reconcile, status, setShaping: (on: boolean) => { shaping = on; } };
 }
 
 describe('slice networking of a VM on Open vSwitch', () => {
@@ -128,7 +130,7 @@ describe('slice networking of a VM on Open vSwitch', () => {
 
   it('a VLAN another controller holds: VLANConflict naming its VM, never attached untagged; it runs once the holder lets go', async () => {
     const t = setup();
-    await t.claims.claim(7, 'VirtualMachine/lab/elsewhere', 'uid-elsewhere');
+    await t.claims.claim(7, 'VirtualMachine/lab/elsewhere', 'uid-elsewhere', true);
     t.put('b', { network: { vlan: 7 } });
     await t.reconcile('b');
     expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')).toMatchObject({ reason: 'VLANConflict', message: 'VLAN 7 is held by lab/elsewhere' });
@@ -173,6 +175,61 @@ describe('slice networking of a VM on Open vSwitch', () => {
     expect(findCondition(t.status('b')!.conditions, 'VLANAssigned')).toMatchObject({ status: 'False', reason: 'VLANConflict', message: 'VLAN 7 is held by default/a' });
     expect(await t.hv.getDomain('b')).toBeUndefined();
     expect(r.requeueAfterMs).toBeGreaterThan(0);
+  });
+
+  /** No two VM ports carry one tag, ever (two slices on one VLAN). */
+  const tagsDistinct = (t: ReturnType<typeof setup>) => {
+    const tags = [...t.datapath.ports.values()].map((p) => p.tag);
+    expect(new Set(tags).size).toBe(tags.length);
+  };
+
+  it('an explicit VLAN an automatic VM runs on: that VM moves (port retagged, no restart), then the VM that names it gets it', async () => {
+    const t = setup({ min: 2, max: 10 });
+    t.put('auto');
+    await t.reconcile('auto');
+    expect(t.status('auto')!.allocations.vlan).toBe(2);
+    const before = await t.hv.getDomain('auto');
+    t.put('named', { network: { vlan: 2 } });
+    await t.reconcile('named');
+    expect(t.status('named')!.printableStatus).toBe('Pending');
+    expect(findCondition(t.status('named')!.conditions, 'VLANAssigned')).toMatchObject({ status: 'False', reason: 'VLANReclaiming' });
+    // Waiting for the holder is progress, not a stall.
+    expect(findCondition(t.status('named')!.conditions, 'Stalled')).toBeUndefined();
+    expect(t.requeued).toEqual(['VirtualMachine/default/auto']);
+    await t.reconcile('auto');
+    tagsDistinct(t);
+    expect(t.datapath.ports.get(vmPortName('auto'))!.tag).toBe(3);
+    expect(t.status('auto')!.allocations.vlan).toBe(3);
+    const after = await t.hv.getDomain('auto');
+    expect([after!.id, after!.state]).toEqual([before!.id, 'running']);
+    await t.reconcile('named');
+    tagsDistinct(t);
+    expect(t.status('named')!.printableStatus).toBe('Running');
+    expect(t.datapath.ports.get(vmPortName('named'))!.tag).toBe(2);
+    expect(t.claimOf(2)).toBe('VirtualMachine/default/named');
+    expect(findCondition(t.status('named')!.conditions, 'VLANAssigned')).toBeUndefined();
+  });
+
+  it('two running VMs swapping their explicit VLANs converge without a restart, never on one VLAN together', async () => {
+    const t = setup({ min: 2, max: 10 });
+    t.put('x', { network: { vlan: 7 } });
+    t.put('y', { network: { vlan: 8 } });
+    await t.reconcile('x');
+    await t.reconcile('y');
+    const ids = [(await t.hv.getDomain('x'))!.id, (await t.hv.getDomain('y'))!.id];
+    t.put('x', { network: { vlan: 8 } }, 2);
+    t.put('y', { network: { vlan: 7 } }, 2);
+    for (let round = 0; round < 4 && (t.status('x')?.allocations.vlan !== 8 || t.status('y')?.allocations.vlan !== 7); round++) {
+      for (const name of ['x', 'y']) {
+        await t.reconcile(name);
+        tagsDistinct(t);
+      }
+    }
+    expect([t.datapath.ports.get(vmPortName('x'))!.tag, t.datapath.ports.get(vmPortName('y'))!.tag]).toEqual([8, 7]);
+    expect([t.status('x')!.printableStatus, t.status('y')!.printableStatus]).toEqual(['Running', 'Running']);
+    expect([(await t.hv.getDomain('x'))!.id, (await t.hv.getDomain('y'))!.id]).toEqual(ids);
+    expect([t.claimOf(8), t.claimOf(7)]).toEqual(['VirtualMachine/default/x', 'VirtualMachine/default/y']);
+    expect(t.claims.list()).toHaveLength(2);
   });
 
   it('an exhausted range: Pending VLANRangeExhausted; freeing a VLAN lets the VM start', async () => {

@@ -6,7 +6,7 @@ import { findCondition, type Condition } from '../../src/api/meta.js';
 import type { RunStrategy, VirtualMachine, VirtualMachineSpec, VirtualMachineStatus } from '../../src/api/virtual-machine.js';
 import { MacAllocator } from '../../src/allocators/mac-allocator.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { HypervisorUnavailableError } from '../../src/ports/hypervisor.js';
 import { parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { STOP_POLL_MS } from '../../src/reconcilers/virtual-machine/plan.js';
@@ -36,17 +36,18 @@ function harness() {
   let nowMs = T0;
   const witness = new FakeWitness();
   const gate = new DeletionGate(store, () => witness, silentLogger);
+  const logs: { level: string; msg: string; key?: string; reason?: string }[] = [];
   const reconciler = new VirtualMachineReconciler({
     gate, identity: TEST_IDENTITY,
     store, hypervisor: hv, disks, statuses, events, macs, vlans: new VlanAllocator(),
-    logger: silentLogger,
+    logger: createLogger({ level: 'debug', format: 'json', write: (line) => logs.push(JSON.parse(line)) }),
     nic: { type: 'user' },
     shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
     now: () => nowMs,
   });
 
   const h = {
-    journal, hv, disks, statuses, events, store, macs, reconciler, witness, gate,
+    journal, hv, disks, statuses, events, store, macs, reconciler, witness, gate, logs,
     advance(ms: number): void {
       nowMs += ms;
     },
@@ -249,6 +250,62 @@ describe('runStrategy Halted', () => {
     h.reset();
     await h.reconcile('vm1');
     expect(h.hv.calls).toEqual([]);
+  });
+});
+
+describe('stop, then start again before the guest went down (issue 16)', () => {
+  it('a guest that ignores ACPI is never powered off: it keeps running, Running again at once', async () => {
+    await running(h, 'vm1');
+    const id = h.hv.peek('vm1')!.id;
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Stopping');
+    h.advance(1_000);
+    h.put('vm1', { runStrategy: 'Always' });
+    h.reset();
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+    // Past the shutdown timeout: still nothing forced.
+    h.advance(SHUTDOWN_TIMEOUT_MS * 2);
+    expect(await h.reconcile('vm1')).toEqual({});
+    await h.reconcile('vm1');
+    expect(h.hv.ops()).not.toContain('destroy');
+    expect(h.hv.ops().filter((op) => op !== 'define')).toEqual([]);
+    expect(h.hv.peek('vm1')).toMatchObject({ state: 'running', id });
+    expect(h.condition('vm1', 'Ready')).toMatchObject({ status: 'True', reason: 'Running' });
+  });
+
+  it('a guest that acts on the shutdown it had is started again, not forced', async () => {
+    await running(h, 'vm1');
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    h.put('vm1', { runStrategy: 'Always' });
+    const watching = await h.reconcile('vm1');
+    expect(watching.requeueAfterMs).toBeGreaterThan(0);
+    // The guest's OS finishes the shutdown it was asked for.
+    h.hv.stopBehindBack('vm1');
+    h.reset();
+    h.advance(watching.requeueAfterMs!);
+    await h.reconcile('vm1');
+    expect(h.hv.ops()).toEqual(['start']);
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+  });
+
+  it('Halted again while the stop is withdrawn: the halt goes on, forced at its first timeout', async () => {
+    await running(h, 'vm1');
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    await h.reconcile('vm1');
+    h.put('vm1', { runStrategy: 'Always' });
+    await h.reconcile('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+    h.reset();
+    h.advance(SHUTDOWN_TIMEOUT_MS);
+    await h.reconcile('vm1');
+    expect(h.hv.ops().filter((op) => op !== 'define')).toEqual(['destroy']);
+    expect(h.status('vm1')!.printableStatus).toBe('Stopped');
   });
 });
 
@@ -499,6 +556,25 @@ describe('a domain that is not ours', () => {
     expect(h.statuses.writes).toBe(0);
   });
 
+  it('is said once per cause: a warning naming the resource and a Warning event, not at every retry', async () => {
+    h.hv.defineBehindBack(FOREIGN_XML('vm1'));
+    h.put('vm1', { runStrategy: 'Always' });
+    for (let i = 0; i < 3; i++) await h.reconcile('vm1');
+    const said = h.logs.filter((l) => l.reason === 'DomainNameTaken');
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ level: 'warn', key: keyOf('vm1') });
+    expect(said[0]!.msg).toContain('a libvirt domain named vm1 exists and does not belong to this resource');
+    expect(h.events.events.filter((e) => e.reason === 'DomainNameTaken').map((e) => [e.type, e.key])).toEqual([['Warning', keyOf('vm1')]]);
+    // The foreign domain goes: the VM is made; should one come back, it is said again.
+    h.hv.undefineBehindBack('vm1');
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).not.toBe('Failed');
+    h.hv.undefineBehindBack('vm1');
+    h.hv.defineBehindBack(FOREIGN_XML('vm1'));
+    await h.reconcile('vm1');
+    expect(h.logs.filter((l) => l.reason === 'DomainNameTaken')).toHaveLength(2);
+  });
+
   it('is not deleted when no resource is declared for its name', async () => {
     h.hv.defineBehindBack(FOREIGN_XML('vm1'));
     h.hv.startBehindBack('vm1');
@@ -653,6 +729,12 @@ describe('disk images', () => {
     expect(h.status('vm1')!.printableStatus).toBe('Failed');
     expect(h.condition('vm1', 'Stalled')).toMatchObject({ status: 'True', reason: 'ImageNotFound' });
     expect(h.condition('vm1', 'Stalled')?.message).toContain('debian.qcow2');
+    expect(h.events.events.filter((e) => e.reason === 'ImageNotFound').map((e) => [e.type, e.key])).toEqual([['Warning', keyOf('vm1')]]);
+    await h.reconcile('vm1'); // a resync: nothing said again
+    const said = h.logs.filter((l) => l.reason === 'ImageNotFound');
+    expect(said.map((l) => [l.level, l.key])).toEqual([['warn', keyOf('vm1')]]);
+    expect(said[0]!.msg).toContain('debian.qcow2');
+    expect(h.events.events.filter((e) => e.reason === 'ImageNotFound')).toHaveLength(1);
   });
 
   it('with the image present: ensureOverlay, then define with the overlay path in the XML', async () => {

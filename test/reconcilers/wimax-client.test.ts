@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { VirtualMachineStatus } from '../../src/api/virtual-machine.js';
 import type { WimaxClient, WimaxClientStatus } from '../../src/api/wimax-client.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { ClientIndex } from '../../src/reconcilers/wimax-client/client-index.js';
 import { WimaxClientReconciler } from '../../src/reconcilers/wimax-client/reconciler.js';
 import { FakeDatapath } from '../fakes/fake-datapath.js';
@@ -19,13 +19,16 @@ function setup(opts: { datapath?: boolean; shaping?: boolean } = {}) {
   store.onChange((key) => key.startsWith('WimaxClient/') && index.update(key));
   const datapath = opts.datapath === false ? undefined : new FakeDatapath();
   let shaping = opts.shaping ?? true;
+  const events = new FakeEventRecorder();
+  const logs: { level: string; msg: string; key?: string; reason?: string }[] = [];
+  const logger = createLogger({ level: 'debug', format: 'json', write: (line) => logs.push(JSON.parse(line)) });
   const reconciler = new WimaxClientReconciler({
-    store, statuses, index, events: new FakeEventRecorder(), logger: silentLogger,
+    store, statuses, index, events, logger,
     ...(datapath ? { datapath } : {}),
     shapingEnabled: () => shaping,
   });
   const t = {
-    store, statuses, datapath: datapath!, reconciler,
+    store, statuses, datapath: datapath!, reconciler, events, logs,
     vm(name: string, status?: Partial<VirtualMachineStatus>) {
       store.set(`VirtualMachine/default/${name}`, {
         apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine',
@@ -145,6 +148,15 @@ describe('WimaxClient reconciler', () => {
     expect(t.status('st2')!.conditions[0]).toMatchObject({ reason: 'DuplicateMAC' });
     expect(t.status('st2')!.conditions[0]!.message).toContain('default/st1');
     expect(t.datapath.paths.size).toBe(0);
+    // Said once per station and cause, as a warning naming the station, and as an event; retries say nothing more.
+    await t.reconcile('st2');
+    await t.reconcile('st1');
+    const warned = t.logs.filter((l) => l.reason === 'DuplicateMAC' && l.level !== 'info'); // info: st1's path removed
+    expect(warned.map((l) => [l.level, l.key])).toEqual([['warn', 'WimaxClient/default/st2'], ['warn', 'WimaxClient/default/st1']]);
+    expect(warned[0]!.msg).toContain('also declared by default/st1');
+    expect(t.events.events.filter((e) => e.reason === 'DuplicateMAC').map((e) => [e.type, e.key])).toEqual([
+      ['Warning', 'WimaxClient/default/st2'], ['Warning', 'WimaxClient/default/st1'],
+    ]);
     t.store.delete('WimaxClient/default/st1');
     await t.reconcile('st1');
     await t.reconcile('st2');

@@ -168,6 +168,28 @@ describe('waiting on a graceful stop', () => {
   });
 });
 
+describe('a halt withdrawn (stop, then start again before the guest went down)', () => {
+  const since = NOW - 10_000;
+  const withdrawn: Stopping = { intent: 'withdrawn', sinceMs: since };
+  it.each<[string, RunStrategy, Stopping, DomainState, number, string[], Stopping | undefined]>([
+    ['Always again while waiting: no power-off, keeps watching', 'Always', { intent: 'halt', sinceMs: since }, 'running', since + 100, [], withdrawn],
+    ['RerunOnFailure again', 'RerunOnFailure', { intent: 'halt', sinceMs: since }, 'running', since + 100, [], withdrawn],
+    ['past the timeout: never forced, nothing waited for any more', 'Always', { intent: 'halt', sinceMs: since }, 'running', since + TIMEOUT, [], undefined],
+    ['withdrawn, past the timeout', 'Always', withdrawn, 'running', since + 10 * TIMEOUT, [], undefined],
+    ['the guest acted on it and went down: started again', 'Always', withdrawn, 'shutoff', since + 1_000, ['start'], undefined],
+    ['under RerunOnFailure too', 'RerunOnFailure', withdrawn, 'shutoff', since + 1_000, ['start'], undefined],
+    ['going down: waits, then starts it', 'Always', withdrawn, 'shutdown', since + 1_000, [], withdrawn],
+    ['Halted again: a halt again, forced at its timeout', 'Halted', withdrawn, 'running', since + TIMEOUT, ['destroy'], undefined],
+    ['Halted again, before the timeout', 'Halted', withdrawn, 'running', since + 100, [], { intent: 'halt', sinceMs: since }],
+    ['Manual meanwhile: never forced either', 'Manual', { intent: 'halt', sinceMs: since }, 'running', since + TIMEOUT, [], undefined],
+    ['Manual, the guest went down: left down, as Manual leaves it to the user', 'Manual', withdrawn, 'shutoff', since + 1_000, [], undefined],
+  ])('%s', (_label, runStrategy, stopping, state, nowMs, expected, after) => {
+    const plan = planVirtualMachine(input({ runStrategy, state, startedOnce: true, stopping, nowMs }));
+    expect(types(plan.actions)).toEqual(expected);
+    expect(plan.stopping).toEqual(after);
+  });
+});
+
 describe('deletion (no desired state)', () => {
   const since = NOW - 1_000;
   it.each<[string, Observed, Stopping | undefined, number, string[], Stopping | undefined]>([

@@ -11,10 +11,12 @@ const vm = (name: string) => ({ key: `VirtualMachine/default/${name}`, uid: `uid
 /** The registry as another controller sees it a moment late: list() misses what was claimed since. */
 class LaggingClaims implements VlanClaims {
   constructor(private readonly inner: InProcessVlanClaims, private readonly known: VlanClaim[] = []) {}
-  claim(vlan: number, key: string, uid: string): Promise<ClaimResult> { return this.inner.claim(vlan, key, uid); }
+  claim(vlan: number, key: string, uid: string, explicit?: boolean): Promise<ClaimResult> { return this.inner.claim(vlan, key, uid, explicit); }
+  request(vlan: number, key: string): Promise<void> { return this.inner.request(vlan, key); }
   release(vlan: number, uid: string): Promise<void> { return this.inner.release(vlan, uid); }
   list(): VlanClaim[] { return this.known; }
   onReleased(): void {}
+  onWanted(): void {}
 }
 
 describe('VLANs claimed across controllers', () => {
@@ -85,9 +87,11 @@ describe('VLANs claimed across controllers', () => {
         if (claims.list().find((c) => c.vlan === vlan)?.holderUid === 'uid-gone') await claims.release(vlan, 'uid-gone');
         return claims.claim(vlan, key, uid);
       },
+      request: (vlan, key) => claims.request(vlan, key),
       release: (vlan, uid) => claims.release(vlan, uid),
       list: () => claims.list(),
       onReleased: () => {},
+      onWanted: () => {},
     };
     expect(await chooseVlan(new VlanAllocator({ min: 2, max: 3 }), reclaiming, vm('b'), undefined, undefined)).toEqual({ vlan: 3 });
     expect(claims.list().find((c) => c.vlan === 2)?.holderUid).toBe('uid-live');
@@ -99,7 +103,7 @@ describe('VLANs claimed across controllers', () => {
     claims.onReleased((c) => released.push(c.vlan));
     await claims.claim(5, vm('a').key, 'uid-a');
     await claims.release(5, 'uid-b');
-    expect(await claims.claim(5, vm('b').key, 'uid-b')).toEqual({ heldBy: vm('a').key });
+    expect(await claims.claim(5, vm('b').key, 'uid-b')).toEqual({ heldBy: vm('a').key, explicit: false });
     await claims.release(5, 'uid-a');
     expect(released).toEqual([5]);
     expect(await claims.claim(5, vm('b').key, 'uid-b')).toBe('granted');
@@ -107,7 +111,7 @@ describe('VLANs claimed across controllers', () => {
 
   it('an API error is not a conflict: chooseVlan throws and the reconcile is retried', async () => {
     const failing: VlanClaims = {
-      claim: () => Promise.reject(new Error('connect ECONNREFUSED')), release: async () => {}, list: () => [], onReleased: () => {},
+      claim: () => Promise.reject(new Error('connect ECONNREFUSED')), request: async () => {}, release: async () => {}, list: () => [], onReleased: () => {}, onWanted: () => {},
     };
     await expect(chooseVlan(new VlanAllocator(), failing, vm('a'), 5, undefined)).rejects.toThrow('ECONNREFUSED');
     await expect(chooseVlan(new VlanAllocator(), failing, vm('a'), undefined, undefined)).rejects.toThrow('ECONNREFUSED');

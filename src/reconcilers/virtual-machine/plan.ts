@@ -11,7 +11,13 @@ export type Action =
   | { type: 'destroy' }
   | { type: 'undefine' };
 
-export type StopIntent = 'halt' | 'restart' | 'delete';
+/**
+ * Why the controller asked the guest to shut down. 'withdrawn' is a halt the spec no longer asks
+ * for (stop, then start again at once): the guest had the ACPI request and may act on it, so it
+ * is started again if it goes down and the runStrategy wants it running; one that ignores the
+ * request keeps running. Never forced.
+ */
+export type StopIntent = 'halt' | 'restart' | 'delete' | 'withdrawn';
 
 /** A graceful shutdown the controller asked for and is waiting on. */
 export interface Stopping {
@@ -36,6 +42,8 @@ export interface DesiredDomain {
   startedOnce?: boolean;
   /** The restart request (wimaxvm.io/restartedAt) handled last, which the metadata must remember. */
   restartedAt?: string;
+  /** The VLAN the metadata must remember (off the switch it is in no other part of the definition). */
+  vlan?: number;
 }
 
 export interface PlanInput {
@@ -96,7 +104,7 @@ export function wantedPower(strategy: RunStrategy, state: DomainState | undefine
       return startedOnce ? 'keep' : 'run';
     case 'RerunOnFailure':
       // A guest that shut itself down completed; one that crashed failed and runs again.
-      if (!startedOnce || state === 'crashed' || stopping?.intent === 'restart') return 'run';
+      if (!startedOnce || state === 'crashed' || stopping?.intent === 'restart' || stopping?.intent === 'withdrawn') return 'run';
       return 'keep';
   }
 }
@@ -107,7 +115,15 @@ function needsDefine(desired: DesiredDomain, observed: ObservedDomain | undefine
   const owner = observed.owner;
   return owner?.specHash !== desired.specHash || owner?.generation !== desired.generation
     || owner?.controller !== desired.controller || (desired.startedOnce === true && owner?.startedOnce !== true)
-    || (desired.restartedAt !== undefined && owner?.restartedAt !== desired.restartedAt);
+    || (desired.restartedAt !== undefined && owner?.restartedAt !== desired.restartedAt)
+    || (desired.vlan !== undefined && owner?.vlan !== desired.vlan);
+}
+
+/** A halt the spec no longer asks for is withdrawn (and a withdrawn one asked for again is a halt again). */
+function reviseStopping(stopping: Stopping, want: Want): Stopping {
+  if (stopping.intent === 'halt' && want !== 'stop') return { ...stopping, intent: 'withdrawn' };
+  if (stopping.intent === 'withdrawn' && want === 'stop') return { ...stopping, intent: 'halt' };
+  return stopping;
 }
 
 /** Waits out a graceful shutdown, then forces it. Returns true while still waiting. */
@@ -173,13 +189,21 @@ function planActions(input: PlanInput): Plan {
   const active = isActive(state);
   const want = wantedPower(runStrategy, state, input.startedOnce, input.stopping);
 
-  if (input.stopping && active) {
-    if (continueStopping(input.stopping, input, actions, plan)) return plan;
+  const stopping = input.stopping && reviseStopping(input.stopping, want);
+  if (stopping?.intent === 'withdrawn' && active) {
+    if (input.nowMs - stopping.sinceMs < input.shutdownTimeoutMs) {
+      plan.stopping = stopping;
+      plan.requeueAfterMs = Math.min(STOP_POLL_MS, input.shutdownTimeoutMs - (input.nowMs - stopping.sinceMs));
+      return plan;
+    }
+    // The guest ignored the shutdown and runs, as the spec now wants: nothing is waited for any more.
+  } else if (stopping && active) {
+    if (continueStopping(stopping, input, actions, plan)) return plan;
     if (want !== 'stop') actions.push({ type: 'start' });
     return plan;
   }
-  // A restart we began has stopped the guest: start it again, whatever the runStrategy says.
-  if (!active && input.stopping?.intent === 'restart' && want !== 'stop') {
+  // A restart we began (or a halt withdrawn) has stopped the guest: start it again, whatever the runStrategy says.
+  if (!active && ((stopping?.intent === 'restart' && want !== 'stop') || (stopping?.intent === 'withdrawn' && want === 'run'))) {
     actions.push({ type: 'start' });
     return plan;
   }

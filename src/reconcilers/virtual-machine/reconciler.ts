@@ -21,6 +21,7 @@ import type { Datapath, SlicePath } from '../../ports/datapath.js';
 import { isActive, planVirtualMachine, remembersStart, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
 import { ownershipOf, type Identity } from './ownership.js';
 import { computeStatus, type StatusInput } from './status.js';
+import { ProblemReporter } from '../problem-reporter.js';
 
 /** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
 const WITHHELD_RECHECK_MS = 15_000;
@@ -40,6 +41,8 @@ export interface VirtualMachineReconcilerDeps {
   datapath?: Datapath;
   /** Whether shaping is on in a namespace (the ShapingPolicy named default). */
   shapingEnabled?: (namespace: string) => boolean;
+  /** Puts another VM back in the queue (one that must move off a VLAN another VM's spec names). */
+  requeue?: (key: ResourceKey) => void;
   /** Told after a VM's status changed, so that the stations bound to it look again. */
   onStatusChange?: (key: ResourceKey) => void;
   hypervisor: Hypervisor;
@@ -110,9 +113,11 @@ export class VirtualMachineReconciler implements Reconciler {
   private readonly activity = new Map<string, 'active' | 'inactive'>();
   private readonly now: () => number;
   private readonly vlanClaims: VlanClaims;
+  private readonly problems: ProblemReporter;
 
   constructor(private readonly deps: VirtualMachineReconcilerDeps) {
     this.now = deps.now ?? Date.now;
+    this.problems = new ProblemReporter(deps);
     this.vlanClaims = deps.vlanClaims ?? new InProcessVlanClaims();
   }
 
@@ -162,6 +167,7 @@ export class VirtualMachineReconciler implements Reconciler {
     const notOurs = observed && this.notOurs(observed.owner, namespace, name, domainName, vm !== undefined);
     if (notOurs) {
       if (!vm) return this.forgetResource(key); // the domain is not ours: never touched
+      this.problems.report(key, notOurs.reason, notOurs.message);
       await this.writeStatus(key, vm, this.statusInput(key, vm, undefined, { ...notOurs, terminal: true }));
       return { requeueAfterMs: 60_000 };
     }
@@ -207,11 +213,13 @@ export class VirtualMachineReconciler implements Reconciler {
       ({ definition, diskImages, vlanChoice } = await this.desiredDefinition(key, vm, domainName, observed, previous));
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
-      this.deps.logger.warn('spec cannot be applied', { key, reason: err.reason, error: err.message });
+      this.problems.report(key, err.reason, err.message);
       await this.writeStatus(key, vm, this.statusInput(key, vm, observed, { reason: err.reason, message: err.message, terminal: true }));
       return {};
     }
-    const vlanProblem = 'reason' in vlanChoice ? vlanChoice : undefined;
+    this.problems.resolved(key);
+    const vlanProblem = 'reason' in vlanChoice ? { reason: vlanChoice.reason, message: vlanChoice.message } : undefined;
+    if ('evict' in vlanChoice && vlanChoice.evict) this.deps.requeue?.(vlanChoice.evict);
     if (vlanProblem && this.onSwitch && definition.owner.vlan === undefined) {
       // An OVS port without a tag would be a trunk that sees every slice: never attach one.
       const input = this.statusInput(key, vm, observed);
@@ -239,6 +247,7 @@ export class VirtualMachineReconciler implements Reconciler {
         // Only the strategies that read it redefine a domain just to write it down.
         controller: definition.owner.controller, startedOnce: ranBefore && remembersStart(vm.spec.runStrategy),
         ...(restartedAt !== undefined ? { restartedAt } : {}),
+        ...(definition.owner.vlan !== undefined ? { vlan: definition.owner.vlan } : {}),
       },
       ...(observed ? { observed } : {}),
       ...(this.stopping.has(key) ? { stopping: this.stopping.get(key)! } : {}),
@@ -344,6 +353,7 @@ export class VirtualMachineReconciler implements Reconciler {
     await this.releaseVlans(key, observed?.owner?.uid ?? stored?.metadata.uid);
     this.deps.macs.release(key);
     this.startFailures.delete(key);
+    this.problems.resolved(key);
     this.deps.gate.settled(key);
     await this.deps.statuses.remove(key);
     this.deps.onStatusChange?.(key);
@@ -428,6 +438,7 @@ export class VirtualMachineReconciler implements Reconciler {
   /** The resource is gone and no domain of its own is left: drop what we kept about it. */
   private async forgetResource(key: ResourceKey): Promise<ReconcileResult> {
     this.deps.gate.settled(key);
+    this.problems.resolved(key);
     await this.releaseVlans(key, this.deps.statuses.get(key)?.metadata.uid);
     this.deps.macs.release(key);
     this.startFailures.delete(key);

@@ -5,35 +5,88 @@ import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
 import type { SlicePath } from '../../ports/datapath.js';
 import type { VlanClaims } from '../../ports/vlan-claims.js';
 
-export type VlanChoice = { vlan: number } | { reason: 'VLANConflict' | 'VLANRangeExhausted'; message: string };
+export type VlanChoice =
+  | { vlan: number }
+  | {
+      reason: 'VLANConflict' | 'VLANRangeExhausted' | 'VLANReclaiming';
+      message: string;
+      /** A VM of this controller that holds the VLAN asked for without naming it: it must look again and move. */
+      evict?: string;
+    };
 
 /** Fresh VLANs tried in one reconcile when other controllers claim each first (rare: the watched claims are skipped). */
 const CLAIM_ATTEMPTS = 16;
 
+const shortKey = (key: string) => key.split('/').slice(1).join('/');
 const conflict = (vlan: number, holderKey: string): VlanChoice =>
-  ({ reason: 'VLANConflict', message: `VLAN ${vlan} is held by ${holderKey.split('/').slice(1).join('/')}` });
+  ({ reason: 'VLANConflict', message: `VLAN ${vlan} is held by ${shortKey(holderKey)}` });
+const reclaiming = (vlan: number, holderKey: string): VlanChoice => ({
+  reason: 'VLANReclaiming',
+  message: `VLAN ${vlan} was handed out automatically to ${shortKey(holderKey)}, which moves to another VLAN; then this VM gets it`,
+});
+
+type Vm = { key: string; uid: string };
 
 /**
  * The VM's VLAN: the one its spec names, else the one it already had (status, the domain's
  * metadata if status was lost, or a claim the cluster keeps for it), else the next free one. The
  * local allocator keeps this controller's VMs apart; the claims registry keeps them apart from
- * every other controller's, and is asked before a VLAN is taken. On a conflict the VM keeps
- * what it holds: it may be running on it, and handing that out would put two slices on one VLAN.
+ * every other controller's, and is asked before a VLAN is taken. A VLAN a spec names wins over
+ * one handed out automatically: its holder is asked to move (evict here, a request in the
+ * registry elsewhere) and the VM waits; two specs naming one VLAN are a conflict, the first
+ * holder keeps it. While it waits, the VM keeps what it holds (it may be running on it: handing
+ * that out would put two slices on one VLAN), unless another VM's spec names that, in which case
+ * it moves to a free one, so that swaps converge.
  */
 export async function chooseVlan(
-  vlans: VlanAllocator, claims: VlanClaims, vm: { key: string; uid: string }, specVlan: number | undefined, kept: number | undefined,
+  vlans: VlanAllocator, claims: VlanClaims, vm: Vm, specVlan: number | undefined, kept: number | undefined,
 ): Promise<VlanChoice> {
   const { key, uid } = vm;
-  const freeHere = (vlan: number) => (vlans.holder(vlan) ?? key) === key;
-  if (specVlan !== undefined) {
-    if (!freeHere(specVlan)) return conflict(specVlan, vlans.holder(specVlan)!);
-    const claimed = await claims.claim(specVlan, key, uid);
-    if (claimed !== 'granted') return conflict(specVlan, claimed.heldBy);
-    vlans.claim(key, specVlan);
-    return { vlan: specVlan };
+  if (specVlan === undefined) {
+    vlans.declare(key, undefined);
+    return automatic(vlans, claims, vm, kept);
   }
-  const inRange = (vlan: number | undefined): vlan is number => vlan !== undefined && vlan >= vlans.range.min && vlan <= vlans.range.max && freeHere(vlan);
-  const current = vlans.get(key)
+  let blocked: VlanChoice;
+  const here = vlans.ask(key, specVlan);
+  if (!here.free) {
+    blocked = here.yields ? { ...reclaiming(specVlan, here.holder), evict: here.holder } : conflict(specVlan, here.holder);
+  } else {
+    const claimed = await claims.claim(specVlan, key, uid, true);
+    if (claimed === 'granted') {
+      vlans.claim(key, specVlan);
+      return { vlan: specVlan };
+    }
+    if (claimed.explicit) blocked = conflict(specVlan, claimed.heldBy);
+    else {
+      await claims.request(specVlan, key);
+      blocked = reclaiming(specVlan, claimed.heldBy);
+    }
+  }
+  const held = vlans.get(key);
+  if (held !== undefined) {
+    // Held but no longer named by the spec: another VM that names it may have it.
+    if (wantedFrom(vlans, claims, vm, held)) await automatic(vlans, claims, vm, undefined);
+    else await claims.claim(held, key, uid, false);
+  }
+  return blocked;
+}
+
+/** Another VM names `vlan`, which this VM holds without naming it (here, or as the registry says). */
+function wantedFrom(vlans: VlanAllocator, claims: VlanClaims, vm: Vm, vlan: number): boolean {
+  if (vlans.wantedFrom(vm.key, vlan) !== undefined) return true;
+  if (vlans.declares(vm.key, vlan)) return false;
+  return claims.list().some((c) => c.vlan === vlan && c.holderUid === vm.uid && c.wantedBy !== undefined && c.wantedBy !== vm.key);
+}
+
+/** A VLAN handed out from the range: the one the VM has unless another VM names it, else the next free one. */
+async function automatic(vlans: VlanAllocator, claims: VlanClaims, vm: Vm, kept: number | undefined): Promise<VlanChoice> {
+  const { key, uid } = vm;
+  const freeHere = (vlan: number) => (vlans.holder(vlan) ?? key) === key;
+  const keepable = (vlan: number | undefined): vlan is number => vlan !== undefined && !wantedFrom(vlans, claims, vm, vlan);
+  const inRange = (vlan: number | undefined): vlan is number =>
+    keepable(vlan) && vlan >= vlans.range.min && vlan <= vlans.range.max && freeHere(vlan);
+  const own = vlans.get(key);
+  const current = (keepable(own) ? own : undefined)
     ?? (inRange(kept) ? kept : undefined)
     ?? claims.list().find((c) => c.holderUid === uid && inRange(c.vlan))?.vlan;
   if (current !== undefined && (await claims.claim(current, key, uid)) === 'granted') {

@@ -41,7 +41,8 @@ function printable(input: StatusInput): PrintableStatus {
   if (input.pending) return 'Pending';
   if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
-  if (input.stopping) return 'Stopping';
+  // A withdrawn halt waits only to see whether the guest acts on it: it says what the guest does.
+  if (input.stopping && input.stopping.intent !== 'withdrawn') return 'Stopping';
   switch (state) {
     case 'running': case 'blocked': return 'Running';
     case 'paused': case 'pmsuspended': return 'Paused';
@@ -83,7 +84,8 @@ export function progressOf(input: StatusInput, status: PrintableStatus): Progres
   if (status === 'CrashLoopBackOff') {
     return { state: 'stalled', why: { reason: 'CrashLoopBackOff', message: `the guest failed to start ${input.startFailures} times in a row${input.error ? `: ${input.error.message}` : ''}; retrying with backoff` } };
   }
-  if (input.vlanProblem) return { state: 'stalled', why: input.vlanProblem };
+  // Waiting for an automatic holder to move off the VLAN is progress, not a stall.
+  if (input.vlanProblem) return { state: input.vlanProblem.reason === 'VLANReclaiming' ? 'reconciling' : 'stalled', why: input.vlanProblem };
   if (input.error) return { state: 'reconciling', why: { reason: input.error.reason, message: `${input.error.message}; retrying` } };
   if (TRANSITIONAL.has(status)) return { state: 'reconciling', why: { reason: status, message: `the guest is ${status.toLowerCase()}` } };
   return { state: 'done' };

@@ -11,6 +11,7 @@ import type { ReconcileResult, Reconciler } from '../../core/result.js';
 import type { ClientPath, Datapath } from '../../ports/datapath.js';
 import type { EventRecorder } from '../../ports/event-recorder.js';
 import type { StatusStore } from '../../ports/status-store.js';
+import { ProblemReporter } from '../problem-reporter.js';
 import type { ClientIndex } from './client-index.js';
 
 export interface WimaxClientReconcilerDeps {
@@ -45,13 +46,22 @@ export class WimaxClientReconciler implements Reconciler {
   /** The VM domain id each station's path was programmed for: a restarted VM gets a new switch port number. */
   private readonly programmedFor = new Map<string, number | undefined>();
 
-  constructor(private readonly deps: WimaxClientReconcilerDeps) {}
+  private readonly problems: ProblemReporter;
+
+  constructor(private readonly deps: WimaxClientReconcilerDeps) {
+    this.problems = new ProblemReporter(deps);
+  }
 
   async reconcile(key: ResourceKey): Promise<ReconcileResult> {
     const client = this.deps.store.get<WimaxClient>(key);
-    if (!client) return this.remove(key);
+    if (!client) {
+      this.problems.resolved(key);
+      return this.remove(key);
+    }
     const mac = canonicalMac(client.spec.mac);
     const outcome = this.decide(key, client, mac);
+    if (!('bound' in outcome) && NEEDS_THE_USER.has(outcome.reason)) this.problems.report(key, outcome.reason, outcome.message);
+    else this.problems.resolved(key);
     const { datapath } = this.deps;
     if ('bound' in outcome) {
       const vmStatus = this.vmStatus(key, client);
@@ -152,7 +162,8 @@ export class WimaxClientReconciler implements Reconciler {
     const stored = this.deps.statuses.get(key);
     if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && JSON.stringify(stored.spec) === JSON.stringify(client.spec)
       && stored.metadata.generation === generation) return;
-    if (previous?.printableStatus !== status.printableStatus && !('bound' in outcome)) {
+    // What needs the user has its event from the problem reporter, once per cause.
+    if (previous?.printableStatus !== status.printableStatus && !('bound' in outcome) && !NEEDS_THE_USER.has(outcome.reason)) {
       this.deps.events.record(key, 'Warning', outcome.reason, outcome.message);
     }
     await this.deps.statuses.write(key, { apiVersion: client.apiVersion, kind: client.kind, metadata: client.metadata, spec: client.spec, status });
