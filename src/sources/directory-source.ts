@@ -238,6 +238,8 @@ export class DirectorySource implements AbsenceWitness {
       // The second look: the file as it is now decides, removals included; a file being
       // written again is read once it is quiet (what leaves then gets its own second look).
       if (this.quiet.isWaiting(path)) return;
+      // A declaration cut from this file may be on its way into one still being written.
+      if (this.quiet.isBusy()) return this.confirmLater(path);
       return existsSync(path) ? this.load(path, false, true) : this.unlink(rel);
     };
     const next = previous
@@ -373,11 +375,17 @@ export class DirectorySource implements AbsenceWitness {
 
   private recompute(key: ResourceKey): void {
     const { store } = this.opts;
-    const where = [...(this.declaredIn.get(key) ?? [])];
+    let where = [...(this.declaredIn.get(key) ?? [])];
     if (where.length === 0) {
       store.setProblem(key, undefined);
       store.delete(key);
       return;
+    }
+    // A file deleted whose removal awaits its second look does not make a duplicate of a
+    // declaration moved to another file (git mv, a rename).
+    if (where.length > 1) {
+      const present = where.filter((rel) => existsSync(resolve(this.root, rel)));
+      if (present.length) where = present;
     }
     if (where.length > 1) {
       const places = where.sort().map((rel) => `${rel}:${this.files.get(rel)!.get(key)!.line}`);
