@@ -36,6 +36,8 @@ export interface Config {
   workers: number;
   resyncMs: number;
   pollMs: number;
+  /** File mode: how long a changed file must stay unchanged before it is read. */
+  settleMs: number;
   shutdownTimeoutMs: number;
   nic: NicAttachment;
   /** The base-station uplink port on the OVS bridge (with --nic ovs:BRIDGE). */
@@ -66,6 +68,7 @@ export const DEFAULTS = {
   workers: 8,
   resync: '30s',
   poll: '1s',
+  settle: '400ms',
   shutdownTimeout: '30s',
   nic: 'user',
   logLevel: 'info',
@@ -156,6 +159,7 @@ export interface RunFlags {
   workers?: string;
   resync?: string;
   poll?: string;
+  settle?: string;
   'shutdown-timeout'?: string;
   nic?: string;
   uplink?: string;
@@ -241,6 +245,7 @@ export function buildConfig(flags: RunFlags): Config {
     workers: positiveInt(flags.workers ?? String(DEFAULTS.workers), 'workers'),
     resyncMs: parseDuration(flags.resync ?? DEFAULTS.resync, 'resync'),
     pollMs: parseDuration(flags.poll ?? DEFAULTS.poll, 'poll'),
+    settleMs: parseDuration(flags.settle ?? DEFAULTS.settle, 'settle'),
     shutdownTimeoutMs: parseDuration(flags['shutdown-timeout'] ?? DEFAULTS.shutdownTimeout, 'shutdown-timeout'),
     nic,
     ...(flags.uplink ? { uplink: flags.uplink } : {}),

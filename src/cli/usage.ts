@@ -20,6 +20,8 @@ const RUN_FLAGS = `  --source dir|kube          desired state from a watched dir
   --workers N                concurrent reconciles (default: ${DEFAULTS.workers})
   --resync DURATION          look at every resource again this often (default: ${DEFAULTS.resync})
   --poll DURATION            look for domains changed by hand this often (default: ${DEFAULTS.poll})
+  --settle DURATION          file mode: a changed file is read once unchanged this long, so a save
+                             in several steps or a quick git checkout A→B→A applies only its end (default: ${DEFAULTS.settle})
   --shutdown-timeout DURATION  graceful shutdown before power-off (default: ${DEFAULTS.shutdownTimeout})
   --log-level LEVEL          debug | info | warn | error (default: ${DEFAULTS.logLevel})
   --log-format FORMAT        json | text (default: text on a terminal, else json)

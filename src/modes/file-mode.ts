@@ -79,6 +79,7 @@ export class FileMode implements Mode {
       previous: (key) => this.statuses.get(key),
       storedObjects: () => STATUS_KINDS.flatMap((kind) => this.statuses.list(kind)),
       allowEmpty: this.config.allowEmpty,
+      settleMs: this.config.settleMs,
     });
     await this.source.start();
   }

@@ -14,6 +14,7 @@ import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { formatManifestError, parseManifests, type ManifestError } from './manifest-parser.js';
+import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
 
 /** Annotation recording where a resource was declared ("file:line"). */
 export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
@@ -55,6 +56,8 @@ export interface DirectorySourceOptions {
   storedObjects: () => Resource<unknown, unknown>[];
   /** An empty directory may delete every VM (Argo CD's allowEmpty); by default it deletes nothing. */
   allowEmpty?: boolean;
+  /** How long a changed file must stay unchanged before it is read (default DEFAULT_SETTLE_MS). */
+  settleMs?: number;
   now?: () => Date;
 }
 
@@ -82,10 +85,13 @@ export class DirectorySource implements AbsenceWitness {
   /** Keys whose removal was seen in a file that read well (or a file deleted), with what was seen. */
   private readonly removed = new Map<ResourceKey, string>();
   private readonly now: () => Date;
+  /** Changed files wait here until they are quiet: a save in several steps is read once. */
+  private readonly quiet: QuietFiles;
 
   constructor(private readonly opts: DirectorySourceOptions) {
     this.root = resolve(opts.dir);
     this.now = opts.now ?? (() => new Date());
+    this.quiet = new QuietFiles(opts.settleMs ?? DEFAULT_SETTLE_MS, (path) => this.schedule(path, 'change'));
   }
 
   /** Starts watching; resolves once every file present at start has been read. */
@@ -104,8 +110,8 @@ export class DirectorySource implements AbsenceWitness {
       ignoreInitial: false,
     });
     const watcher = this.watcher;
-    watcher.on('add', (path) => (this.synced ? this.schedule(path, 'change') : initial.push(path)));
-    watcher.on('change', (path) => this.synced && this.schedule(path, 'change'));
+    watcher.on('add', (path) => (this.synced ? this.changed(path) : initial.push(path)));
+    watcher.on('change', (path) => this.synced && this.changed(path));
     watcher.on('unlink', (path) => this.synced && this.schedule(path, 'unlink'));
     watcher.on('unlinkDir', (path) => { if (this.synced && path === this.root) this.awaitReturn(); });
     watcher.on('error', (err) => this.opts.logger.error('watch error', { dir: this.root, error: errorMessage(err) }));
@@ -133,6 +139,7 @@ export class DirectorySource implements AbsenceWitness {
     this.rootTimer = undefined;
     for (const timer of this.rechecks) clearTimeout(timer);
     this.rechecks.clear();
+    this.quiet.stop();
     await this.watcher?.close();
     await Promise.all(this.pending.values());
   }
@@ -210,7 +217,15 @@ export class DirectorySource implements AbsenceWitness {
 
   /** Resolves when every file event seen so far has been handled. Tests use it. */
   async settled(): Promise<void> {
-    while (this.pending.size) await Promise.all(this.pending.values());
+    while (this.pending.size || this.quiet.isBusy()) {
+      await this.quiet.idle();
+      await Promise.all(this.pending.values());
+    }
+  }
+
+  /** A file changed: it is read once it has been quiet for the settle time. */
+  private changed(path: string): void {
+    if (MANIFEST_FILE.test(path)) this.quiet.touch(path);
   }
 
   private schedule(path: string, event: 'change' | 'unlink' | 'confirm'): void {
@@ -220,7 +235,11 @@ export class DirectorySource implements AbsenceWitness {
     const handle = () => {
       if (event === 'change') return this.load(path, false, false);
       if (event === 'unlink') return this.confirmLater(path);
-      // The second look: the file as it is now decides, removals included.
+      // The second look: the file as it is now decides, removals included; a file being
+      // written again is read once it is quiet (what leaves then gets its own second look).
+      if (this.quiet.isWaiting(path)) return;
+      // A declaration cut from this file may be on its way into one still being written.
+      if (this.quiet.isBusy()) return this.confirmLater(path);
       return existsSync(path) ? this.load(path, false, true) : this.unlink(rel);
     };
     const next = previous
@@ -287,7 +306,7 @@ export class DirectorySource implements AbsenceWitness {
     const timer = setTimeout(() => {
       this.rechecks.delete(timer);
       stat(path).then(
-        (s) => { if (this.readVersions.get(rel) !== version(s)) this.schedule(path, 'change'); },
+        (s) => { if (this.readVersions.get(rel) !== version(s)) this.changed(path); },
         () => { /* removed: the unlink event handles it */ },
       );
     }, RECHECK_MS);
@@ -356,11 +375,17 @@ export class DirectorySource implements AbsenceWitness {
 
   private recompute(key: ResourceKey): void {
     const { store } = this.opts;
-    const where = [...(this.declaredIn.get(key) ?? [])];
+    let where = [...(this.declaredIn.get(key) ?? [])];
     if (where.length === 0) {
       store.setProblem(key, undefined);
       store.delete(key);
       return;
+    }
+    // A file deleted whose removal awaits its second look does not make a duplicate of a
+    // declaration moved to another file (git mv, a rename).
+    if (where.length > 1) {
+      const present = where.filter((rel) => existsSync(resolve(this.root, rel)));
+      if (present.length) where = present;
     }
     if (where.length > 1) {
       const places = where.sort().map((rel) => `${rel}:${this.files.get(rel)!.get(key)!.line}`);

@@ -100,6 +100,7 @@ describe('buildConfig', () => {
       workers: 8,
       resyncMs: 30_000,
       pollMs: 1_000,
+      settleMs: 400,
       shutdownTimeoutMs: 30_000,
       nic: { type: 'user' },
       vlanRange: { min: 2, max: 4094 },
@@ -114,11 +115,11 @@ describe('buildConfig', () => {
   it('takes every flag', () => {
     const flags: RunFlags = {
       dir: '/etc/vms', connect: 'qemu:///system', 'state-dir': '/run/wx', 'image-dir': '/img', 'overlay-dir': '/ov',
-      workers: '3', resync: '2m', poll: '250ms', 'shutdown-timeout': '5s', nic: 'ovs:br-wimax', uplink: 'bs0', 'vlan-range': '100-199', 'log-level': 'debug', 'log-format': 'json',
+      workers: '3', resync: '2m', poll: '250ms', settle: '1s', 'shutdown-timeout': '5s', nic: 'ovs:br-wimax', uplink: 'bs0', 'vlan-range': '100-199', 'log-level': 'debug', 'log-format': 'json',
     };
     expect(buildConfig(flags)).toEqual({
       dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
-      workers: 3, resyncMs: 120_000, pollMs: 250, shutdownTimeoutMs: 5_000,
+      workers: 3, resyncMs: 120_000, pollMs: 250, settleMs: 1_000, shutdownTimeoutMs: 5_000,
       nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, source: 'dir', logLevel: 'debug', logFormat: 'json', allowEmpty: false, adoptFrom: [],
     });
   });
