@@ -15,6 +15,7 @@
 import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import { errorMessage, type Logger } from '../core/logger.js';
+import { explainUnknownPort } from './ovs-port-diagnosis.js';
 import { DatapathUnavailableError, type ClientPath, type Datapath, type PortSettings, type SlicePath } from '../ports/datapath.js';
 
 const BASE_COOKIE = '0x5758000000000000';
@@ -457,9 +458,9 @@ export class OvsDatapath implements Datapath {
 
   /** One atomic bundle; each line starts with add or delete. */
   private async addFlows(lines: string[]): Promise<void> {
-    await this.ofctl(['--bundle', 'add-flows', this.bridge, '-'], lines.join('\n') + '\n').catch((err: unknown) => {
+    await this.ofctl(['--bundle', 'add-flows', this.bridge, '-'], lines.join('\n') + '\n').catch(async (err: unknown) => {
       const port = /(\S+): invalid or unknown port/.exec(errorMessage(err))?.[1];
-      throw port ? new Error(`port ${port} is not on OVS bridge ${this.bridge} (is its VM running?)`) : err;
+      throw port ? new Error(await explainUnknownPort((args) => this.vsctl(args), this.bridge, port)) : err;
     });
   }
 

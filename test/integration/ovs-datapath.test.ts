@@ -59,6 +59,21 @@ describe.runIf(enabled)('OvsDatapath on a real Open vSwitch', () => {
     expect(await dp.getPort(bridge)).toBeUndefined();
   });
 
+  it('an uplink listed on the bridge but without a network device (ofport -1) is named as such, with the fix', async () => {
+    const bridge = `wxt${tb.run}d`;
+    const uplink = `wx${tb.run}nd`; // no such device on the host
+    tb.extraBridges.push(bridge);
+    sh('ovs-vsctl', '--timeout=20', 'add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=netdev');
+    try { sh('ovs-vsctl', '--timeout=20', 'add-port', bridge, uplink); } catch { /* "could not open network device": the port is added anyway */ }
+    const err = await new OvsDatapath({ bridge, uplink, logger: silentLogger }).ensureBase().catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`port ${uplink} is on ${bridge} but has no network device (ofport -1: could not open network device ${uplink} (No such device)); `
+      + `create the device, or make it an internal port: ovs-vsctl set interface ${uplink} type=internal`);
+    // A port of another bridge is named with its bridge.
+    const elsewhere = await new OvsDatapath({ bridge: tb.bridge, uplink: tb.uplink, logger: silentLogger })
+      .applyClientPath({ mac: mac(1, 9), vlan: 7, vmPort: uplink }).catch((e: unknown) => e);
+    expect((elsewhere as Error).message).toBe(`port ${uplink} is on OVS bridge ${bridge}, not on ${tb.bridge}`);
+  });
+
   it('an unreachable bridge or a missing tool is DatapathUnavailableError', async () => {
     const none = new OvsDatapath({ bridge: `wxt${tb.run}z`, uplink: 'up', logger: silentLogger });
     await expect(none.refresh()).rejects.toBeInstanceOf(DatapathUnavailableError);
