@@ -1,7 +1,6 @@
 // Commands that change desired state, the declarative way: they edit the YAML the controller
 // watches (comments and other documents kept) and never call libvirt or the switch themselves.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_VERSION, DEFAULT_NAMESPACE, resourceKey } from '../api/meta.js';
 import { RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachineStatus } from '../api/virtual-machine.js';
@@ -10,24 +9,41 @@ import { CLIENT_KIND } from '../api/wimax-client.js';
 import { canonicalMac } from '../allocators/mac-allocator.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
 import { parseDuration, stateDirFor } from '../config.js';
-import { EXAMPLES_DIR } from '../package-root.js';
 import { upsertDeclaration } from '../ports/desired-state-writer.js';
 import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
-import { kindArg } from './read-commands.js';
+import { stableStringify } from '../api/stable-json.js';
+import { checkLogLevel, COMMON_OPTIONS, dirToEdit } from './common-flags.js';
+import { kindArg } from './resource-types.js';
 import { UsageError, usage } from './usage.js';
 import { declaredSpec, waitForObserved } from './wait-for-observed.js';
 
-const EDIT_OPTIONS = {
-  dir: { type: 'string' }, namespace: { type: 'string', short: 'n' }, 'state-dir': { type: 'string' },
-  wait: { type: 'string' }, filename: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' },
+const DIR = { dir: { type: 'string' } } as const;
+const NAMESPACE = { namespace: { type: 'string', short: 'n' } } as const;
+
+/** Each command's own flags: a flag it does not use is an error, not silently ignored. */
+const OPTIONS = {
+  power: { ...COMMON_OPTIONS, ...DIR, ...NAMESPACE, 'state-dir': { type: 'string' }, wait: { type: 'string' } },
+  named: { ...COMMON_OPTIONS, ...DIR, ...NAMESPACE },
+  apply: { ...COMMON_OPTIONS, ...DIR, filename: { type: 'string', short: 'f' } },
 } as const;
 
-function parse(command: string, args: string[], positionalCount: number) {
-  const { values, positionals } = parseArgs({ args, options: EDIT_OPTIONS, allowPositionals: true, strict: true });
-  if (values.help) return undefined;
+/** The flags of each edit command (also for shell completion). */
+export const EDIT_COMMAND_OPTIONS = {
+  start: OPTIONS.power, stop: OPTIONS.power, restart: OPTIONS.named, addclient: OPTIONS.named, delete: OPTIONS.named, apply: OPTIONS.apply,
+};
+
+/**
+ * Every flag and argument is checked here, before anything is changed: a bad one exits 2 with the
+ * files as they were. undefined for --help.
+ */
+function parse<O extends (typeof OPTIONS)[keyof typeof OPTIONS]>(command: string, args: string[], options: O, positionalCount: number) {
+  const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+  const flags = values as { help?: boolean; 'log-level'?: string; dir?: string; namespace?: string };
+  if (flags.help) return undefined;
+  checkLogLevel(flags['log-level']);
   if (positionals.length !== positionalCount) throw new UsageError(`${command} takes ${positionalCount} argument(s); see 'wimaxvm help ${command}'`);
-  const dir = resolve(values.dir ?? EXAMPLES_DIR);
-  return { values, positionals, dir, namespace: values.namespace ?? DEFAULT_NAMESPACE, writer: new FileDesiredStateWriter(dir) };
+  const dir = dirToEdit(command, flags.dir);
+  return { values, positionals, dir, namespace: flags.namespace ?? DEFAULT_NAMESPACE, writer: new FileDesiredStateWriter(dir) };
 }
 
 function helped(command: string): number {
@@ -36,17 +52,17 @@ function helped(command: string): number {
 }
 
 export async function power(command: 'start' | 'stop', args: string[]): Promise<number> {
-  const p = parse(command, args, 1);
+  const p = parse(command, args, OPTIONS.power, 1);
   if (!p) return helped(command);
   const name = p.positionals[0]!;
   const runStrategy = command === 'start' ? 'Always' : 'Halted';
   const waitMs = p.values.wait === undefined ? undefined : parseDuration(p.values.wait, 'wait');
+  const stateDir = stateDirFor({ dir: p.dir, 'state-dir': p.values['state-dir'] });
   const key = resourceKey(VM_KIND, p.namespace, name);
   await p.writer.patch(key, [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
   process.stdout.write(`virtualmachine/${name} runStrategy set to ${runStrategy}\n`);
   if (waitMs === undefined) return 0;
   const want = command === 'start' ? 'Running' : 'Stopped';
-  const stateDir = stateDirFor({ dir: p.dir, 'state-dir': p.values['state-dir'] });
   const reached = await waitForObserved(stateDir, key, declaredSpec(p.dir, key), waitMs, (s: VirtualMachineStatus) => s.printableStatus === want);
   if (!reached) {
     const why = readLockHolder(stateDir) ? 'the controller has not reported it yet' : `no controller is running for ${p.dir}`;
@@ -58,7 +74,7 @@ export async function power(command: 'start' | 'stop', args: string[]): Promise<
 }
 
 export async function restart(args: string[]): Promise<number> {
-  const p = parse('restart', args, 1);
+  const p = parse('restart', args, OPTIONS.named, 1);
   if (!p) return helped('restart');
   const name = p.positionals[0]!;
   const at = new Date().toISOString();
@@ -68,7 +84,7 @@ export async function restart(args: string[]): Promise<number> {
 }
 
 export async function addClient(args: string[]): Promise<number> {
-  const p = parse('addclient', args, 2);
+  const p = parse('addclient', args, OPTIONS.named, 2);
   if (!p) return helped('addclient');
   const [mac, vmName] = p.positionals as [string, string];
   const canonical = canonicalMac(mac);
@@ -81,7 +97,7 @@ export async function addClient(args: string[]): Promise<number> {
 }
 
 export async function apply(args: string[]): Promise<number> {
-  const p = parse('apply', args, 0);
+  const p = parse('apply', args, OPTIONS.apply, 0);
   if (!p) return helped('apply');
   const file = p.values.filename;
   if (!file) throw new UsageError('apply needs -f FILE');
@@ -92,18 +108,25 @@ export async function apply(args: string[]): Promise<number> {
   }
   for (const { key, resource } of resources) {
     const { apiVersion, kind, metadata, spec } = resource;
-    const outcome = await upsertDeclaration(p.writer, key, { apiVersion, kind, metadata, spec }, [{ path: ['spec'], value: spec }]);
+    // kubectl's words: a spec already declared as it is (as the controller reads it) is left alone.
+    const outcome = sameSpec(declaredSpec(p.dir, key), spec)
+      ? 'unchanged'
+      : await upsertDeclaration(p.writer, key, { apiVersion, kind, metadata, spec }, [{ path: ['spec'], value: spec }]);
     process.stdout.write(`${kind.toLowerCase()}/${metadata.name} ${outcome}\n`);
   }
   return 0;
 }
 
 export async function remove(args: string[]): Promise<number> {
-  const p = parse('delete', args, 2);
+  const p = parse('delete', args, OPTIONS.named, 2);
   if (!p) return helped('delete');
   const [kindName, name] = p.positionals as [string, string];
   const kind = kindArg(kindName);
   await p.writer.remove(resourceKey(kind, p.namespace, name));
   process.stdout.write(`${kind.toLowerCase()}/${name} deleted\n`);
   return 0;
+}
+
+function sameSpec(declared: unknown, spec: unknown): boolean {
+  return declared !== undefined && stableStringify(declared) === stableStringify(spec);
 }

@@ -2,27 +2,14 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/harness.js';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../helpers/run-cli.js';
 import { Harness, manyVms, vmYaml } from '../helpers/harness.js';
 import { acquireControllerLock } from '../../src/adapters/store/controller-lock.js';
 import { SqliteStatusStore } from '../../src/adapters/store/sqlite-status-store.js';
 import { openStateDatabase } from '../../src/adapters/store/state-database.js';
 import { declaredSpec } from '../../src/cli/wait-for-observed.js';
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('wimaxvm validate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-validate-'));
