@@ -11,7 +11,7 @@ COPY bench ./bench
 COPY bin ./bin
 COPY crds ./crds
 COPY examples ./examples
-RUN npm install --no-audit --no-fund && npm run build && npm prune --omit=dev
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 # libvirt calls run on libuv's worker threads; glibc's per-thread malloc arenas otherwise hold
 # ~100 MB more at 10,000 VMs (bench/converge.ts).
 ENV MALLOC_ARENA_MAX=2
