@@ -253,6 +253,37 @@ describe('runStrategy Halted', () => {
   });
 });
 
+describe('a restart waiting on a guest without an OS (issue 16)', () => {
+  it('says once what it waits for and when it will power off, in the log and in the Ready condition', async () => {
+    await running(h, 'vm1');
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Always', memory: '512Mi' });
+    const asked = await h.reconcile('vm1');
+    const deadline = new Date(T0 + SHUTDOWN_TIMEOUT_MS).toISOString();
+    expect(h.status('vm1')!.printableStatus).toBe('Stopping');
+    expect(h.condition('vm1', 'Ready')!.message).toBe(`asked vm1 to shut down (ACPI); waiting up to 30s, will power off at ${deadline} if it has not by then`);
+    const waiting = `waiting up to 30s for vm1 to shut down (guest has not acted on ACPI shutdown); will power off at ${deadline}`;
+    expect(h.logs.filter((l) => l.msg === waiting)).toEqual([]);
+    for (let i = 0; i < 5; i++) {
+      h.advance(asked.requeueAfterMs!);
+      await h.reconcile('vm1');
+    }
+    expect(h.logs.filter((l) => l.msg === waiting)).toEqual([expect.objectContaining({ level: 'info', key: keyOf('vm1') })]);
+    expect(h.status('vm1')!.printableStatus).toBe('Stopping');
+    expect(h.condition('vm1', 'Ready')).toMatchObject({ status: 'False', reason: 'Stopping', message: waiting });
+    h.advance(SHUTDOWN_TIMEOUT_MS);
+    await h.reconcile('vm1');
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
+    expect(h.condition('vm1', 'Ready')!.message).not.toContain('waiting');
+    // The next restart is said again.
+    h.put('vm1', { runStrategy: 'Always', memory: '256Mi' });
+    await h.reconcile('vm1');
+    h.advance(asked.requeueAfterMs!);
+    await h.reconcile('vm1');
+    expect(h.logs.filter((l) => /waiting up to 30s for vm1/.test(l.msg))).toHaveLength(2);
+  });
+});
+
 describe('stop, then start again before the guest went down (issue 16)', () => {
   it('a guest that ignores ACPI is never powered off: it keeps running, Running again at once', async () => {
     await running(h, 'vm1');

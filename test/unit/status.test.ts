@@ -1,3 +1,4 @@
+import { describeStopWait } from '../../src/reconcilers/virtual-machine/stop-wait.js';
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../../src/api/meta.js';
 import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../src/api/virtual-machine.js';
@@ -207,4 +208,19 @@ describe('other fields', () => {
     expect('restarts' in s).toBe(false);
     expect('domain' in computeStatus(input())).toBe(false);
   });
+});
+
+describe('what a graceful stop waits for', () => {
+  const since = Date.parse('2025-03-01T12:00:00.000Z');
+  it.each<[string, Parameters<typeof describeStopWait>, ReturnType<typeof describeStopWait>]>([
+    ['just asked', ['vm30', { intent: 'restart', sinceMs: since }, 'running', true, 30_000],
+      { ignored: false, message: 'asked vm30 to shut down (ACPI); waiting up to 30s, will power off at 2025-03-01T12:00:30.000Z if it has not by then' }],
+    ['not acted on', ['vm30', { intent: 'halt', sinceMs: since }, 'running', false, 30_000],
+      { ignored: true, message: 'waiting up to 30s for vm30 to shut down (guest has not acted on ACPI shutdown); will power off at 2025-03-01T12:00:30.000Z' }],
+    ['shutting down', ['vm30', { intent: 'delete', sinceMs: since }, 'shutdown', false, 1_500],
+      { ignored: false, message: 'vm30 is shutting down; will power off at 2025-03-01T12:00:01.500Z if it has not by then' }],
+    ['no stop', ['vm30', undefined, 'running', false, 30_000], undefined],
+    ['a withdrawn halt forces nothing', ['vm30', { intent: 'withdrawn', sinceMs: since }, 'running', false, 30_000], undefined],
+    ['down already', ['vm30', { intent: 'halt', sinceMs: since }, 'shutoff', false, 30_000], undefined],
+  ])('%s', (_label, args, expected) => expect(describeStopWait(...args)).toEqual(expected));
 });

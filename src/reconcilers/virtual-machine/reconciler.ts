@@ -22,6 +22,7 @@ import { isActive, planVirtualMachine, remembersStart, type Action, type Observe
 import { ownershipOf, type Identity } from './ownership.js';
 import { computeStatus, type StatusInput } from './status.js';
 import { ProblemReporter } from '../problem-reporter.js';
+import { describeStopWait } from './stop-wait.js';
 
 /** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
 const WITHHELD_RECHECK_MS = 15_000;
@@ -109,6 +110,8 @@ export class VirtualMachineReconciler implements Reconciler {
   readonly kind = VM_KIND;
   private readonly stopping = new Map<ResourceKey, Stopping>();
   private readonly startFailures = new Map<ResourceKey, number>();
+  /** The stop (by its start time) whose wait was last said in the log, per resource: said once. */
+  private readonly stopWaitSaid = new Map<ResourceKey, number>();
   /** Whether each domain was active when last observed, so a poller can tell our changes from others'. */
   private readonly activity = new Map<string, 'active' | 'inactive'>();
   private readonly now: () => number;
@@ -307,6 +310,8 @@ export class VirtualMachineReconciler implements Reconciler {
     input.startedOnce = startedOnce || after?.state === 'running';
     input.restarts = restarts;
     input.restartRequired = plan.restartRequired;
+    const wait = this.stopWait(key, domainName, plan, after);
+    if (wait) input.stopWait = wait;
     await this.writeStatus(key, vm, input);
     if (failure) throw failure;
     if (plan.restartRequired.length && previous?.conditions.every((c) => c.type !== 'RestartRequired')) {
@@ -341,6 +346,7 @@ export class VirtualMachineReconciler implements Reconciler {
     for (const action of plan.actions) await this.act(key, action, domainName, undefined, [], observed, permit);
     this.rememberStopping(key, plan);
     this.noteActivity(domainName, plan.stopping ? observed : undefined);
+    this.stopWait(key, domainName, plan, observed);
     if (plan.stopping) {
       if (stored?.status && stored.status.printableStatus !== 'Terminating') {
         await this.deps.statuses.write(key, { ...stored, status: { ...stored.status, printableStatus: 'Terminating' } });
@@ -530,6 +536,18 @@ export class VirtualMachineReconciler implements Reconciler {
         logger.info(`undefined ${domainName}`, { key });
         return;
     }
+  }
+
+  /** What the stop waits for, if any; said in the log once per stop when the guest has not acted on the request. */
+  private stopWait(key: ResourceKey, domainName: string, plan: Plan, after: Observed | undefined): string | undefined {
+    const justAsked = plan.actions.some((a) => a.type === 'shutdown');
+    const wait = describeStopWait(domainName, plan.stopping, after?.state, justAsked, this.deps.shutdownTimeoutMs);
+    if (wait?.ignored && this.stopWaitSaid.get(key) !== plan.stopping!.sinceMs) {
+      this.stopWaitSaid.set(key, plan.stopping!.sinceMs);
+      this.deps.logger.info(wait.message, { key });
+    }
+    if (!plan.stopping) this.stopWaitSaid.delete(key);
+    return wait?.message;
   }
 
   private rememberStopping(key: ResourceKey, plan: Plan): void {

@@ -29,6 +29,8 @@ export interface StatusInput {
   vlanProblem?: { reason: string; message: string };
   /** Not defined yet: waiting for a VLAN (an OVS port is never attached without one). */
   pending?: boolean;
+  /** What a graceful stop waits for (shown in the Ready condition while Stopping or Terminating). */
+  stopWait?: string;
   /** The running VM's switch port and what it carries. */
   port?: { name: string; slice?: SlicePath };
   now: string;
@@ -65,6 +67,7 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
     (status === 'Running' && want !== 'stop') ||
     (status === 'Stopped' && want !== 'run') ||
     (state !== undefined && !isActive(state) && want === 'keep');
+  if (input.stopWait && (status === 'Stopping' || status === 'Terminating')) return { ...base, status: 'False', reason: status, message: input.stopWait };
   const wanted = want === 'run' ? 'wants it running' : want === 'stop' ? 'wants it stopped' : 'leaves starting and stopping it to you';
   const message = converged
     ? `the guest is ${status.toLowerCase()}, as runStrategy ${input.runStrategy} asks`
