@@ -71,6 +71,9 @@ const builder = new XMLBuilder({
   suppressEmptyNode: true,
   format: true,
   processEntities: true,
+  // By default an attribute whose value is "true" is written bare (`name`): malformed XML for a
+  // VM or namespace named "true" (found by the fuzz tier).
+  suppressBooleanAttributes: false,
 });
 
 function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
