@@ -4,6 +4,7 @@
 import { ConfigError } from '../config.js';
 import { errorMessage } from '../core/logger.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
+import { completeCommand, completion } from './completion.js';
 import { addClient, apply, power, remove, restart } from './edit-commands.js';
 import { get } from './get-command.js';
 import { describe, vmlist, vmstat } from './read-commands.js';
@@ -36,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'apply': return await apply(rest);
       case 'delete': return await remove(rest);
       case 'validate': return validate(rest);
+      case 'completion': return completion(rest);
+      case '__complete': return completeCommand(rest);
       case 'version': case '--version': return version(rest);
       case 'help': return help(rest[0]);
       case '--help': case '-h': case undefined: return help();
