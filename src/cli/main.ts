@@ -1,116 +1,20 @@
 // wimaxvm's command line. `run` is the controller; the other commands read what it wrote or
 // change desired state by editing the declared YAML. Exit codes (documented in `wimaxvm help`
 // and README): 0 ok, 1 failure or invalid input, 2 usage error.
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { buildConfig, ConfigError, type Config } from '../config.js';
-import { createLogger, errorMessage } from '../core/logger.js';
-import { startController } from '../main.js';
+import { ConfigError } from '../config.js';
+import { errorMessage } from '../core/logger.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
-import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
+import { completeCommand, completion } from './completion.js';
 import { addClient, apply, power, remove, restart } from './edit-commands.js';
-import { describe, get, vmlist, vmstat } from './read-commands.js';
+import { get } from './get-command.js';
+import { describe, vmlist, vmstat } from './read-commands.js';
+import { run } from './run-command.js';
+import { validate } from './validate-command.js';
+import { version } from './version.js';
 import { COMMANDS, UsageError, usage } from './usage.js';
 
-const RUN_OPTIONS = {
-  dir: { type: 'string' }, connect: { type: 'string' }, 'state-dir': { type: 'string' }, 'image-dir': { type: 'string' },
-  'overlay-dir': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, poll: { type: 'string' },
-  'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, uplink: { type: 'string' }, 'vlan-range': { type: 'string' },
-  listen: { type: 'string' }, 'api-token-file': { type: 'string' },
-  source: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'node-name': { type: 'string' },
-  'leader-elect': { type: 'boolean' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'vlan-claim-namespace': { type: 'string' },
-  'log-level': { type: 'string' }, 'log-format': { type: 'string' },
-  'allow-empty': { type: 'boolean' }, 'adopt-from': { type: 'string', multiple: true },
-  settle: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** `wimaxvm run`'s flags (also checked against the manifests' container args by the tests). */
-export function parseRunArgs(args: string[]) {
-  return parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true });
-}
-
-/** What the `starting` line says: the watched directory in file mode, the cluster scope in Kubernetes mode. */
-export function startingFields(config: Config): Record<string, unknown> {
-  const where = config.source === 'dir'
-    ? { source: 'dir', dir: config.dir }
-    : {
-        source: 'kube', namespace: config.kube?.namespace ?? '(all)',
-        ...(config.kube?.nodeName ? { nodeName: config.kube.nodeName } : {}),
-        ...(config.kube?.leaderElection ? { lease: `${config.kube.leaderElection.namespace}/${config.kube.leaderElection.name}` } : {}),
-      };
-  return { ...where, connect: config.connect, stateDir: config.stateDir };
-}
-
-async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseRunArgs(args);
-  if (values.help) return help('run');
-  if (positionals.length) throw new UsageError(`run takes no arguments, got ${positionals.join(' ')}`);
-  const config = buildConfig(values);
-  const logger = createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}) });
-  logger.info('starting', startingFields(config));
-  // Signals are taken before anything starts: a stop during the start is graceful too.
-  const signalled = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    // A second Ctrl-C must not kill a stop in progress: in-flight work finishes either way.
-    if (signalled.signal.aborted) logger.warn(`${name} again: still stopping gracefully`);
-    signalled.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    let running;
-    try {
-      running = await startController(config, logger, signalled.signal);
-    } catch (err) {
-      if (signalled.signal.aborted) {
-        logger.info('stopped before it had started');
-        return 0;
-      }
-      throw err;
-    }
-    const why = await new Promise<'signal' | 'lost'>((resolve) => {
-      if (signalled.signal.aborted) resolve('signal');
-      signalled.signal.addEventListener('abort', () => resolve('signal'), { once: true });
-      void running.lostLeadership.then(() => resolve('lost'));
-    });
-    logger.info(why === 'lost' ? 'leadership lost: exiting so that a fresh start competes again' : 'stopping: letting in-flight reconciles finish');
-    await running.stop();
-    logger.info('stopped');
-    return why === 'lost' ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
-function validate(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  if (values.help) return help('validate');
-  if (!positionals.length) throw new UsageError('validate needs at least one FILE');
-  let failed = 0;
-  let count = 0;
-  for (const file of positionals) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      process.stderr.write(`${file}: cannot read: ${errorMessage(err)}\n`);
-      failed++;
-      continue;
-    }
-    const { resources, errors } = parseManifests(text, file);
-    for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
-    if (errors.length) failed++;
-    count += resources.length;
-  }
-  if (failed) {
-    process.stderr.write(`${failed} of ${positionals.length} file(s) invalid\n`);
-    return 1;
-  }
-  process.stdout.write(`${count} resource(s) in ${positionals.length} file(s) valid\n`);
-  return 0;
-}
+/** Also used by the tests. */
+export { parseRunArgs, startingFields } from './run-command.js';
 
 function help(command?: string): number {
   if (command !== undefined && !COMMANDS[command]) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
@@ -123,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'run': return await run(rest);
-      case 'get': return get(rest);
+      case 'get': return await get(rest);
       case 'describe': return describe(rest);
       case 'vmlist': return vmlist(rest);
       case 'vmstat': return await vmstat(rest);
@@ -133,6 +37,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'apply': return await apply(rest);
       case 'delete': return await remove(rest);
       case 'validate': return validate(rest);
+      case 'completion': return completion(rest);
+      case '__complete': return completeCommand(rest);
+      case 'version': case '--version': return version(rest);
       case 'help': return help(rest[0]);
       case '--help': case '-h': case undefined: return help();
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -1,9 +1,17 @@
 // Table and age formatting in kubectl's style.
 
+export function columnWidths(headers: string[], rows: string[][]): number[] {
+  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+}
+
+/** One line of a table: every cell but the last padded to its column's width and 3 spaces. */
+export function tableLine(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd();
+}
+
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  const widths = columnWidths(headers, rows);
+  return [tableLine(headers, widths), ...rows.map((r) => tableLine(r, widths))].join('\n');
 }
 
 /** kubectl's short ages: 45s, 12m, 3h, 5d. */

@@ -24,7 +24,18 @@ export function withStoredState<T>(flags: StateFlags, read: (reader: StateReader
   }
 }
 
-function warnIfNoController(stateDir: string, reader: StateReader | undefined, dirFlag: string | undefined): void {
+/** The directory the controller of `flags` watches: --dir, else what its database says. */
+export function watchedDirOf(flags: StateFlags): string | undefined {
+  if (flags.dir) return resolve(flags.dir);
+  const reader = StateReader.open(stateDirFor(flags));
+  try {
+    return reader?.watchedDirectory();
+  } finally {
+    reader?.close();
+  }
+}
+
+export function warnIfNoController(stateDir: string, reader: StateReader | undefined, dirFlag: string | undefined): void {
   if (readLockHolder(stateDir)) return;
   const dir = dirFlag ? resolve(dirFlag) : reader?.watchedDirectory() ?? stateDir;
   const newest = reader?.newestWrite();

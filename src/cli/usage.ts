@@ -4,7 +4,7 @@ import { DEFAULTS } from '../config.js';
 export class UsageError extends Error {}
 
 const RUN_FLAGS = `  --source dir|kube          desired state from a watched directory (default) or a Kubernetes cluster
-  --dir DIR                  watched directory (default: the bundled examples/)
+  --dir DIR                  watched directory (default: $WIMAXVM_DIR, else the bundled examples/)
   --connect URI              libvirt URI (default: ${DEFAULTS.connect})
   --state-dir DIR            state database (status, events, lock) and overlays
                              (default: ${DEFAULTS.stateHome}/BASENAME-HASH of --dir)
@@ -38,26 +38,52 @@ Kubernetes mode (--source kube):
   --lease-name NAME          default: wimaxvm-controller
   --vlan-claim-namespace NS  where all controllers claim VLANs, one Lease each (default: wimaxvm-system)`;
 
-const READ_FLAGS = `  --dir DIR                  the watched directory whose controller to read (default: the bundled examples/)
+const COMMON_FLAGS = `  --log-level LEVEL          debug | info | warn | error; debug adds the stack to an error
+  -h, --help`;
+
+const READ_FLAGS = `  --dir DIR                  the watched directory whose controller to read (default: $WIMAXVM_DIR,
+                             else the bundled examples/, which \`npm start\` runs on; reading changes nothing)
   --state-dir DIR            that controller's --state-dir, if it was given one (default: derived from --dir)
   -n, --namespace NS         the namespace (default: default)`;
 
-const EDIT_FLAGS = `  --dir DIR                  the watched directory to edit (default: the bundled examples/)
-  -n, --namespace NS         the namespace (default: default)`;
+const EDIT_DIR = `  --dir DIR                  the watched directory to edit (or $WIMAXVM_DIR); required: there is no
+                             default, so that a forgotten --dir never edits the bundled examples/`;
+const NAMESPACE = '  -n, --namespace NS         the namespace (default: default)';
+const STATE_DIR = READ_FLAGS.split('\n')[2];
+
+const GET_FLAGS = `${READ_FLAGS}
+  -A, --all-namespaces
+  -o, --output FORMAT        wide | yaml | json | name (kind/name lines)
+  -l, --selector SELECTOR    labels, as kubectl: a=b, a!=b, a, !a, 'a in (x,y)', 'a notin (x)'; a comma is AND
+  -w, --watch                after the list, print a line for each change until Ctrl-C
+  --output-watch-events      with -w: an EVENT column (ADDED, MODIFIED, DELETED)`;
+
+const TYPES = 'virtualmachines (vm, vms, wvm), wimaxclients (wxc), shapingpolicies (wsp)';
 
 export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   run: { summary: 'the controller: reconcile a watched directory of YAML files, or a cluster\'s resources, onto libvirt', usage: `wimaxvm run [flags]\n\n${RUN_FLAGS}` },
-  get: { summary: 'list VMs or stations, or show one (-o wide|yaml|json)', usage: `wimaxvm get vms|wxc [NAME] [-o wide|yaml|json] [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n  -o, --output FORMAT        wide | yaml | json` },
-  describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}` },
-  vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces` },
-  vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n  -n, --namespace NS         the namespace (default: default)` },
-  start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[1]}\n  --wait DURATION            wait until the controller reports it Running` },
-  stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME [--wait DURATION]\n\n${EDIT_FLAGS}\n${READ_FLAGS.split('\n')[1]}\n  --wait DURATION            wait until the controller reports it Stopped` },
-  restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME\n\n${EDIT_FLAGS}` },
-  addclient: { summary: 'bind a WiMAX station (by MAC) to a VM', usage: `wimaxvm addclient MAC VM\n\n${EDIT_FLAGS}` },
-  apply: { summary: 'declare the resources of a file (created or configured)', usage: `wimaxvm apply -f FILE\n\n  -f, --filename FILE        a YAML file of resources (several documents allowed)\n${EDIT_FLAGS.split('\n')[0]}` },
-  delete: { summary: 'remove a declaration (the controller then removes the VM or path)', usage: `wimaxvm delete vm|wxc NAME\n\n${EDIT_FLAGS}` },
-  validate: { summary: "the controller's own checks of manifest files; exit 1 on any error", usage: 'wimaxvm validate FILE...' },
+  get: {
+    summary: 'list resources or show one (-o wide|yaml|json|name, -l SELECTOR, -w)',
+    usage: `wimaxvm get TYPE [NAME] [flags]\n\nTYPE: ${TYPES}.\nVMs and stations as the controller last stored them; shaping policies (no status) as declared in --dir.\nA STATUS such as Running,InvalidManifest: the declaration in force is the last good one (see describe).\n\n${GET_FLAGS}\n${COMMON_FLAGS}`,
+  },
+  describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}\n${COMMON_FLAGS}` },
+  vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n${COMMON_FLAGS}` },
+  vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Running (e.g. 60s)\n${COMMON_FLAGS}` },
+  stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Stopped (e.g. 60s)\n${COMMON_FLAGS}` },
+  restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  addclient: { summary: 'bind a WiMAX station (by MAC) to a VM', usage: `wimaxvm addclient MAC VM --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  apply: { summary: 'declare the resources of a file (created, configured or unchanged)', usage: `wimaxvm apply -f FILE --dir DIR\n\n  -f, --filename FILE        a YAML file of resources (several documents allowed)\n${EDIT_DIR}\n${COMMON_FLAGS}` },
+  delete: { summary: 'remove a declaration (the controller then removes the VM or path)', usage: `wimaxvm delete TYPE NAME --dir DIR\n\nTYPE: ${TYPES}.\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  validate: {
+    summary: "the controller's own checks of manifest files; exit 1 on any error",
+    usage: `wimaxvm validate FILE...\n\nEach file as the controller parses it, and a resource declared in two of the files (the\ncontroller would apply neither) as an error at both places.\n\n${COMMON_FLAGS}`,
+  },
+  completion: {
+    summary: 'a bash or zsh completion script: commands, flags, types and resource names',
+    usage: 'wimaxvm completion bash|zsh\n\n  source <(wimaxvm completion bash)      # this shell; or save it to /etc/bash_completion.d/wimaxvm\n  source <(wimaxvm completion zsh)       # after compinit',
+  },
+  version: { summary: "wimaxvm's version (also wimaxvm --version)", usage: 'wimaxvm version' },
 };
 
 export function usage(command?: string): string {
@@ -70,6 +96,7 @@ export function usage(command?: string): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width + 2)}${c.summary}`),
     '',
     "Run 'wimaxvm help COMMAND' or 'wimaxvm COMMAND --help' for a command's flags.",
+    `The edit commands (start, stop, restart, addclient, apply, delete) need --dir DIR or ${'$'}WIMAXVM_DIR.`,
     'Exit codes: 0 success; 1 failure (libvirt, a file or the state database said no, another controller',
     'holds the state directory, --wait ran out, invalid input); 2 usage error. Errors are one line;',
     '--log-level debug (or WIMAXVM_DEBUG=1) adds the stack.',

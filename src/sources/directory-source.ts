@@ -13,6 +13,7 @@ import type { DeclaredResource } from '../api/schema.js';
 import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
+import { duplicateDeclarationProblem } from './duplicate-declarations.js';
 import { formatManifestError, parseManifests, type ManifestError } from './manifest-parser.js';
 import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
 
@@ -389,9 +390,8 @@ export class DirectorySource implements AbsenceWitness {
     }
     if (where.length > 1) {
       const places = where.sort().map((rel) => `${rel}:${this.files.get(rel)!.get(key)!.line}`);
-      const message = `declared in ${places.join(' and ')}; neither declaration is applied until only one remains`;
       for (const place of places) this.opts.logger.error(`duplicate declaration of ${key}`, { at: place, alsoAt: places.filter((p) => p !== place) });
-      store.setProblem(key, { reason: 'DuplicateDeclaration', message });
+      store.setProblem(key, duplicateDeclarationProblem(places));
       return;
     }
     const rel = where[0]!;

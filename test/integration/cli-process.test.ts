@@ -2,7 +2,7 @@
 // libvirt's own message, a documented exit code, no stack unless asked; one controller per
 // directory; the reading commands find the controller's state from --dir alone.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,42 @@ describe('one controller per directory', () => {
     expect(stale.code).toBe(0);
     expect(stale.out).toMatch(/^proc-1\s+Running\s/m);
     expect(stale.err).toMatch(new RegExp(`^no controller is running for ${dir}; showing status as of \\d+s ago\\n$`));
+  });
+});
+
+describe('version', () => {
+  it('--version and version print the package version', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const args of [['--version'], ['version']]) {
+      const r = await wimaxvm(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toBe(`wimaxvm ${version}\n`);
+    }
+    expect((await wimaxvm(['version', 'extra'])).code).toBe(2);
+  });
+});
+
+describe('get -w in its own process', () => {
+  it('prints changes as the controller writes them and ends with exit 0 on SIGTERM and on SIGINT', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-vms-'));
+    writeFileSync(join(dir, 'vm.yaml'), vmYaml({ name: 'pw-1', runStrategy: 'Halted' }));
+    const controller = start(['run', '--dir', dir, '--listen', 'off', '--poll', '100ms']);
+    try {
+      await eventually(async () => /^pw-1\s+Stopped\s/m.test((await wimaxvm(['get', 'vms', '--dir', dir])).out), 'pw-1 Stopped');
+      for (const [signal, verb, want] of [['SIGTERM', 'start', 'Running'], ['SIGINT', 'stop', 'Stopped']] as const) {
+        const watch = start(['get', 'vms', '-w', '--dir', dir]);
+        await eventually(() => /^pw-1\s/m.test(watch.out()), 'the first list');
+        expect((await wimaxvm([verb, 'pw-1', '--dir', dir])).code).toBe(0);
+        const changes = () => watch.out().split('\n').slice(2).join('\n'); // after the header and the first list
+        await eventually(() => new RegExp(`^pw-1\\s+${want}\\s`, 'm').test(changes()), `a line for pw-1 ${want}`);
+        process.kill(watch.pid!, signal);
+        expect(await watch.done).toBe(0);
+        expect(watch.err()).toBe('');
+      }
+    } finally {
+      process.kill(controller.pid!, 'SIGTERM');
+      await controller.done;
+    }
   });
 });
 

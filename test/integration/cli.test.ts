@@ -32,6 +32,18 @@ describe('wimaxvm validate', () => {
     expect(r.err).toContain('1 of 2 file(s) invalid');
   });
 
+  it('the same resource in two files: an error at both places, exit 1 (the controller would apply neither)', async () => {
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, `# a copy\n${manyVms([{ name: 'x' }, { name: 'b', runStrategy: 'Always' }])}`);
+    const r = await cli('validate', good, other);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    const sentence = `VirtualMachine default/b is declared in ${good}:10 and ${other}:11; neither declaration is applied until only one remains`;
+    expect(r.err).toBe(`${good}:10: ${sentence}\n${other}:11: ${sentence}\n2 of 2 file(s) invalid\n`);
+    // One file named twice is one file, not a duplicate.
+    expect((await cli('validate', good, join(dir, '.', 'good.yaml'))).out).toBe('2 resource(s) in 1 file(s) valid\n');
+  });
+
   it('exits 1 for a missing file and 2 for usage errors', async () => {
     expect((await cli('validate', join(dir, 'nope.yaml'))).code).toBe(1);
     expect((await cli('validate')).code).toBe(2);

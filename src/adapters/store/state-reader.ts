@@ -35,6 +35,11 @@ export class StateReader {
     return row?.at ?? undefined;
   }
 
+  /** SQLite's data_version: it moves whenever another connection (the controller) commits. One cheap query. */
+  changeCounter(): number {
+    return this.state.db.pragma('data_version', { simple: true }) as number;
+  }
+
   events(key: ResourceKey, limit?: number): RecordedEvent[] {
     return readEvents(this.state.db, key, limit);
   }
