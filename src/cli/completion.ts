@@ -10,7 +10,8 @@ import { VM_KIND } from '../api/virtual-machine.js';
 import { StateReader } from '../adapters/store/state-reader.js';
 import { stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
-import { COMMON_OPTIONS, LOG_LEVELS, namedDir } from './common-flags.js';
+import { parseArgs } from 'node:util';
+import { checkLogLevel, COMMON_OPTIONS, LOG_LEVELS, namedDir } from './common-flags.js';
 import { BASH_SCRIPT, ZSH_SCRIPT } from './completion-scripts.js';
 import { EDIT_COMMAND_OPTIONS } from './edit-commands.js';
 import { GET_OPTIONS } from './get-command.js';
@@ -18,13 +19,13 @@ import { declaredListing, storedListing } from './listing.js';
 import { READ_COMMAND_OPTIONS } from './read-commands.js';
 import { kindArg, RESOURCE_TYPES } from './resource-types.js';
 import { RUN_OPTIONS } from './run-command.js';
-import { COMMANDS, UsageError } from './usage.js';
+import { COMMANDS, usage, UsageError } from './usage.js';
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 const OPTIONS: Record<string, Options> = {
   run: RUN_OPTIONS, get: GET_OPTIONS, ...EDIT_COMMAND_OPTIONS, ...READ_COMMAND_OPTIONS,
-  validate: COMMON_OPTIONS, completion: {}, version: {}, help: {},
+  validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {},
 };
 
 /** Values of flags that take one of a few words; paths for those that take a file or directory. */
@@ -36,9 +37,9 @@ const FLAG_VALUES: Record<string, string[]> = {
 };
 
 /** What each argument position of a command takes. */
-type Arg = 'type' | 'name' | 'vm' | 'files' | 'command' | 'shell' | 'none';
+type Arg = 'type' | 'statusType' | 'name' | 'vm' | 'files' | 'command' | 'shell' | 'none';
 const ARGS: Record<string, Arg[]> = {
-  get: ['type', 'name'], describe: ['type', 'name'], delete: ['type', 'name'],
+  get: ['type', 'name'], describe: ['statusType', 'name'], delete: ['type', 'name'],
   start: ['vm'], stop: ['vm'], restart: ['vm'], vmstat: ['vm'], addclient: ['none', 'vm'],
   validate: ['files'], help: ['command'], completion: ['shell'],
 };
@@ -46,7 +47,10 @@ const ARGS: Record<string, Arg[]> = {
 const EDITS = new Set(Object.keys(EDIT_COMMAND_OPTIONS));
 
 export function completion(args: string[]): number {
-  const [shell, ...rest] = args;
+  const { values, positionals } = parseArgs({ args, options: COMMON_OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return (process.stdout.write(usage('completion') + '\n'), 0);
+  checkLogLevel(values['log-level']);
+  const [shell, ...rest] = positionals;
   if (rest.length || (shell !== 'bash' && shell !== 'zsh')) throw new UsageError('completion takes one SHELL: bash or zsh');
   process.stdout.write(shell === 'bash' ? BASH_SCRIPT : ZSH_SCRIPT);
   return 0;
@@ -77,6 +81,7 @@ export function candidates(words: string[]): string[] {
   const arg = (ARGS[command] ?? [])[positionals.length] ?? 'none';
   switch (arg) {
     case 'type': return RESOURCE_TYPES.flatMap((t) => [t.plural, ...t.shortNames, ...t.aliases]);
+    case 'statusType': return RESOURCE_TYPES.filter((t) => t.kind !== SHAPING_POLICY_KIND).flatMap((t) => [t.plural, ...t.shortNames, ...t.aliases]);
     case 'name': return names(command, positionals[0], flags);
     case 'vm': return names(command, VM_KIND, flags);
     case 'files': return [':files'];

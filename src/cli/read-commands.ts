@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_NAMESPACE, resourceKey, type Condition, type Resource } from '../api/meta.js';
+import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
 import type { WimaxClient } from '../api/wimax-client.js';
 import { DEFAULTS } from '../config.js';
@@ -58,6 +59,7 @@ export function describe(args: string[]): number {
   checkLogLevel(values['log-level']);
   const [kindName, name] = positionals;
   const kind = kindArg(kindName);
+  if (kind === SHAPING_POLICY_KIND) throw new UsageError("describe: shaping policies have no status or events; see 'wimaxvm get wsp NAME -o yaml'");
   if (!name || positionals.length > 2) throw new UsageError('describe needs a TYPE and one NAME');
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
   const [vm, events] = withStoredState(stateFlags(values), (reader) => [

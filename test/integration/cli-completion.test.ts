@@ -62,7 +62,7 @@ describe('bash completion', () => {
 
   it('completes resource types', async () => {
     expect(await complete('get', '')).toEqual(['clients', 'shapingpolicies', 'virtualmachines', 'vm', 'vms', 'wimaxclients', 'wsp', 'wvm', 'wxc']);
-    expect(await complete('describe', 'w')).toEqual(['wimaxclients', 'wsp', 'wvm', 'wxc']);
+    expect(await complete('describe', 'w')).toEqual(['wimaxclients', 'wvm', 'wxc']); // policies have nothing to describe
   });
 
   it('completes names: stored ones for reading, declared ones in --dir for edits, none without a directory to edit', async () => {

@@ -54,6 +54,9 @@ describe('wimaxvm get', () => {
       expect(r.out).toBe('NAME      ENABLED   SOURCE\ndefault   false     policy.yaml:1\n');
     }
     expect((await read('get', 'wsp', '-o', 'name')).out).toBe('shapingpolicy/default\n');
+    const described = await read('describe', 'wsp', 'default');
+    expect(described.code).toBe(2);
+    expect(described.err).toContain("describe: shaping policies have no status or events; see 'wimaxvm get wsp NAME -o yaml'");
     const missing = await read('get', 'wsp', 'other');
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('shapingpolicies "other" not found');

@@ -52,6 +52,14 @@ describe('wimaxvm validate', () => {
     expect((await cli('run', '--workers', '0')).code).toBe(2);
   });
 
+  it('version and completion take --help and --log-level like every command', async () => {
+    expect((await cli('version', '--log-level', 'debug')).out).toMatch(/^wimaxvm \d+\.\d+\.\d+/);
+    expect((await cli('version', '--help')).out).toContain('wimaxvm version');
+    expect((await cli('completion', 'bash', '--log-level', 'warn')).out).toContain('complete -o filenames -F _wimaxvm wimaxvm');
+    expect((await cli('completion', 'fish')).code).toBe(2);
+    expect((await cli('completion', '--log-level', 'loud', 'bash')).code).toBe(2);
+  });
+
   it('help documents the exit codes', async () => {
     const r = await cli('help');
     expect(r.out).toContain('Exit codes: 0 success; 1 failure');
