@@ -12,6 +12,7 @@ import { vmlistLine } from '../cli/legacy-format.js';
 import { upsertDeclaration, type DesiredStateWriter, type FieldChange, type NewResource } from '../ports/desired-state-writer.js';
 import { DesiredStateError, httpStatusOf } from '../ports/desired-state-writer.js';
 import type { Hypervisor } from '../ports/hypervisor.js';
+import { domainNameProblem } from '../reconcilers/virtual-machine/domain-name.js';
 
 export interface LegacyResponse {
   status: number;
@@ -134,6 +135,8 @@ export class LegacyApi {
   }
 
   private async create(name: string, mac: string, ip: string): Promise<LegacyResponse> {
+    const nameProblem = domainNameProblem(domainNameFor(this.deps.namespace, name));
+    if (nameProblem) throw new BadRequest(`invalid vmname: ${nameProblem}`);
     // Defined, not started: the old service's create; start runs it.
     await this.deps.writer.create({
       apiVersion: API_VERSION, kind: VM_KIND, metadata: { name, namespace: this.deps.namespace },

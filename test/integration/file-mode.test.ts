@@ -193,4 +193,22 @@ describe('file mode on test:///default', () => {
       && [h.status('vlan-x'), h.status('vlan-y')].every((s) => !s!.conditions.some((c) => c.type === 'VLANAssigned')), 'x on 3901, y on 3900, no VLAN condition left');
     expect(h.running!.vlans.holder(3900)).toBe('VirtualMachine/default/vlan-y');
   });
+
+  it('long valid names run with their status stored; a name libvirt cannot hold is Failed with a clear reason (issue 15, 8)', async () => {
+    const longest = `n${'x'.repeat(245)}9`; // 247: the longest libvirt's QEMU driver can hold
+    const tooLong = `t${'x'.repeat(251)}9`; // 253: valid in Kubernetes
+    const elsewhere = `e${'x'.repeat(241)}9`; // 243 + "lab_": 247
+    h.write('long/names.yaml', [vmYaml({ name: longest }), vmYaml({ name: tooLong }), vmYaml({ name: elsewhere, namespace: 'lab' })].join('---\n'));
+    await h.waitForStatus(longest, 'Running');
+    await eventually(() => h.status(elsewhere, 'lab')?.printableStatus === 'Running', `lab/${elsewhere} Running`);
+    expect(h.statusFromDisk(longest)?.printableStatus).toBe('Running');
+    expect((await h.domain(longest))!.state).toBe('running');
+    expect((await h.domain(`lab_${elsewhere}`))!.state).toBe('running');
+    const failed = await h.waitForStatus(tooLong, 'Failed');
+    expect(failed.conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'NameTooLong' });
+    expect(failed.conditions.find((c) => c.type === 'Ready')!.message).toMatch(/is 253 characters; .*at most 247.*choose a shorter name/);
+    expect(h.statusFromDisk(tooLong)?.printableStatus).toBe('Failed');
+    expect(await h.domain(tooLong)).toBeUndefined();
+    expect(h.logs.filter((l) => l.includes('"reason":"NameTooLong"') && l.includes('"level":"warn"'))).toHaveLength(1);
+  });
 });

@@ -179,6 +179,28 @@ describe('the legacy /wimaxvm API', () => {
     expect(readFileSync(join(h.dir, 'vm7.yaml'), 'utf8')).toContain('# vm7 belongs to the handover experiment');
   });
 
+  it('long valid names: a 240-character vmname is created, stored and listed; one libvirt cannot hold is refused clearly (issue 15, 8)', async () => {
+    const long = `l${'x'.repeat(238)}9`;
+    const r = await get(`/wimaxvm/create?mac=52:52:52:52:53:01&ip=192.168.0.61&vmname=${long}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(new RegExp(`^Domain ${long} created with vlan tag \\d+\n$`));
+    const file = readdirSync(h.dir).find((f) => f.startsWith(`virtualmachine-default-lxxx`))!;
+    expect(file.length).toBeLessThanOrEqual(200);
+    expect(readFileSync(join(h.dir, file), 'utf8')).toContain(`name: ${long}`);
+    expect((await h.domain(long))!.state).toBe('shutoff');
+    expect(h.statusFromDisk(long)?.printableStatus).toBe('Stopped');
+    expect((await get('/wimaxvm/vmlist')).body).toContain(`${long} VLANid`);
+    expect((await get(`/wimaxvm/start?vmname=${long}`)).status).toBe(200);
+    expect((await h.domain(long))!.state).toBe('running');
+
+    const before = snapshot();
+    const tooLong = `t${'x'.repeat(247)}`;
+    const refused = await get(`/wimaxvm/create?mac=52:52:52:52:53:02&ip=192.168.0.62&vmname=${tooLong}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatch(/^invalid vmname: the libvirt domain name tx{39}\.\.\. is 248 characters; .* at most 247 .*choose a shorter name\n$/);
+    expect(snapshot()).toEqual(before);
+  });
+
   it('/healthz and /readyz', async () => {
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).body).toBe('ok\n');

@@ -23,6 +23,7 @@ import { ownershipOf, type Identity } from './ownership.js';
 import { computeStatus, type StatusInput } from './status.js';
 import { ProblemReporter } from '../problem-reporter.js';
 import { describeStopWait } from './stop-wait.js';
+import { domainNameProblem } from './domain-name.js';
 
 /** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
 const WITHHELD_RECHECK_MS = 15_000;
@@ -457,6 +458,8 @@ export class VirtualMachineReconciler implements Reconciler {
     key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
   ): Promise<{ definition: DomainDefinition; diskImages: string[]; vlanChoice: VlanChoice }> {
     const { macs, disks, nic: nic0, hypervisor } = this.deps;
+    const nameProblem = domainNameProblem(domainName);
+    if (nameProblem) throw new TerminalError('NameTooLong', nameProblem);
     const specMac = vm.spec.network?.mac?.toLowerCase();
     let mac: string;
     if (specMac) {
