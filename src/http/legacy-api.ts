@@ -69,6 +69,11 @@ function param(query: URLSearchParams, name: string, re: RegExp, what: string): 
   return value;
 }
 
+/** kstatus Stalled: the controller cannot get further without the user. */
+function stalled(status: VirtualMachineStatus): boolean {
+  return status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
+}
+
 export class LegacyApi {
   private readonly deps: LegacyApiDeps;
   private editChain: Promise<unknown> = Promise.resolve();
@@ -151,8 +156,13 @@ export class LegacyApi {
     const vm = this.vm(name);
     if (vm.spec.runStrategy !== runStrategy) await this.deps.writer.patch(this.vmKey(name), [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
     const want = runStrategy === 'Always' ? 'Running' : 'Stopped';
-    const status = await this.waitFor<VirtualMachineStatus>(this.vmKey(name), (s) => s.printableStatus === want && s.observedGeneration >= vm.metadata.generation + (vm.spec.runStrategy !== runStrategy ? 1 : 0));
-    if (status?.printableStatus !== want) return text(202, `Domain ${name} asked to ${runStrategy === 'Always' ? 'start' : 'stop'}; ${this.why(status)}`);
+    const generation = vm.metadata.generation + (vm.spec.runStrategy !== runStrategy ? 1 : 0);
+    const current = (st: VirtualMachineStatus) => st.observedGeneration >= generation;
+    // Stuck on something only the user can fix (Failed, a crash loop, a VLAN conflict): say so at once rather than wait.
+    const status = await this.waitFor<VirtualMachineStatus>(this.vmKey(name), (st) => current(st) && (st.printableStatus === want || stalled(st)));
+    const verb = runStrategy === 'Always' ? 'start' : 'stop';
+    if (status && current(status) && status.printableStatus !== want && stalled(status)) return text(409, `Domain ${name} cannot ${verb}: ${this.why(status)}`);
+    if (status?.printableStatus !== want) return text(202, `Domain ${name} asked to ${verb}; ${this.why(status)}`);
     // The old service's answers, two spaces and all.
     return text(200, runStrategy === 'Always' ? `Domain ${name} started  with vlan tag ${status.allocations.vlan ?? 'none'}` : `Domain ${name} destroyed`);
   }

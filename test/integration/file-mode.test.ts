@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, Harness, manyVms, vmYaml } from '../helpers/harness.js';
 import { undefineByHand } from '../helpers/by-hand.js';
+import { StateReader } from '../../src/adapters/store/state-reader.js';
 
 describe('file mode on test:///default', () => {
   let h: Harness;
@@ -210,5 +211,23 @@ describe('file mode on test:///default', () => {
     expect(h.statusFromDisk(tooLong)?.printableStatus).toBe('Failed');
     expect(await h.domain(tooLong)).toBeUndefined();
     expect(h.logs.filter((l) => l.includes('"reason":"NameTooLong"') && l.includes('"level":"warn"'))).toHaveLength(1);
+  });
+
+  it('a label-only edit reaches the stored status, without touching the domain (issue 15, 10)', async () => {
+    const labelled = (team: string) => vmYaml({ name: 'labelled-vm' }).replace('metadata:\n', `metadata:\n  labels:\n    team: ${team}\n`);
+    h.write('labels/vm.yaml', labelled('radio'));
+    await h.waitForStatus('labelled-vm', 'Running');
+    await eventually(() => h.running!.statuses.get('VirtualMachine/default/labelled-vm')?.metadata.labels?.team === 'radio', 'label stored');
+    const before = (await h.domain('labelled-vm'))!;
+    h.write('labels/vm.yaml', labelled('core'));
+    await eventually(() => h.running!.statuses.get('VirtualMachine/default/labelled-vm')?.metadata.labels?.team === 'core', 'the new label stored');
+    const reader = StateReader.open(h.stateDir)!;
+    try {
+      expect(reader.objects('VirtualMachine', 'default', 'labelled-vm')[0]!.metadata.labels).toEqual({ team: 'core' });
+    } finally {
+      reader.close();
+    }
+    const after = (await h.domain('labelled-vm'))!;
+    expect([after.id, after.state]).toEqual([before.id, 'running']);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { eventually, Harness } from '../helpers/harness.js';
+import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 
 const COMMENTED = `# vm7 belongs to the handover experiment
 apiVersion: wimaxvm.io/v1alpha1
@@ -199,6 +199,17 @@ describe('the legacy /wimaxvm API', () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toMatch(/^invalid vmname: the libvirt domain name tx{39}\.\.\. is 248 characters; .* at most 247 .*choose a shorter name\n$/);
     expect(snapshot()).toEqual(before);
+  });
+
+  it('start and stop of a Failed VM answer at once with the failure, not after the whole wait (issue 15, 10)', async () => {
+    h.write('broken-disk.yaml', vmYaml({ name: 'vm-nodisk', runStrategy: 'Halted', extra: '  disks:\n    - image: no-such-image-recon.qcow2' }));
+    await h.waitForStatus('vm-nodisk', 'Failed');
+    const start = await get('/wimaxvm/start?vmname=vm-nodisk');
+    expect(start.status).toBe(409);
+    expect(start.body).toMatch(/^Domain vm-nodisk cannot start: it is Failed: disk image "no-such-image-recon.qcow2" not found/);
+    const stop = await get('/wimaxvm/stop?vmname=vm-nodisk');
+    expect(stop.status).toBe(409);
+    expect(stop.body).toMatch(/^Domain vm-nodisk cannot stop: it is Failed/);
   });
 
   it('/healthz and /readyz', async () => {
