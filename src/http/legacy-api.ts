@@ -12,6 +12,7 @@ import { vmlistLine } from '../cli/legacy-format.js';
 import { upsertDeclaration, type DesiredStateWriter, type FieldChange, type NewResource } from '../ports/desired-state-writer.js';
 import { DesiredStateError, httpStatusOf } from '../ports/desired-state-writer.js';
 import type { Hypervisor } from '../ports/hypervisor.js';
+import { domainNameProblem } from '../reconcilers/virtual-machine/domain-name.js';
 
 export interface LegacyResponse {
   status: number;
@@ -66,6 +67,11 @@ function param(query: URLSearchParams, name: string, re: RegExp, what: string): 
   const value = values[0]!;
   if (value.length > 253 || !re.test(value)) throw new BadRequest(`invalid ${name}: expected ${what}`);
   return value;
+}
+
+/** kstatus Stalled: the controller cannot get further without the user. */
+function stalled(status: VirtualMachineStatus): boolean {
+  return status.conditions.some((c) => c.type === 'Stalled' && c.status === 'True');
 }
 
 export class LegacyApi {
@@ -134,6 +140,8 @@ export class LegacyApi {
   }
 
   private async create(name: string, mac: string, ip: string): Promise<LegacyResponse> {
+    const nameProblem = domainNameProblem(domainNameFor(this.deps.namespace, name));
+    if (nameProblem) throw new BadRequest(`invalid vmname: ${nameProblem}`);
     // Defined, not started: the old service's create; start runs it.
     await this.deps.writer.create({
       apiVersion: API_VERSION, kind: VM_KIND, metadata: { name, namespace: this.deps.namespace },
@@ -148,8 +156,13 @@ export class LegacyApi {
     const vm = this.vm(name);
     if (vm.spec.runStrategy !== runStrategy) await this.deps.writer.patch(this.vmKey(name), [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
     const want = runStrategy === 'Always' ? 'Running' : 'Stopped';
-    const status = await this.waitFor<VirtualMachineStatus>(this.vmKey(name), (s) => s.printableStatus === want && s.observedGeneration >= vm.metadata.generation + (vm.spec.runStrategy !== runStrategy ? 1 : 0));
-    if (status?.printableStatus !== want) return text(202, `Domain ${name} asked to ${runStrategy === 'Always' ? 'start' : 'stop'}; ${this.why(status)}`);
+    const generation = vm.metadata.generation + (vm.spec.runStrategy !== runStrategy ? 1 : 0);
+    const current = (st: VirtualMachineStatus) => st.observedGeneration >= generation;
+    // Stuck on something only the user can fix (Failed, a crash loop, a VLAN conflict): say so at once rather than wait.
+    const status = await this.waitFor<VirtualMachineStatus>(this.vmKey(name), (st) => current(st) && (st.printableStatus === want || stalled(st)));
+    const verb = runStrategy === 'Always' ? 'start' : 'stop';
+    if (status && current(status) && status.printableStatus !== want && stalled(status)) return text(409, `Domain ${name} cannot ${verb}: ${this.why(status)}`);
+    if (status?.printableStatus !== want) return text(202, `Domain ${name} asked to ${verb}; ${this.why(status)}`);
     // The old service's answers, two spaces and all.
     return text(200, runStrategy === 'Always' ? `Domain ${name} started  with vlan tag ${status.allocations.vlan ?? 'none'}` : `Domain ${name} destroyed`);
   }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, Harness, manyVms, vmYaml } from '../helpers/harness.js';
 import { undefineByHand } from '../helpers/by-hand.js';
+import { StateReader } from '../../src/adapters/store/state-reader.js';
 
 describe('file mode on test:///default', () => {
   let h: Harness;
@@ -192,5 +193,41 @@ describe('file mode on test:///default', () => {
     await eventually(() => h.status('vlan-x')?.allocations.vlan === 3901 && h.status('vlan-y')?.allocations.vlan === 3900
       && [h.status('vlan-x'), h.status('vlan-y')].every((s) => !s!.conditions.some((c) => c.type === 'VLANAssigned')), 'x on 3901, y on 3900, no VLAN condition left');
     expect(h.running!.vlans.holder(3900)).toBe('VirtualMachine/default/vlan-y');
+  });
+
+  it('long valid names run with their status stored; a name libvirt cannot hold is Failed with a clear reason (issue 15, 8)', async () => {
+    const longest = `n${'x'.repeat(245)}9`; // 247: the longest libvirt's QEMU driver can hold
+    const tooLong = `t${'x'.repeat(251)}9`; // 253: valid in Kubernetes
+    const elsewhere = `e${'x'.repeat(241)}9`; // 243 + "lab_": 247
+    h.write('long/names.yaml', [vmYaml({ name: longest }), vmYaml({ name: tooLong }), vmYaml({ name: elsewhere, namespace: 'lab' })].join('---\n'));
+    await h.waitForStatus(longest, 'Running');
+    await eventually(() => h.status(elsewhere, 'lab')?.printableStatus === 'Running', `lab/${elsewhere} Running`);
+    expect(h.statusFromDisk(longest)?.printableStatus).toBe('Running');
+    expect((await h.domain(longest))!.state).toBe('running');
+    expect((await h.domain(`lab_${elsewhere}`))!.state).toBe('running');
+    const failed = await h.waitForStatus(tooLong, 'Failed');
+    expect(failed.conditions.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'NameTooLong' });
+    expect(failed.conditions.find((c) => c.type === 'Ready')!.message).toMatch(/is 253 characters; .*at most 247.*choose a shorter name/);
+    expect(h.statusFromDisk(tooLong)?.printableStatus).toBe('Failed');
+    expect(await h.domain(tooLong)).toBeUndefined();
+    expect(h.logs.filter((l) => l.includes('"reason":"NameTooLong"') && l.includes('"level":"warn"'))).toHaveLength(1);
+  });
+
+  it('a label-only edit reaches the stored status, without touching the domain (issue 15, 10)', async () => {
+    const labelled = (team: string) => vmYaml({ name: 'labelled-vm' }).replace('metadata:\n', `metadata:\n  labels:\n    team: ${team}\n`);
+    h.write('labels/vm.yaml', labelled('radio'));
+    await h.waitForStatus('labelled-vm', 'Running');
+    await eventually(() => h.running!.statuses.get('VirtualMachine/default/labelled-vm')?.metadata.labels?.team === 'radio', 'label stored');
+    const before = (await h.domain('labelled-vm'))!;
+    h.write('labels/vm.yaml', labelled('core'));
+    await eventually(() => h.running!.statuses.get('VirtualMachine/default/labelled-vm')?.metadata.labels?.team === 'core', 'the new label stored');
+    const reader = StateReader.open(h.stateDir)!;
+    try {
+      expect(reader.objects('VirtualMachine', 'default', 'labelled-vm')[0]!.metadata.labels).toEqual({ team: 'core' });
+    } finally {
+      reader.close();
+    }
+    const after = (await h.domain('labelled-vm'))!;
+    expect([after.id, after.state]).toEqual([before.id, 'running']);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { eventually, Harness } from '../helpers/harness.js';
+import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 
 const COMMENTED = `# vm7 belongs to the handover experiment
 apiVersion: wimaxvm.io/v1alpha1
@@ -177,6 +177,39 @@ describe('the legacy /wimaxvm API', () => {
     const last = /runStrategy: (\w+)/.exec(readFileSync(join(h.dir, 'vm7.yaml'), 'utf8'))![1];
     await eventually(async () => (await h.domain('vm7'))!.state === (last === 'Always' ? 'running' : 'shutoff'), `vm7 as its file says (${last})`);
     expect(readFileSync(join(h.dir, 'vm7.yaml'), 'utf8')).toContain('# vm7 belongs to the handover experiment');
+  });
+
+  it('long valid names: a 240-character vmname is created, stored and listed; one libvirt cannot hold is refused clearly (issue 15, 8)', async () => {
+    const long = `l${'x'.repeat(238)}9`;
+    const r = await get(`/wimaxvm/create?mac=52:52:52:52:53:01&ip=192.168.0.61&vmname=${long}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(new RegExp(`^Domain ${long} created with vlan tag \\d+\n$`));
+    const file = readdirSync(h.dir).find((f) => f.startsWith(`virtualmachine-default-lxxx`))!;
+    expect(file.length).toBeLessThanOrEqual(200);
+    expect(readFileSync(join(h.dir, file), 'utf8')).toContain(`name: ${long}`);
+    expect((await h.domain(long))!.state).toBe('shutoff');
+    expect(h.statusFromDisk(long)?.printableStatus).toBe('Stopped');
+    expect((await get('/wimaxvm/vmlist')).body).toContain(`${long} VLANid`);
+    expect((await get(`/wimaxvm/start?vmname=${long}`)).status).toBe(200);
+    expect((await h.domain(long))!.state).toBe('running');
+
+    const before = snapshot();
+    const tooLong = `t${'x'.repeat(247)}`;
+    const refused = await get(`/wimaxvm/create?mac=52:52:52:52:53:02&ip=192.168.0.62&vmname=${tooLong}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatch(/^invalid vmname: the libvirt domain name tx{39}\.\.\. is 248 characters; .* at most 247 .*choose a shorter name\n$/);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('start and stop of a Failed VM answer at once with the failure, not after the whole wait (issue 15, 10)', async () => {
+    h.write('broken-disk.yaml', vmYaml({ name: 'vm-nodisk', runStrategy: 'Halted', extra: '  disks:\n    - image: no-such-image-recon.qcow2' }));
+    await h.waitForStatus('vm-nodisk', 'Failed');
+    const start = await get('/wimaxvm/start?vmname=vm-nodisk');
+    expect(start.status).toBe(409);
+    expect(start.body).toMatch(/^Domain vm-nodisk cannot start: it is Failed: disk image "no-such-image-recon.qcow2" not found/);
+    const stop = await get('/wimaxvm/stop?vmname=vm-nodisk');
+    expect(stop.status).toBe(409);
+    expect(stop.body).toMatch(/^Domain vm-nodisk cannot stop: it is Failed/);
   });
 
   it('/healthz and /readyz', async () => {

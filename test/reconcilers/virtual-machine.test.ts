@@ -566,6 +566,21 @@ describe('spec changes on a running guest', () => {
   });
 });
 
+describe('labels and annotations', () => {
+  it('a label-only edit reaches the stored object (same generation, no libvirt call)', async () => {
+    await running(h, 'vm1');
+    const vm = h.store.get<VirtualMachine>(keyOf('vm1'))!;
+    h.store.set(keyOf('vm1'), { ...vm, metadata: { ...vm.metadata, labels: { team: 'radio' }, annotations: { note: 'x' } } });
+    await h.reconcile('vm1');
+    expect(h.hv.calls).toEqual([]);
+    expect(h.statuses.get(keyOf('vm1'))!.metadata).toMatchObject({ generation: 1, labels: { team: 'radio' }, annotations: { note: 'x' } });
+    expect(h.statuses.writes).toBe(1);
+    h.reset();
+    await h.reconcile('vm1');
+    expect(h.statuses.writes).toBe(0);
+  });
+});
+
 describe('a domain that is not ours', () => {
   it('is never touched; the resource is Failed with Stalled DomainNameTaken', async () => {
     h.hv.defineBehindBack(FOREIGN_XML('vm1'));

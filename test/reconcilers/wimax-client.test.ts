@@ -135,6 +135,16 @@ describe('WimaxClient reconciler', () => {
     expect(t.datapath.mutations()).toEqual([`apply ${MAC}`, `apply ${MAC}`]);
   });
 
+  it('a label-only edit reaches the stored object', async () => {
+    t.runningVm('vm-a', 7);
+    t.client('st1');
+    await t.reconcile('st1');
+    const client = t.store.get<WimaxClient>('WimaxClient/default/st1')!;
+    t.store.set('WimaxClient/default/st1', { ...client, metadata: { ...client.metadata, labels: { site: 'b' } } });
+    await t.reconcile('st1');
+    expect(t.statuses.get('WimaxClient/default/st1')!.metadata.labels).toEqual({ site: 'b' });
+  });
+
   it('two clients claiming one station: Conflict on both, neither programmed; removing one binds the other', async () => {
     t.runningVm('vm-a', 7);
     t.runningVm('vm-b', 9);

@@ -22,7 +22,9 @@ import { isActive, planVirtualMachine, remembersStart, type Action, type Observe
 import { ownershipOf, type Identity } from './ownership.js';
 import { computeStatus, type StatusInput } from './status.js';
 import { ProblemReporter } from '../problem-reporter.js';
+import { sameDeclaration } from '../same-declaration.js';
 import { describeStopWait } from './stop-wait.js';
+import { domainNameProblem } from './domain-name.js';
 
 /** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
 const WITHHELD_RECHECK_MS = 15_000;
@@ -457,6 +459,8 @@ export class VirtualMachineReconciler implements Reconciler {
     key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
   ): Promise<{ definition: DomainDefinition; diskImages: string[]; vlanChoice: VlanChoice }> {
     const { macs, disks, nic: nic0, hypervisor } = this.deps;
+    const nameProblem = domainNameProblem(domainName);
+    if (nameProblem) throw new TerminalError('NameTooLong', nameProblem);
     const specMac = vm.spec.network?.mac?.toLowerCase();
     let mac: string;
     if (specMac) {
@@ -598,8 +602,7 @@ export class VirtualMachineReconciler implements Reconciler {
   private async writeStatus(key: ResourceKey, vm: VirtualMachine, input: StatusInput): Promise<void> {
     const status = computeStatus(input);
     const stored = this.deps.statuses.get(key);
-    if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && stored.metadata.generation === vm.metadata.generation
-      && JSON.stringify(stored.spec) === JSON.stringify(vm.spec)) return;
+    if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && sameDeclaration(stored, vm)) return;
     await this.deps.statuses.write(key, { apiVersion: vm.apiVersion, kind: vm.kind, metadata: vm.metadata, spec: vm.spec, status });
     this.deps.onStatusChange?.(key);
   }

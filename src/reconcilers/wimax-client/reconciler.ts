@@ -12,6 +12,7 @@ import type { ClientPath, Datapath } from '../../ports/datapath.js';
 import type { EventRecorder } from '../../ports/event-recorder.js';
 import type { StatusStore } from '../../ports/status-store.js';
 import { ProblemReporter } from '../problem-reporter.js';
+import { sameDeclaration } from '../same-declaration.js';
 import type { ClientIndex } from './client-index.js';
 
 export interface WimaxClientReconcilerDeps {
@@ -160,8 +161,7 @@ export class WimaxClientReconciler implements Reconciler {
       };
     }
     const stored = this.deps.statuses.get(key);
-    if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && JSON.stringify(stored.spec) === JSON.stringify(client.spec)
-      && stored.metadata.generation === generation) return;
+    if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && sameDeclaration(stored, client)) return;
     // What needs the user has its event from the problem reporter, once per cause.
     if (previous?.printableStatus !== status.printableStatus && !('bound' in outcome) && !NEEDS_THE_USER.has(outcome.reason)) {
       this.deps.events.record(key, 'Warning', outcome.reason, outcome.message);
