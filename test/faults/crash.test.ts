@@ -28,13 +28,21 @@ describe.skipIf(!enabled)(`kill -9 at random moments (seed ${SEED}, ${ROUNDS} ro
     const when = rng(SEED ^ 0x5eed);
     for (let round = 0; round < ROUNDS; round++) {
       run.start();
-      // Somewhere between start-up and the end of convergence (start-up alone takes ~0.5 s).
-      const delay = Math.floor(200 + when() * (1500 + VMS * 10));
-      await new Promise((r) => setTimeout(r, delay));
+      const started = Date.now();
+      // One round in five during start-up (a random delay); the others once the controller has
+      // acted on libvirt a random number of times, mid-convergence (or, if it has little to
+      // do, after a while).
+      if (when() < 0.2) await new Promise((r) => setTimeout(r, Math.floor(when() * 1500)));
+      else {
+        // After the first round most VMs exist: the edits leave a few dozen actions to do.
+        const target = 1 + Math.floor(when() * (round === 0 ? VMS : VMS / 5));
+        await eventually(() => run.actions >= target || run.crashed() !== undefined || Date.now() - started > 5_000 + VMS * 20, `${target} actions`, 60_000 + VMS * 200);
+      }
       expect(run.crashed(), `seed ${SEED} round ${round}`).toBeUndefined();
-      const defined = (await run.ourDomains()).size;
+      const actions = run.actions;
+      await run.ourDomains(); // notes which VMs got a domain
       await run.kill9();
-      console.log(`round ${round}: kill -9 after ${delay} ms, ${defined} domains defined at that moment`);
+      console.log(`round ${round}: kill -9 after ${Date.now() - started} ms and ${actions} libvirt actions`);
       run.edit();
     }
     run.start();
@@ -45,6 +53,8 @@ describe.skipIf(!enabled)(`kill -9 at random moments (seed ${SEED}, ${ROUNDS} ro
       return (await run.converged()) === undefined;
     }, `convergence after the last round (seed ${SEED}): ${await run.converged().catch((e) => String(e))}`, timeout);
     expect(await run.check(), `seed ${SEED}`).toEqual([]);
+    const leaks = run.knownOverlayLeaks();
+    if (leaks.length) console.warn(`crash seed ${SEED}: KNOWN DEFECT, overlays left of deleted VMs that never got a domain: ${leaks.join(', ')}`);
     console.log(`crash seed ${SEED}: ${ROUNDS} rounds, ${run.declaredCounts.vms} VMs and ${run.declaredCounts.clients} stations converged`);
   }, 1_800_000);
 });

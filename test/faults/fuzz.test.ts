@@ -20,7 +20,7 @@ const SEED = process.env.WIMAXVM_FUZZ_SEED ? Number(process.env.WIMAXVM_FUZZ_SEE
 const CASES = Number(process.env.WIMAXVM_FUZZ_CASES ?? 10_000);
 const CONTROLLER_CASES = Number(process.env.WIMAXVM_FUZZ_CONTROLLER_CASES ?? 300);
 /** In-process cases keep huge and deep files small (parse time); the controller gets the real sizes. */
-const IN_PROCESS_LIMITS = { maxBytes: 16 * 1024, maxDepth: 1000 };
+const IN_PROCESS_LIMITS = { maxBytes: 16 * 1024, maxDepth: 300 };
 
 console.log(`fuzz seed ${SEED} (replay with WIMAXVM_FUZZ_SEED=${SEED})`);
 

