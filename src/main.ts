@@ -6,6 +6,7 @@ import { VM_KIND } from './api/virtual-machine.js';
 import { CLIENT_KIND } from './api/wimax-client.js';
 import { LibvirtHypervisor } from './adapters/libvirt-hypervisor.js';
 import { OvsDatapath } from './adapters/ovs-datapath.js';
+import { SwitchWatch } from './adapters/ovs-switch-watch.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';
 import { assertQemuCanReach } from './adapters/qemu-dir-access.js';
 import { MacAllocator } from './allocators/mac-allocator.js';
@@ -137,8 +138,13 @@ export async function startController(config: Config, logger: Logger, signal?: A
     if (store.get(claim.holderKey)) controller.enqueue(claim.holderKey);
   });
 
+  // The watch calls Acting back only once started (the switch part), after Acting is built.
+  const switchWatch = datapath && new SwitchWatch({
+    bridge: config.nic.type === 'bridge' ? config.nic.source : '', logger,
+    onRestored: () => acting.repairSwitch(),
+  });
   const acting = new Acting({
-    config, mode, store, statuses, hypervisor, datapath, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger,
+    config, mode, store, statuses, hypervisor, datapath, switchWatch, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger,
   });
 
   let http: HttpServer | undefined;
@@ -150,7 +156,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       ...(config.apiToken ? { token: config.apiToken } : {}),
       legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
       metrics,
-      ready: () => readiness(config, hypervisor, gate),
+      ready: () => readiness(config, hypervisor, switchWatch, gate),
     });
     httpAddress = await http.start();
   };
@@ -165,9 +171,14 @@ export async function startController(config: Config, logger: Logger, signal?: A
       { flag: '--image-dir', path: config.imageDir, reachable: '/var/lib/wimaxvm/images' }]) },
     {
       name: 'libvirt',
+      // An unreachable libvirtd is waited for (as when it goes away later): the API answers and
+      // /readyz says why meanwhile; the controllers start once it is there.
       start: async () => {
-        await hypervisor.connect();
-        logger.info('connected to libvirt', { uri: config.connect, domainType: hypervisor.domainType() });
+        if (await hypervisor.connectOrWait() === 'connected') {
+          logger.info('connected to libvirt', { uri: config.connect, domainType: hypervisor.domainType() });
+        } else {
+          logger.warn('libvirt is not reachable; waiting for it (retrying with backoff)', { uri: config.connect, error: hypervisor.unreachableBecause });
+        }
       },
       stop: () => hypervisor.close(),
     },
@@ -178,7 +189,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
         await datapath.ensureBase();
         await datapath.refresh();
         logger.info('connected to Open vSwitch', { bridge: config.nic.type === 'bridge' ? config.nic.source : '', uplink: config.uplink });
+        switchWatch?.start();
       },
+      stop: async () => { await switchWatch?.stop(); },
     },
     {
       name: 'http',
@@ -198,7 +211,17 @@ export async function startController(config: Config, logger: Logger, signal?: A
       },
       stop: () => mode.stopSource(),
     },
-    { name: 'controllers', start: () => acting.start(), stop: () => acting.stop() },
+    {
+      name: 'controllers',
+      start: async (abort) => {
+        if (!hypervisor.connected) {
+          await hypervisor.whenConnected(abort);
+          logger.info('connected to libvirt', { uri: config.connect, domainType: hypervisor.domainType() });
+        }
+        await acting.start();
+      },
+      stop: () => acting.stop(),
+    },
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -251,9 +274,14 @@ function legacyReader(store: DesiredStore, statuses: Mode['statuses']): LegacyRe
   return reader;
 }
 
-/** /readyz: libvirt reachable, the source read, and no deletion waiting for evidence. */
-function readiness(config: Config, hypervisor: LibvirtHypervisor, gate: DeletionGate): { ready: boolean; reason?: string } {
-  if (!hypervisor.connected) return { ready: false, reason: `libvirt ${config.connect} is not connected` };
+/** /readyz: libvirt and the switch reachable, the source read, and no deletion waiting for evidence. */
+function readiness(config: Config, hypervisor: LibvirtHypervisor, switchWatch: SwitchWatch | undefined, gate: DeletionGate): { ready: boolean; reason?: string } {
+  if (!hypervisor.connected) {
+    const why = hypervisor.unreachableBecause;
+    return { ready: false, reason: `libvirt ${config.connect} is not connected${why ? ` (${why})` : ''}; retrying` };
+  }
+  const switchDown = switchWatch?.unreachableBecause;
+  if (switchDown) return { ready: false, reason: `Open vSwitch: ${switchDown}; stations and slices are restored when it is back` };
   const blocked = gate.blocked();
   if (blocked) return { ready: false, reason: `${blocked}; no VM is deleted meanwhile` };
   const withheld = gate.withheld();

@@ -11,6 +11,8 @@ const STATES: DomainState[] = ['nostate', 'running', 'blocked', 'paused', 'shutd
 
 /** Messages libvirt gives when the daemon went away; the binding does not keep error codes. */
 const CONNECTION_LOST = /client socket is closed|Broken pipe|End of file while reading|Connection reset|Cannot recv data|Cannot write data|no connection driver|Failed to connect socket|not connected|invalid connection/i;
+/** libvirtd is not there (yet): not running, restarting, or its socket not made yet. Worth waiting for. */
+const UNREACHABLE = /Failed to connect socket|Connection refused|No such file or directory|Cannot recv data|End of file while reading|Connection reset|Broken pipe/i;
 const NOT_FOUND = /Domain not found|no domain with matching|invalid domain pointer/i;
 
 /** The domain's name and id from its XML, so no extra calls are needed for them. */
@@ -43,6 +45,12 @@ export class LibvirtHypervisor implements Hypervisor {
   private closed = false;
   private readonly type: 'kvm' | 'qemu' | 'test';
   private readonly reconnectListeners: (() => void)[] = [];
+  /** whenConnected's callers, each told once. */
+  private readonly connectWaiters = new Set<() => void>();
+  /** Why the last attempt to connect failed, while not connected (for /readyz). */
+  private lastFailure: string | undefined;
+  /** Cuts the reconnect loop's sleep short (close). */
+  private wake: (() => void) | undefined;
   /** Handles of domains looked up or defined, so each call is one libvirt call, not two. */
   private readonly handles = new Map<string, Domain>();
   /**
@@ -62,8 +70,50 @@ export class LibvirtHypervisor implements Hypervisor {
     this.conn = conn;
   }
 
+  /**
+   * Connects, or, when libvirtd is not reachable (not running, restarting), keeps trying in the
+   * background with backoff and says so ('waiting'). Other failures (an unknown driver, refused
+   * credentials) are the configuration's and throw.
+   */
+  async connectOrWait(): Promise<'connected' | 'waiting'> {
+    try {
+      await this.connect();
+      return 'connected';
+    } catch (err) {
+      if (!UNREACHABLE.test(errorMessage(err))) throw err;
+      this.lastFailure = errorMessage(err);
+      this.startReconnect();
+      return 'waiting';
+    }
+  }
+
+  /** Resolves once connected; rejects when `signal` aborts first. */
+  whenConnected(signal: AbortSignal): Promise<void> {
+    if (this.conn) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const connected = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.connectWaiters.delete(connected);
+        reject(new Error('stopped while waiting for libvirt'));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.connectWaiters.add(connected);
+      this.startReconnect();
+    });
+  }
+
+  /** Why libvirt is not connected (the last error of a connection attempt), while it is not. */
+  get unreachableBecause(): string | undefined {
+    return this.conn ? undefined : this.lastFailure;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.wake?.();
     const conn = this.conn;
     this.conn = undefined;
     await conn?.connectClose().catch(() => {});
@@ -244,6 +294,7 @@ export class LibvirtHypervisor implements Hypervisor {
       const message = errorMessage(err);
       if (CONNECTION_LOST.test(message)) {
         if (this.conn === conn) {
+          this.lastFailure = message;
           this.opts.logger.warn('lost the libvirt connection, reconnecting', { uri: this.uri, error: message });
           this.conn = undefined;
           conn.connectClose().catch(() => {});
@@ -270,15 +321,27 @@ export class LibvirtHypervisor implements Hypervisor {
         const conn = new LibvirtConnection({ uri: this.uri });
         await conn.connectOpen();
         await conn.connectGetHostname();
+        if (this.closed) {
+          await conn.connectClose().catch(() => {});
+          return;
+        }
         this.conn = conn;
+        this.lastFailure = undefined;
         this.handles.clear(); // handles belong to the old connection
         this.known = undefined;
         this.opts.logger.info('libvirt connection restored', { uri: this.uri });
         for (const listener of this.reconnectListeners) listener();
+        for (const waiter of this.connectWaiters) waiter();
+        this.connectWaiters.clear();
         return;
       } catch (err) {
-        this.opts.logger.debug('reconnect failed', { uri: this.uri, error: errorMessage(err), retryInMs: delay });
-        await new Promise((r) => setTimeout(r, delay * (1 + Math.random() * 0.2)));
+        this.lastFailure = errorMessage(err);
+        this.opts.logger.debug('reconnect failed', { uri: this.uri, error: this.lastFailure, retryInMs: delay });
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, delay * (1 + Math.random() * 0.2));
+          this.wake = () => { clearTimeout(timer); r(); };
+        });
+        this.wake = undefined;
         delay = Math.min(max, delay * 2);
       }
     }

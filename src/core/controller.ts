@@ -1,5 +1,6 @@
 // Runs a reconciler over a work queue with N workers. Keys only: the reconciler reads desired
 // state itself, so a burst of events for one key costs one reconcile.
+import { DatapathUnavailableError } from '../ports/datapath.js';
 import { HypervisorUnavailableError } from '../ports/hypervisor.js';
 import { errorMessage, withLogContext, type Logger } from './logger.js';
 import { ConflictError, type Reconciler } from './result.js';
@@ -85,9 +86,10 @@ export class Controller {
         if (err instanceof ConflictError) {
           this.opts.logger.debug('conflict, requeued', { key, error: errorMessage(err) });
           this.queue.addAfter(key, CONFLICT_RETRY_MS);
-        } else if (err instanceof HypervisorUnavailableError) {
-          // Not the resource's fault: wait for the reconnect without growing its backoff.
-          this.opts.logger.debug('hypervisor unavailable, will retry', { key, error: errorMessage(err) });
+        } else if (err instanceof HypervisorUnavailableError || err instanceof DatapathUnavailableError) {
+          // Not the resource's fault: wait for the reconnect without growing its backoff. The
+          // outage itself is logged once, by whatever watches the connection.
+          this.opts.logger.debug('backend unavailable, will retry', { key, error: errorMessage(err) });
           this.queue.addAfter(key, this.opts.unavailableRetryMs ?? 2000);
         } else {
           this.opts.logger.warn('reconcile failed, retrying with backoff', { key, error: errorMessage(err), retries: this.queue.numRequeues(key) });

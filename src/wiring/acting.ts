@@ -8,6 +8,7 @@ import { CLIENT_KIND } from '../api/wimax-client.js';
 import { LeaseElector } from '../adapters/kube-lease-elector.js';
 import type { LibvirtHypervisor } from '../adapters/libvirt-hypervisor.js';
 import type { OvsDatapath } from '../adapters/ovs-datapath.js';
+import type { SwitchWatch } from '../adapters/ovs-switch-watch.js';
 import type { MacAllocator } from '../allocators/mac-allocator.js';
 import type { VlanAllocator } from '../allocators/vlan-allocator.js';
 import type { Config } from '../config.js';
@@ -29,6 +30,8 @@ export interface ActingDeps {
   statuses: Mode['statuses'];
   hypervisor: LibvirtHypervisor;
   datapath: OvsDatapath | undefined;
+  /** Tells whether the switch is reachable (with a datapath). */
+  switchWatch?: SwitchWatch | undefined;
   reconciler: VirtualMachineReconciler;
   controller: Controller;
   clients: Controller;
@@ -49,6 +52,9 @@ export class Acting {
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly leaderAbort = new AbortController();
   private election: Promise<void> | undefined;
+  private stopped = false;
+  /** A switch repair in progress, and whether another was asked for meanwhile. */
+  private readonly repair = { running: false, again: false };
 
   constructor(private readonly deps: ActingDeps) {
     this.lostLeadership = new Promise<void>((resolve) => (this.lost = resolve));
@@ -82,6 +88,7 @@ export class Acting {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.resyncTimer);
     // In-flight reconciles finish before the lease is handed over, so no two replicas overlap.
     await this.stopActing();
@@ -91,14 +98,49 @@ export class Acting {
 
   /** Enqueues every known resource; on a switch, first repairs what drifted there. */
   resync(): void {
-    const { datapath, logger } = this.deps;
-    if (!datapath) return this.enqueueAll();
-    // Drift on the switch (a flow or meter deleted by hand) shows in a fresh dump.
-    datapath.ensureBase()
-      .then(() => datapath.refresh())
-      .then(() => this.removeOrphanPaths())
-      .catch((err) => logger.warn('switch resync failed', { error: errorMessage(err) }))
-      .finally(() => this.enqueueAll());
+    void this.syncSwitch().finally(() => this.enqueueAll());
+  }
+
+  /**
+   * The switch is back after an outage (a restarted ovs-vswitchd has no flow and no meter left):
+   * the base flows, then every station and slice, at once. Retried with backoff while the
+   * restarted daemon settles (its ports come back a moment after it answers).
+   */
+  repairSwitch(): void {
+    if (this.repair.running) {
+      this.repair.again = true;
+      return;
+    }
+    this.repair.running = true;
+    void (async () => {
+      let delay = 250;
+      do {
+        this.repair.again = false;
+        while (!this.stopped && !(await this.syncSwitch())) {
+          await new Promise((r) => setTimeout(r, delay).unref());
+          delay = Math.min(5_000, delay * 2);
+        }
+      } while (this.repair.again && !this.stopped);
+      this.repair.running = false;
+      this.enqueueAll();
+    })();
+  }
+
+  /** Base flows, a fresh dump (drift: a flow or meter deleted by hand), orphans removed; false if that failed. */
+  private async syncSwitch(): Promise<boolean> {
+    const { datapath, switchWatch, logger } = this.deps;
+    if (!datapath) return true;
+    // The outage was reported once by the watch; every resync failing meanwhile would repeat it.
+    if (switchWatch?.unreachableBecause) return false;
+    try {
+      await datapath.ensureBase();
+      await datapath.refresh();
+      await this.removeOrphanPaths();
+      return true;
+    } catch (err) {
+      logger.warn('switch resync failed', { error: errorMessage(err) });
+      return false;
+    }
   }
 
   private async startActing(): Promise<void> {

@@ -34,6 +34,8 @@ export interface TestbedOptions {
   vmPorts?: [string, string];
   /** Access tags put on the VM ports at creation (default 7 and 9); null leaves them untagged for the controller. */
   vmTags?: [number, number] | null;
+  /** The network namespace ovs-vswitchd runs in, where the bridge-side ends go (default: the host's). */
+  switchNetns?: string;
 }
 
 export class OvsTestbed {
@@ -43,6 +45,8 @@ export class OvsTestbed {
   readonly portA: string;
   readonly portB: string;
   private readonly tags: [number, number] | null;
+  /** `ip` arguments that address the switch's namespace. */
+  private readonly onSwitch: string[];
   readonly vmA = { ns: `wx${this.run}-va`, ip: '10.77.0.11' };
   readonly vmB = { ns: `wx${this.run}-vb`, ip: '10.77.0.12' };
   readonly st1: Station = { ns: `wx${this.run}-s1`, mac: '00:11:22:33:44:55', ip: '10.77.0.1' };
@@ -58,7 +62,12 @@ export class OvsTestbed {
   constructor(opts: TestbedOptions = {}) {
     [this.portA, this.portB] = opts.vmPorts ?? [`wx${this.run}a`, `wx${this.run}b`];
     this.tags = opts.vmTags === undefined ? [7, 9] : opts.vmTags;
+    this.onSwitch = opts.switchNetns ? ['-n', opts.switchNetns] : [];
+    this.switchExec = opts.switchNetns ? ['ip', 'netns', 'exec', opts.switchNetns] : [];
   }
+
+  /** A command prefix that runs in the switch's namespace. */
+  private readonly switchExec: string[];
 
   static create(opts: TestbedOptions = {}): OvsTestbed {
     const t = new OvsTestbed(opts);
@@ -78,7 +87,7 @@ export class OvsTestbed {
       sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
     }
     // The uplink: into the base station's namespace, where a Linux bridge makes it a shared medium.
-    sh('ip', 'link', 'add', this.uplink, 'type', 'veth', 'peer', 'name', 'uplink0', 'netns', this.bs);
+    sh('ip', ...this.onSwitch, 'link', 'add', this.uplink, 'type', 'veth', 'peer', 'name', 'uplink0', 'netns', this.bs);
     sh('ip', '-n', this.bs, 'link', 'add', 'br0', 'type', 'bridge');
     sh('ip', '-n', this.bs, 'link', 'set', 'dev', 'uplink0', 'master', 'br0', 'up');
     for (const [i, st] of [this.st1, this.st2].entries()) {
@@ -88,10 +97,10 @@ export class OvsTestbed {
     }
     sh('ip', '-n', this.bs, 'link', 'set', 'br0', 'up');
     for (const [port, vm] of [[this.portA, this.vmA], [this.portB, this.vmB]] as const) {
-      sh('ip', 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.ns);
+      sh('ip', ...this.onSwitch, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.ns);
       this.host(vm.ns, vm.ip);
     }
-    for (const port of [this.uplink, this.portA, this.portB]) sh('ip', 'link', 'set', port, 'up');
+    for (const port of [this.uplink, this.portA, this.portB]) sh('ip', ...this.onSwitch, 'link', 'set', port, 'up');
     const tag = (i: 0 | 1) => (this.tags ? [`tag=${this.tags[i]}`] : []);
     sh('ovs-vsctl', '--timeout=20', 'add-port', this.bridge, this.uplink, '--', 'add-port', this.bridge, this.portA, ...tag(0), '--', 'add-port', this.bridge, this.portB, ...tag(1));
   }
@@ -101,7 +110,8 @@ export class OvsTestbed {
    * them, and nothing on the way fills them in. Turns TX offload off on every veth end.
    */
   enableTcp(): void {
-    for (const port of [this.uplink, this.portA, this.portB]) sh('ethtool', '-K', port, 'tx', 'off');
+    const ethtool = [...this.switchExec, 'ethtool'];
+    for (const port of [this.uplink, this.portA, this.portB]) sh(ethtool[0]!, ...ethtool.slice(1), '-K', port, 'tx', 'off');
     sh('ip', 'netns', 'exec', this.bs, 'ethtool', '-K', 'uplink0', 'tx', 'off');
     for (const i of [0, 1]) sh('ip', 'netns', 'exec', this.bs, 'ethtool', '-K', `s${i}`, 'tx', 'off');
     for (const ns of [this.vmA.ns, this.vmB.ns, this.st1.ns, this.st2.ns]) sh('ip', 'netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off');
@@ -200,7 +210,7 @@ export class OvsTestbed {
   dispose(): void {
     this.stopIperfProcesses();
     for (const br of [this.bridge, ...this.extraBridges]) quietly('ovs-vsctl', '--timeout=20', '--if-exists', 'del-br', br);
-    for (const port of [this.uplink, this.portA, this.portB]) quietly('ip', 'link', 'del', port);
+    for (const port of [this.uplink, this.portA, this.portB]) quietly('ip', ...this.onSwitch, 'link', 'del', port);
     for (const ns of this.namespaces) quietly('ip', 'netns', 'del', ns);
   }
 }

@@ -17,7 +17,7 @@ import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './
 import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
 import { InProcessVlanClaims } from '../../adapters/in-process-vlan-claims.js';
 import type { VlanClaims } from '../../ports/vlan-claims.js';
-import type { Datapath, SlicePath } from '../../ports/datapath.js';
+import { DatapathUnavailableError, type Datapath, type SlicePath } from '../../ports/datapath.js';
 import { isActive, planVirtualMachine, remembersStart, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
 import { ownershipOf, type Identity } from './ownership.js';
 import { computeStatus, type StatusInput } from './status.js';
@@ -296,6 +296,8 @@ export class VirtualMachineReconciler implements Reconciler {
         // The port carries the new VLAN (or the guest is off): the old one may go to others now.
         if (!after || !isActive(after.state) || port) await this.settleVlans(key, vm.metadata.uid);
       } catch (err) {
+        // The switch is away (restarting): the port's status stays as it was, so its stations stay bound.
+        if (err instanceof DatapathUnavailableError) throw err;
         failure = err;
       }
     }

@@ -1,0 +1,114 @@
+// A libvirtd of the test's own, so that a test may kill and restart it: a session daemon run as
+// `nobody` in a temporary directory (its own socket, pid file, config and state), reached as
+// root through qemu+unix:///session?socket=... Its guests are real QEMU processes (KVM where
+// the kvm group may use /dev/kvm, else emulation); they survive a restart of the daemon, as
+// they survive one of the system's libvirtd. Nothing else on the machine sees it.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually } from './harness.js';
+import { daemonTestsEnabled } from './system.js';
+
+const NOBODY = 65534;
+const NOGROUP = 65534;
+
+function has(file: string): boolean {
+  try {
+    execFileSync('which', [file], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Root (to run the daemon as another user and reach its socket), setpriv and libvirtd. */
+export function privateLibvirtdEnabled(): boolean {
+  return daemonTestsEnabled('a private libvirtd (root, setpriv, libvirtd)', process.getuid?.() === 0 && has('setpriv') && has('libvirtd'));
+}
+
+function kvmGroup(): string[] {
+  try {
+    const gid = execFileSync('getent', ['group', 'kvm'], { encoding: 'utf8' }).split(':')[2];
+    return gid ? [`--groups=${gid}`] : ['--clear-groups'];
+  } catch {
+    return ['--clear-groups'];
+  }
+}
+
+export class PrivateLibvirtd {
+  readonly dir = mkdtempSync(join(tmpdir(), 'wimaxvm-libvirtd-'));
+  readonly socket = join(this.dir, 'run', 'libvirt', 'libvirt-sock');
+  readonly uri = `qemu+unix:///session?socket=${this.socket}`;
+  private child: ChildProcess | undefined;
+
+  constructor() {
+    chmodSync(this.dir, 0o755);
+    for (const sub of ['run', 'home']) {
+      mkdirSync(join(this.dir, sub));
+      chownSync(join(this.dir, sub), NOBODY, NOGROUP);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts the daemon (its pid is this child's: setpriv execs it) and waits until it answers. */
+  async start(): Promise<void> {
+    const home = join(this.dir, 'home');
+    const env = { HOME: home, XDG_RUNTIME_DIR: join(this.dir, 'run'), XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    this.child = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOGROUP}`, ...kvmGroup(), 'libvirtd'], { env, cwd: home, stdio: 'ignore' });
+    const child = this.child;
+    await eventually(() => {
+      if (child.exitCode !== null) throw new Error(`libvirtd exited with ${child.exitCode}`);
+      return existsSync(this.socket) && this.answers();
+    }, 'the private libvirtd to answer', 30_000);
+  }
+
+  /** Kills the daemon this helper started (by its pid) and waits for it to be gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill(signal);
+    await exited;
+    this.child = undefined;
+  }
+
+  answers(): boolean {
+    try {
+      this.virsh('version');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  virsh(...args: string[]): string {
+    return execFileSync('virsh', ['-c', this.uri, ...args], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** Domain name → id of the running guests. */
+  runningIds(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const line of this.virsh('list').split('\n').slice(2)) {
+      const [id, name] = line.trim().split(/\s+/);
+      if (id && name && /^\d+$/.test(id)) out.set(name, Number(id));
+    }
+    return out;
+  }
+
+  /** Powers off and undefines every guest, stops the daemon, removes its directory. */
+  async dispose(): Promise<void> {
+    if (!this.child) await this.start().catch(() => undefined); // its guests may still run
+    if (this.answers()) {
+      for (const name of this.virsh('list', '--all', '--name').split('\n').map((l) => l.trim()).filter(Boolean)) {
+        try { this.virsh('destroy', name); } catch { /* not running */ }
+        try { this.virsh('undefine', name); } catch { /* gone */ }
+      }
+    }
+    await this.kill('SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
