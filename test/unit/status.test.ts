@@ -1,9 +1,9 @@
-import { describeStopWait } from '../../src/reconcilers/virtual-machine/stop-wait.js';
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../../src/api/meta.js';
 import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../src/api/virtual-machine.js';
 import type { DomainState } from '../../src/ports/hypervisor.js';
 import { computeStatus, CRASH_LOOP_THRESHOLD, type StatusInput } from '../../src/reconcilers/virtual-machine/status.js';
+import { describeStopWait } from '../../src/reconcilers/virtual-machine/stop-wait.js';
 
 const OLD = '2024-01-01T00:00:00Z';
 const NOW = '2025-06-01T12:00:00Z';

@@ -1,30 +1,36 @@
-// Reconciles one VirtualMachine: observe the domain, plan, act, write status once.
-import { createHash } from 'node:crypto';
+// Reconciles one VirtualMachine in ordered steps: observe the domain (observe.ts), the definition
+// it asks for (desired-definition.ts), plan (plan.ts), act on the domain (domain-actions.ts),
+// its switch port (switch-port.ts), and write status once (status-writer.ts).
 import { parseResourceKey, setCondition, type ResourceKey } from '../../api/meta.js';
-import { parseMemory } from '../../api/quantity.js';
 import { domainNameFor, RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../../api/virtual-machine.js';
 import { MacAllocator } from '../../allocators/mac-allocator.js';
 import type { DeletionGate, DeletionPermit } from '../../core/deletion-gate.js';
 import type { DesiredStore } from '../../core/desired-store.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
 import { TerminalError, type ReconcileResult, type Reconciler } from '../../core/result.js';
-import { ImageError, type DiskImages } from '../../ports/disk-images.js';
+import type { DiskImages } from '../../ports/disk-images.js';
 import type { EventRecorder } from '../../ports/event-recorder.js';
-import { HypervisorUnavailableError, type DomainSnapshot, type DomainState, type Hypervisor } from '../../ports/hypervisor.js';
+import { HypervisorUnavailableError, type DomainState, type Hypervisor } from '../../ports/hypervisor.js';
 import type { StatusStore } from '../../ports/status-store.js';
-import { buildDomainXml, factsOf, parseDomainXml, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
-import { chooseVlan, desiredSlicePath, sameSlicePath, type VlanChoice } from './slice-network.js';
+import { buildDomainXml, factsOf, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
+import type { VlanChoice } from './slice-network.js';
 import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
 import { InProcessVlanClaims } from '../../adapters/in-process-vlan-claims.js';
 import type { VlanClaims } from '../../ports/vlan-claims.js';
 import { DatapathUnavailableError, type Datapath, type SlicePath } from '../../ports/datapath.js';
-import { isActive, planVirtualMachine, remembersStart, type Action, type ObservedDomain, type Plan, type Stopping } from './plan.js';
+import { isActive, planVirtualMachine, remembersStart, type Plan, type Stopping } from './plan.js';
 import { ownershipOf, type Identity } from './ownership.js';
-import { computeStatus, type StatusInput } from './status.js';
+import type { StatusInput } from './status.js';
 import { ProblemReporter } from '../problem-reporter.js';
-import { sameDeclaration } from '../same-declaration.js';
 import { describeStopWait } from './stop-wait.js';
-import { domainNameProblem } from './domain-name.js';
+import { observe, type Observed } from './observe.js';
+import { DomainActivity } from './domain-activity.js';
+import { desiredDefinition } from './desired-definition.js';
+import { SwitchPorts } from './switch-port.js';
+import { act } from './domain-actions.js';
+import { statusInputFor, writeVmStatus } from './status-writer.js';
+
+export { domainUuidFor } from './desired-definition.js';
 
 /** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
 const WITHHELD_RECHECK_MS = 15_000;
@@ -59,102 +65,34 @@ export interface VirtualMachineReconcilerDeps {
   now?: () => number;
 }
 
-interface Observed extends ObservedDomain {
-  snapshot: DomainSnapshot;
-  vncPort?: number;
-}
-
-/** The VNC port libvirt chose, from the live XML's <graphics type='vnc' port='5900' ...> (either quotes, any order). */
-function vncPortOf(xml: string): number {
-  const tag = /<graphics\b[^>]*\btype=['"]vnc['"][^>]*>/.exec(xml)?.[0];
-  return Number((tag && /\bport=['"](\d+)['"]/.exec(tag)?.[1]) ?? 0);
-}
-
-/**
- * What a reconcile sees of a domain. The XML is parsed only when a field needs it: a look right
- * after our own define and start reads the state and the VNC port, not the definitions.
- */
-function observe(snapshot: DomainSnapshot | undefined): Observed | undefined {
-  if (!snapshot) return undefined;
-  let persistent: ReturnType<typeof parseDomainXml> | undefined;
-  let live: ReturnType<typeof parseDomainXml> | undefined;
-  const parsedPersistent = () => (persistent ??= parseDomainXml(snapshot.persistentXml));
-  const parsedLive = () => (live ??= parseDomainXml(snapshot.liveXml!));
-  const port = snapshot.liveXml ? vncPortOf(snapshot.liveXml) : 0;
-  return {
-    snapshot,
-    state: snapshot.state,
-    get persistent() { return parsedPersistent().facts; },
-    get live() { return snapshot.liveXml ? parsedLive().facts : undefined; },
-    get owner() { return parsedPersistent().owner; },
-    ...(port > 0 ? { vncPort: port } : {}),
-  };
-}
-
-/** A stable UUID from the resource's uid, so define is idempotent after a crash. */
-export function domainUuidFor(uid: string): string {
-  const h = createHash('sha256').update(`wimaxvm/domain/${uid}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-function memoryKiB(memory: string | number): number {
-  let bytes: number;
-  try {
-    bytes = parseMemory(memory);
-  } catch (err) {
-    throw new TerminalError('InvalidMemory', errorMessage(err));
-  }
-  // Whole MiB: what QEMU will actually give the guest, so observed and desired compare equal.
-  return Math.ceil(bytes / 2 ** 20) * 1024;
-}
-
 export class VirtualMachineReconciler implements Reconciler {
   readonly kind = VM_KIND;
   private readonly stopping = new Map<ResourceKey, Stopping>();
   private readonly startFailures = new Map<ResourceKey, number>();
   /** The stop (by its start time) whose wait was last said in the log, per resource: said once. */
   private readonly stopWaitSaid = new Map<ResourceKey, number>();
-  /** Whether each domain was active when last observed, so a poller can tell our changes from others'. */
-  private readonly activity = new Map<string, 'active' | 'inactive'>();
+  /** What the last reconciles saw of each domain, so a poller can tell our changes from others'. */
+  private readonly activity = new DomainActivity();
   private readonly now: () => number;
   private readonly vlanClaims: VlanClaims;
   private readonly problems: ProblemReporter;
+  private readonly ports: SwitchPorts;
 
   constructor(private readonly deps: VirtualMachineReconcilerDeps) {
     this.now = deps.now ?? Date.now;
     this.problems = new ProblemReporter(deps);
     this.vlanClaims = deps.vlanClaims ?? new InProcessVlanClaims();
+    this.ports = new SwitchPorts({ ...deps, vlanClaims: this.vlanClaims });
   }
 
   /** What the last reconcile saw of a domain: 'absent' once it is gone, undefined if never seen. */
   lastObservedActivity(domainName: string): 'active' | 'inactive' | 'absent' | undefined {
-    return this.activity.get(domainName) ?? (this.everSeen.has(domainName) ? 'absent' : undefined);
+    return this.activity.lastObserved(domainName);
   }
 
   /** The name of the domain last observed active with this id. */
   nameOfDomainId(id: number): string | undefined {
-    return this.namesById.get(id);
-  }
-
-  private readonly everSeen = new Set<string>();
-  private readonly namesById = new Map<number, string>();
-  private readonly idOf = new Map<string, number>();
-
-  private noteActivity(domainName: string, observed: Observed | undefined): void {
-    this.everSeen.add(domainName);
-    if (observed) this.activity.set(domainName, isActive(observed.state) ? 'active' : 'inactive');
-    else this.activity.delete(domainName);
-    // Ids are per run of a domain: forget the old one, so the map stays one entry a running domain.
-    const id = observed && isActive(observed.state) ? observed.snapshot.id : undefined;
-    const old = this.idOf.get(domainName);
-    if (old !== undefined && old !== id) {
-      if (this.namesById.get(old) === domainName) this.namesById.delete(old);
-      this.idOf.delete(domainName);
-    }
-    if (id !== undefined) {
-      this.namesById.set(id, domainName);
-      this.idOf.set(domainName, id);
-    }
+    return this.activity.nameOfId(id);
   }
 
   async reconcile(key: ResourceKey): Promise<ReconcileResult> {
@@ -215,7 +153,7 @@ export class VirtualMachineReconciler implements Reconciler {
     let diskImages: string[];
     let vlanChoice: VlanChoice;
     try {
-      ({ definition, diskImages, vlanChoice } = await this.desiredDefinition(key, vm, domainName, observed, previous));
+      ({ definition, diskImages, vlanChoice } = await desiredDefinition({ ...this.deps, vlanClaims: this.vlanClaims }, key, vm, domainName, observed, previous));
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
       this.problems.report(key, err.reason, err.message);
@@ -270,7 +208,7 @@ export class VirtualMachineReconciler implements Reconciler {
     let failure: unknown;
     try {
       for (const action of plan.actions) {
-        await this.act(key, action, domainName, definition, diskImages, observed);
+        await act(this.deps, key, action, domainName, definition, diskImages, observed);
         if (action.type === 'start') {
           if (startedOnce && wasUp) restarts++;
           startedOnce = true;
@@ -287,14 +225,14 @@ export class VirtualMachineReconciler implements Reconciler {
     this.rememberStopping(key, plan);
 
     const after = plan.actions.length ? observe(await this.deps.hypervisor.getDomain(domainName)) : observed;
-    this.noteActivity(domainName, after);
+    this.activity.note(domainName, after);
     let port: { slice?: SlicePath } | undefined;
     if (!failure && this.onSwitch && definition.owner.vlan !== undefined) {
       try {
-        if (after && isActive(after.state)) port = await this.syncSlicePort(key, vm, domainName, definition.owner.vlan, previous?.allocations.vlan);
-        else await this.dropSlicePath(domainName, definition.owner.vlan);
+        if (after && isActive(after.state)) port = await this.ports.sync(key, vm, domainName, definition.owner.vlan, previous?.allocations.vlan);
+        else await this.ports.dropSlicePath(domainName, definition.owner.vlan);
         // The port carries the new VLAN (or the guest is off): the old one may go to others now.
-        if (!after || !isActive(after.state) || port) await this.settleVlans(key, vm.metadata.uid);
+        if (!after || !isActive(after.state) || port) await this.ports.settleVlans(key, vm.metadata.uid);
       } catch (err) {
         // The switch is away (restarting): the port's status stays as it was, so its stations stay bound.
         if (err instanceof DatapathUnavailableError) throw err;
@@ -302,7 +240,7 @@ export class VirtualMachineReconciler implements Reconciler {
       }
     }
     // No switch port carries a VLAN: one the VM moved away from is free at once.
-    if (!failure && !this.onSwitch) await this.settleVlans(key, vm.metadata.uid);
+    if (!failure && !this.onSwitch) await this.ports.settleVlans(key, vm.metadata.uid);
     const input = this.statusInput(key, vm, after, failure ? { reason: 'ReconcileError', message: errorMessage(failure), terminal: false } : undefined);
     // A restart request counts as handled once the guest is on its way down (or was not running).
     if (restartRequested && !failure) {
@@ -347,9 +285,9 @@ export class VirtualMachineReconciler implements Reconciler {
       nowMs: this.now(),
       shutdownTimeoutMs: this.deps.shutdownTimeoutMs,
     });
-    for (const action of plan.actions) await this.act(key, action, domainName, undefined, [], observed, permit);
+    for (const action of plan.actions) await act(this.deps, key, action, domainName, undefined, [], observed, permit);
     this.rememberStopping(key, plan);
-    this.noteActivity(domainName, plan.stopping ? observed : undefined);
+    this.activity.note(domainName, plan.stopping ? observed : undefined);
     this.stopWait(key, domainName, plan, observed);
     if (plan.stopping) {
       if (stored?.status && stored.status.printableStatus !== 'Terminating') {
@@ -359,8 +297,8 @@ export class VirtualMachineReconciler implements Reconciler {
     }
     await this.deps.disks.removeOverlays(domainName, permit);
     const vlan = this.deps.vlans.get(key);
-    if (vlan !== undefined) await this.dropSlicePath(domainName, vlan);
-    await this.releaseVlans(key, observed?.owner?.uid ?? stored?.metadata.uid);
+    if (vlan !== undefined) await this.ports.dropSlicePath(domainName, vlan);
+    await this.ports.releaseVlans(key, observed?.owner?.uid ?? stored?.metadata.uid);
     this.deps.macs.release(key);
     this.startFailures.delete(key);
     this.problems.resolved(key);
@@ -374,58 +312,6 @@ export class VirtualMachineReconciler implements Reconciler {
 
   private get onSwitch(): boolean {
     return this.deps.nic.type === 'bridge' && this.deps.nic.openvswitch && this.deps.datapath !== undefined;
-  }
-
-  /**
-   * The running VM's switch port carries its VLAN, and the switch its slice rates. The tag is
-   * compared with what OVSDB says (not libvirt's live XML, which keeps the tag the guest started
-   * with), so a tag changed by hand is repaired and a VLAN change needs no restart.
-   */
-  private async syncSlicePort(
-    key: ResourceKey, vm: VirtualMachine, domainName: string, vlan: number, previousVlan: number | undefined,
-  ): Promise<{ slice?: SlicePath } | undefined> {
-    const datapath = this.deps.datapath!;
-    const portName = vmPortName(domainName);
-    const actual = await datapath.getPort(portName);
-    if (!actual) return undefined; // not on the bridge (yet): the next look repairs it
-    if (actual.tag !== vlan) {
-      await datapath.setPort(portName, { tag: vlan });
-      const what = `VLAN ${actual.tag ?? 'none'} → ${vlan}`;
-      this.deps.events.record(key, 'Normal', 'PortUpdated', `switch port ${portName}: ${what}`);
-      this.deps.logger.info(`port ${portName} updated: ${what}`, { key });
-    }
-    if (previousVlan !== undefined && previousVlan !== vlan) await this.dropSlicePath(domainName, previousVlan);
-    let desired: SlicePath | undefined;
-    try {
-      desired = desiredSlicePath(vlan, portName, vm.spec.network?.shaping, this.deps.shapingEnabled?.(vm.metadata.namespace) ?? true);
-    } catch (err) {
-      throw new TerminalError('InvalidShaping', errorMessage(err));
-    }
-    const current = datapath.slicePath(vlan);
-    if (!sameSlicePath(current, desired)) {
-      if (desired) await datapath.applySlicePath(desired);
-      else await datapath.removeSlicePath(vlan);
-      this.deps.logger.info(`slice rates of ${portName} ${desired ? 'set' : 'removed'}`, { key, vlan });
-    }
-    return desired ? { slice: desired } : {};
-  }
-
-  /** The VM's port carries its current VLAN (or it has none): the ones it moved away from go back, here and testbed-wide. */
-  private async settleVlans(key: ResourceKey, uid: string): Promise<void> {
-    for (const vlan of this.deps.vlans.movingFrom(key)) await this.vlanClaims.release(vlan, uid);
-    this.deps.vlans.settle(key);
-  }
-
-  /** The VM is gone from here: its VLANs go back (testbed-wide first, so a failure leaves them held and is retried). */
-  private async releaseVlans(key: ResourceKey, uid: string | undefined): Promise<void> {
-    if (uid) for (const vlan of this.deps.vlans.held(key)) await this.vlanClaims.release(vlan, uid);
-    this.deps.vlans.release(key);
-  }
-
-  /** Removes the slice rates this VM's port had on `vlan` (it stopped, moved VLAN, or went). */
-  private async dropSlicePath(domainName: string, vlan: number): Promise<void> {
-    const datapath = this.deps.datapath;
-    if (datapath?.slicePath(vlan)?.vmPort === vmPortName(domainName)) await datapath.removeSlicePath(vlan);
   }
 
   /**
@@ -449,99 +335,12 @@ export class VirtualMachineReconciler implements Reconciler {
   private async forgetResource(key: ResourceKey): Promise<ReconcileResult> {
     this.deps.gate.settled(key);
     this.problems.resolved(key);
-    await this.releaseVlans(key, this.deps.statuses.get(key)?.metadata.uid);
+    await this.ports.releaseVlans(key, this.deps.statuses.get(key)?.metadata.uid);
     this.deps.macs.release(key);
     this.startFailures.delete(key);
     this.stopping.delete(key);
     if (this.deps.statuses.get(key)) await this.deps.statuses.remove(key);
     return {};
-  }
-
-  private async desiredDefinition(
-    key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
-  ): Promise<{ definition: DomainDefinition; diskImages: string[]; vlanChoice: VlanChoice }> {
-    const { macs, disks, nic: nic0, hypervisor } = this.deps;
-    const nameProblem = domainNameProblem(domainName);
-    if (nameProblem) throw new TerminalError('NameTooLong', nameProblem);
-    const specMac = vm.spec.network?.mac?.toLowerCase();
-    let mac: string;
-    if (specMac) {
-      const holder = macs.holder(specMac);
-      if (holder && holder !== key) throw new TerminalError('MACConflict', `MAC ${specMac} is already used by ${holder}`);
-      macs.claim(key, specMac);
-      mac = specMac;
-    } else {
-      // Keep the MAC the guest already has (from status, or the domain if status was lost).
-      const kept = previous?.allocations.mac ?? observed?.owner?.mac;
-      if (!macs.get(key) && kept && !macs.holder(kept)) macs.claim(key, kept);
-      mac = macs.allocate(key, vm.metadata.uid);
-    }
-
-    const diskImages: string[] = [];
-    for (const disk of vm.spec.disks ?? []) {
-      try {
-        diskImages.push(await disks.resolveImage(disk.image));
-      } catch (err) {
-        if (err instanceof ImageError) throw new TerminalError('ImageNotFound', err.message);
-        throw err;
-      }
-    }
-    const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid ?? domainUuidFor(vm.metadata.uid);
-    const vlanChoice = await chooseVlan(this.deps.vlans, this.vlanClaims, { key, uid: vm.metadata.uid }, vm.spec.network?.vlan, previous?.allocations.vlan ?? observed?.owner?.vlan);
-    // On a conflict the VM keeps the VLAN it holds, if any, until the one it asks for is free.
-    const vlan = 'vlan' in vlanChoice ? vlanChoice.vlan : this.deps.vlans.get(key);
-    const nic: NicAttachment = nic0.type === 'bridge' ? { ...nic0, ...(vlan !== undefined ? { vlan } : {}), port: vmPortName(domainName) } : nic0;
-    const shape = {
-      type: hypervisor.domainType(),
-      memoryKiB: memoryKiB(vm.spec.memory),
-      vcpus: vm.spec.vcpus,
-      diskPaths: diskImages.map((image, i) => disks.overlayPath(domainName, i, image)),
-      mac,
-      nic,
-    };
-    const specHash = createHash('sha256').update(JSON.stringify({ ...shape, images: diskImages, uuid })).digest('hex').slice(0, 16);
-    const owner: OwnerMetadata = {
-      uid: vm.metadata.uid, namespace: vm.metadata.namespace, name: vm.metadata.name, generation: vm.metadata.generation, specHash, mac,
-      ...(vlan !== undefined ? { vlan } : {}),
-      controller: this.deps.identity.self,
-    };
-    return { definition: { name: domainName, uuid, ...shape, owner }, diskImages, vlanChoice };
-  }
-
-  private async act(
-    key: ResourceKey, action: Action, domainName: string, definition: DomainDefinition | undefined, diskImages: string[], observed: Observed | undefined,
-    permit?: DeletionPermit,
-  ): Promise<void> {
-    const { hypervisor, events, logger, disks } = this.deps;
-    switch (action.type) {
-      case 'define': {
-        for (let i = 0; i < diskImages.length; i++) await disks.ensureOverlay(domainName, i, diskImages[i]!);
-        await hypervisor.define(buildDomainXml(definition!));
-        const verb = observed ? 'Updated' : 'Defined';
-        events.record(key, 'Normal', verb, `domain ${domainName} ${verb.toLowerCase()}`);
-        logger.info(`${verb.toLowerCase()} ${domainName}`, { key });
-        return;
-      }
-      case 'start':
-        await hypervisor.start(domainName);
-        events.record(key, 'Normal', 'Started', `domain ${domainName} started`);
-        logger.info(`started ${domainName}`, { key });
-        return;
-      case 'shutdown':
-        await hypervisor.shutdown(domainName);
-        events.record(key, 'Normal', 'ShuttingDown', `asked domain ${domainName} to shut down`);
-        logger.info(`shutting down ${domainName}`, { key });
-        return;
-      case 'destroy':
-        await hypervisor.destroy(domainName);
-        events.record(key, 'Normal', 'Stopped', `domain ${domainName} powered off`);
-        logger.info(`destroyed ${domainName}`, { key });
-        return;
-      case 'undefine':
-        await hypervisor.undefine(domainName, permit!);
-        logger.info(`undefined ${domainName}`, { key });
-        return;
-    }
   }
 
   /** What the stop waits for, if any; said in the log once per stop when the guest has not acted on the request. */
@@ -566,46 +365,12 @@ export class VirtualMachineReconciler implements Reconciler {
   }
 
   private statusInput(key: ResourceKey, vm: VirtualMachine, observed: Observed | undefined, error?: StatusInput['error']): StatusInput {
-    const previous = this.previousStatus(key);
-    const mac = this.deps.macs.get(key) ?? previous?.allocations.mac;
-    const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid;
-    const problem = this.deps.store.problem(key);
     const stopping = this.stopping.get(key);
-    return {
-      generation: vm.metadata.generation,
-      runStrategy: vm.spec.runStrategy,
-      ...(previous ? { previous } : {}),
-      ...(observed ? {
-        domain: {
-          name: observed.snapshot.name, uuid: observed.snapshot.uuid, state: observed.state,
-          ...(observed.snapshot.id !== undefined ? { id: observed.snapshot.id } : {}),
-          ...(observed.vncPort !== undefined ? { vncPort: observed.vncPort } : {}),
-        },
-      } : {}),
-      allocations: {
-        ...(mac ? { mac } : {}),
-        ...(vm.spec.network?.ip ? { ip: vm.spec.network.ip } : {}),
-        ...(this.deps.vlans.get(key) !== undefined ? { vlan: this.deps.vlans.get(key)! } : {}),
-        ...(uuid ? { uuid } : {}),
-      },
-      ...(stopping ? { stopping } : {}),
-      startedOnce: previous?.startedOnce ?? false,
-      restarts: previous?.restarts ?? 0,
-      ...(previous?.restartedAt ? { restartedAt: previous.restartedAt } : {}),
-      startFailures: this.startFailures.get(key) ?? 0,
-      restartRequired: [],
-      ...(error ? { error } : {}),
-      ...(problem ? { sourceProblem: problem } : {}),
-      now: new Date(this.now()).toISOString(),
-    };
+    const progress = { ...(stopping ? { stopping } : {}), startFailures: this.startFailures.get(key) ?? 0 };
+    return statusInputFor({ ...this.deps, now: this.now }, key, vm, observed, progress, error);
   }
 
-  /** Status is written only when it changed: writing every time would loop forever (metal3). */
   private async writeStatus(key: ResourceKey, vm: VirtualMachine, input: StatusInput): Promise<void> {
-    const status = computeStatus(input);
-    const stored = this.deps.statuses.get(key);
-    if (stored && JSON.stringify(stored.status) === JSON.stringify(status) && sameDeclaration(stored, vm)) return;
-    await this.deps.statuses.write(key, { apiVersion: vm.apiVersion, kind: vm.kind, metadata: vm.metadata, spec: vm.spec, status });
-    this.deps.onStatusChange?.(key);
+    await writeVmStatus({ ...this.deps, now: this.now }, key, vm, input);
   }
 }

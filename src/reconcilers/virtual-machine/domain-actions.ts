@@ -1,0 +1,54 @@
+// One planned action on the domain, with its event and log line: define (overlays first),
+// start, ACPI shutdown, power-off, undefine (with the deletion gate's permit only).
+import type { ResourceKey } from '../../api/meta.js';
+import type { DeletionPermit } from '../../core/deletion-gate.js';
+import type { Logger } from '../../core/logger.js';
+import type { DiskImages } from '../../ports/disk-images.js';
+import type { EventRecorder } from '../../ports/event-recorder.js';
+import type { Hypervisor } from '../../ports/hypervisor.js';
+import { buildDomainXml, type DomainDefinition } from './domain-xml.js';
+import type { Observed } from './observe.js';
+import type { Action } from './plan.js';
+
+export interface ActionDeps {
+  hypervisor: Hypervisor;
+  disks: DiskImages;
+  events: EventRecorder;
+  logger: Logger;
+}
+
+export async function act(
+deps: ActionDeps, key: ResourceKey, action: Action, domainName: string, definition: DomainDefinition | undefined, diskImages: string[], observed: Observed | undefined,
+  permit?: DeletionPermit,
+): Promise<void> {
+  const { hypervisor, events, logger, disks } = deps;
+  switch (action.type) {
+    case 'define': {
+      for (let i = 0; i < diskImages.length; i++) await disks.ensureOverlay(domainName, i, diskImages[i]!);
+      await hypervisor.define(buildDomainXml(definition!));
+      const verb = observed ? 'Updated' : 'Defined';
+      events.record(key, 'Normal', verb, `domain ${domainName} ${verb.toLowerCase()}`);
+      logger.info(`${verb.toLowerCase()} ${domainName}`, { key });
+      return;
+    }
+    case 'start':
+      await hypervisor.start(domainName);
+      events.record(key, 'Normal', 'Started', `domain ${domainName} started`);
+      logger.info(`started ${domainName}`, { key });
+      return;
+    case 'shutdown':
+      await hypervisor.shutdown(domainName);
+      events.record(key, 'Normal', 'ShuttingDown', `asked domain ${domainName} to shut down`);
+      logger.info(`shutting down ${domainName}`, { key });
+      return;
+    case 'destroy':
+      await hypervisor.destroy(domainName);
+      events.record(key, 'Normal', 'Stopped', `domain ${domainName} powered off`);
+      logger.info(`destroyed ${domainName}`, { key });
+      return;
+    case 'undefine':
+      await hypervisor.undefine(domainName, permit!);
+      logger.info(`undefined ${domainName}`, { key });
+      return;
+  }
+}
