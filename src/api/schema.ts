@@ -162,6 +162,14 @@ function limitMessage(e: ErrorObject, value: unknown): string {
   }
 }
 
+/** Values longer than this are cut in error messages (a 4 MiB value must not make a 4 MiB log line). */
+const MAX_SHOWN_VALUE = 200;
+
+function shortJson(v: unknown): string {
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > MAX_SHOWN_VALUE ? `${json.slice(0, MAX_SHOWN_VALUE)}... (${json.length} characters)` : json;
+}
+
 /** The API server's four complaints about an int-or-string value of neither type (seen on v1.28). */
 function notIntOrString(path: FieldPath, value: unknown, limits: ErrorObject[]): FieldError[] {
   const shown = formatPath(path);
@@ -170,7 +178,7 @@ function notIntOrString(path: FieldPath, value: unknown, limits: ErrorObject[]):
     { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer,string: ${found}` },
     { path, message: `<nil>: Invalid value: "": "${shown}" must validate at least one schema (anyOf)` },
     { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer: ${found}` },
-    ...limits.map((e) => ({ path, message: `${shown}: Invalid value: ${JSON.stringify(value)}: ${shown} in body ${limitMessage(e, value)}` })),
+    ...limits.map((e) => ({ path, message: `${shown}: Invalid value: ${shortJson(value)}: ${shown} in body ${limitMessage(e, value)}` })),
   ];
 }
 
@@ -185,7 +193,7 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
     const path = pathOf(e.instancePath);
     const shown = formatPath(path);
     const actual = valueAt(doc, path);
-    const value = JSON.stringify(actual);
+    const value = shortJson(actual);
     if (anyOfPaths.has(e.instancePath)) {
       const intOrString = Number.isInteger(actual) || typeof actual === 'string';
       if (e.keyword === 'anyOf' && !intOrString) {

@@ -1,6 +1,5 @@
 // Commands that change desired state, the declarative way: they edit the YAML the controller
 // watches (comments and other documents kept) and never call libvirt or the switch themselves.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_VERSION, DEFAULT_NAMESPACE, resourceKey } from '../api/meta.js';
@@ -12,7 +11,8 @@ import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js
 import { parseDuration, stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
 import { upsertDeclaration } from '../ports/desired-state-writer.js';
-import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
+import { parseManifestFile } from '../sources/manifest-parse-pool.js';
+import { formatManifestError } from '../sources/manifest-parser.js';
 import { kindArg } from './read-commands.js';
 import { UsageError, usage } from './usage.js';
 import { declaredSpec, waitForObserved } from './wait-for-observed.js';
@@ -47,7 +47,7 @@ export async function power(command: 'start' | 'stop', args: string[]): Promise<
   if (waitMs === undefined) return 0;
   const want = command === 'start' ? 'Running' : 'Stopped';
   const stateDir = stateDirFor({ dir: p.dir, 'state-dir': p.values['state-dir'] });
-  const reached = await waitForObserved(stateDir, key, declaredSpec(p.dir, key), waitMs, (s: VirtualMachineStatus) => s.printableStatus === want);
+  const reached = await waitForObserved(stateDir, key, await declaredSpec(p.dir, key), waitMs, (s: VirtualMachineStatus) => s.printableStatus === want);
   if (!reached) {
     const why = readLockHolder(stateDir) ? 'the controller has not reported it yet' : `no controller is running for ${p.dir}`;
     process.stderr.write(`error: virtualmachine/${name} is not ${want} after ${p.values.wait} (${why})\n`);
@@ -85,7 +85,7 @@ export async function apply(args: string[]): Promise<number> {
   if (!p) return helped('apply');
   const file = p.values.filename;
   if (!file) throw new UsageError('apply needs -f FILE');
-  const { resources, errors } = parseManifests(readFileSync(file, 'utf8'), file);
+  const { resources, errors } = await parseManifestFile(file);
   if (errors.length) {
     for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
     return 1;

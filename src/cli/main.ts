@@ -1,13 +1,13 @@
 // wimaxvm's command line. `run` is the controller; the other commands read what it wrote or
 // change desired state by editing the declared YAML. Exit codes (documented in `wimaxvm help`
 // and README): 0 ok, 1 failure or invalid input, 2 usage error.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildConfig, ConfigError, type Config } from '../config.js';
 import { createLogger, errorMessage } from '../core/logger.js';
 import { startController } from '../main.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
-import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
+import { parseManifestFile } from '../sources/manifest-parse-pool.js';
+import { formatManifestError, type ParsedFile } from '../sources/manifest-parser.js';
 import { addClient, apply, power, remove, restart } from './edit-commands.js';
 import { describe, get, vmlist, vmstat } from './read-commands.js';
 import { COMMANDS, UsageError, usage } from './usage.js';
@@ -83,22 +83,22 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-function validate(args: string[]): number {
+async function validate(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   if (values.help) return help('validate');
   if (!positionals.length) throw new UsageError('validate needs at least one FILE');
   let failed = 0;
   let count = 0;
   for (const file of positionals) {
-    let text: string;
+    let parsed: ParsedFile;
     try {
-      text = readFileSync(file, 'utf8');
+      parsed = await parseManifestFile(file);
     } catch (err) {
       process.stderr.write(`${file}: cannot read: ${errorMessage(err)}\n`);
       failed++;
       continue;
     }
-    const { resources, errors } = parseManifests(text, file);
+    const { resources, errors } = parsed;
     for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
     if (errors.length) failed++;
     count += resources.length;
@@ -131,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'addclient': return await addClient(rest);
       case 'apply': return await apply(rest);
       case 'delete': return await remove(rest);
-      case 'validate': return validate(rest);
+      case 'validate': return await validate(rest);
       case 'help': return help(rest[0]);
       case '--help': case '-h': case undefined: return help();
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);

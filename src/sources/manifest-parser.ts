@@ -4,6 +4,7 @@ import { loadAll } from 'js-yaml';
 import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { resourceKey } from '../api/meta.js';
 import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
+import { checkManifestLimits } from './manifest-limits.js';
 
 export interface ParsedManifest {
   key: string;
@@ -98,18 +99,27 @@ function parseQuickly(text: string): ParsedManifest[] | undefined {
 /** Anchors (&name) in a YAML text, roughly: a false positive only costs the careful parser. */
 const ANCHOR = /(^|[\s[{,:-])&[^\s]/m;
 
-/** Larger manifest files are refused before they are parsed (etcd keeps objects under 1.5 MiB). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
 /** Aliases expanded per document at most (the yaml library's guard against billion laughs). */
 const MAX_ALIASES = 100;
 
-export function parseManifests(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
-  if (text.length > MAX_MANIFEST_BYTES) {
-    return { resources: [], errors: [{ file, line: 1, message: `the file is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB; split it (nothing in it is applied)` }] };
-  }
+/** A file reports at most this many errors (one more says how many were left out). */
+export const MAX_ERRORS_PER_FILE = 20;
+
+export interface ParsedFile {
+  resources: ParsedManifest[];
+  errors: ManifestError[];
+}
+
+/**
+ * Synchronous, and up to seconds for a large or hostile file: the controller and the CLI call
+ * it through parseManifestsOffThread (manifest-parse-pool.ts), which bounds its time and memory.
+ */
+export function parseManifests(text: string, file: string): ParsedFile {
+  const limit = checkManifestLimits(text);
+  if (limit) return { resources: [], errors: [{ file, ...limit }] };
   const quick = parseQuickly(text);
-  return quick ? { resources: quick, errors: [] } : parseManifestsCarefully(text, file);
+  if (quick) return { resources: quick, errors: [] };
+  return parseManifestsCarefully(text, file);
 }
 
 /** Every document through the YAML AST: exact lines for every error. Exported for the tests. */
@@ -124,8 +134,14 @@ export function parseManifestsCarefully(text: string, file: string): { resources
   }
   const seen = new Map<string, number>();
   for (const doc of docList) {
+    // Enough to act on; the rest (maybe thousands) would only flood the log.
+    if (errors.length >= MAX_ERRORS_PER_FILE) {
+      const last = errors[errors.length - 1]!;
+      errors.push({ file, line: last.line, message: `the documents after this line are not checked; only the first ${MAX_ERRORS_PER_FILE} errors are shown` });
+      break;
+    }
     if (doc.errors.length) {
-      for (const err of doc.errors) {
+      for (const err of doc.errors.slice(0, MAX_ERRORS_PER_FILE)) {
         errors.push({ file, line: lines.linePos(err.pos[0]).line, message: `YAML: ${err.message.split('\n')[0]}` });
       }
       continue;
@@ -146,7 +162,7 @@ export function parseManifestsCarefully(text: string, file: string): { resources
     }
     const result = validateResource(value);
     if (!result.ok) {
-      for (const e of result.errors) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
+      for (const e of result.errors.slice(0, MAX_ERRORS_PER_FILE)) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
       continue;
     }
     const { kind, metadata } = result.resource;
