@@ -6,6 +6,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { CRDS_DIR } from '../package-root.js';
 import { API_VERSION, DEFAULT_NAMESPACE, GROUP } from './meta.js';
+import { annotationErrors, labelErrors } from './metadata-checks.js';
+import { kindRuleErrors } from './kind-rules.js';
 
 export type FieldPath = (string | number)[];
 export interface FieldError { path: FieldPath; message: string }
@@ -257,6 +259,9 @@ export function validateResource(input: unknown): ValidationResult {
     };
   }
   if (!validate(doc)) return { ok: false, errors: toFieldErrors(doc, validate.errors ?? []) };
+  // What the schema cannot say: the API server's own metadata rules, the controller's rules of a kind.
+  const more = [...labelErrors(doc.metadata.labels), ...annotationErrors(doc.metadata.annotations), ...kindRuleErrors(kind, doc.spec)];
+  if (more.length) return { ok: false, errors: more };
   delete doc.status;
   doc.metadata.namespace ??= DEFAULT_NAMESPACE;
   return { ok: true, resource: doc as DeclaredResource };
