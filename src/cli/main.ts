@@ -98,7 +98,8 @@ async function validate(args: string[]): Promise<number> {
       failed++;
       continue;
     }
-    const { resources, errors } = parsed;
+    const { resources, errors, warnings } = parsed;
+    for (const w of warnings ?? []) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
     for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
     if (errors.length) failed++;
     count += resources.length;

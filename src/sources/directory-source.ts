@@ -264,9 +264,10 @@ export class DirectorySource implements AbsenceWitness {
       return this.broken(rel, [{ file: rel, line: 1, message: `cannot read: ${errorMessage(err)}` }], initial);
     }
     // Off the event loop, within a time budget and a heap limit: nothing a file holds stalls the controller.
-    const { resources, errors } = text === undefined
-      ? { resources: [], errors: [{ file: rel, ...FILE_TOO_LARGE }] }
+    const { resources, errors, warnings } = text === undefined
+      ? { resources: [], errors: [{ file: rel, ...FILE_TOO_LARGE }], warnings: [] }
       : await parseManifestsOffThread(text, rel);
+    for (const w of warnings ?? []) this.opts.logger.warn(`manifest warning: ${formatManifestError(w)}`, { file: rel, line: w.line });
     if (errors.length) return this.broken(rel, errors, initial);
 
     const hadErrors = this.fileErrors.delete(rel);

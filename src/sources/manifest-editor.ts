@@ -27,6 +27,9 @@ export interface Declaration {
   index: number;
 }
 
+/** The YAML library writes warnings to stderr unless told not to; the bounded parser reports them. */
+const QUIET = { logLevel: 'error' } as const;
+
 /** The key a document declares, if it reads as a resource (aliases bounded, as the parser's). */
 function keyOfDocument(doc: Document): ResourceKey | undefined {
   let js: { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
@@ -114,7 +117,7 @@ export class ManifestEditor {
         throw new ManifestEditError(`${file} declares ${describeKey(key)} but is broken, so it is not edited: ${parsed.errors.map(formatManifestError).join('; ')}`, 'Invalid');
       }
       // The file passed the parser's limits: reading it here again is bounded.
-      const docs = parseAllDocuments(readFileSync(join(this.dir, file), 'utf8')) as Document[];
+      const docs = parseAllDocuments(readFileSync(join(this.dir, file), 'utf8'), QUIET) as Document[];
       const index = docs.findIndex((d) => !d.errors.length && keyOfDocument(d) === key);
       if (index >= 0) return { file, index };
     }
@@ -136,7 +139,7 @@ export class ManifestEditor {
   async update(key: ResourceKey, changes: { path: (string | number)[]; value: unknown }[], hint?: string): Promise<Declaration> {
     const found = await this.mustFind(key, hint);
     const path = join(this.dir, found.file);
-    const docs = parseAllDocuments(readFileSync(path, 'utf8')) as Document[];
+    const docs = parseAllDocuments(readFileSync(path, 'utf8'), QUIET) as Document[];
     const doc = docs[found.index]!;
     for (const change of changes) {
       if (change.value === undefined) doc.deleteIn(change.path);
@@ -161,7 +164,9 @@ export class ManifestEditor {
     } catch (err) {
       if (err instanceof ManifestEditError) throw err;
     }
-    atomicWrite(path, stringify(object));
+    const text = stringify(object);
+    await this.check(text, file); // the limits the directory source will apply (size, nesting)
+    atomicWrite(path, text);
     return { file, index: 0 };
   }
 
@@ -169,7 +174,7 @@ export class ManifestEditor {
   async remove(key: ResourceKey, hint?: string): Promise<Declaration> {
     const found = await this.mustFind(key, hint);
     const path = join(this.dir, found.file);
-    const docs = (parseAllDocuments(readFileSync(path, 'utf8')) as Document[]).filter((d) => d.contents !== null);
+    const docs = (parseAllDocuments(readFileSync(path, 'utf8'), QUIET) as Document[]).filter((d) => d.contents !== null);
     const rest = docs.filter((_, i) => i !== found.index);
     if (rest.every((d) => keyOfDocument(d) === undefined)) rmSync(path);
     else atomicWrite(path, rest.map((d, i) => (i > 0 ? `---\n${String(d).replace(/^---\n/, '')}` : String(d))).join(''));

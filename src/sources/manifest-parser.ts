@@ -108,6 +108,8 @@ export const MAX_ERRORS_PER_FILE = 20;
 export interface ParsedFile {
   resources: ParsedManifest[];
   errors: ManifestError[];
+  /** The YAML library's warnings (an unknown tag, say), for the caller's log: never written to stderr. */
+  warnings?: ManifestError[];
 }
 
 /**
@@ -123,11 +125,13 @@ export function parseManifests(text: string, file: string): ParsedFile {
 }
 
 /** Every document through the YAML AST: exact lines for every error. Exported for the tests. */
-export function parseManifestsCarefully(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
+export function parseManifestsCarefully(text: string, file: string): ParsedFile {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the library's warnings come back in `warnings`, never raw on stderr.
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const resources: ParsedManifest[] = [];
   const errors: ManifestError[] = [];
+  const warnings: ManifestError[] = [];
   const docList = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
     errors.push({ file, line: 1, message: 'not a YAML stream' });
@@ -139,6 +143,9 @@ export function parseManifestsCarefully(text: string, file: string): { resources
       const last = errors[errors.length - 1]!;
       errors.push({ file, line: last.line, message: `the documents after this line are not checked; only the first ${MAX_ERRORS_PER_FILE} errors are shown` });
       break;
+    }
+    for (const w of doc.warnings.slice(0, MAX_ERRORS_PER_FILE)) {
+      warnings.push({ file, line: lines.linePos(w.pos[0]).line, message: `YAML: ${w.message.split('\n')[0]}` });
     }
     if (doc.errors.length) {
       for (const err of doc.errors.slice(0, MAX_ERRORS_PER_FILE)) {
@@ -176,6 +183,6 @@ export function parseManifestsCarefully(text: string, file: string): { resources
     seen.set(key, line);
     resources.push({ key, resource: result.resource, line });
   }
-  return { resources, errors };
+  return warnings.length ? { resources, errors, warnings } : { resources, errors };
 }
 
