@@ -195,7 +195,8 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
     const path = pathOf(e.instancePath);
     const shown = formatPath(path);
     const actual = valueAt(doc, path);
-    const value = shortJson(actual);
+    // Only where the message shows it: stringifying a parent object once per error is quadratic.
+    const value = () => shortJson(actual);
     if (anyOfPaths.has(e.instancePath)) {
       const intOrString = Number.isInteger(actual) || typeof actual === 'string';
       if (e.keyword === 'anyOf' && !intOrString) {
@@ -216,11 +217,11 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
       }
       case 'enum': {
         const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
-        out.push({ path, message: `${shown}: Unsupported value: ${value}: supported values: ${allowed}` });
+        out.push({ path, message: `${shown}: Unsupported value: ${value()}: supported values: ${allowed}` });
         break;
       }
       case 'pattern':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
+        out.push({ path, message: `${shown}: Invalid value: ${value()}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
         break;
       case 'type': {
         // The server shows the JSON type it found where the value would be.
@@ -229,7 +230,7 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
         break;
       }
       case 'minimum': case 'maximum': case 'maxLength': case 'minLength': case 'maxItems': case 'minItems':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${limitMessage(e, actual)}` });
+        out.push({ path, message: `${shown}: Invalid value: ${value()}: ${shown} in body ${limitMessage(e, actual)}` });
         break;
       default:
         out.push({ path, message: `${shown}: ${e.message ?? e.keyword}` });

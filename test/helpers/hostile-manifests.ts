@@ -1,9 +1,9 @@
 // Hostile manifest files, each as large as the limits let through (a document of a little under
-// 1 MiB, or a file of a little under 4 MiB in documents):
+// 512 KiB, or a file of a little under 4 MiB in documents):
 // the cases the parser must turn into errors quickly and in bounded memory. Shared by
 // bench/hostile-parse.ts (figures) and the tests (limits hold).
 const FILE = 4 * 1024 * 1024 - 64;
-const DOCUMENT = 1024 * 1024 - 64;
+const DOCUMENT = 512 * 1024 - 64;
 const HEAD = 'apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: hostile\n';
 
 /** `unit` repeated until `prefix` + the repeats fill the budget. */
