@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, existsSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdtempSync, readFileSync, existsSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +87,13 @@ describe('edits keep what the user set on the file (issue 15, 9)', () => {
     await new ManifestEditor(d).update('VirtualMachine/default/vm30', runHalted);
     expect(readFileSync(join(d, 'slices.yaml'), 'utf8')).toContain('runStrategy: Always');
     expect(statSync(join(d, 'slices.yaml')).mode & 0o777).toBe(0o600);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root, a file of another owner keeps its owner', async () => {
+    const d = dir({ 'slices.yaml': TWO });
+    chownSync(join(d, 'slices.yaml'), 4321, 4322);
+    await new ManifestEditor(d).update('VirtualMachine/default/vm30', runHalted);
+    expect(statSync(join(d, 'slices.yaml'))).toMatchObject({ uid: 4321, gid: 4322 });
   });
 
   it('a symlinked manifest stays a symlink, and its target gets the edit', async () => {
