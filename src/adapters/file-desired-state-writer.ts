@@ -30,21 +30,21 @@ export class FileDesiredStateWriter implements DesiredStateWriter {
 
   async create(object: NewResource): Promise<void> {
     const namespace = object.metadata.namespace ?? 'default';
-    this.wrap(() => this.editor.create(object as unknown as Record<string, unknown>, fileNameFor(object.kind, namespace, object.metadata.name)));
+    await this.wrap(() => this.editor.create(object as unknown as Record<string, unknown>, fileNameFor(object.kind, namespace, object.metadata.name)));
   }
 
   async patch(key: ResourceKey, changes: FieldChange[]): Promise<void> {
-    this.wrap(() => this.editor.update(key, changes, this.hint(key)));
+    await this.wrap(() => this.editor.update(key, changes, this.hint(key)));
   }
 
   async remove(key: ResourceKey): Promise<void> {
     parseResourceKey(key);
-    this.wrap(() => this.editor.remove(key, this.hint(key)));
+    await this.wrap(() => this.editor.remove(key, this.hint(key)));
   }
 
-  private wrap(fn: () => unknown): void {
+  private async wrap(fn: () => Promise<unknown>): Promise<void> {
     try {
-      fn();
+      await fn();
     } catch (err) {
       if (err instanceof ManifestEditError) throw new DesiredStateError(err.message, err.code);
       throw err;

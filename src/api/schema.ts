@@ -6,6 +6,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { CRDS_DIR } from '../package-root.js';
 import { API_VERSION, DEFAULT_NAMESPACE, GROUP } from './meta.js';
+import { annotationErrors, labelErrors } from './metadata-checks.js';
+import { kindRuleErrors } from './kind-rules.js';
 
 export type FieldPath = (string | number)[];
 export interface FieldError { path: FieldPath; message: string }
@@ -162,6 +164,14 @@ function limitMessage(e: ErrorObject, value: unknown): string {
   }
 }
 
+/** Values longer than this are cut in error messages (a 4 MiB value must not make a 4 MiB log line). */
+const MAX_SHOWN_VALUE = 200;
+
+function shortJson(v: unknown): string {
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > MAX_SHOWN_VALUE ? `${json.slice(0, MAX_SHOWN_VALUE)}... (${json.length} characters)` : json;
+}
+
 /** The API server's four complaints about an int-or-string value of neither type (seen on v1.28). */
 function notIntOrString(path: FieldPath, value: unknown, limits: ErrorObject[]): FieldError[] {
   const shown = formatPath(path);
@@ -170,7 +180,7 @@ function notIntOrString(path: FieldPath, value: unknown, limits: ErrorObject[]):
     { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer,string: ${found}` },
     { path, message: `<nil>: Invalid value: "": "${shown}" must validate at least one schema (anyOf)` },
     { path, message: `${shown}: Invalid value: ${found}: ${shown} in body must be of type integer: ${found}` },
-    ...limits.map((e) => ({ path, message: `${shown}: Invalid value: ${JSON.stringify(value)}: ${shown} in body ${limitMessage(e, value)}` })),
+    ...limits.map((e) => ({ path, message: `${shown}: Invalid value: ${shortJson(value)}: ${shown} in body ${limitMessage(e, value)}` })),
   ];
 }
 
@@ -185,7 +195,8 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
     const path = pathOf(e.instancePath);
     const shown = formatPath(path);
     const actual = valueAt(doc, path);
-    const value = JSON.stringify(actual);
+    // Only where the message shows it: stringifying a parent object once per error is quadratic.
+    const value = () => shortJson(actual);
     if (anyOfPaths.has(e.instancePath)) {
       const intOrString = Number.isInteger(actual) || typeof actual === 'string';
       if (e.keyword === 'anyOf' && !intOrString) {
@@ -206,11 +217,11 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
       }
       case 'enum': {
         const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
-        out.push({ path, message: `${shown}: Unsupported value: ${value}: supported values: ${allowed}` });
+        out.push({ path, message: `${shown}: Unsupported value: ${value()}: supported values: ${allowed}` });
         break;
       }
       case 'pattern':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
+        out.push({ path, message: `${shown}: Invalid value: ${value()}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
         break;
       case 'type': {
         // The server shows the JSON type it found where the value would be.
@@ -219,7 +230,7 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
         break;
       }
       case 'minimum': case 'maximum': case 'maxLength': case 'minLength': case 'maxItems': case 'minItems':
-        out.push({ path, message: `${shown}: Invalid value: ${value}: ${shown} in body ${limitMessage(e, actual)}` });
+        out.push({ path, message: `${shown}: Invalid value: ${value()}: ${shown} in body ${limitMessage(e, actual)}` });
         break;
       default:
         out.push({ path, message: `${shown}: ${e.message ?? e.keyword}` });
@@ -249,6 +260,9 @@ export function validateResource(input: unknown): ValidationResult {
     };
   }
   if (!validate(doc)) return { ok: false, errors: toFieldErrors(doc, validate.errors ?? []) };
+  // What the schema cannot say: the API server's own metadata rules, the controller's rules of a kind.
+  const more = [...labelErrors(doc.metadata.labels), ...annotationErrors(doc.metadata.annotations), ...kindRuleErrors(kind, doc.spec)];
+  if (more.length) return { ok: false, errors: more };
   delete doc.status;
   doc.metadata.namespace ??= DEFAULT_NAMESPACE;
   return { ok: true, resource: doc as DeclaredResource };

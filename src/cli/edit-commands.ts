@@ -1,6 +1,5 @@
 // Commands that change desired state, the declarative way: they edit the YAML the controller
 // watches (comments and other documents kept) and never call libvirt or the switch themselves.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { API_VERSION, DEFAULT_NAMESPACE, resourceKey } from '../api/meta.js';
 import { RESTARTED_AT_ANNOTATION, VM_KIND, type VirtualMachineStatus } from '../api/virtual-machine.js';
@@ -10,7 +9,8 @@ import { canonicalMac } from '../allocators/mac-allocator.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
 import { parseDuration, stateDirFor } from '../config.js';
 import { upsertDeclaration } from '../ports/desired-state-writer.js';
-import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
+import { parseManifestFile } from '../sources/manifest-parse-pool.js';
+import { formatManifestError } from '../sources/manifest-parser.js';
 import { stableStringify } from '../api/stable-json.js';
 import { checkLogLevel, COMMON_OPTIONS, dirToEdit } from './common-flags.js';
 import { kindArg } from './resource-types.js';
@@ -63,7 +63,7 @@ export async function power(command: 'start' | 'stop', args: string[]): Promise<
   process.stdout.write(`virtualmachine/${name} runStrategy set to ${runStrategy}\n`);
   if (waitMs === undefined) return 0;
   const want = command === 'start' ? 'Running' : 'Stopped';
-  const reached = await waitForObserved(stateDir, key, declaredSpec(p.dir, key), waitMs, (s: VirtualMachineStatus) => s.printableStatus === want);
+  const reached = await waitForObserved(stateDir, key, await declaredSpec(p.dir, key), waitMs, (s: VirtualMachineStatus) => s.printableStatus === want);
   if (!reached) {
     const why = readLockHolder(stateDir) ? 'the controller has not reported it yet' : `no controller is running for ${p.dir}`;
     process.stderr.write(`error: virtualmachine/${name} is not ${want} after ${p.values.wait} (${why})\n`);
@@ -101,7 +101,7 @@ export async function apply(args: string[]): Promise<number> {
   if (!p) return helped('apply');
   const file = p.values.filename;
   if (!file) throw new UsageError('apply needs -f FILE');
-  const { resources, errors } = parseManifests(readFileSync(file, 'utf8'), file);
+  const { resources, errors } = await parseManifestFile(file);
   if (errors.length) {
     for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
     return 1;
@@ -109,7 +109,7 @@ export async function apply(args: string[]): Promise<number> {
   for (const { key, resource } of resources) {
     const { apiVersion, kind, metadata, spec } = resource;
     // kubectl's words: a spec already declared as it is (as the controller reads it) is left alone.
-    const outcome = sameSpec(declaredSpec(p.dir, key), spec)
+    const outcome = sameSpec(await declaredSpec(p.dir, key), spec)
       ? 'unchanged'
       : await upsertDeclaration(p.writer, key, { apiVersion, kind, metadata, spec }, [{ path: ['spec'], value: spec }]);
     process.stdout.write(`${kind.toLowerCase()}/${metadata.name} ${outcome}\n`);

@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'addclient': return await addClient(rest);
       case 'apply': return await apply(rest);
       case 'delete': return await remove(rest);
-      case 'validate': return validate(rest);
+      case 'validate': return await validate(rest);
       case 'completion': return completion(rest);
       case '__complete': return completeCommand(rest);
       case 'version': case '--version': return version(rest);

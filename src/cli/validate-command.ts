@@ -1,17 +1,17 @@
 // `wimaxvm validate FILE...`: the controller's own checks. Each file as the directory source
 // parses it, and across the files the directory source's rule for a resource declared twice
 // (neither declaration would be applied): exit 1 on any error.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseResourceKey } from '../api/meta.js';
 import { errorMessage } from '../core/logger.js';
 import { duplicateDeclarationProblem, duplicateDeclarations } from '../sources/duplicate-declarations.js';
-import { formatManifestError, parseManifests } from '../sources/manifest-parser.js';
+import { parseManifestFile } from '../sources/manifest-parse-pool.js';
+import { formatManifestError, type ParsedFile } from '../sources/manifest-parser.js';
 import { checkLogLevel, COMMON_OPTIONS } from './common-flags.js';
 import { usage, UsageError } from './usage.js';
 
-export function validate(args: string[]): number {
+export async function validate(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: COMMON_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return (process.stdout.write(usage('validate') + '\n'), 0);
   checkLogLevel(values['log-level']);
@@ -20,15 +20,16 @@ export function validate(args: string[]): number {
   const declared: { key: string; place: string; file: string }[] = [];
   const files = [...new Map(positionals.map((f) => [resolve(f), f])).values()]; // a file named twice is read once
   for (const file of files) {
-    let text: string;
+    let parsed: ParsedFile;
     try {
-      text = readFileSync(file, 'utf8');
+      parsed = await parseManifestFile(file);
     } catch (err) {
       process.stderr.write(`${file}: cannot read: ${errorMessage(err)}\n`);
       invalid.add(file);
       continue;
     }
-    const { resources, errors } = parseManifests(text, file);
+    const { resources, errors, warnings } = parsed;
+    for (const w of warnings ?? []) process.stderr.write(`${w.file}:${w.line}: warning: ${w.message}\n`);
     for (const e of errors) process.stderr.write(formatManifestError(e) + '\n');
     if (errors.length) invalid.add(file);
     for (const r of resources) declared.push({ key: r.key, place: `${file}:${r.line}`, file });

@@ -2,22 +2,21 @@
 // has observed the edit: the stored object carries the spec just written (stable JSON compare)
 // and its status was computed for that generation. A status from before the edit (a VM still
 // Stopping that last said Running), or one left by a controller that is gone, is never an answer.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResourceKey, type Resource, type ResourceKey } from '../api/meta.js';
 import { stableStringify } from '../api/stable-json.js';
 import { readLockHolder } from '../adapters/store/controller-lock.js';
 import { StateReader } from '../adapters/store/state-reader.js';
-import { parseManifests } from '../sources/manifest-parser.js';
+import { parseManifestFile } from '../sources/manifest-parse-pool.js';
 import { ManifestEditor } from '../sources/manifest-editor.js';
 
 const POLL_MS = 100;
 
 /** The spec of `key` as the controller will read it from the directory now (defaults applied by the parser). */
-export function declaredSpec(dir: string, key: ResourceKey): unknown {
-  const found = new ManifestEditor(dir).find(key);
+export async function declaredSpec(dir: string, key: ResourceKey): Promise<unknown> {
+  const found = await new ManifestEditor(dir).find(key);
   if (!found) return undefined;
-  const { resources } = parseManifests(readFileSync(join(dir, found.file), 'utf8'), found.file);
+  const { resources } = await parseManifestFile(join(dir, found.file), found.file);
   return resources.find((r) => r.key === key)?.resource.spec;
 }
 

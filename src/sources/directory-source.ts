@@ -14,7 +14,9 @@ import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { duplicateDeclarationProblem } from './duplicate-declarations.js';
-import { formatManifestError, parseManifests, type ManifestError } from './manifest-parser.js';
+import { FILE_TOO_LARGE, MAX_MANIFEST_BYTES } from './manifest-limits.js';
+import { parseManifestsOffThread } from './manifest-parse-pool.js';
+import { formatManifestError, type ManifestError } from './manifest-parser.js';
 import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
 
 /** Annotation recording where a resource was declared ("file:line"). */
@@ -263,14 +265,16 @@ export class DirectorySource implements AbsenceWitness {
 
   private async load(path: string, initial: boolean, confirmed = false): Promise<void> {
     const rel = relative(this.root, path);
-    let text: string;
+    let text: string | undefined;
     try {
       // Manifests are small: a synchronous read costs less than four thread-pool round trips,
       // which matters when a thousand files are read at start.
       const fd = openSync(path, 'r');
       try {
-        this.readVersions.set(rel, version(fstatSync(fd)));
-        text = readFileSync(fd, 'utf8');
+        const stats = fstatSync(fd);
+        this.readVersions.set(rel, version(stats));
+        // Too large to parse is too large to read: a 10 GB file must not fill memory.
+        text = stats.size > MAX_MANIFEST_BYTES ? undefined : readFileSync(fd, 'utf8');
       } finally {
         closeSync(fd);
       }
@@ -279,7 +283,11 @@ export class DirectorySource implements AbsenceWitness {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again; its unlink event follows
       return this.broken(rel, [{ file: rel, line: 1, message: `cannot read: ${errorMessage(err)}` }], initial);
     }
-    const { resources, errors } = parseManifests(text, rel);
+    // Off the event loop, within a time budget and a heap limit: nothing a file holds stalls the controller.
+    const { resources, errors, warnings } = text === undefined
+      ? { resources: [], errors: [{ file: rel, ...FILE_TOO_LARGE }], warnings: [] }
+      : await parseManifestsOffThread(text, rel);
+    for (const w of warnings ?? []) this.opts.logger.warn(`manifest warning: ${formatManifestError(w)}`, { file: rel, line: w.line });
     if (errors.length) return this.broken(rel, errors, initial);
 
     const hadErrors = this.fileErrors.delete(rel);

@@ -1,9 +1,10 @@
 // Turns the text of one YAML file (several documents allowed) into validated resources, or
 // errors with file and line. Pure; shared by the directory source and `wimaxvm validate`.
 import { loadAll } from 'js-yaml';
-import { isCollection, isMap, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { resourceKey } from '../api/meta.js';
 import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
+import { checkManifestLimits } from './manifest-limits.js';
 
 export interface ParsedManifest {
   key: string;
@@ -40,6 +41,29 @@ function lineOf(doc: Document, path: FieldPath, lines: LineCounter): number {
     if (range) return lines.linePos(range[0]).line;
   }
   return 1;
+}
+
+/** Offsets of scalar keys that repeat an earlier key of their mapping, in one walk with a set per mapping. */
+function duplicateKeys(doc: Document): number[] {
+  const found: number[] = [];
+  const pending: unknown[] = [doc.contents];
+  while (pending.length) {
+    const node = pending.pop();
+    if (!isCollection(node)) continue;
+    const seen = new Set<unknown>();
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        if (isScalar(item.key)) {
+          if (seen.has(item.key.value)) found.push(item.key.range?.[0] ?? 0);
+          seen.add(item.key.value);
+        }
+        pending.push(item.key, item.value);
+      } else {
+        pending.push(item);
+      }
+    }
+  }
+  return found.sort((a, b) => a - b);
 }
 
 /** Where each document's content starts (1-based), from the document markers; undefined if unsure. */
@@ -98,36 +122,65 @@ function parseQuickly(text: string): ParsedManifest[] | undefined {
 /** Anchors (&name) in a YAML text, roughly: a false positive only costs the careful parser. */
 const ANCHOR = /(^|[\s[{,:-])&[^\s]/m;
 
-/** Larger manifest files are refused before they are parsed (etcd keeps objects under 1.5 MiB). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
 /** Aliases expanded per document at most (the yaml library's guard against billion laughs). */
 const MAX_ALIASES = 100;
 
-export function parseManifests(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
-  if (text.length > MAX_MANIFEST_BYTES) {
-    return { resources: [], errors: [{ file, line: 1, message: `the file is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB; split it (nothing in it is applied)` }] };
-  }
+/** A file reports at most this many errors (one more says how many were left out). */
+export const MAX_ERRORS_PER_FILE = 20;
+
+export interface ParsedFile {
+  resources: ParsedManifest[];
+  errors: ManifestError[];
+  /** The YAML library's warnings (an unknown tag, say), for the caller's log: never written to stderr. */
+  warnings?: ManifestError[];
+}
+
+/**
+ * Synchronous, and up to seconds for a large or hostile file: the controller and the CLI call
+ * it through parseManifestsOffThread (manifest-parse-pool.ts), which bounds its time and memory.
+ */
+export function parseManifests(text: string, file: string): ParsedFile {
+  const limit = checkManifestLimits(text);
+  if (limit) return { resources: [], errors: [{ file, ...limit }] };
   const quick = parseQuickly(text);
-  return quick ? { resources: quick, errors: [] } : parseManifestsCarefully(text, file);
+  if (quick) return { resources: quick, errors: [] };
+  return parseManifestsCarefully(text, file);
 }
 
 /** Every document through the YAML AST: exact lines for every error. Exported for the tests. */
-export function parseManifestsCarefully(text: string, file: string): { resources: ParsedManifest[]; errors: ManifestError[] } {
+export function parseManifestsCarefully(text: string, file: string): ParsedFile {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the library's warnings come back in `warnings`, never raw on stderr.
+  // The library's own unique-key check compares every key with every other (minutes for 50,000
+  // keys): duplicateKeys below does it in linear time.
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   const resources: ParsedManifest[] = [];
   const errors: ManifestError[] = [];
+  const warnings: ManifestError[] = [];
   const docList = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
     errors.push({ file, line: 1, message: 'not a YAML stream' });
   }
   const seen = new Map<string, number>();
   for (const doc of docList) {
+    // Enough to act on; the rest (maybe thousands) would only flood the log.
+    if (errors.length >= MAX_ERRORS_PER_FILE) {
+      const last = errors[errors.length - 1]!;
+      errors.push({ file, line: last.line, message: `the documents after this line are not checked; only the first ${MAX_ERRORS_PER_FILE} errors are shown` });
+      break;
+    }
+    for (const w of doc.warnings.slice(0, MAX_ERRORS_PER_FILE)) {
+      warnings.push({ file, line: lines.linePos(w.pos[0]).line, message: `YAML: ${w.message.split('\n')[0]}` });
+    }
     if (doc.errors.length) {
-      for (const err of doc.errors) {
+      for (const err of doc.errors.slice(0, MAX_ERRORS_PER_FILE)) {
         errors.push({ file, line: lines.linePos(err.pos[0]).line, message: `YAML: ${err.message.split('\n')[0]}` });
       }
+      continue;
+    }
+    const duplicates = duplicateKeys(doc);
+    if (duplicates.length) {
+      for (const offset of duplicates.slice(0, MAX_ERRORS_PER_FILE)) errors.push({ file, line: lines.linePos(offset).line, message: 'YAML: Map keys must be unique' });
       continue;
     }
     // An empty document (a trailing ---, or only comments) parses to a null scalar.
@@ -146,7 +199,7 @@ export function parseManifestsCarefully(text: string, file: string): { resources
     }
     const result = validateResource(value);
     if (!result.ok) {
-      for (const e of result.errors) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
+      for (const e of result.errors.slice(0, MAX_ERRORS_PER_FILE)) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
       continue;
     }
     const { kind, metadata } = result.resource;
@@ -160,6 +213,6 @@ export function parseManifestsCarefully(text: string, file: string): { resources
     seen.set(key, line);
     resources.push({ key, resource: result.resource, line });
   }
-  return { resources, errors };
+  return warnings.length ? { resources, errors, warnings } : { resources, errors };
 }
 

@@ -216,7 +216,7 @@ describe('start --wait never accepts a status older than the edit', () => {
     const stateDir = join(base, 'state');
     mkdirSync(dir);
     writeFileSync(join(dir, 'w.yaml'), vmYaml({ name: 'w-1', runStrategy: storedStrategy }));
-    const spec = declaredSpec(dir, key);
+    const spec = await declaredSpec(dir, key);
     writeFileSync(join(dir, 'w.yaml'), vmYaml({ name: 'w-1', runStrategy: 'Halted' }));
     const state = openStateDatabase(stateDir);
     await new SqliteStatusStore(state).write(key, {

@@ -186,10 +186,12 @@ describe('spec.memory: one rule in the schema and the controller', () => {
     expect(parseMemory(memory)).toBe(bytes);
   });
 
-  // Strings the pattern lets through but the controller refuses (above 1Ti): the schema cannot
-  // count, the controller says why (TerminalError, Stalled).
-  it.each([['2Ti'], ['1025Gi'], ['2T']])('%s passes the schema and is refused by the controller', (memory) => {
-    expect(validateResource(vm({ memory })).ok).toBe(true);
+  // Strings the CRD's pattern lets through (it cannot count) but the controller refuses (above
+  // 1Ti): file mode and `validate` check the controller's rule too (issue 15, 10); in Kubernetes
+  // mode the controller says why (TerminalError, Stalled).
+  it.each([['2Ti'], ['1025Gi'], ['2T']])('%s is refused by validation and by the controller alike', (memory) => {
+    const result = validateResource(vm({ memory }));
+    expect(result.ok ? [] : result.errors).toEqual([{ path: ['spec', 'memory'], message: expect.stringMatching(/more than the 1Ti wimaxvm accepts/) }]);
     expect(() => parseMemory(memory)).toThrow('more than the 1Ti wimaxvm accepts');
   });
 });

@@ -1,0 +1,16 @@
+// Rules of a kind's spec that its CRD schema cannot express, checked by the same code the
+// controller applies: what `validate` and the file mode accept, the controller accepts.
+import type { FieldError } from './schema.js';
+import { parseMemory } from './quantity.js';
+import { VM_KIND } from './virtual-machine.js';
+
+export function kindRuleErrors(kind: string, spec: Record<string, unknown> | undefined): FieldError[] {
+  if (kind !== VM_KIND || spec?.memory === undefined) return [];
+  try {
+    parseMemory(spec.memory as string | number);
+    return [];
+  } catch (err) {
+    // A string's value is bounded only here (a pattern cannot say "at most 1Ti").
+    return [{ path: ['spec', 'memory'], message: `spec.memory: Invalid value: ${JSON.stringify(spec.memory)}: ${(err as Error).message}` }];
+  }
+}

@@ -1,0 +1,46 @@
+// The parse pool runs the real worker (dist/, kept current by the test setup).
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManifestParsePool } from '../../src/sources/manifest-parse-pool.js';
+import { parseManifests } from '../../src/sources/manifest-parser.js';
+import { hostileManifests } from '../helpers/hostile-manifests.js';
+
+const VM = 'apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: a\nspec:\n  memory: 64Mi\n';
+const pools: ManifestParsePool[] = [];
+const pool = (opts: ConstructorParameters<typeof ManifestParsePool>[0] = {}) => {
+  const p = new ManifestParsePool(opts);
+  pools.push(p);
+  return p;
+};
+afterAll(() => Promise.all(pools.map((p) => p.close())));
+
+describe('manifests are parsed off the event loop, within a budget (issue 15, 1-3)', () => {
+  it('answers what parseManifests answers, errors with lines included', async () => {
+    const p = pool();
+    const bad = `${VM}---\n${VM.replace('memory: 64Mi', 'vcpus: 0')}`;
+    expect(await p.parse(VM, 'a.yaml')).toEqual(parseManifests(VM, 'a.yaml'));
+    expect(await p.parse(bad, 'b.yaml')).toEqual(parseManifests(bad, 'b.yaml'));
+  });
+
+  it('the event loop runs while a large file is parsed', async () => {
+    const order: string[] = [];
+    const parsed = pool().parse(hostileManifests().validDocuments!(), 'many.yaml').then((r) => order.push(`parsed ${r.resources.length}`));
+    await new Promise((r) => setTimeout(r, 0)).then(() => order.push('timer'));
+    await parsed;
+    expect(order).toEqual(['timer', 'parsed 10000']);
+  });
+
+  it('a parse over its time budget is the file\'s error, and the pool goes on', async () => {
+    const p = pool({ workers: 1 });
+    const slow = p.parse(hostileManifests().validDocuments!(), 'many.yaml', 1);
+    const queued = [p.parse(VM, 'a.yaml'), p.parse(VM, 'b.yaml')];
+    expect(await slow).toEqual({ resources: [], errors: [{ file: 'many.yaml', line: 1, message: expect.stringMatching(/^parse exceeded 1 ms; nothing in this file is applied/) }] });
+    expect((await Promise.all(queued)).map((r) => r.resources.length)).toEqual([1, 1]);
+  });
+
+  it('a worker out of memory is the file\'s error, not the process\'s end', async () => {
+    const p = pool({ maxHeapMiB: 4, workers: 1 });
+    const r = await p.parse(hostileManifests().validDocuments!(), 'many.yaml');
+    expect(r.resources).toEqual([]);
+    expect(r.errors).toEqual([{ file: 'many.yaml', line: 1, message: 'parsing needs more than 4 MiB; nothing in this file is applied' }]);
+  });
+});
