@@ -41,7 +41,11 @@ let barriers = 0;
 export async function barrier(h: Harness, prefix: string): Promise<void> {
   const name = `${prefix}-barrier-${++barriers}`;
   h.write(`${name}.yaml`, vmYaml({ name }));
-  await eventually(() => h.status(name)?.printableStatus === 'Running', `${name} Running`, 60_000);
+  try {
+    await eventually(() => h.status(name)?.printableStatus === 'Running', `${name} Running`, 60_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; its status: ${JSON.stringify(h.status(name))}; the controller's last log lines:\n${h.logs.slice(-15).join('\n').slice(0, 4000)}`);
+  }
   await h.settle();
 }
 

@@ -169,7 +169,11 @@ function huge(r: Rand, name: string, maxBytes: number): string {
   switch (int(r, 0, 2)) {
     case 0: return `apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: ${name}\nspec:\n  runStrategy: Always\n  disks: [${'{image: a.qcow2}, '.repeat(Math.floor(size / 18))}\n`; // unclosed
     case 1: return `apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: ${name}\n  annotations:\n    big: "${'x'.repeat(size)}"\nspec: {runStrategy: Always}\n`;
-    default: return Array.from({ length: Math.floor(size / 120) }, (_, i) => stringify({ apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: `${name}-${i}` }, spec: { runStrategy: 'Halted' } })).join('---\n');
+    default: { // many documents, padded to the size (a few hundred VMs: valid ones are defined for real)
+      const count = 200;
+      const pad = 'p'.repeat(Math.max(0, Math.floor(size / count) - 150));
+      return Array.from({ length: count }, (_, i) => stringify({ apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: `${name}-${i}`, annotations: { pad } }, spec: { runStrategy: 'Halted' } })).join('---\n');
+    }
   }
 }
 
