@@ -15,6 +15,7 @@
 import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import { errorMessage, type Logger } from '../core/logger.js';
+import { MeterLedger } from './ovs-meter-ledger.js';
 import { explainUnknownPort } from './ovs-port-diagnosis.js';
 import { DatapathUnavailableError, type ClientPath, type Datapath, type PortSettings, type SlicePath } from '../ports/datapath.js';
 
@@ -203,10 +204,15 @@ export class OvsDatapath implements Datapath {
   private lock: Promise<void> = Promise.resolve();
   /** By port, from getPort: what an older wimaxvm left there, for setPort to clear. */
   private readonly legacy = new Map<string, Legacy>();
+  /** Meters recorded as ours in OVSDB before they are added, so that none is left behind unowned. */
+  private readonly ledger: MeterLedger;
+  /** Ids recorded for the batch being flushed, taken by its add-meters in turn. */
+  private reserved: number[] = [];
 
   constructor(private readonly opts: OvsDatapathOptions) {
     this.bridge = checkPortName(opts.bridge, 'bridge');
     this.uplink = checkPortName(opts.uplink, 'uplink port');
+    this.ledger = new MeterLedger((args) => this.vsctl(args), this.bridge);
   }
 
   async ensureBase(): Promise<void> {
@@ -354,7 +360,12 @@ export class OvsDatapath implements Datapath {
     const loading = this.loaded ? undefined : await this.load().then(() => undefined, (err: unknown) => err ?? 'load failed');
     if (loading !== undefined) batch.forEach((c) => failed.set(c, loading));
     const ready: Change[] = [];
-    if (loading === undefined) await mapLimit(batch, 4, (c) => this.prepareMeters(c).then(() => void ready.push(c), (err: unknown) => void failed.set(c, err)));
+    if (loading === undefined) {
+      await this.reserveMeters(batch.reduce((n, c) => n + this.newMetersOf(c), 0)).then(
+        () => mapLimit(batch, 4, (c) => this.prepareMeters(c).then(() => void ready.push(c), (err: unknown) => void failed.set(c, err))),
+        (err: unknown) => batch.forEach((c) => failed.set(c, err)));
+      await this.releaseReserved();
+    }
     for (const [c, err] of await this.commitFlows(ready)) failed.set(c, err);
     const done = ready.filter((c) => !failed.has(c));
     for (const { target: t, meters } of done) {
@@ -400,13 +411,44 @@ export class OvsDatapath implements Datapath {
   /** Adds a meter at the lowest free id; an id taken behind our back is skipped, never overwritten. */
   private async addMeter(rate: number): Promise<number> {
     for (let attempt = 0; ; attempt++) {
-      let id = 1;
-      while (this.usedMeters.has(id)) id++;
-      this.usedMeters.add(id);
+      if (!this.reserved.length) await this.reserveMeters(1); // a retry: the id was taken behind our back
+      const id = this.reserved.shift()!;
       const err = await this.meter('add-meter', id, rate).then(() => undefined, (e: unknown) => e ?? 'add-meter failed');
       if (err === undefined) return id;
+      await this.ledger.forget([id]).catch(() => undefined); // not added (or someone else's): not ours
       if (!/METER_EXISTS/.test(errorMessage(err)) || attempt === 20) throw err; // else someone else's: kept out
     }
+  }
+
+  /** How many meters a change will add: a rate whose meter it does not have yet. */
+  private newMetersOf(c: Change): number {
+    const old = this.programmedOf(c.target);
+    const rates = [[c.target.path?.uplinkKbps, old?.up], [c.target.path?.downlinkKbps, old?.down]] as const;
+    return rates.filter(([rate, id]) => rate !== undefined && (id === undefined || !this.meterRates.has(id))).length;
+  }
+
+  /**
+   * Picks the lowest free meter ids and records them as ours in one OVSDB transaction, before
+   * any is added: a kill before the flows go in leaves meters known to be ours.
+   */
+  private async reserveMeters(count: number): Promise<void> {
+    const ids: number[] = [];
+    for (let id = 1; ids.length < count; id++) if (!this.usedMeters.has(id)) ids.push(id);
+    ids.forEach((id) => this.usedMeters.add(id));
+    try {
+      await this.ledger.record(ids);
+    } catch (err) {
+      ids.forEach((id) => this.usedMeters.delete(id));
+      throw err;
+    }
+    this.reserved.push(...ids);
+  }
+
+  /** Reserved ids a batch did not use (a change failed before its meters) are free again. */
+  private async releaseReserved(): Promise<void> {
+    const unused = this.reserved.splice(0);
+    unused.forEach((id) => this.usedMeters.delete(id));
+    await this.ledger.forget(unused).catch(() => undefined); // left recorded, they are forgotten at the next load
   }
 
   private async meter(cmd: 'add-meter' | 'mod-meter', id: number, rate: number): Promise<void> {
@@ -416,15 +458,19 @@ export class OvsDatapath implements Datapath {
 
   /** Deletes meters no flow of ours uses any more (deleting a meter deletes the flows using it). */
   private async dropMeters(ids: number[]): Promise<void> {
+    const deleted: number[] = [];
     await mapLimit(ids, 4, async (id) => {
       try {
         await this.ofctl(['del-meter', this.bridge, `meter=${id}`]);
         this.meterRates.delete(id);
         this.usedMeters.delete(id);
+        deleted.push(id);
       } catch (err) {
         this.opts.logger.warn('could not delete an unused meter', { bridge: this.bridge, meter: id, error: errorMessage(err) });
       }
     });
+    // Still recorded if this fails: the next load deletes nothing more and forgets them then.
+    await this.ledger.forget(deleted).catch((err: unknown) => this.opts.logger.warn('could not update the record of our meters', { bridge: this.bridge, error: errorMessage(err) }));
   }
 
   /** One bundle for the batch; if it fails, each station or slice alone, so that only the faulty ones fail. */
@@ -464,18 +510,32 @@ export class OvsDatapath implements Datapath {
     });
   }
 
-  /** One flow dump and one meter dump; meters our flows use are ours, the others are never touched. */
+  /**
+   * One flow dump, one meter dump and the record of our meters. Meters our flows use are ours;
+   * recorded meters no flow of ours uses were left behind (a controller killed between adding a
+   * meter and its flows) and are deleted; the others are never touched.
+   */
   private async load(): Promise<void> {
-    const [flows, meters] = await Promise.all([
+    const [flows, meters, recorded] = await Promise.all([
       this.ofctl(['--names', 'dump-flows', this.bridge, `cookie=${BASE_COOKIE}/0xffff000000000000`]),
       this.ofctl(['dump-meters', this.bridge]),
+      this.ledger.load(),
     ]);
     ({ stations: this.stations, slices: this.slices } = parseFlows(flows, this.uplink));
     this.meterRates = parseMeters(meters);
     this.usedMeters = new Set(this.meterRates.keys());
+    const referenced = new Set<number>();
     for (const p of [...this.stations.values(), ...this.slices.values()]) {
-      for (const id of [p.up, p.down, ...p.stray]) if (id !== undefined) this.usedMeters.add(id);
+      for (const id of [p.up, p.down, ...p.stray]) if (id !== undefined) referenced.add(id);
     }
+    for (const id of referenced) this.usedMeters.add(id);
+    const leftovers = [...recorded].filter((id) => this.meterRates.has(id) && !referenced.has(id));
+    if (leftovers.length) {
+      this.opts.logger.info('deleting meters of ours that no flow uses (left by an interrupted change)', { bridge: this.bridge, meters: leftovers });
+      await this.dropMeters(leftovers);
+    }
+    // Recorded but gone (deleted by hand, or ovs-vswitchd restarted): no longer ours to track.
+    await this.ledger.forget([...recorded].filter((id) => !this.meterRates.has(id))).catch(() => undefined);
     this.loaded = true;
   }
   private ofctl(args: string[], input?: string): Promise<string> {

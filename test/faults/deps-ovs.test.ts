@@ -97,7 +97,7 @@ describe.runIf(enabled)('Open vSwitch daemons killed and restarted under the con
     await eventually(() => h.running!.clients.stats.errors >= failed + 2, 'st1\'s reconcile to fail twice while the switch is away');
     await ovs.start('ovs-vswitchd');
     await eventually(() => (clientStatus('st1')?.rates?.uplinkKbps === 3000 && JSON.stringify(programmed()) === JSON.stringify(DECLARED) ? true : undefined),
-      `flows and meters restored (have ${JSON.stringify(programmed())}, want ${JSON.stringify(DECLARED)})`, 30_000);
+      'flows and meters restored', 30_000).catch((err) => { throw new Error(`${err}: have ${JSON.stringify(programmed())}, want ${JSON.stringify(DECLARED)}`); });
     expect(bed.ofctl('dump-meters', bed.bridge)).toMatch(/rate=3000/);
     expect(bed.ping(bed.st1.ns, bed.vmA.ip)).toBe(true);
     expect(bed.ping(bed.st2.ns, bed.vmB.ip)).toBe(true);

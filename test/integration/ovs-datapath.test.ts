@@ -1,6 +1,10 @@
 // OvsDatapath on a real Open vSwitch (userspace datapath): flows, meters, ports, real pings
 // between network namespaces and real TCP throughput (iperf3) through station and slice meters.
 // Each run has its own bridge, veths and namespaces (see OvsTestbed).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsDatapath } from '../../src/adapters/ovs-datapath.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -128,7 +132,7 @@ describe.runIf(enabled)('OvsDatapath on a real Open vSwitch', () => {
     await d.refresh();
     const before = d.spawns;
     await Promise.all([d.applySlicePath(both), d.applySlicePath(down), d.applyClientPath(station)]);
-    expect(d.spawns - before).toBe(4 + 1); // a process per meter, and one bundle for stations and slices together
+    expect(d.spawns - before).toBe(4 + 1 + 1); // a process per meter, one bundle for stations and slices together, one OVSDB transaction recording the meters as ours
     expect(d.slicePath(both.vlan)).toStrictEqual(both); // our own changes, without a dump
     await d.refresh();
     expect(d.slicePath(both.vlan)).toStrictEqual(both);
@@ -422,6 +426,31 @@ describe.runIf(enabled)('OvsDatapath on a real Open vSwitch', () => {
     const after = tb.meters();
     for (const id of [...ours, ...ids]) expect(after.has(id)).toBe(false);
     await dp.refresh();
+  });
+
+  it('kill -9 between add-meter and the flow bundle: the next start deletes the meters it left, and only those', async () => {
+    tb.ofctl('add-meter', tb.bridge, 'meter=960,kbps,band=type=drop,rate=960'); // someone else's, used by no flow
+    const before = new Set(tb.meters().keys());
+    // A controller process whose ovs-ofctl kills it (SIGKILL) when the flow bundle is about to go in.
+    const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-kill-'));
+    const ofctl = join(dir, 'ovs-ofctl');
+    writeFileSync(ofctl, '#!/bin/bash\nfor a in "$@"; do [ "$a" = add-flows ] && { kill -9 $PPID; exit 1; }; done\nexec ovs-ofctl "$@"\n', { mode: 0o755 });
+    const script = `import { OvsDatapath } from ${JSON.stringify(join(process.cwd(), 'dist/src/adapters/ovs-datapath.js'))};
+      const dp = new OvsDatapath({ bridge: ${JSON.stringify(tb.bridge)}, uplink: ${JSON.stringify(tb.uplink)}, ofctl: ${JSON.stringify(ofctl)}, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+      await dp.applyClientPath({ mac: '${mac(8, 1)}', vlan: 7, vmPort: ${JSON.stringify(tb.portA)}, uplinkKbps: 1111, downlinkKbps: 2222 });`;
+    const killed = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(killed.signal).toBe('SIGKILL');
+    const left = [...tb.meters().keys()].filter((id) => !before.has(id));
+    expect(left).toHaveLength(2); // its two meters were added, its flows never
+    expect(tb.flows(cookieOf(mac(8, 1)))).toEqual([]);
+
+    const next = fresh();
+    await next.refresh();
+    const after = tb.meters();
+    for (const id of left) expect(after.has(id)).toBe(false);
+    expect(after.get(960)).toBe(960); // not ours: never touched
+    expect(sh('ovs-vsctl', 'get', 'Bridge', tb.bridge, 'external_ids')).not.toMatch(/wimaxvm-meter-/);
+    tb.ofctl('del-meter', tb.bridge, 'meter=960');
   });
 
   it('a restarted controller sees existing slice paths and reuses no meter id in use', async () => {
