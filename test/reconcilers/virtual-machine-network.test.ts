@@ -156,6 +156,15 @@ describe('slice networking of a VM on Open vSwitch', () => {
     expect(t.claimOf(2)).toBe('VirtualMachine/lab/elsewhere');
   });
 
+  it('a spec that can never run (memory too large) claims no VLAN from the shared range', async () => {
+    const t = setup();
+    t.put('bad', { memory: '99999999999999999999999Mi' });
+    await t.reconcile('bad');
+    expect(findCondition(t.status('bad')!.conditions, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidMemory' });
+    expect(t.claims.list()).toEqual([]);
+    expect(t.vlans.get('VirtualMachine/default/bad')).toBeUndefined();
+  });
+
   it('a port tag changed by hand is put back', async () => {
     const t = setup();
     t.put('vm30', { network: { vlan: 7 } });

@@ -51,6 +51,9 @@ export async function desiredDefinition(
   const { macs, disks, nic: nic0, hypervisor } = deps;
   const nameProblem = domainNameProblem(domainName);
   if (nameProblem) throw new TerminalError('NameTooLong', nameProblem);
+  // Before any VLAN is chosen: a spec that can never run must not tie one up (or take one from
+  // a VM that names it) while it waits for the user.
+  const memKiB = memoryKiB(vm.spec.memory);
   const specMac = vm.spec.network?.mac?.toLowerCase();
   let mac: string;
   if (specMac) {
@@ -81,7 +84,7 @@ export async function desiredDefinition(
   const nic: NicAttachment = nic0.type === 'bridge' ? { ...nic0, ...(vlan !== undefined ? { vlan } : {}), port: vmPortName(domainName) } : nic0;
   const shape = {
     type: hypervisor.domainType(),
-    memoryKiB: memoryKiB(vm.spec.memory),
+    memoryKiB: memKiB,
     vcpus: vm.spec.vcpus,
     diskPaths: diskImages.map((image, i) => disks.overlayPath(domainName, i, image)),
     mac,
