@@ -5,24 +5,32 @@
 // the long one.
 //   WIMAXVM_CRASH_SEED=N  WIMAXVM_CRASH_ROUNDS=N (default 5)  WIMAXVM_CRASH_VMS=N (default 60)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answers, daemonTestsEnabled } from '../helpers/system.js';
+import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
 import { eventually } from '../helpers/harness.js';
-import { CRASH_URI, CrashRun } from './crash/crash-rounds.js';
+import { crashUri, CrashRun } from './crash/crash-rounds.js';
 import { rng } from './fuzz/generator.js';
 
 const SEED = process.env.WIMAXVM_CRASH_SEED ? Number(process.env.WIMAXVM_CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
 const ROUNDS = Number(process.env.WIMAXVM_CRASH_ROUNDS ?? 5);
 const VMS = Number(process.env.WIMAXVM_CRASH_VMS ?? 60);
-const enabled = daemonTestsEnabled('libvirtd', answers('virsh', '-c', CRASH_URI, 'version'));
+// The test driver lives in a libvirtd of this test's own: the shared one may be restarted by
+// another test file meanwhile (the KVM system test does), which would wipe the driver's state.
+const enabled = privateLibvirtdEnabled();
 
-describe.skipIf(!enabled)(`kill -9 at random moments (seed ${SEED}, ${ROUNDS} rounds, ${VMS} VMs, ${CRASH_URI})`, () => {
+describe.skipIf(!enabled)(`kill -9 at random moments (seed ${SEED}, ${ROUNDS} rounds, ${VMS} VMs, test+unix:///default of a private libvirtd)`, () => {
   let run: CrashRun;
+  let libvirtd: PrivateLibvirtd;
   beforeAll(async () => {
     console.log(`crash seed ${SEED} (replay with WIMAXVM_CRASH_SEED=${SEED})`);
-    run = new CrashRun({ seed: SEED, rounds: ROUNDS, vms: VMS, log: (l) => console.log(l) });
+    libvirtd = new PrivateLibvirtd();
+    await libvirtd.start();
+    run = new CrashRun({ uri: crashUri(libvirtd.socket), seed: SEED, rounds: ROUNDS, vms: VMS, log: (l) => console.log(l) });
     await run.open();
   });
-  afterAll(async () => run?.dispose());
+  afterAll(async () => {
+    await run?.dispose();
+    await libvirtd?.dispose();
+  });
 
   it('every declaration converges; nothing duplicated, nothing left of what was deleted', async () => {
     const when = rng(SEED ^ 0x5eed);

@@ -14,10 +14,15 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { parseDomainXml } from '../../../src/reconcilers/virtual-machine/domain-xml.js';
 import { rng } from '../fuzz/generator.js';
 
-export const CRASH_URI = 'test+unix:///default';
+/** libvirtd's test driver, in the daemon at `socket` (a private one: see crash.test.ts). */
+export function crashUri(socket: string): string {
+  return `test+unix:///default?socket=${socket}`;
+}
 const BIN = join(process.cwd(), 'bin', 'wimaxvm.js');
 
 export interface CrashOptions {
+  /** libvirt URI of a test driver whose state outlives the controller (crashUri). */
+  uri: string;
   seed: number;
   rounds: number;
   vms: number;
@@ -68,7 +73,7 @@ export class CrashRun {
     this.overlayDir = join(this.base, 'overlays');
     for (const d of [this.dir, this.imageDir, this.overlayDir]) mkdirSync(d, { recursive: true });
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(this.imageDir, 'base.qcow2'), '16M']);
-    this.holder = new LibvirtHypervisor({ uri: CRASH_URI, logger: silentLogger });
+    this.holder = new LibvirtHypervisor({ uri: opts.uri, logger: silentLogger });
   }
 
   private log(line: string): void {
@@ -145,7 +150,7 @@ export class CrashRun {
   }
 
   start(): ChildProcess {
-    const child = spawn(process.execPath, [BIN, 'run', '--dir', this.dir, '--connect', CRASH_URI, '--state-dir', this.stateDir,
+    const child = spawn(process.execPath, [BIN, 'run', '--dir', this.dir, '--connect', this.opts.uri, '--state-dir', this.stateDir,
       '--image-dir', this.imageDir, '--overlay-dir', this.overlayDir, '--listen', 'off', '--log-format', 'json',
       '--poll', '250ms', '--resync', '5s', '--settle', '100ms', '--shutdown-timeout', '1s', '--workers', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.output = '';
@@ -287,7 +292,7 @@ export class CrashRun {
   /** Removes every domain of this run (the driver is shared with other tests) and the files. */
   async dispose(): Promise<void> {
     await this.stopGracefully().catch(() => undefined);
-    const raw = new RawHypervisor({ uri: CRASH_URI });
+    const raw = new RawHypervisor({ uri: this.opts.uri });
     await raw.connectOpen();
     try {
       for (const name of (await this.ourDomains().catch(() => new Map())).keys()) {
