@@ -1,6 +1,6 @@
 // Shell completion for real: the script `wimaxvm completion bash` prints, sourced in a bash
 // process, its function driven as bash drives it (COMP_WORDS, COMP_CWORD), COMPREPLY read back;
-// `wimaxvm` on PATH is the built CLI.
+// `wimaxvm` on PATH is the built CLI. The zsh script is driven the same way (words, CURRENT).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -91,9 +91,33 @@ describe('bash completion', () => {
 
 const zsh = spawnSync('sh', ['-c', 'command -v zsh']).status === 0;
 
+// zsh's completion system runs the function with `words` and `CURRENT` set; outside a widget they
+// are plain parameters, and compadd/_files (builtins of a widget) are stood in for by functions
+// that print what they were given (compadd keeps, as zsh's matching does, what starts with the
+// word being completed).
+const ZSH_DRIVE = `compdef() { :; }
+compadd() { local c; [[ $1 == -a ]] && for c in "\${(@P)2}"; do [[ $c == "\${words[CURRENT]}"* ]] && print -- "$c"; done; return 0; }
+_files() { print -- ":files\${*:+ $*}"; }
+source <(wimaxvm completion zsh) || exit 3
+words=("$@"); CURRENT=$#
+_wimaxvm`;
+
+async function completeZsh(...words: string[]): Promise<string[]> {
+  const { stdout } = await run('zsh', ['-f', '-c', ZSH_DRIVE, 'zsh', 'wimaxvm', ...words], { env, encoding: 'utf8', cwd: workDir });
+  return stdout.split('\n').filter(Boolean).sort();
+}
+
 describe.skipIf(!zsh)('zsh completion (only where zsh is installed)', () => {
   it('the script parses', () => {
     const script = execFileSync(process.execPath, ['bin/wimaxvm.js', 'completion', 'zsh'], { encoding: 'utf8' });
     expect(spawnSync('zsh', ['-n'], { input: script }).status).toBe(0);
+  });
+
+  it('completes commands, flags and types, and hands paths to _files', async () => {
+    expect(await completeZsh('st')).toEqual(['start', 'stop']);
+    expect(await completeZsh('get', 'virtualm')).toEqual(['virtualmachines']);
+    expect(await completeZsh('get', 'vms', '--sel')).toEqual(['--selector']);
+    expect(await completeZsh('apply', '-f', '')).toEqual([':files']);
+    expect(await completeZsh('get', 'vms', '--dir', '')).toEqual([':files -/']);
   });
 });
