@@ -39,16 +39,24 @@ export class KubeStatusStore implements StatusStore {
   async write(key: ResourceKey, object: Resource<unknown, unknown>): Promise<void> {
     const { kind, namespace, name } = parseResourceKey(key);
     const info = kindInfo(kind);
+    // A VM that moved to another node is stopped here (Terminating) while the new node's
+    // controller may already have written its own status: only the status this node last saw may
+    // be replaced then, as markMoved does.
+    const moved = this.source.movedAway(key);
+    const seenGeneration = (moved?.object.status as { observedGeneration?: number } | undefined)?.observedGeneration;
+    if (moved && seenGeneration === undefined) return; // none of ours to replace: the new node's stands
+    const guard = moved ? [{ op: 'test', path: '/status/observedGeneration', value: seenGeneration }] : [];
     try {
       // The whole status, as a JSON patch: a merge patch could not remove fields that went away
       // (a stopped domain's id, rates no longer set). "add" replaces a member that exists.
       await this.api.patchNamespacedCustomObjectStatus(
-        { group: info.group, version: info.version, namespace, plural: info.plural, name, body: [{ op: 'add', path: '/status', value: object.status }] },
+        { group: info.group, version: info.version, namespace, plural: info.plural, name, body: [...guard, { op: 'add', path: '/status', value: object.status }] },
         setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       );
       this.written.set(key, object.status);
     } catch (err) {
       if (httpStatus(err) === 404) return; // deleted meanwhile: nothing to report on
+      if (moved && httpStatus(err) === 422) return; // the new node has written already: its status stands
       if (httpStatus(err) === 409) throw new ConflictError(`status of ${key}: ${kubeErrorMessage(err)}`);
       throw new KubeApiError(`writing the status of ${key}`, err);
     }
