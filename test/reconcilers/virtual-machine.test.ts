@@ -666,7 +666,7 @@ describe('a domain that is not ours', () => {
 });
 
 describe('deletion', () => {
-  it('shuts the guest down, then undefines it, removes overlays, status and the MAC', async () => {
+  it('shuts the guest down, then removes its overlays, undefines it, removes status and the MAC', async () => {
     h.disks.images.add('base.qcow2');
     await running(h, 'vm1', 'Always', { disks: [{ image: 'base.qcow2' }] });
     const mac = h.status('vm1')!.allocations.mac!;
@@ -685,6 +685,7 @@ describe('deletion', () => {
     expect(h.hv.ops()).toEqual(['undefine']);
     expect(h.hv.peek('vm1')).toBeUndefined();
     expect(h.disks.calls).toEqual([{ op: 'removeOverlays', domainName: 'vm1' }]);
+    expect(h.journal.filter((j) => /removeOverlays|undefine/.test(j))).toEqual(['disks:removeOverlays vm1', 'hv:undefine vm1']);
     expect(h.disks.overlays.size).toBe(0);
     expect(h.statuses.get(keyOf('vm1'))).toBeUndefined();
     expect(h.macs.get(keyOf('vm1'))).toBeUndefined();
@@ -783,7 +784,7 @@ describe('disk images', () => {
     expect(h.events.events.filter((e) => e.reason === 'ImageNotFound')).toHaveLength(1);
   });
 
-  it('with the image present: ensureOverlay, then define with the overlay path in the XML', async () => {
+  it('with the image present: define with the overlay path in the XML, then ensureOverlay (before the start)', async () => {
     h.put('vm1', { runStrategy: 'Always', disks: [{ image: 'debian.qcow2' }] });
     await h.reconcile('vm1');
     h.reset();
@@ -792,8 +793,10 @@ describe('disk images', () => {
     await h.reconcile('vm1');
     expect(h.disks.calls).toEqual([
       { op: 'ensureOverlay', domainName: 'vm1', index: 0, imagePath: `${h.disks.imageDir}/debian.qcow2` },
+      { op: 'ensureOverlay', domainName: 'vm1', index: 0, imagePath: `${h.disks.imageDir}/debian.qcow2` },
     ]);
-    expect(h.journal.slice(0, 2)).toEqual(['disks:ensureOverlay vm1#0', 'hv:define vm1']);
+    // A kill between the two leaves a domain (deleted with its overlays), never overlays nothing names.
+    expect(h.journal.slice(0, 3)).toEqual(['hv:define vm1', 'disks:ensureOverlay vm1#0', 'disks:ensureOverlay vm1#0']);
     expect(h.hv.ops()).toEqual(['define', 'start']);
     const facts = parseDomainXml(h.hv.peek('vm1')!.persistentXml).facts;
     expect(facts.diskPaths).toEqual([h.disks.overlayPath('vm1', 0, `${h.disks.imageDir}/debian.qcow2`)]);

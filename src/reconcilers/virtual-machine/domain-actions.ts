@@ -1,5 +1,7 @@
-// One planned action on the domain, with its event and log line: define (overlays first),
-// start, ACPI shutdown, power-off, undefine (with the deletion gate's permit only).
+// One planned action on the domain, with its event and log line: define, start, ACPI shutdown,
+// power-off, undefine (with the deletion gate's permit only). Overlays are made after the
+// definition and before each start: a controller killed in between leaves a domain (which the
+// deletion gate can remove with its overlays), never overlays that no domain or status names.
 import type { ResourceKey } from '../../api/meta.js';
 import type { DeletionPermit } from '../../core/deletion-gate.js';
 import type { Logger } from '../../core/logger.js';
@@ -24,14 +26,15 @@ deps: ActionDeps, key: ResourceKey, action: Action, domainName: string, definiti
   const { hypervisor, events, logger, disks } = deps;
   switch (action.type) {
     case 'define': {
-      for (let i = 0; i < diskImages.length; i++) await disks.ensureOverlay(domainName, i, diskImages[i]!);
       await hypervisor.define(buildDomainXml(definition!));
+      await ensureOverlays(disks, domainName, diskImages);
       const verb = observed ? 'Updated' : 'Defined';
       events.record(key, 'Normal', verb, `domain ${domainName} ${verb.toLowerCase()}`);
       logger.info(`${verb.toLowerCase()} ${domainName}`, { key });
       return;
     }
     case 'start':
+      await ensureOverlays(disks, domainName, diskImages);
       await hypervisor.start(domainName);
       events.record(key, 'Normal', 'Started', `domain ${domainName} started`);
       logger.info(`started ${domainName}`, { key });
@@ -51,4 +54,9 @@ deps: ActionDeps, key: ResourceKey, action: Action, domainName: string, definiti
       logger.info(`undefined ${domainName}`, { key });
       return;
   }
+}
+
+/** Each disk's copy-on-write overlay (kept if it exists: the guest's data is in it). */
+async function ensureOverlays(disks: DiskImages, domainName: string, diskImages: string[]): Promise<void> {
+  for (let i = 0; i < diskImages.length; i++) await disks.ensureOverlay(domainName, i, diskImages[i]!);
 }

@@ -292,7 +292,16 @@ export class VirtualMachineReconciler implements Reconciler {
       nowMs: this.now(),
       shutdownTimeoutMs: this.deps.shutdownTimeoutMs,
     });
-    for (const action of plan.actions) await act(this.deps, key, action, domainName, undefined, [], observed, permit);
+    let overlaysRemoved = false;
+    for (const action of plan.actions) {
+      // Overlays go before the domain: a controller killed in between leaves a domain, which the
+      // next start finds and deletes again, never overlays that nothing names any more.
+      if (action.type === 'undefine') {
+        await this.deps.disks.removeOverlays(domainName, permit);
+        overlaysRemoved = true;
+      }
+      await act(this.deps, key, action, domainName, undefined, [], observed, permit);
+    }
     this.rememberStopping(key, plan);
     this.activity.note(domainName, plan.stopping ? observed : undefined);
     this.stopWait(key, domainName, plan, observed);
@@ -302,7 +311,7 @@ export class VirtualMachineReconciler implements Reconciler {
       }
       return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
     }
-    await this.deps.disks.removeOverlays(domainName, permit);
+    if (!overlaysRemoved) await this.deps.disks.removeOverlays(domainName, permit);
     const vlan = this.deps.vlans.get(key);
     if (vlan !== undefined) await this.ports.dropSlicePath(domainName, vlan);
     await this.ports.releaseVlans(key, observed?.owner?.uid ?? stored?.metadata.uid);

@@ -55,8 +55,6 @@ export class CrashRun {
   private child: ChildProcess | undefined;
   private readonly declared: Declared = { vms: new Map(), clients: new Map() };
   private nextVm = 0;
-  /** VMs whose domain was seen defined at some look (at each kill, and at the end). */
-  readonly everDefined = new Set<string>();
   private nextFile = 0;
   private output = '';
   /** libvirt actions the running controller logged (defined, started, updated, ...). */
@@ -199,7 +197,6 @@ export class CrashRun {
 
   async ourDomains(): Promise<Map<string, ReturnType<typeof parseDomainXml> & { state: string; id: number | undefined }>> {
     const all = await this.holder.listDomains();
-    for (const d of all) if (d.name.startsWith(`${this.prefix}-`)) this.everDefined.add(d.name);
     return new Map(all.filter((d) => d.name.startsWith(`${this.prefix}-`)).map((d) => [d.name, { ...parseDomainXml(d.persistentXml), state: d.state, id: d.id }]));
   }
 
@@ -230,16 +227,6 @@ export class CrashRun {
       reader.close();
     }
     return undefined;
-  }
-
-  /**
-   * Overlays of deleted VMs whose domain was never seen defined: a kill -9 between creating the
-   * overlays and defining the domain, then the file deleted, leaves them (reported to the
-   * reconciler's owner: with no domain and no status, the reconcile finds "nothing left").
-   */
-  knownOverlayLeaks(): string[] {
-    const overlays = existsSync(this.overlayDir) ? readdirSync(this.overlayDir) : [];
-    return overlays.filter((d) => !this.declared.vms.has(d) && !this.everDefined.has(d));
   }
 
   /** The invariants after the last round; each broken one is a line. */
@@ -277,7 +264,7 @@ export class CrashRun {
       reader.close();
     }
     const overlays = existsSync(this.overlayDir) ? readdirSync(this.overlayDir) : [];
-    const leftover = overlays.filter((d) => !this.declared.vms.has(d) && this.everDefined.has(d));
+    const leftover = overlays.filter((d) => !this.declared.vms.has(d));
     if (leftover.length) problems.push(`overlays left of deleted VMs: ${leftover.join(', ')}`);
     const withDisk = [...this.declared.vms].filter(([, v]) => v.disk).map(([n]) => n);
     const missing = withDisk.filter((n) => !overlays.includes(n));
