@@ -3,11 +3,11 @@
 // temporary directory, killed and started again by its pid; its guests are real QEMU processes).
 // Unreachable at start, the controller waits and says why on /readyz instead of exiting; killed
 // under load, libvirtd is waited out; no guest is stopped, restarted or deleted because of it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli, type CliChild } from '../helpers/cli-child.js';
 import { eventually, vmYaml } from '../helpers/harness.js';
 import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
 
@@ -15,20 +15,10 @@ const enabled = privateLibvirtdEnabled();
 const run = Math.random().toString(36).slice(2, 6);
 const vm = (i: number): string => `dl-${run}-${i}`;
 
-interface Controller extends ChildProcess {
-  out: () => string;
-  err: () => string;
-  done: Promise<number | null>;
-}
+type Controller = CliChild;
 
 function startController(args: string[], env: Record<string, string>): Controller {
-  const child = spawn(process.execPath, ['bin/wimaxvm.js', 'run', ...args], { env: { ...process.env, ...env, WIMAXVM_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += String(c)));
-  child.stderr!.on('data', (c) => (err += String(c)));
-  const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return Object.assign(child, { out: () => out, err: () => err, done });
+  return spawnCli(['run', ...args], { ...process.env, ...env, WIMAXVM_DEBUG: '' });
 }
 
 /** The port the controller's HTTP API listens on, from its log. */

@@ -1,26 +1,21 @@
 // The built CLI as a user runs it (node bin/wimaxvm.js, its own process): one-line errors with
 // libvirt's own message, a documented exit code, no stack unless asked; one controller per
 // directory; the reading commands find the controller's state from --dir alone.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireControllerLock, readLockHolder } from '../../src/adapters/store/controller-lock.js';
 import { defaultStateDir } from '../../src/config.js';
+import { spawnCli, type CliChild } from '../helpers/cli-child.js';
 import { eventually, vmYaml } from '../helpers/harness.js';
 
 const stateHome = mkdtempSync(join(tmpdir(), 'wimaxvm-statehome-'));
 const env = { ...process.env, WIMAXVM_STATE_HOME: stateHome, WIMAXVM_DEBUG: '' };
 
-function start(args: string[], extraEnv: Record<string, string> = {}): ChildProcess & { out: () => string; err: () => string; done: Promise<number | null> } {
-  const child = spawn(process.execPath, ['bin/wimaxvm.js', ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += String(c)));
-  child.stderr!.on('data', (c) => (err += String(c)));
-  const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return Object.assign(child, { out: () => out, err: () => err, done });
+function start(args: string[], extraEnv: Record<string, string> = {}): CliChild {
+  return spawnCli(args, { ...env, ...extraEnv });
 }
 
 async function wimaxvm(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {

@@ -2,11 +2,11 @@
 // file present at start comes up, logs the error with file and line as JSON, applies the valid
 // files and stops cleanly; the YAML library's warnings reach the log as JSON, never raw on stderr;
 // `validate` reports every file, broken ones with file:line, and goes on to the next.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawnCli } from '../helpers/cli-child.js';
 import { eventually, vmYaml } from '../helpers/harness.js';
 
 const stateHome = mkdtempSync(join(tmpdir(), 'wimaxvm-hostile-state-'));
@@ -24,13 +24,8 @@ function files(): string {
 }
 
 function run(args: string[]) {
-  const child = spawn(process.execPath, ['bin/wimaxvm.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c) => (out += String(c)));
-  child.stderr!.on('data', (c) => (err += String(c)));
-  const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, out: () => out, err: () => err, done };
+  const child = spawnCli(args, env);
+  return { child, out: child.out, err: child.err, done: child.done };
 }
 
 describe('hostile files and the CLI process', () => {
