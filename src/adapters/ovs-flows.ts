@@ -10,6 +10,7 @@ const RESERVED_PORT = /^(\d+|local|normal|flood|all|controller|in_port|any|none|
 const MAX_KBPS = 100_000_000; // 100 Gbit/s: anything above is a typo, and overflows OVS fields
 /** One full-size frame: a smaller bucket would drop every large frame however low the load. */
 const MIN_BURST_KBIT = 12;
+
 /** Meter ids of a path's two directions: towards the VM (up) and from it (down). */
 export type Meters = { up?: number | undefined; down?: number | undefined };
 
@@ -19,6 +20,7 @@ export interface Programmed extends Meters {
   vmPort: string; // '' when the flow naming it is missing
   stray: number[]; // meters in flows we do not recognise: freed when the station or slice is re-applied
 }
+
 /** A station's MAC: unicast, so that its cookie never looks like a slice's (first octet 0x01). */
 export function checkMac(mac: string): string {
   if (typeof mac === 'string' && MAC.test(mac) && (parseInt(mac.slice(0, 2), 16) & 1) === 0) return mac;
