@@ -4,9 +4,12 @@ export function columnWidths(headers: string[], rows: string[][]): number[] {
   return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 }
 
-/** One line of a table: every cell but the last padded to its column's width and 3 spaces. */
+/**
+ * One line of a table: every cell but the last padded to its column's width and 3 spaces. A cell
+ * wider than its column (a watch keeps the widths of its first list) still gets its 3 spaces.
+ */
 export function tableLine(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd();
+  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(Math.max(widths[i] ?? 0, c.length) + 3))).join('').trimEnd();
 }
 
 export function table(headers: string[], rows: string[][]): string {
