@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // System tests share one libvirtd; files run in parallel, so names are unique per test.
     pool: 'forks',
+    // Most files wait on libvirt, Open vSwitch and child processes rather than compute: on two
+    // cores, vitest's default (one worker fewer than the cores) would run them one at a time.
+    maxWorkers: 3,
   },
 });
