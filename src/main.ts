@@ -125,8 +125,11 @@ export async function startController(config: Config, logger: Logger, signal?: A
     sourceBlocked: gate.blocked() !== undefined,
   }));
   routeChanges(store, clientIndex, controller, clients);
-  // A VLAN given back anywhere: the VMs still waiting for one (VLANAssigned=False) look again.
-  mode.vlanClaims.onReleased(() => {
+  // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
+  // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
+  // one whose reconcile is still in flight is queued again too, never missed.
+  mode.vlanClaims.onReleased((claim) => {
+    for (const key of vlans.declarersOf(claim.vlan)) controller.enqueue(key);
     for (const object of statuses.list(VM_KIND)) {
       const conditions = (object.status as { conditions?: { type: string }[] } | undefined)?.conditions ?? [];
       if (conditions.some((c) => c.type === 'VLANAssigned')) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));

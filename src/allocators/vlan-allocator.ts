@@ -86,6 +86,11 @@ export class VlanAllocator {
     this.declarers.get(vlan)!.add(owner);
   }
 
+  /** The owners whose spec names this VLAN (waiting for it, or holding it). */
+  declarersOf(vlan: number): string[] {
+    return [...(this.declarers.get(vlan) ?? [])];
+  }
+
   /** Whether the owner's spec names this VLAN. */
   declares(owner: string, vlan: number): boolean {
     return this.declared.get(owner) === vlan;

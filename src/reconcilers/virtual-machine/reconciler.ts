@@ -34,12 +34,6 @@ export { domainUuidFor } from './desired-definition.js';
 
 /** How soon a deletion the gate withheld is looked at again (a resync also brings it back). */
 const WITHHELD_RECHECK_MS = 15_000;
-/**
- * How soon a VM waiting for a VLAN its spec names looks again. The holder's release enqueues
- * waiting VMs too, but only those whose stored status already says they wait: a release that
- * lands while the waiting VM's own reconcile is still writing that status would be missed.
- */
-const RECLAIM_RECHECK_MS = 1_000;
 
 /** Largest guest memory accepted: beyond this a typo (1Ti for 1Gi) is likelier than intent. */
 
@@ -175,7 +169,7 @@ export class VirtualMachineReconciler implements Reconciler {
       input.vlanProblem = vlanProblem;
       input.pending = true;
       await this.writeStatus(key, vm, input);
-      return { requeueAfterMs: vlanProblem.reason === 'VLANReclaiming' ? RECLAIM_RECHECK_MS : 30_000 };
+      return { requeueAfterMs: 30_000 };
     }
 
     const restartRequest = vm.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
@@ -265,8 +259,7 @@ export class VirtualMachineReconciler implements Reconciler {
     if (plan.restartRequired.length && previous?.conditions.every((c) => c.type !== 'RestartRequired')) {
       this.deps.events.record(key, 'Warning', 'RestartRequired', `${plan.restartRequired.join(', ')} changed while running; restart the guest to apply`);
     }
-    const requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, vlanProblem?.reason === 'VLANReclaiming' ? RECLAIM_RECHECK_MS : Infinity);
-    return requeueAfterMs !== Infinity ? { requeueAfterMs } : {};
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : {};
   }
 
   /**
