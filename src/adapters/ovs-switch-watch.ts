@@ -8,6 +8,7 @@
 // (OVS_RUNDIR, default /var/run/openvswitch).
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../core/logger.js';
+import { WatchBackoff } from '../core/watch-backoff.js';
 
 export type SwitchLink = 'ovs-vswitchd' | 'ovsdb-server';
 
@@ -30,7 +31,7 @@ interface LinkState {
   /** Lost after having been reachable, or unreachable from the start: a repair is due when it is back. */
   lost: boolean;
   child: ChildProcess | undefined;
-  delay: number;
+  backoff: WatchBackoff;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -40,12 +41,9 @@ export class SwitchWatch {
 
   constructor(private readonly opts: SwitchWatchOptions) {
     for (const link of ['ovs-vswitchd', 'ovsdb-server'] as const) {
-      this.links.set(link, { up: undefined, because: undefined, lost: false, child: undefined, delay: this.baseMs, timer: undefined });
+      const backoff = new WatchBackoff({ baseMs: opts.retryBaseMs ?? 200, maxMs: opts.retryMaxMs ?? 5_000 });
+      this.links.set(link, { up: undefined, because: undefined, lost: false, child: undefined, backoff, timer: undefined });
     }
-  }
-
-  private get baseMs(): number {
-    return this.opts.retryBaseMs ?? 200;
   }
 
   start(): void {
@@ -83,6 +81,7 @@ export class SwitchWatch {
     const state = this.links.get(link)!;
     if (this.stopped) return;
     const [file, args] = this.command(link);
+    state.backoff.attempt();
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     state.child = child;
     let stderr = '';
@@ -92,7 +91,7 @@ export class SwitchWatch {
       state.up = true;
       state.because = undefined;
       state.lost = false;
-      state.delay = this.baseMs;
+      state.backoff.delivered();
       if (wasLost) {
         this.opts.logger.info(`${link} is reachable again; restoring what it lost`, { bridge: this.opts.bridge });
         this.opts.onRestored(link);
@@ -111,9 +110,8 @@ export class SwitchWatch {
       state.up = false;
       state.lost = true;
       state.because = because;
-      state.timer = setTimeout(() => this.connect(link), state.delay * (1 + Math.random() * 0.2));
+      state.timer = setTimeout(() => this.connect(link), state.backoff.failed());
       state.timer.unref();
-      state.delay = Math.min(this.opts.retryMaxMs ?? 5_000, state.delay * 2);
     });
   }
 }
