@@ -1,8 +1,9 @@
-// Retry delays for one watch (a Kubernetes informer, an Open vSwitch monitor). @kubernetes/client-node announces "connect" at every
-// attempt, before it knows whether the attempt works, so resetting there kept the delay at its
-// base forever (116 retries in a 20 s outage). Here the delay doubles with each failure, with
-// jitter, up to a cap, and goes back to the base only once a watch proved healthy: it delivered
-// an event, or it stayed up for `healthyMs` before failing.
+// Retry delays for one watch (a Kubernetes informer, an Open vSwitch monitor).
+// @kubernetes/client-node announces "connect" at every attempt, before it knows whether the
+// attempt works, so resetting there kept the delay at its base forever (116 retries in a 20 s
+// outage). Here the delay doubles with each failure, with jitter, up to a cap, and goes back to
+// the base only once a watch proved healthy: it delivered an event, or it stayed up for
+// `healthyMs` before failing.
 
 export interface WatchBackoffOptions {
   baseMs?: number;
