@@ -13,6 +13,7 @@ import { kernelDeb } from './kernel.js';
 
 export { GUEST_SAYS, SerialLog, wimaxvmSerialLog, type CounterLine, type WaitOptions } from './serial-console.js';
 export type { BuildInfo } from './build.js';
+export { DhcpServer, type DhcpServerOptions } from './dhcp-server.js';
 
 /** Memory the guest boots in with room to spare (Debian's kernel and the unpacked initramfs). */
 export const REAL_GUEST_MEMORY = '128Mi';
