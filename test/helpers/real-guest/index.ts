@@ -3,8 +3,8 @@
 // `spec.disks: [{ image }]`, it prints on its serial console (serial-console.ts) when it is
 // ready, the DHCP lease it got and a counter every second; it answers ping, and powers off at
 // once on the ACPI power button (libvirt's graceful shutdown).
-import { readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGuest, type BuildInfo } from './build.js';
 import { cachedBuild, hashInputs, realGuestCacheDir } from './cache.js';
@@ -18,7 +18,10 @@ export { DhcpServer, type DhcpServerOptions } from './dhcp-server.js';
 /** Memory the guest boots in with room to spare (Debian's kernel and the unpacked initramfs). */
 export const REAL_GUEST_MEMORY = '128Mi';
 
-const here = dirname(fileURLToPath(import.meta.url));
+// The scripts and builder sources hashed and packed below stay in the source tree when this
+// module runs compiled from dist/ (as the bench does).
+const compiledOrNot = dirname(fileURLToPath(import.meta.url));
+const here = existsSync(join(compiledOrNot, 'init.sh')) ? compiledOrNot : resolve(compiledOrNot, '../../../../test/helpers/real-guest');
 const BUILDER_FILES = ['build.ts', 'boot-disk.ts', 'cpio.ts', 'initramfs.ts', 'kernel.ts'];
 
 /**
