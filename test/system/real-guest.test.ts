@@ -88,7 +88,8 @@ describe.runIf(enabled)('a real guest under wimaxvm: boot, DHCP, a station ping,
     address = await log.waitForAddress({ timeoutMs: 60_000 });
     const mac = h.status(VM)!.allocations.mac!;
     expect(address).toMatch(/^10\.77\.0\.1\d\d$/);
-    expect(dhcp.leases().get(mac)).toBe(address);
+    // dnsmasq writes its lease file right after it answers.
+    await eventually(() => dhcp.leases().get(mac) === address, `dnsmasq's lease of ${address} to ${mac}`, 10_000);
   }, 90_000);
 
   it('a station bound to its slice pings it through the VLAN; a station bound to none does not', async () => {

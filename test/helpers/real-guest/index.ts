@@ -22,6 +22,7 @@ export const REAL_GUEST_MEMORY = '128Mi';
 // module runs compiled from dist/ (as the bench does).
 const compiledOrNot = dirname(fileURLToPath(import.meta.url));
 const here = existsSync(join(compiledOrNot, 'init.sh')) ? compiledOrNot : resolve(compiledOrNot, '../../../../test/helpers/real-guest');
+const SYSLINUX = '/usr/bin/syslinux';
 const BUILDER_FILES = ['build.ts', 'boot-disk.ts', 'cpio.ts', 'initramfs.ts', 'kernel.ts'];
 
 /**
@@ -29,8 +30,11 @@ const BUILDER_FILES = ['build.ts', 'boot-disk.ts', 'cpio.ts', 'initramfs.ts', 'k
  * .deb (by name and size: Debian never reuses a version, and hashing 70 MB on every call is slow).
  */
 function buildKey(deb: string): string {
+  for (const tool of [BUSYBOX, SYSLINUX, '/usr/sbin/mkfs.vfat', '/usr/bin/mcopy']) {
+    if (!existsSync(tool)) throw new Error(`${tool} is missing: run scripts/install-deps.sh (busybox-static, syslinux, dosfstools, mtools)`);
+  }
   const sources = [...BUILDER_FILES, ...Object.values(GUEST_SCRIPTS)].map((f) => join(here, f));
-  return hashInputs([...sources, BUSYBOX, '/usr/bin/syslinux'], [`${basename(deb)}:${statSync(deb).size}`]);
+  return hashInputs([...sources, BUSYBOX, SYSLINUX], [`${basename(deb)}:${statSync(deb).size}`]);
 }
 
 let building: Promise<string> | undefined;
