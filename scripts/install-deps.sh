@@ -20,28 +20,30 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The real guest's kernel: Debian's linux-image-amd64, downloaded (not installed) as a .deb for
-# test/helpers/real-guest/ to unpack, into the cache it builds in (the same default there).
-# Once per machine. Stale or missing apt lists (a fresh machine) get one apt-get update.
+# The real guest's kernel: Debian's linux-image-cloud-amd64 (6.1, for VMs: LZ4-compressed and
+# fewer drivers, it boots twice as fast as linux-image-amd64 under software emulation), as a
+# .deb downloaded (not installed) for test/helpers/real-guest/ to unpack, into the cache it
+# builds in (the same default there). Once per machine. Stale or missing apt lists (a fresh
+# machine) get one apt-get update.
 if [ -n "${WIMAXVM_REAL_GUEST_CACHE:-}" ]; then guest_cache=$WIMAXVM_REAL_GUEST_CACHE
 elif [ "$(id -u)" -eq 0 ]; then guest_cache=/var/cache/wimaxvm/real-guest
 else guest_cache=${XDG_CACHE_HOME:-$HOME/.cache}/wimaxvm/real-guest; fi
 fetch_guest_kernel() { # into $1; fails when apt does not know or cannot fetch the package
   local pkg
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n1)
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n1)
   [ -n "$pkg" ] || return 1
   echo "downloading the real guest's kernel: $pkg"
   (cd "$1" && apt-get download -qq "$pkg")
 }
-if ! compgen -G "$guest_cache/kernel/linux-image-*.deb" >/dev/null; then
+if ! compgen -G "$guest_cache/kernel/linux-image-*-cloud-amd64_*.deb" >/dev/null; then
   mkdir -p "$guest_cache/kernel"
   tmp=$(mktemp -d "$guest_cache/kernel/.download-XXXXXX")
   chmod 777 "$tmp" # apt-get download, run as root, writes as the _apt user
   if ! fetch_guest_kernel "$tmp"; then
     if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
-    fetch_guest_kernel "$tmp" || { echo "cannot download linux-image-amd64's kernel package for the real guest" >&2; exit 1; }
+    fetch_guest_kernel "$tmp" || { echo "cannot download linux-image-cloud-amd64's kernel package for the real guest" >&2; exit 1; }
   fi
-  mv "$tmp"/linux-image-*.deb "$guest_cache/kernel/"
+  mv "$tmp"/linux-image-*-cloud-amd64_*.deb "$guest_cache/kernel/"
   rm -rf "$tmp"
 fi
 

@@ -1,5 +1,5 @@
-// A tiny real guest for system tests and the bench: Debian's kernel and a busybox initramfs on a
-// bootable disk image, built once per machine (see cache.ts). Booted by wimaxvm with a plain
+// A tiny real guest for system tests and the bench: Debian's cloud kernel and a busybox
+// initramfs on a bootable disk image, built once per machine (see cache.ts). Booted by wimaxvm with a plain
 // `spec.disks: [{ image }]`, it prints on its serial console (serial-console.ts) when it is
 // ready, the DHCP lease it got and a counter every second; it answers ping, and powers off at
 // once on the ACPI power button (libvirt's graceful shutdown).
@@ -40,7 +40,7 @@ function buildKey(deb: string): string {
 let building: Promise<string> | undefined;
 
 /**
- * The absolute path of the guest's disk image (qcow2, about 10 MB), built on first use and then
+ * The absolute path of the guest's disk image (qcow2, about 16 MB), built on first use and then
  * reused by every test process; a wimaxvm VM boots it as its first disk.
  */
 export function ensureRealGuestDisk(): Promise<string> {

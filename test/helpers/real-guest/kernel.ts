@@ -1,5 +1,7 @@
-// The guest's kernel and the modules it needs, unpacked from Debian's linux-image .deb (fetched
-// by scripts/install-deps.sh, never installed): the vmlinuz and the few .ko files, in load order.
+// The guest's kernel and the modules it needs, unpacked from Debian's linux-image-cloud-amd64
+// .deb (fetched by scripts/install-deps.sh, never installed): the vmlinuz and the few .ko files,
+// in load order. The cloud flavour rather than linux-image-amd64: its LZ4 kernel with fewer
+// drivers reached the ready line in 19 s instead of 36 s under QEMU's software emulation.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,21 +10,21 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * What Debian's 6.1 config builds as modules (=m) and the guest needs: the virtio PCI transport
+ * What Debian's 6.1 cloud config builds as modules (=m) and the guest needs: the virtio PCI transport
  * and NIC (with their dependencies, found from each module's own `depends=`), the balloon, and
  * the ACPI power button with evdev, which makes it visible on /dev/input/event*. The serial
  * console (8250), devtmpfs, packet sockets and initramfs support are built in.
  */
 export const GUEST_MODULES = ['virtio_pci', 'virtio_net', 'virtio_balloon', 'button', 'evdev'];
 
-/** The linux-image .deb in the cache's kernel directory, by file name; exactly one is expected. */
+/** The cloud kernel's .deb in the cache's kernel directory, by file name; exactly one is expected. */
 export function kernelDeb(kernelDir: string): string {
   let debs: string[] = [];
   try {
-    debs = readdirSync(kernelDir).filter((f) => /^linux-image-.*\.deb$/.test(f));
+    debs = readdirSync(kernelDir).filter((f) => /^linux-image-.*-cloud-amd64_.*\.deb$/.test(f));
   } catch { /* no directory: said below */ }
-  if (debs.length === 0) throw new Error(`no linux-image .deb in ${kernelDir}: run scripts/install-deps.sh (it downloads the real guest's kernel)`);
-  if (debs.length > 1) throw new Error(`several linux-image .debs in ${kernelDir} (${debs.join(', ')}): keep one`);
+  if (debs.length === 0) throw new Error(`no linux-image-*-cloud-amd64 .deb in ${kernelDir}: run scripts/install-deps.sh (it downloads the real guest's kernel)`);
+  if (debs.length > 1) throw new Error(`several cloud kernel .debs in ${kernelDir} (${debs.join(', ')}): keep one`);
   return join(kernelDir, debs[0]!);
 }
 
