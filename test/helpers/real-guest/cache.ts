@@ -4,7 +4,7 @@
 // build: the second rename finds the first one's result and drops its own).
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** Where the guest's kernel .deb (scripts/install-deps.sh puts it there) and its builds live. */
 export function realGuestCacheDir(): string {
@@ -13,10 +13,13 @@ export function realGuestCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(process.env.HOME ?? '/tmp', '.cache'), 'wimaxvm', 'real-guest');
 }
 
-/** A short hash of files' names and contents, and of other facts given as text. */
+/**
+ * A short hash of files' contents (named by their base names, so that every checkout of the
+ * project shares one build), and of other facts given as text.
+ */
 export function hashInputs(paths: string[], facts: string[] = []): string {
   const hash = createHash('sha256');
-  for (const path of paths) hash.update(`${path}\0`).update(readFileSync(path)).update('\0');
+  for (const path of paths) hash.update(`${basename(path)}\0`).update(readFileSync(path)).update('\0');
   for (const fact of facts) hash.update(`${fact}\0`);
   return hash.digest('hex').slice(0, 16);
 }
