@@ -19,6 +19,9 @@ import type { Logger } from './core/logger.js';
 import { Manager } from './core/manager.js';
 import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
 import { HttpServer } from './http/server.js';
+import { UiConsole } from './http/ui/console.js';
+import { RecentEvents, type EventHistory } from './http/ui/recent-events.js';
+import { readEvents } from './adapters/store/sqlite-event-log.js';
 import { FileMode } from './modes/file-mode.js';
 import { KubeMode, loadKubeConfig } from './modes/kube-mode.js';
 import type { Mode } from './modes/mode.js';
@@ -76,7 +79,10 @@ function makeMode(config: Config, logger: Logger): Mode {
  */
 export async function startController(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningController> {
   const mode = makeMode(config, logger);
-  const { statuses, events } = mode;
+  const { statuses } = mode;
+  // Kubernetes mode: the console's detail view reads recent events from memory (see recent-events.ts).
+  const recentEvents = mode instanceof FileMode ? undefined : new RecentEvents(mode.events);
+  const events = recentEvents ?? mode.events;
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
   const datapath = config.nic.type === 'bridge' && config.nic.openvswitch && config.uplink
     ? new OvsDatapath({ bridge: config.nic.source, uplink: config.uplink, logger })
@@ -160,6 +166,16 @@ export async function startController(config: Config, logger: Logger, signal?: A
       legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
       metrics,
       ready: () => readiness(config, hypervisor, switchWatch, gate),
+      ui: new UiConsole({
+        source: { declaredKeys: () => store.keys(), declared: (key) => store.get(key), statuses: (kind) => statuses.list(kind) },
+        object: (key) => {
+          const declared = store.get(key);
+          const stored = statuses.get(key);
+          return declared || stored ? { spec: declared?.spec ?? stored?.spec, status: stored?.status } : undefined;
+        },
+        events: recentEvents ? recentEvents.history : fileEvents(mode as FileMode),
+        ...(config.apiToken ? { token: config.apiToken } : {}),
+      }),
     });
     httpAddress = await http.start();
   };
@@ -252,6 +268,11 @@ export async function startController(config: Config, logger: Logger, signal?: A
       await manager.stop();
     },
   };
+}
+
+/** The state database's events, as `describe` reads them. */
+function fileEvents(mode: FileMode): EventHistory {
+  return (key, limit) => readEvents(mode.state.db, key, limit);
 }
 
 function countByStatus(objects: { status?: unknown }[]): Record<string, number> {
