@@ -19,8 +19,10 @@ export interface LiveStreamOptions {
 
 interface Client {
   res: ServerResponse;
-  /** Missed a message while its buffer was full: gets everything at the next chance. */
-  stale: boolean;
+  /** Its socket's buffer is full: nothing more is written until it drains. */
+  backlogged: boolean;
+  /** A message was skipped meanwhile: it gets everything once it drains. */
+  missed: boolean;
 }
 
 /** Heartbeat comments keep proxies from closing an idle stream. */
@@ -50,10 +52,13 @@ export class LiveStream {
   attach(res: ServerResponse): boolean {
     if (this.clients.size >= (this.opts.maxClients ?? 32)) return false;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-    const client: Client = { res, stale: true };
+    const client: Client = { res, backlogged: false, missed: false };
     this.clients.add(client);
     res.on('close', () => this.detach(client));
-    res.on('drain', () => { if (client.stale) this.sendFull(client); });
+    res.on('drain', () => {
+      client.backlogged = false;
+      if (client.missed) this.sendFull(client);
+    });
     if (this.clients.size === 1) this.startTicking();
     this.sendFull(client);
     return true;
@@ -81,7 +86,7 @@ export class LiveStream {
       this.sentTraffic = traffic;
     }
     if (Date.now() - this.lastBeat > HEARTBEAT_MS) {
-      for (const c of this.clients) if (!c.stale) c.res.write(': beat\n\n');
+      for (const c of this.clients) if (!c.backlogged) c.res.write(': beat\n\n');
       this.lastBeat = Date.now();
     }
   }
@@ -112,15 +117,20 @@ export class LiveStream {
   private sendFull(client: Client): void {
     const traffic = this.sentTraffic;
     const snapshot = { slices: this.slices.all(), stations: this.stations.all() };
-    client.stale = !client.res.write(frame('snapshot', JSON.stringify(snapshot)));
-    if (traffic && !client.stale) client.stale = !client.res.write(frame('rates', JSON.stringify(ratesOf(traffic))));
+    client.missed = false;
+    let message = frame('snapshot', JSON.stringify(snapshot));
+    if (traffic) message += frame('rates', JSON.stringify(ratesOf(traffic)));
+    client.backlogged = !client.res.write(message);
   }
 
   private broadcast(event: string, data: string): void {
     const message = frame(event, data);
     for (const client of this.clients) {
-      if (client.stale) continue; // it gets everything once it drains
-      if (!client.res.write(message)) client.stale = true;
+      if (client.backlogged) {
+        client.missed = true; // it gets everything once it drains
+        continue;
+      }
+      if (!client.res.write(message)) client.backlogged = true;
     }
   }
 }

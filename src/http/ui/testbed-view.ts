@@ -67,10 +67,11 @@ export function stationRow(
   return row;
 }
 
-/** Where rows come from: declared objects and stored statuses of one kind. */
+/** Where rows come from: declared objects and stored statuses. */
 export interface ViewSource {
   declaredKeys(): Iterable<ResourceKey>;
   declared(key: ResourceKey): Resource<any, unknown> | undefined;
+  /** Every stored object of a kind (some may no longer be declared: being deleted). */
   statuses(kind: string): Iterable<Resource<unknown, any>>;
 }
 
@@ -79,13 +80,23 @@ export interface RowDiff<R> {
   remove: string[];
 }
 
+interface Entry<R> {
+  declared: unknown;
+  status: unknown;
+  row: R;
+  json: string;
+  /** The refresh that last saw it; older ones are gone. */
+  seen: number;
+}
+
 /**
  * Rows of one kind, rebuilt only for objects whose declaration or status object changed
  * (stores replace those objects on every change, so a reference comparison finds them), and
  * compared as JSON so that a rewrite with the same content sends nothing.
  */
 export class RowTable<R extends { id: string }> {
-  private readonly rows = new Map<string, { declared: unknown; status: unknown; row: R; json: string }>();
+  private readonly rows = new Map<string, Entry<R>>();
+  private pass = 0;
 
   constructor(
     readonly kind: string,
@@ -94,31 +105,22 @@ export class RowTable<R extends { id: string }> {
 
   /** Brings the table up to date; returns what changed since the last call. */
   refresh(source: ViewSource): RowDiff<R> {
-    const seen = new Map<string, { namespace: string; name: string; declared: unknown; status: unknown }>();
+    const pass = ++this.pass;
+    const diff: RowDiff<R> = { upsert: [], remove: [] };
+    // Statuses first, by id; then each declared object with its status; then the undeclared rest.
+    const statuses = new Map<string, Resource<unknown, any>>();
+    for (const object of source.statuses(this.kind)) statuses.set(`${object.metadata.namespace}/${object.metadata.name}`, object);
     const prefix = `${this.kind}/`;
     for (const key of source.declaredKeys()) {
       if (!key.startsWith(prefix)) continue;
-      const [namespace = '', name = ''] = key.slice(prefix.length).split('/');
-      seen.set(`${namespace}/${name}`, { namespace, name, declared: source.declared(key), status: undefined });
+      const id = key.slice(prefix.length);
+      const stored = statuses.get(id);
+      if (stored) statuses.delete(id);
+      this.visit(id, source.declared(key), stored?.status, pass, diff);
     }
-    for (const object of source.statuses(this.kind)) {
-      const { namespace, name } = object.metadata;
-      const id = `${namespace}/${name}`;
-      const entry = seen.get(id);
-      if (entry) entry.status = object.status;
-      else seen.set(id, { namespace, name, declared: undefined, status: object.status });
-    }
-    const diff: RowDiff<R> = { upsert: [], remove: [] };
-    for (const [id, entry] of seen) {
-      const old = this.rows.get(id);
-      if (old && old.declared === entry.declared && old.status === entry.status) continue;
-      const row = this.build(entry.namespace, entry.name, entry.declared, entry.status);
-      const json = JSON.stringify(row);
-      this.rows.set(id, { declared: entry.declared, status: entry.status, row, json });
-      if (old?.json !== json) diff.upsert.push(row);
-    }
-    for (const id of this.rows.keys()) {
-      if (!seen.has(id)) {
+    for (const [id, object] of statuses) this.visit(id, undefined, object.status, pass, diff);
+    for (const [id, entry] of this.rows) {
+      if (entry.seen !== pass) {
         this.rows.delete(id);
         diff.remove.push(id);
       }
@@ -128,5 +130,18 @@ export class RowTable<R extends { id: string }> {
 
   all(): R[] {
     return [...this.rows.values()].map((r) => r.row);
+  }
+
+  private visit(id: string, declared: unknown, status: unknown, pass: number, diff: RowDiff<R>): void {
+    const old = this.rows.get(id);
+    if (old && old.declared === declared && old.status === status) {
+      old.seen = pass;
+      return;
+    }
+    const cut = id.indexOf('/');
+    const row = this.build(id.slice(0, cut), id.slice(cut + 1), declared, status);
+    const json = JSON.stringify(row);
+    this.rows.set(id, { declared, status, row, json, seen: pass });
+    if (old?.json !== json) diff.upsert.push(row);
   }
 }

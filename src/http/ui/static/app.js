@@ -44,6 +44,7 @@ source.addEventListener('error', () => {
 });
 source.addEventListener('snapshot', (e) => {
   const started = performance.now();
+  document.body.dataset.snapshotAt = started.toFixed(0);
   const snapshot = JSON.parse(e.data);
   view.replaceAll(snapshot);
   filters.offer(view);
@@ -51,6 +52,8 @@ source.addEventListener('snapshot', (e) => {
   // For the browser tests' figures: how long the whole testbed took to build, and that it did.
   document.body.dataset.renderMs = (performance.now() - started).toFixed(1);
   document.body.dataset.ready = 'true';
+  // Shown: after the browser laid the page out and painted it.
+  requestAnimationFrame(() => setTimeout(() => { document.body.dataset.shownAt = performance.now().toFixed(0); }));
 });
 source.addEventListener('diff', (e) => {
   const diff = JSON.parse(e.data);

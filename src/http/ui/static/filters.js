@@ -47,22 +47,27 @@ export class Filters {
         const st = view.stations.get(id);
         if (!st) continue;
         const ok = stationOk(st, f.text !== '' && textIn(s.row.name, s.row.id));
-        st.el.hidden = !ok;
+        show(st.el, ok);
         if (ok) { any = true; shownStations++; }
       }
-      const show = nsOk(s.row) && (!f.slice || s.row.state === f.slice)
+      const visible = nsOk(s.row) && (!f.slice || s.row.state === f.slice)
         && (!f.text || sliceText || any) && (!f.station || any);
-      s.el.hidden = !show;
-      if (show) shownSlices++;
+      show(s.el, visible);
+      if (visible) shownSlices++;
     }
     for (const st of view.stations.values()) {
       if (st.sliceId !== undefined) continue;
       const ok = stationOk(st, false);
-      st.el.hidden = !ok;
+      show(st.el, ok);
       if (ok) shownStations++;
     }
     return { shownSlices, shownStations };
   }
+}
+
+/** Touches the element only when it changes (no style work for the 10k that stay as they are). */
+function show(element, visible) {
+  if (element.hidden === visible) element.hidden = !visible;
 }
 
 function setOptions(select, values) {

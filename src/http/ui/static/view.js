@@ -16,6 +16,11 @@ export class TestbedView {
     this.stations = new Map();
     this.visible = new Set();
     this.rates = undefined;
+    // One listener for every box and station (10k listeners would cost more than the boxes).
+    for (const root of [slicesRoot, unboundList, conflictList]) {
+      root.addEventListener('click', (e) => this.clicked(e.target));
+      root.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.clicked(e.target); });
+    }
     this.observer = new IntersectionObserver((entries) => {
       for (const e of entries) {
         const id = e.target.dataset.id;
@@ -27,6 +32,17 @@ export class TestbedView {
     });
   }
 
+  clicked(target) {
+    const station = target.closest('li.station');
+    if (station) {
+      const st = this.stations.get(station.dataset.id);
+      return st && this.onSelect('wxc', st.row);
+    }
+    const head = target.closest('.slice-head');
+    const s = head && this.slices.get(head.parentElement.dataset.id);
+    if (s) this.onSelect('vm', s.row);
+  }
+
   /** A whole snapshot: everything is built again. */
   replaceAll({ slices, stations }) {
     for (const s of this.slices.values()) this.observer.unobserve(s.el);
@@ -35,9 +51,10 @@ export class TestbedView {
     this.visible.clear();
     this.unboundList.replaceChildren();
     this.conflictList.replaceChildren();
+    // Built detached, then put in at once: one layout for the whole testbed.
     const boxes = [...slices].sort(byId).map((row) => this.makeSlice(row).el);
-    this.slicesRoot.replaceChildren(...boxes);
     for (const row of [...stations].sort(byId)) this.placeStation(this.makeStation(row), false);
+    this.slicesRoot.replaceChildren(...boxes);
   }
 
   applyDiff({ slices, stations }) {
@@ -71,21 +88,13 @@ export class TestbedView {
   }
 
   makeSlice(row) {
-    const parts = {
-      name: el('span', { class: 'name' }),
-      vlan: el('span', { class: 'vlan' }),
-      state: el('span', { class: 'state' }),
-      why: el('span', { class: 'why' }),
-      rate: el('span', { class: 'rate' }),
-      spark: makeSparkline(),
-      list: el('ul', { class: 'stations' }),
-    };
+    const box = SLICE_TEMPLATE.cloneNode(true);
+    const head = box.firstChild;
+    const [name, vlan, state, why, spark, rate] = head.children;
+    const parts = { name, vlan, state, why, spark, rate, list: box.lastChild };
     parts.list.dataset.slice = row.id;
-    const head = el('button', { type: 'button', class: 'slice-head' }, parts.name, parts.vlan, parts.state, parts.why, parts.spark, parts.rate);
-    const box = el('article', { class: 'slice' }, head, parts.list);
     box.dataset.id = row.id;
     const s = { row, el: box, parts, stationIds: new Set() };
-    head.addEventListener('click', () => this.onSelect('vm', s.row));
     this.slices.set(row.id, s);
     this.updateSlice(s, row);
     this.observer.observe(box);
@@ -111,19 +120,12 @@ export class TestbedView {
   }
 
   makeStation(row) {
-    const parts = {
-      dot: el('span', { class: 'dot' }),
-      name: el('span', { class: 'name' }),
-      mac: el('span', { class: 'mac' }),
-      why: el('span', { class: 'why' }),
-      spark: makeSparkline(),
-      rate: el('span', { class: 'rate' }),
-    };
-    const item = el('li', { class: 'station', tabindex: '0' }, parts.dot, parts.name, parts.mac, parts.why, parts.spark, parts.rate);
+    const item = STATION_TEMPLATE.cloneNode(true);
+    const [dot, name, mac, why, rate] = item.children;
+    // The sparkline is made when it first has traffic: most of 10k stations never need one on screen.
+    const parts = { dot, name, mac, why, rate, spark: undefined };
     item.dataset.id = row.id;
     const st = { row, el: item, parts, sliceId: undefined };
-    item.addEventListener('click', () => this.onSelect('wxc', st.row));
-    item.addEventListener('keydown', (e) => { if (e.key === 'Enter') this.onSelect('wxc', st.row); });
     this.stations.set(row.id, st);
     this.updateStation(st, row);
     return st;
@@ -135,7 +137,6 @@ export class TestbedView {
     setText(st.parts.mac, row.mac);
     setText(st.parts.why, row.state === 'Bound' ? '' : `${row.state}${row.why ? `: ${row.why}` : ''}`);
     st.el.dataset.state = row.state;
-    st.el.title = `${row.ns}/${row.name} → ${row.vm}${row.vlan === undefined ? '' : ` (VLAN ${row.vlan})`}`;
   }
 
   /** Its slice's box, or the unbound or conflict list. */
@@ -173,11 +174,21 @@ export class TestbedView {
 
   drawStation(st) {
     const series = this.rates?.get(st.row.id);
-    drawSparkline(st.parts.spark, series);
+    if (series && !st.parts.spark) st.el.insertBefore((st.parts.spark = makeSparkline()), st.parts.rate);
+    if (st.parts.spark) drawSparkline(st.parts.spark, series);
     const drops = series?.current[2] ? ` ✕${series.current[2]}` : '';
     setText(st.parts.rate, series ? `↑${bitRate(series.current[0])} ↓${bitRate(series.current[1])}${drops}` : '');
   }
 }
+
+/** Cloned for every box and station: much cheaper than building each node. */
+const SLICE_TEMPLATE = el('article', { class: 'slice' },
+  el('button', { type: 'button', class: 'slice-head' },
+    el('span', { class: 'name' }), el('span', { class: 'vlan' }), el('span', { class: 'state' }), el('span', { class: 'why' }),
+    makeSparkline(), el('span', { class: 'rate' })),
+  el('ul', { class: 'stations' }));
+const STATION_TEMPLATE = el('li', { class: 'station', tabindex: '0' },
+  el('span', { class: 'dot' }), el('span', { class: 'name' }), el('span', { class: 'mac' }), el('span', { class: 'why' }), el('span', { class: 'rate' }));
 
 function byId(a, b) {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
