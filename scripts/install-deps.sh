@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for wimaxvm: libvirt (headers for the native
 # binding, the daemon, the test driver), QEMU and qemu-img, Open vSwitch and traffic tools for
-# the system tests, zsh to test its completion; then the npm dependencies (which build @unraid/libvirt) and the build.
+# the system tests, zsh to test its completion, Chromium for the web console's browser tests
+# (test/ui/, driven by playwright-core); then the npm dependencies (which build @unraid/libvirt) and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential python3 libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh)
+packages=(build-essential python3 libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -116,9 +116,12 @@ describe.runIf(browserTestsEnabled())(`the console with ${SLICES} slices and ${S
     expect(await page.locator('li.station').count()).toBe(STATIONS);
     expect(await page.textContent('#counts')).toContain(`${SLICES} slices (${SLICES} running) · ${STATIONS} stations: ${STATIONS - 50} bound, 50 pending`);
 
-    // Two more samples: the sparklines on screen get lines, the first box its rates.
-    traffic.publish(bed.traffic(1));
-    traffic.publish(bed.traffic(2));
+    // A few more samples, each waited for: the sparklines on screen get lines, the boxes rates.
+    for (let at = 1; at <= 6; at++) {
+      const seen = Number(await page.getAttribute('body', 'data-rates-seen'));
+      traffic.publish(bed.traffic(at));
+      await page.waitForSelector(`body[data-rates-seen="${seen + 1}"]`);
+    }
     const firstBox = page.locator('article.slice').first();
     await eventually(async () => (await firstBox.locator('.slice-head .rate').textContent())?.includes('↑'), 'rates on the first slice');
     await eventually(async () => ((await firstBox.locator('.slice-head polyline.down').getAttribute('points')) ?? '').length > 0, 'a sparkline drawn');

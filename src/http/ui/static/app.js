@@ -72,4 +72,5 @@ source.addEventListener('rates', (e) => {
   else rates.apply(entries);
   firstRates = false;
   view.applyRates(rates);
+  document.body.dataset.ratesSeen = String(Number(document.body.dataset.ratesSeen ?? 0) + 1);
 });

@@ -11,9 +11,10 @@ export function makeSparkline() {
   return root;
 }
 
-function points(values, peak) {
+/** The samples taken so far, right-aligned (a new page has only a few). */
+function points(values, peak, count) {
   let out = '';
-  for (let i = 0; i < SAMPLES; i++) {
+  for (let i = SAMPLES - count; i < SAMPLES; i++) {
     const x = (i * W) / (SAMPLES - 1);
     const y = H - 1 - (values[i] / peak) * (H - 2);
     out += `${x.toFixed(1)},${y.toFixed(1)} `;
@@ -31,6 +32,6 @@ export function drawSparkline(root, series) {
   }
   let peak = 1;
   for (let i = 0; i < SAMPLES; i++) peak = Math.max(peak, series.up[i], series.down[i]);
-  up.setAttribute('points', points(series.up, peak));
-  down.setAttribute('points', points(series.down, peak));
+  up.setAttribute('points', points(series.up, peak, series.count));
+  down.setAttribute('points', points(series.down, peak, series.count));
 }
