@@ -29,6 +29,9 @@ import { ClientIndex } from './reconcilers/wimax-client/client-index.js';
 import { WimaxClientReconciler } from './reconcilers/wimax-client/reconciler.js';
 import { routeChanges } from './wiring/routing.js';
 import { shapingPolicyKey, type ShapingPolicy } from './api/shaping-policy.js';
+import type { TrafficFeed } from './traffic/traffic-feed.js';
+import { keepTrafficStatus } from './traffic/traffic-status.js';
+import { makeTraffic } from './traffic/traffic-wiring.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 8;
@@ -44,6 +47,8 @@ export interface RunningController {
   statuses: Mode['statuses'];
   vlans: VlanAllocator;
   metrics: Metrics;
+  /** Per-station and per-slice traffic, with a switch and --traffic-interval not off. */
+  traffic: TrafficFeed | undefined;
   /** Where the HTTP API listens, when it does. */
   httpAddress: AddressInfo | undefined;
   /** Resolves if this replica lost its leader lease (it has stopped acting by then). */
@@ -76,7 +81,9 @@ function makeMode(config: Config, logger: Logger): Mode {
  */
 export async function startController(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningController> {
   const mode = makeMode(config, logger);
-  const { statuses, events } = mode;
+  const { events } = mode;
+  // The reconcilers do not see status.traffic (the traffic publisher's) and keep it when they write.
+  const statuses = keepTrafficStatus(mode.statuses);
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
   const datapath = config.nic.type === 'bridge' && config.nic.openvswitch && config.uplink
     ? new OvsDatapath({ bridge: config.nic.source, uplink: config.uplink, logger })
@@ -150,6 +157,10 @@ export async function startController(config: Config, logger: Logger, signal?: A
     config, mode, store, statuses, hypervisor, datapath, switchWatch, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger,
   });
 
+  const traffic = datapath && config.nic.type === 'bridge' ? makeTraffic({
+    config, bridge: config.nic.source, mode, store, clientIndex, vlans, registry: metrics.registry, logger, mayWrite: () => acting.isActing,
+  }) : undefined;
+
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;
   const listen = async (): Promise<void> => {
@@ -159,6 +170,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       ...(config.apiToken ? { token: config.apiToken } : {}),
       legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
       metrics,
+      ...(traffic ? { traffic: traffic.feed } : {}),
       ready: () => readiness(config, hypervisor, switchWatch, gate),
     });
     httpAddress = await http.start();
@@ -225,6 +237,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       },
       stop: () => acting.stop(),
     },
+    ...(traffic ? [traffic.part] : []),
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -238,7 +251,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   }
 
   return {
-    mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress,
+    mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress, traffic: traffic?.feed,
     lostLeadership: acting.lostLeadership,
     resync: () => acting.resync(),
     async idle() {
