@@ -49,8 +49,9 @@ export class KubeTrafficStatusWriter implements TrafficStatusWriter {
         setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       );
     } catch (err) {
-      // Gone, or no status (or no traffic to remove) any more: nothing to report on.
-      if (httpStatus(err) === 404 || httpStatus(err) === 422) return;
+      // Gone, or (a removal) no traffic left to remove: nothing to report on. A 422 of an addition
+      // is the schema refusing it, and is reported.
+      if (httpStatus(err) === 404 || (!traffic && httpStatus(err) === 422)) return;
       throw new KubeApiError(`writing status.traffic of ${key}`, err);
     }
   }
