@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIPv4, type AddressInfo } from 'node:net';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { UiConsole } from './ui/console.js';
+import type { TrafficFeed } from '../traffic/traffic-feed.js';
 import { WRITE_SERVICES, type LegacyApi, type LegacyResponse } from './legacy-api.js';
 
 export interface HttpServerOptions {
@@ -19,6 +20,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** The web console; it follows the same token rule, for reads too. */
   ui?: UiConsole;
+  /** /traffic: the latest per-station and per-slice traffic snapshot as JSON (`wimaxvm top`). */
+  traffic?: TrafficFeed;
   /** Requests handled at once; more get 503 (with Retry-After) rather than piling up. */
   maxConcurrent?: number;
 }
@@ -116,6 +119,11 @@ export class HttpServer {
     }
     if (url.pathname === '/metrics' && this.opts.metrics) {
       return send(res, { status: 200, body: await this.opts.metrics.render(), contentType: this.opts.metrics.contentType });
+    }
+    if (url.pathname === '/traffic') {
+      const snapshot = this.opts.traffic?.latest();
+      if (!this.opts.traffic) return send(res, { status: 404, body: 'no traffic accounting: the controller runs without --nic ovs:BRIDGE, or with --traffic-interval off\n' });
+      return send(res, snapshot ? { status: 200, body: JSON.stringify(snapshot), contentType: 'application/json' } : { status: 503, body: 'no traffic sample yet\n' }, snapshot ? {} : { 'retry-after': '1' });
     }
     const m = /^\/wimaxvm(?:\/([a-z]*))?\/?$/.exec(url.pathname);
     if (!m) return send(res, { status: 404, body: 'not found; the services are listed at /wimaxvm\n' });
