@@ -2,7 +2,7 @@
 // libvirt's test driver, slices and stations on a real Open vSwitch (VM ports played by veths,
 // as in test/system/wimax-network.test.ts), the API listening off loopback with a token. One
 // browser for the file. Screenshots: test-artifacts/ui/.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -48,7 +48,7 @@ describe.runIf(enabled)('the web console in a real browser, against a real contr
     h = await Harness.create();
     const tokenFile = join(h.stateDir, '..', 'token');
     writeFileSync(tokenFile, TOKEN);
-    h.flags = { nic: `ovs:${bed.bridge}`, uplink: bed.uplink, poll: '200ms', listen: `${API_ADDRESS}:0`, 'api-token-file': tokenFile };
+    h.flags = { nic: `ovs:${bed.bridge}`, uplink: bed.uplink, poll: '200ms', 'traffic-interval': '1s', listen: `${API_ADDRESS}:0`, 'api-token-file': tokenFile };
     // A runs once: stopped by hand, it stays stopped, so the page has time to show it.
     h.write('slices.yaml', vmYaml({ name: A, runStrategy: 'Once' }) + '---\n' + vmYaml({ name: B }));
     h.write('st1.yaml', clientYaml('st1', bed.st1.mac, A));
@@ -108,6 +108,20 @@ describe.runIf(enabled)('the web console in a real browser, against a real contr
     h.write('st3.yaml', clientYaml('st3', '00:11:22:33:44:88', A));
     await sliceBox(page, A).locator('li.station[data-id="default/st3"][data-state="Bound"]').waitFor();
     expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  });
+
+  it('draws live rates from the traffic accounting: a station pinging its slice', async () => {
+    // Pings of 1000 bytes every 50 ms from st2 to its slice's VM, until the page shows them.
+    const ping = spawn('ip', ['netns', 'exec', bed.st2.ns, 'ping', '-q', '-i', '0.05', '-s', '1000', bed.vmB.ip], { stdio: 'ignore' });
+    try {
+      const station = sliceBox(page, B).locator('li.station[data-id="default/st2"]');
+      await eventually(async () => /↑\d/.test(await station.locator('.rate').textContent() ?? '') && !/↑0 /.test(await station.locator('.rate').textContent() ?? ''), 'st2 sending, on the page');
+      await eventually(async () => /↓[1-9]/.test(await sliceBox(page, B).locator('.slice-head .rate').textContent() ?? ''), 'slice B answering, on the page');
+      expect(await station.locator('svg.spark polyline.up').getAttribute('points')).not.toBe('');
+      await browser.screenshot(page, 'live-rates');
+    } finally {
+      ping.kill();
+    }
   });
 
   it('a VM stopped by hand turns its slice\'s state, and its stations\' (no reload)', async () => {
