@@ -147,7 +147,7 @@ describe.runIf(enabled)('the web console in a real browser, against a real contr
     expect(errors).toEqual([]);
   });
 
-  it('filters by namespace-wide state', async () => {
+  it('filters by slice state', async () => {
     await page.selectOption('#filter-slice', 'Stopped');
     await eventually(async () => (await page.locator('article.slice:not([hidden])').count()) === 1, 'only the stopped slice shown');
     expect(await sliceBox(page, A).isVisible()).toBe(true);
