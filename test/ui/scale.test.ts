@@ -67,6 +67,14 @@ describe.runIf(browserTestsEnabled())(`the console with ${SLICES} slices and ${S
       const b = stations.refresh(source);
       expect(a.upsert.length + a.remove.length + b.upsert.length + b.remove.length).toBe(0);
     });
+    // The yardstick, same run: one bare read of both stores into maps by id, as a refresh must do at least.
+    figures.bareStoreReadMs = median(9, () => {
+      for (const kind of [VM_KIND, CLIENT_KIND]) {
+        const byId = new Map<string, unknown>();
+        for (const o of bed.statuses.list(kind)) byId.set(`${o.metadata.namespace}/${o.metadata.name}`, o.status);
+        for (const key of bed.store.keys()) if (key.startsWith(kind)) byId.get(key.slice(kind.length + 1));
+      }
+    });
     const [json, snapshotMs] = timed(() => JSON.stringify({ slices: slices.all(), stations: stations.all() }));
     figures.snapshotJsonMs = snapshotMs;
     figures.snapshotKiB = Math.round(Buffer.byteLength(json) / 1024);

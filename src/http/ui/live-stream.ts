@@ -39,7 +39,7 @@ export class LiveStream {
   /** The traffic every page has been sent (as full rates or diffs), for pages that join. */
   private sentTraffic: TrafficSnapshot | undefined;
   private unsubscribe: (() => void) | undefined;
-  /** What the last refresh cost, for /ui/stats and the measurements. */
+  /** What the last refresh cost (ms), for measurements. */
   lastRefreshMs = 0;
 
   constructor(private readonly opts: LiveStreamOptions) {}
