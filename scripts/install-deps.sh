@@ -2,12 +2,13 @@
 # Installs what a fresh Debian machine lacks for wimaxvm: libvirt (headers for the native
 # binding, the daemon, the test driver), QEMU and qemu-img, Open vSwitch and traffic tools for
 # the system tests, zsh to test its completion, what the tiny real guest is built from (see
-# test/helpers/real-guest/); then the npm dependencies (which build @unraid/libvirt) and the build.
+# test/helpers/real-guest/), Chromium for the web console's browser tests (test/ui/, driven by
+# playwright-core); then the npm dependencies (which build the native addons) and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential python3 libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh
-  busybox-static syslinux mtools dosfstools xz-utils dnsmasq-base)
+  busybox-static syslinux mtools dosfstools xz-utils dnsmasq-base chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

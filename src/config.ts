@@ -53,6 +53,10 @@ export interface Config {
   allowEmpty: boolean;
   /** Identities of controllers gone for good whose domains this one takes over. */
   adoptFrom: string[];
+  /** How often the switch's traffic counters are read (with OVS); 0 = never. */
+  trafficIntervalMs: number;
+  /** How often status.traffic may be written (at most once per resource per this interval). */
+  trafficStatusIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +78,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   /** The old OMF service's port. */
   listen: '127.0.0.1:5012',
+  trafficInterval: '5s',
+  trafficStatusInterval: '30s',
 } as const;
 
 /**
@@ -178,6 +184,8 @@ export interface RunFlags {
   'log-format'?: string;
   'allow-empty'?: boolean;
   'adopt-from'?: string[];
+  'traffic-interval'?: string;
+  'traffic-status-interval'?: string;
 }
 
 export function buildConfig(flags: RunFlags): Config {
@@ -253,6 +261,8 @@ export function buildConfig(flags: RunFlags): Config {
     logLevel: logLevel as LogLevel,
     ...(logFormat ? { logFormat } : {}),
     allowEmpty: flags['allow-empty'] ?? false,
+    trafficIntervalMs: flags['traffic-interval'] === 'off' ? 0 : parseDuration(flags['traffic-interval'] ?? DEFAULTS.trafficInterval, 'traffic-interval'),
+    trafficStatusIntervalMs: parseDuration(flags['traffic-status-interval'] ?? DEFAULTS.trafficStatusInterval, 'traffic-status-interval'),
     adoptFrom: (flags['adopt-from'] ?? []).map((identity) => {
       if (identity !== 'legacy' && !/^(file|kube):\/\/\S+$/.test(identity)) throw new ConfigError(`--adopt-from: expected a controller identity (file://HOST/DIR, kube://CLUSTER/NAME, or legacy), got ${JSON.stringify(identity)}`);
       return identity;

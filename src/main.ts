@@ -19,6 +19,9 @@ import type { Logger } from './core/logger.js';
 import { Manager } from './core/manager.js';
 import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
 import { HttpServer } from './http/server.js';
+import { UiConsole } from './http/ui/console.js';
+import { RecentEvents, type EventHistory } from './http/ui/recent-events.js';
+import { readEvents } from './adapters/store/sqlite-event-log.js';
 import { FileMode } from './modes/file-mode.js';
 import { KubeMode, loadKubeConfig } from './modes/kube-mode.js';
 import type { Mode } from './modes/mode.js';
@@ -29,6 +32,9 @@ import { ClientIndex } from './reconcilers/wimax-client/client-index.js';
 import { WimaxClientReconciler } from './reconcilers/wimax-client/reconciler.js';
 import { routeChanges } from './wiring/routing.js';
 import { shapingPolicyKey, type ShapingPolicy } from './api/shaping-policy.js';
+import type { TrafficFeed } from './traffic/traffic-feed.js';
+import { keepTrafficStatus } from './traffic/traffic-status.js';
+import { makeTraffic } from './traffic/traffic-wiring.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 8;
@@ -44,6 +50,8 @@ export interface RunningController {
   statuses: Mode['statuses'];
   vlans: VlanAllocator;
   metrics: Metrics;
+  /** Per-station and per-slice traffic, with a switch and --traffic-interval not off. */
+  traffic: TrafficFeed | undefined;
   /** Where the HTTP API listens, when it does. */
   httpAddress: AddressInfo | undefined;
   /** Resolves if this replica lost its leader lease (it has stopped acting by then). */
@@ -76,7 +84,11 @@ function makeMode(config: Config, logger: Logger): Mode {
  */
 export async function startController(config: Config, logger: Logger, signal?: AbortSignal): Promise<RunningController> {
   const mode = makeMode(config, logger);
-  const { statuses, events } = mode;
+  // The reconcilers do not see status.traffic (the traffic publisher's) and keep it when they write.
+  const statuses = keepTrafficStatus(mode.statuses);
+  // Kubernetes mode: the console's detail view reads recent events from memory (see recent-events.ts).
+  const recentEvents = mode instanceof FileMode ? undefined : new RecentEvents(mode.events);
+  const events = recentEvents ?? mode.events;
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
   const datapath = config.nic.type === 'bridge' && config.nic.openvswitch && config.uplink
     ? new OvsDatapath({ bridge: config.nic.source, uplink: config.uplink, logger })
@@ -150,6 +162,10 @@ export async function startController(config: Config, logger: Logger, signal?: A
     config, mode, store, statuses, hypervisor, datapath, switchWatch, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger,
   });
 
+  const traffic = datapath && config.nic.type === 'bridge' ? makeTraffic({
+    config, bridge: config.nic.source, mode, store, clientIndex, vlans, registry: metrics.registry, logger, mayWrite: () => acting.isActing,
+  }) : undefined;
+
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;
   const listen = async (): Promise<void> => {
@@ -159,7 +175,19 @@ export async function startController(config: Config, logger: Logger, signal?: A
       ...(config.apiToken ? { token: config.apiToken } : {}),
       legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
       metrics,
+      ...(traffic ? { traffic: traffic.feed } : {}),
       ready: () => readiness(config, hypervisor, switchWatch, gate),
+      ui: new UiConsole({
+        source: { declaredKeys: () => store.keys(), declared: (key) => store.get(key), statuses: (kind) => statuses.list(kind) },
+        object: (key) => {
+          const declared = store.get(key);
+          const stored = statuses.get(key);
+          return declared || stored ? { spec: declared?.spec ?? stored?.spec, status: stored?.status } : undefined;
+        },
+        events: recentEvents ? recentEvents.history : fileEvents(mode as FileMode),
+        ...(traffic ? { traffic: traffic.feed } : {}),
+        ...(config.apiToken ? { token: config.apiToken } : {}),
+      }),
     });
     httpAddress = await http.start();
   };
@@ -225,6 +253,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       },
       stop: () => acting.stop(),
     },
+    ...(traffic ? [traffic.part] : []),
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -238,7 +267,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   }
 
   return {
-    mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress,
+    mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress, traffic: traffic?.feed,
     lostLeadership: acting.lostLeadership,
     resync: () => acting.resync(),
     async idle() {
@@ -252,6 +281,11 @@ export async function startController(config: Config, logger: Logger, signal?: A
       await manager.stop();
     },
   };
+}
+
+/** The state database's events, as `describe` reads them. */
+function fileEvents(mode: FileMode): EventHistory {
+  return (key, limit) => readEvents(mode.state.db, key, limit);
 }
 
 function countByStatus(objects: { status?: unknown }[]): Record<string, number> {

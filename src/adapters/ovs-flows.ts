@@ -63,7 +63,7 @@ export const sliceCookie = (vlan: number): string => `0x575801000000${vlan.toStr
 export const burstKbit = (kbps: number): number => Math.max(MIN_BURST_KBIT, Math.round(kbps * 0.3));
 
 /** Whose a cookie is: a station's (by MAC), a slice's (by VLAN), or neither (others', our base flows, unknown). */
-function ownerOfCookie(cookie: string): { mac: string } | { vlan: number } | undefined {
+export function ownerOfCookie(cookie: string): { mac: string } | { vlan: number } | undefined {
   const hex = cookie.replace(/^0x/, '').padStart(16, '0');
   if (!hex.startsWith('5758') || /^0+$/.test(hex.slice(4))) return undefined;
   if ((parseInt(hex.slice(4, 6), 16) & 1) === 0) return { mac: hex.slice(4).match(/../g)!.join(':') };

@@ -14,7 +14,7 @@ export const RUN_OPTIONS = {
   'leader-elect': { type: 'boolean' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'vlan-claim-namespace': { type: 'string' },
   'log-level': { type: 'string' }, 'log-format': { type: 'string' },
   'allow-empty': { type: 'boolean' }, 'adopt-from': { type: 'string', multiple: true },
-  settle: { type: 'string' },
+  settle: { type: 'string' }, 'traffic-interval': { type: 'string' }, 'traffic-status-interval': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

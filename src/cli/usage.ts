@@ -23,6 +23,9 @@ const RUN_FLAGS = `  --source dir|kube          desired state from a watched dir
   --settle DURATION          file mode: a changed file is read once unchanged this long, so a save
                              in several steps or a quick git checkout A→B→A applies only its end (default: ${DEFAULTS.settle})
   --shutdown-timeout DURATION  graceful shutdown before power-off (default: ${DEFAULTS.shutdownTimeout})
+  --traffic-interval DURATION|off  read the OVS bridge's traffic counters this often, for /metrics,
+                             \`wimaxvm top\` and the console (default: ${DEFAULTS.trafficInterval})
+  --traffic-status-interval DURATION  write status.traffic at most this often (default: ${DEFAULTS.trafficStatusInterval})
   --log-level LEVEL          debug | info | warn | error (default: ${DEFAULTS.logLevel})
   --log-format FORMAT        json | text (default: text on a terminal, else json)
   --allow-empty              let a source that reads as empty delete every VM (default: it deletes nothing)

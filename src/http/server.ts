@@ -1,9 +1,12 @@
-// The controller's HTTP surface: /healthz, /readyz, /metrics, and the legacy OMF API under
-// /wimaxvm/. Loopback by default; when it listens elsewhere, writes need a bearer token.
+// The controller's HTTP surface: /healthz, /readyz, /metrics, the legacy OMF API under
+// /wimaxvm/ and the web console under /ui. Loopback by default; when it listens elsewhere,
+// writes and the console need a bearer token.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv4, type AddressInfo } from 'node:net';
 import { errorMessage, type Logger } from '../core/logger.js';
+import { UiConsole } from './ui/console.js';
+import type { TrafficFeed } from '../traffic/traffic-feed.js';
 import { WRITE_SERVICES, type LegacyApi, type LegacyResponse } from './legacy-api.js';
 
 export interface HttpServerOptions {
@@ -15,6 +18,10 @@ export interface HttpServerOptions {
   ready: () => { ready: boolean; reason?: string };
   metrics?: { render(): Promise<string>; contentType: string };
   logger: Logger;
+  /** The web console; it follows the same token rule, for reads too. */
+  ui?: UiConsole;
+  /** /traffic: the latest per-station and per-slice traffic snapshot as JSON (`wimaxvm top`). */
+  traffic?: TrafficFeed;
   /** Requests handled at once; more get 503 (with Retry-After) rather than piling up. */
   maxConcurrent?: number;
 }
@@ -86,6 +93,7 @@ export class HttpServer {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    this.opts.ui?.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -94,6 +102,11 @@ export class HttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://wimaxvm');
+    // DNS rebinding: as below, before the console's own rules (it has a login form that POSTs).
+    if (this.opts.ui && UiConsole.owns(url.pathname)) {
+      if (isLoopback(this.opts.host) && !isLoopback(hostName(req))) return send(res, { status: 403, body: `refused: Host ${req.headers.host ?? '(none)'} is not this server's (DNS rebinding)\n` });
+      return this.opts.ui.handle(req, res, url);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, { status: 405, body: 'only GET is served\n' }, { allow: 'GET, HEAD' });
     // DNS rebinding: a page of another site, its name now resolving to 127.0.0.1, must not read either.
     if (isLoopback(this.opts.host) && !isLoopback(hostName(req))) {
@@ -106,6 +119,11 @@ export class HttpServer {
     }
     if (url.pathname === '/metrics' && this.opts.metrics) {
       return send(res, { status: 200, body: await this.opts.metrics.render(), contentType: this.opts.metrics.contentType });
+    }
+    if (url.pathname === '/traffic') {
+      const snapshot = this.opts.traffic?.latest();
+      if (!this.opts.traffic) return send(res, { status: 404, body: 'no traffic accounting: the controller runs without --nic ovs:BRIDGE, or with --traffic-interval off\n' });
+      return send(res, snapshot ? { status: 200, body: JSON.stringify(snapshot), contentType: 'application/json' } : { status: 503, body: 'no traffic sample yet\n' }, snapshot ? {} : { 'retry-after': '1' });
     }
     const m = /^\/wimaxvm(?:\/([a-z]*))?\/?$/.exec(url.pathname);
     if (!m) return send(res, { status: 404, body: 'not found; the services are listed at /wimaxvm\n' });

@@ -66,6 +66,11 @@ export class Acting {
     }, logger, (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
   }
 
+  /** Whether this replica acts now (under leader election: leads); only then may it write. */
+  get isActing(): boolean {
+    return this.acting;
+  }
+
   /** Acts at once, or (leader election) starts competing for the lease and acts while leading. */
   async start(): Promise<void> {
     const { config, mode, logger, hypervisor } = this.deps;

@@ -109,6 +109,8 @@ describe('buildConfig', () => {
       logLevel: 'info',
       allowEmpty: false,
       adoptFrom: [],
+      trafficIntervalMs: 5_000,
+      trafficStatusIntervalMs: 30_000,
     });
   });
 
@@ -116,12 +118,19 @@ describe('buildConfig', () => {
     const flags: RunFlags = {
       dir: '/etc/vms', connect: 'qemu:///system', 'state-dir': '/run/wx', 'image-dir': '/img', 'overlay-dir': '/ov',
       workers: '3', resync: '2m', poll: '250ms', settle: '1s', 'shutdown-timeout': '5s', nic: 'ovs:br-wimax', uplink: 'bs0', 'vlan-range': '100-199', 'log-level': 'debug', 'log-format': 'json',
+      'traffic-interval': '2s', 'traffic-status-interval': '1m',
     };
     expect(buildConfig(flags)).toEqual({
       dir: '/etc/vms', connect: 'qemu:///system', stateDir: '/run/wx', imageDir: '/img', overlayDir: '/ov',
       workers: 3, resyncMs: 120_000, pollMs: 250, settleMs: 1_000, shutdownTimeoutMs: 5_000,
       nic: { type: 'bridge', source: 'br-wimax', openvswitch: true }, uplink: 'bs0', vlanRange: { min: 100, max: 199 }, listen: { host: '127.0.0.1', port: 5012 }, source: 'dir', logLevel: 'debug', logFormat: 'json', allowEmpty: false, adoptFrom: [],
+      trafficIntervalMs: 2_000, trafficStatusIntervalMs: 60_000,
     });
+  });
+
+  it('turns traffic sampling off with --traffic-interval off', () => {
+    expect(buildConfig({ 'traffic-interval': 'off' }).trafficIntervalMs).toBe(0);
+    expect(() => buildConfig({ 'traffic-status-interval': 'soon' })).toThrow(/--traffic-status-interval: invalid duration/);
   });
 
   it('puts overlays under the state directory by default', () => {
