@@ -106,4 +106,24 @@ describe.runIf(enabled)('the binding on qemu:///system', () => {
     log.unsubscribe();
     await undefine(d);
   });
+
+  it('runs a transient isolated network: leases, live update, stop', async () => {
+    const name = uniqueName('net');
+    const octet = 100 + Math.floor(Math.random() * 100);
+    const bridge = `lbn${name.slice(-9).replace(/[^a-z0-9]/g, '')}`.slice(0, 15);
+    const n = await conn.createNetwork(`<network><name>${name}</name><bridge name='${bridge}'/>
+<ip address='10.231.${octet}.1' netmask='255.255.255.0'><dhcp><range start='10.231.${octet}.10' end='10.231.${octet}.99'/></dhcp></ip></network>`);
+    try {
+      expect(await n.isActive()).toBe(true);
+      expect(await n.dhcpLeases()).toEqual([]); // dnsmasq runs; nobody asked yet
+      expect(await n.dhcpLeases('52:54:00:00:00:01')).toEqual([]);
+      await n.update('add-last', 'ip-dhcp-host', `<host mac='52:54:00:00:00:09' ip='10.231.${octet}.9'/>`, { live: true });
+      expect(await n.getXmlDesc()).toContain(`ip='10.231.${octet}.9'`);
+      await n.update('delete', 'ip-dhcp-host', `<host mac='52:54:00:00:00:09' ip='10.231.${octet}.9'/>`, { live: true });
+      expect(await n.getXmlDesc()).not.toContain(`10.231.${octet}.9'`);
+    } finally {
+      await n.destroy();
+    }
+    await rejectsWith(conn.lookupNetworkByName(name), 'VIR_ERR_NO_NETWORK');
+  });
 });
