@@ -21,7 +21,7 @@ export function testDomainXml(name: string, opts: { memoryKiB?: number; vcpus?: 
 /** A QEMU guest with no OS and no disk: it reaches "running", which is all these tests need. */
 export function qemuDomainXml(name: string): string {
   return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
-<devices><serial type='pty'/><console type='pty'/></devices></domain>`;
+<devices><controller type='virtio-serial' index='0'/><serial type='pty'/><console type='pty'/></devices></domain>`;
 }
 
 /** Asserts that p rejects with a LibvirtError of codeName, and returns it. */

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/harness.js';
 import { systemTestsEnabled, virsh } from '../helpers/system.js';
 import { openConnection, type Connection, type Domain, type LibvirtError } from '../../src/adapters/libvirt/native.js';
 import { EventLog, qemuDomainXml, rejectsWith, uniqueName } from './fixtures.js';
@@ -87,7 +88,7 @@ describe.runIf(enabled)('the binding on qemu:///system', () => {
     await undefine(d);
   });
 
-  it('changes the configuration without redefining; figures and jobs', async () => {
+  it('changes the configuration without redefining, hot-unplugs with a device-removed event; figures and jobs', async () => {
     const { d, log } = await startedGuest();
     expect(await d.getJobInfo()).toMatchObject({ type: 0 });
     expect(await d.memoryStats()).toHaveProperty('actual', 65536);
@@ -97,6 +98,11 @@ describe.runIf(enabled)('the binding on qemu:///system', () => {
     expect(await d.getXmlDesc({ inactive: true })).toMatch(/<target type='isa-serial' port='1'>/);
     await d.detachDevice(serial, { config: true });
     expect(await d.getXmlDesc({ inactive: true })).not.toMatch(/port='1'/);
+    // Hot-plug and unplug (a virtio-serial port: QEMU removes it without the guest's help).
+    await d.attachDevice("<channel type='pty'><target type='virtio' name='org.wimaxvm.test'/><alias name='ua-lb0'/></channel>", { live: true });
+    expect(await d.getXmlDesc()).toContain("<alias name='ua-lb0'/>");
+    await d.detachDeviceAlias('ua-lb0', { live: true });
+    await eventually(() => log.events.some((e) => e.kind === 'device-removed' && e.alias === 'ua-lb0'), 'the device-removed event');
     await d.setMetadataElement('https://wimaxvm.example/binding-test', 'wx', '<owner id="1"/>', { live: true, config: true });
     expect(await d.getMetadataElement('https://wimaxvm.example/binding-test', { live: true })).toBe('<owner id="1"/>');
     // Migration to the host it is on: typed parameters reach libvirt, which refuses.
