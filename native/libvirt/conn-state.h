@@ -16,6 +16,7 @@ struct ConnState {
   napi_ref sink = nullptr;          // main thread: the JS function that receives events
   std::mutex eventsMutex;           // pool threads: enable, disable and close may overlap
   int eventIds[4] = {-1, -1, -1, -1};
+  void* closeToken = nullptr;       // eventsMutex: the close callback's opaque until libvirt frees it
   bool eventsHeld = false;          // main thread: this connection's subscription holds the loop
 };
 

@@ -89,8 +89,23 @@ void OnMetadataChange(virConnectPtr, virDomainPtr dom, int type, const char* nsu
   DeliverEvent(opaque, dom, std::move(ev));
 }
 
+/** The close callback's opaque. In-process drivers (test:///default) accept a close callback
+ *  and never call it nor free it: what libvirt has not freed by unregistration is ours to free. */
+struct CloseToken {
+  StatePtr state;
+};
+
+void FreeCloseToken(void* opaque) {  // libvirt's freecb: no libvirt calls in here
+  auto* token = static_cast<CloseToken*>(opaque);
+  {
+    std::lock_guard<std::mutex> lock(token->state->eventsMutex);
+    if (token->state->closeToken == token) token->state->closeToken = nullptr;
+  }
+  delete token;
+}
+
 void OnClose(virConnectPtr, int reason, void* opaque) {
-  const StatePtr& state = *static_cast<StatePtr*>(opaque);
+  const StatePtr& state = static_cast<CloseToken*>(opaque)->state;
   Deliver(state, [reason](Napi::Env env) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("kind", "close");
@@ -152,11 +167,30 @@ bool DeregisterDomainEvents(ConnState& state) {
 }
 
 bool RegisterCloseCallback(const StatePtr& state) {
-  return virConnectRegisterCloseCallback(state->conn, OnClose, new StatePtr(state), FreeState) == 0;
+  auto* token = new CloseToken{state};
+  {
+    std::lock_guard<std::mutex> lock(state->eventsMutex);
+    state->closeToken = token;
+  }
+  if (virConnectRegisterCloseCallback(state->conn, OnClose, token, FreeCloseToken) == 0) return true;
+  {
+    std::lock_guard<std::mutex> lock(state->eventsMutex);
+    state->closeToken = nullptr;
+  }
+  delete token;
+  return false;
 }
 
 void UnregisterCloseCallback(ConnState& state) {
+  // Not under eventsMutex: libvirt runs FreeCloseToken from within, which takes it.
   if (virConnectUnregisterCloseCallback(state.conn, OnClose) < 0) virResetLastError();
+  CloseToken* orphan;
+  {
+    std::lock_guard<std::mutex> lock(state.eventsMutex);
+    orphan = static_cast<CloseToken*>(state.closeToken);
+    state.closeToken = nullptr;
+  }
+  delete orphan;
 }
 
 }  // namespace wv
