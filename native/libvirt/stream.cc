@@ -41,9 +41,11 @@ void End(const StatePtr& s, bool failed, const ErrorInfo& err) {
     return {env.Null(), failed ? MakeError(env, err) : env.Undefined()};
   }, true);
   virStreamPtr st = s->st;
-  RunOnPool([s, st, failed] {
+  virStreamRef(st);  // the handle may be collected and freed before this runs
+  RunOnPool([st, failed] {
     virStreamEventRemoveCallback(st);
     if (failed ? virStreamAbort(st) < 0 : virStreamFinish(st) < 0) virResetLastError();
+    virStreamFree(st);
   });
 }
 
