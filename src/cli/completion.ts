@@ -19,13 +19,14 @@ import { declaredListing, storedListing } from './listing.js';
 import { READ_COMMAND_OPTIONS } from './read-commands.js';
 import { kindArg, RESOURCE_TYPES } from './resource-types.js';
 import { RUN_OPTIONS } from './run-command.js';
+import { TOP_OPTIONS } from './top-command.js';
 import { COMMANDS, usage, UsageError } from './usage.js';
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 const OPTIONS: Record<string, Options> = {
   run: RUN_OPTIONS, get: GET_OPTIONS, ...EDIT_COMMAND_OPTIONS, ...READ_COMMAND_OPTIONS,
-  validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {},
+  validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {}, top: TOP_OPTIONS,
 };
 
 /** Values of flags that take one of a few words; paths for those that take a file or directory. */

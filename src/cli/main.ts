@@ -9,6 +9,7 @@ import { addClient, apply, power, remove, restart } from './edit-commands.js';
 import { get } from './get-command.js';
 import { describe, vmlist, vmstat } from './read-commands.js';
 import { run } from './run-command.js';
+import { top } from './top-command.js';
 import { validate } from './validate-command.js';
 import { version } from './version.js';
 import { COMMANDS, UsageError, usage } from './usage.js';
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run': return await run(rest);
       case 'get': return await get(rest);
+      case 'top': return await top(rest);
       case 'describe': return describe(rest);
       case 'vmlist': return vmlist(rest);
       case 'vmstat': return await vmstat(rest);

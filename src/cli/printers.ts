@@ -7,6 +7,8 @@ import { SHAPING_POLICY_KIND, type ShapingPolicy } from '../api/shaping-policy.j
 import type { VirtualMachine } from '../api/virtual-machine.js';
 import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
 import { SOURCE_ANNOTATION } from '../sources/directory-source.js';
+import { formatBytes, formatRate } from '../traffic/format.js';
+import type { TrafficStatus } from '../traffic/traffic-status.js';
 import { age } from './output.js';
 
 export interface Columns {
@@ -41,12 +43,19 @@ function vmColumns(wide: boolean): Columns {
   };
 }
 
+/** status.traffic as of its last write (every --traffic-status-interval at most): rates and totals each way, drops. */
+const TRAFFIC_HEADERS = ['UP', 'DOWN', 'UP-TOTAL', 'DOWN-TOTAL', 'DROPS'];
+function trafficCells(t: TrafficStatus | undefined): string[] {
+  if (!t) return TRAFFIC_HEADERS.map(() => '-');
+  return [formatRate(t.uplinkBps), formatRate(t.downlinkBps), formatBytes(t.uplinkBytes), formatBytes(t.downlinkBytes), String(t.droppedPackets)];
+}
+
 function clientColumns(wide: boolean): Columns {
   return {
-    headers: ['NAME', 'MAC', 'VM', 'VLAN', 'STATUS', 'AGE', ...(wide ? ['PORT', 'REASON'] : [])],
+    headers: ['NAME', 'MAC', 'VM', 'VLAN', 'STATUS', 'AGE', ...(wide ? ['PORT', 'REASON', ...TRAFFIC_HEADERS] : [])],
     row: (c: WimaxClient) => [
       c.metadata.name, c.spec.mac.toLowerCase(), c.spec.vmName, none(c.status?.vlan), statusText(c), age(c.metadata.creationTimestamp),
-      ...(wide ? [none(c.status?.port), condition(c, 'Ready')?.reason ?? ''] : []),
+      ...(wide ? [none(c.status?.port), condition(c, 'Ready')?.reason ?? '', ...trafficCells((c.status as { traffic?: TrafficStatus } | undefined)?.traffic)] : []),
     ],
   };
 }

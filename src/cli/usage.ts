@@ -69,6 +69,10 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
     summary: 'list resources or show one (-o wide|yaml|json|name, -l SELECTOR, -w)',
     usage: `wimaxvm get TYPE [NAME] [flags]\n\nTYPE: ${TYPES}.\nVMs and stations as the controller last stored them; shaping policies (no status) as declared in --dir.\nA STATUS such as Running,InvalidManifest: the declaration in force is the last good one (see describe).\n\n${GET_FLAGS}\n${COMMON_FLAGS}`,
   },
+  top: {
+    summary: 'live per-station or per-slice traffic, busiest first (like kubectl top / virt-top)',
+    usage: `wimaxvm top [stations|slices|vms] [flags]\n\nThe running controller's traffic counters (its HTTP API's /traffic), refreshed in place.\nUP and DOWN are rates over the controller's last sampling interval; totals and DROPS since the station's path was programmed.\n\n  --dir DIR                  the watched directory whose controller to ask (default: $WIMAXVM_DIR, else examples/)\n  --state-dir DIR            or its state directory\n  --server URL               or the controller's API (http://127.0.0.1:5012; Kubernetes: a port-forward)\n  -n, --namespace NS         (default: default)\n  -A, --all-namespaces\n  --interval DURATION        refresh this often (default: 2s)\n  --once                     print one table and exit (for scripts)\n${COMMON_FLAGS}`,
+  },
   describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}\n${COMMON_FLAGS}` },
   vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n${COMMON_FLAGS}` },
   vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}` },

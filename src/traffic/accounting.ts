@@ -5,6 +5,9 @@
 // A flow or meter counts from zero again when it is re-added (a station re-bound, new rates,
 // ovs-vswitchd restarted). That is seen as counters going backwards or the flow's start moving
 // later; the interval then counts what the new flow counted, never a negative difference.
+// A flow's rate is its byte difference over the difference of its `duration` between the two
+// dumps: that is ovs-vswitchd's own clock at the moment it read the counters, exact to the
+// millisecond, where our clock around a process on a busy machine is off by tens of ms.
 // Slices are the sum of their stations (the switch credits a packet to every rule it passed, so
 // a slice's own flows count the same packets); their drops are their own meters'.
 import type { Direction, FlowCounters, MeterCounters } from './ovs-stats.js';
@@ -35,6 +38,7 @@ interface Track {
   packets: number;
   bytes: number;
   startMs: number;
+  durationMs?: number;
   id?: number | undefined; // a meter's id: another id is another meter
 }
 
@@ -43,11 +47,16 @@ interface Totals {
   bytes: number;
 }
 
-/** How much a counter pair grew since `prev`; all of `now` when it restarted or is new. */
-export function growth(prev: Track | undefined, now: Track): Totals {
+/**
+ * How much a counter pair grew since `prev` and over how long by the switch's clock (ms; absent
+ * when unknown); all of `now` when it restarted or is new.
+ */
+export function growth(prev: Track | undefined, now: Track): Totals & { ms?: number } {
   const restarted = !prev || prev.id !== now.id || now.packets < prev.packets || now.bytes < prev.bytes
     || now.startMs > prev.startMs + RESTART_SLACK_MS;
-  return restarted ? { packets: now.packets, bytes: now.bytes } : { packets: now.packets - prev.packets, bytes: now.bytes - prev.bytes };
+  if (restarted) return { packets: now.packets, bytes: now.bytes };
+  const ms = now.durationMs !== undefined && prev.durationMs !== undefined ? now.durationMs - prev.durationMs : 0;
+  return { packets: now.packets - prev.packets, bytes: now.bytes - prev.bytes, ...(ms > 0 ? { ms } : {}) };
 }
 
 const zero = (): TrafficCounters => ({ uplinkBytes: 0, uplinkPackets: 0, downlinkBytes: 0, downlinkPackets: 0, uplinkBps: 0, downlinkBps: 0, droppedPackets: 0 });
@@ -66,7 +75,7 @@ export class TrafficAccountant {
     const first = this.lastAtMs === undefined;
     this.lastAtMs = sample.atMs;
     const tracks = new Map<string, Track>();
-    const grow = (key: string, now: Track): Totals => {
+    const grow = (key: string, now: Track): Totals & { ms?: number } => {
       tracks.set(key, now);
       // A flow first seen after the first sample was added since: all it counted is new.
       return growth(this.tracks.get(key), now);
@@ -89,8 +98,10 @@ export class TrafficAccountant {
       }
       if (!('mac' in f.owner)) continue; // a slice's traffic is its stations'
       if (f.vlan !== undefined) stationVlan.set(f.owner.mac, f.vlan);
-      const g = grow(`${owner}/${f.direction}`, { packets: f.packets, bytes: f.bytes, startMs });
-      add(counters, f.direction, g, first ? 0 : seconds);
+      const g = grow(`${owner}/${f.direction}`, { packets: f.packets, bytes: f.bytes, startMs, durationMs: f.durationMs });
+      // Restarted or new since the last sample: what it counted, over the time it has existed.
+      const over = g.ms !== undefined ? g.ms / 1000 : Math.max(1, Math.min(f.durationMs / 1000, seconds));
+      add(counters, f.direction, g, first ? 0 : over);
     }
     // A station's interval goes to its slice: the slice's totals grow with its stations' traffic.
     for (const [mac, s] of stations) {

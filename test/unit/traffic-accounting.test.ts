@@ -86,8 +86,16 @@ describe('TrafficAccountant', () => {
     const a = new TrafficAccountant();
     a.step(sample(0, [flow(ST1, 'uplink', 900_000, 50_000, { vlan: 7 })]), naming);
     const after = a.step(sample(10_000, [flow(ST1, 'uplink', 20_000, 2_000, { vlan: 7 })]), naming); // re-added 2 s ago
-    expect(after.stations[0]).toMatchObject({ uplinkBytes: 920_000, uplinkBps: 2_000 });
+    expect(after.stations[0]).toMatchObject({ uplinkBytes: 920_000, uplinkBps: 10_000 }); // 20 kB over the 2 s it has existed
     expect(after.slices[0]).toMatchObject({ uplinkBytes: 920_000 });
+  });
+
+  it('measures the interval by the switch\'s clock (flow durations), not by when our process got the answer', () => {
+    const a = new TrafficAccountant();
+    a.step(sample(0, [flow(ST1, 'uplink', 0, 50_000, { vlan: 7 })]), naming);
+    // Our answer came 300 ms late; the switch read the counters 5 s apart.
+    const s = a.step(sample(5_300, [flow(ST1, 'uplink', 50_000, 55_000, { vlan: 7 })]), naming);
+    expect(s.stations[0]).toMatchObject({ uplinkBytes: 50_000, uplinkBps: 10_000 });
   });
 
   it('counts meter drops of a station (both meters) and of a slice (its own meters) apart', () => {
