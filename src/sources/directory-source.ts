@@ -14,7 +14,7 @@ import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { duplicateDeclarationProblem } from './duplicate-declarations.js';
 import { FILE_TOO_LARGE, MAX_MANIFEST_BYTES } from './manifest-limits.js';
-import { parseManifestsOffThread } from './manifest-parse-pool.js';
+import { parseManifestsOffThread, warmManifestParser } from './manifest-parse-pool.js';
 import { formatManifestError, type ManifestError } from './manifest-parser.js';
 import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
 import { DirectoryWatch } from './directory-watch.js';
@@ -108,6 +108,7 @@ export class DirectorySource implements AbsenceWitness {
       this.rootTimer.unref();
     }
     this.early.clear();
+    warmManifestParser(); // loads while the directory is listed
     this.watcher = new DirectoryWatch(this.root, {
       // Dot files and folders are editors' and tools' (.git, .#x.yaml, .x.yaml.swp).
       ignored: (path, isFile) => basename(path).startsWith('.') && path !== this.root || (isFile && !MANIFEST_FILE.test(path)),
@@ -225,7 +226,9 @@ export class DirectorySource implements AbsenceWitness {
 
   /** A file changed: it is read once it has been quiet for the settle time. */
   private changed(path: string): void {
-    if (MANIFEST_FILE.test(path)) this.quiet.touch(path);
+    if (!MANIFEST_FILE.test(path)) return;
+    this.quiet.touch(path);
+    warmManifestParser(); // a stopped parser starts during the settle time, not after it
   }
 
   private schedule(path: string, event: 'change' | 'unlink' | 'confirm'): void {
