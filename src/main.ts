@@ -30,7 +30,7 @@ import { routeChanges } from './wiring/routing.js';
 import { shapingPolicyKey, type ShapingPolicy } from './api/shaping-policy.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
-const STATION_WORKERS_PER_WORKER = 8;
+const STATION_WORKERS_PER_WORKER = 64;
 
 export interface RunningController {
   mode: Mode;
