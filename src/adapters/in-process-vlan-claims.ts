@@ -6,13 +6,18 @@ export class InProcessVlanClaims implements VlanClaims {
   private readonly claims = new Map<number, VlanClaim>();
   private readonly listeners: ((claim: VlanClaim) => void)[] = [];
   private readonly wantedListeners: ((claim: VlanClaim) => void)[] = [];
+  /** What list() returns until a claim changes: every reconcile asks, and claims rarely change. */
+  private snapshot: readonly VlanClaim[] | undefined;
 
   async claim(vlan: number, holderKey: ResourceKey, holderUid: string, explicit = false): Promise<ClaimResult> {
     const held = this.claims.get(vlan);
     if (held && held.holderUid !== holderUid) return { heldBy: held.holderKey, explicit: held.explicit === true };
     // The same holder again keeps a request made of it, unless it now names the VLAN itself.
-    const wantedBy = !explicit && held?.wantedBy ? { wantedBy: held.wantedBy } : {};
-    this.claims.set(vlan, { vlan, holderKey, holderUid, ...(explicit ? { explicit } : {}), ...wantedBy });
+    const wantedBy = !explicit && held?.wantedBy ? held.wantedBy : undefined;
+    // Claimed again as it is (every reconcile of its holder does): nothing changes.
+    if (held && held.holderKey === holderKey && (held.explicit === true) === explicit && held.wantedBy === wantedBy) return 'granted';
+    this.claims.set(vlan, { vlan, holderKey, holderUid, ...(explicit ? { explicit } : {}), ...(wantedBy ? { wantedBy } : {}) });
+    this.snapshot = undefined;
     return 'granted';
   }
 
@@ -20,6 +25,7 @@ export class InProcessVlanClaims implements VlanClaims {
     const held = this.claims.get(vlan);
     if (!held || held.explicit || held.holderKey === wanterKey || held.wantedBy === wanterKey) return;
     held.wantedBy = wanterKey;
+    this.snapshot = undefined;
     for (const listener of this.wantedListeners) listener({ ...held });
   }
 
@@ -27,11 +33,19 @@ export class InProcessVlanClaims implements VlanClaims {
     const held = this.claims.get(vlan);
     if (held?.holderUid !== holderUid) return;
     this.claims.delete(vlan);
+    this.snapshot = undefined;
     for (const listener of this.listeners) listener(held);
   }
 
+  /** Copies, made once per change and shared until the next (callers read them). */
   list(): VlanClaim[] {
-    return [...this.claims.values()].map((c) => ({ ...c }));
+    this.snapshot ??= Object.freeze([...this.claims.values()].map((c) => ({ ...c })));
+    return this.snapshot as VlanClaim[];
+  }
+
+  get(vlan: number): VlanClaim | undefined {
+    const held = this.claims.get(vlan);
+    return held && { ...held };
   }
 
   onWanted(listener: (claim: VlanClaim) => void): void {

@@ -36,6 +36,8 @@ export interface VlanClaims {
   release(vlan: number, holderUid: string): Promise<void>;
   /** The claims known now (in Kubernetes, as last watched): what an automatic allocation skips. */
   list(): VlanClaim[];
+  /** The claim on `vlan` known now, as list() has it: asked at every reconcile, so without copying the whole list. */
+  get?(vlan: number): VlanClaim | undefined;
   /** Told when a claim goes away, so VMs waiting for that VLAN look again. */
   onReleased(listener: (claim: VlanClaim) => void): void;
   /** Told when another VM asks for a claim's VLAN, so that its holder looks again (and moves). */

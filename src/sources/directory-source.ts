@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, relative, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import type { Resource, ResourceKey } from '../api/meta.js';
 import { stableStringify } from '../api/stable-json.js';
 import type { DeclaredResource } from '../api/schema.js';
@@ -15,9 +14,10 @@ import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { duplicateDeclarationProblem } from './duplicate-declarations.js';
 import { FILE_TOO_LARGE, MAX_MANIFEST_BYTES } from './manifest-limits.js';
-import { parseManifestsOffThread } from './manifest-parse-pool.js';
+import { parseManifestsOffThread, warmManifestParser } from './manifest-parse-pool.js';
 import { formatManifestError, type ManifestError } from './manifest-parser.js';
 import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
+import { DirectoryWatch } from './directory-watch.js';
 
 /** Annotation recording where a resource was declared ("file:line"). */
 export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
@@ -25,8 +25,8 @@ export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
 const MANIFEST_FILE = /\.ya?ml$/;
 
 /**
- * chokidar drops a change that follows another within 50 ms (no trailing event), so each read
- * is checked again this much later and the file read again if it moved meanwhile.
+ * Each read is checked again this much later and the file read again if it moved meanwhile: a
+ * backstop for a change whose event was lost (an inotify queue overflow).
  */
 const RECHECK_MS = 120;
 
@@ -66,7 +66,9 @@ export interface DirectorySourceOptions {
 
 export class DirectorySource implements AbsenceWitness {
   private readonly root: string;
-  private watcher: FSWatcher | undefined;
+  private watcher: DirectoryWatch | undefined;
+  /** Paths with events before the first read completed: looked at again once it has. */
+  private readonly early = new Set<string>();
   /** The last good declarations of each file (relative path). */
   private readonly files = new Map<string, Map<ResourceKey, Declaration>>();
   /** Files whose current content is broken, with why. */
@@ -105,23 +107,17 @@ export class DirectorySource implements AbsenceWitness {
       this.rootTimer = setInterval(() => this.checkRoot(), ROOT_CHECK_MS);
       this.rootTimer.unref();
     }
-    const initial: string[] = [];
-    this.watcher = watch(this.root, {
+    this.early.clear();
+    warmManifestParser(); // loads while the directory is listed
+    this.watcher = new DirectoryWatch(this.root, {
       // Dot files and folders are editors' and tools' (.git, .#x.yaml, .x.yaml.swp).
-      ignored: (path, stats) => basename(path).startsWith('.') && path !== this.root || (stats?.isFile() === true && !MANIFEST_FILE.test(path)),
-      atomic: 100,
-      ignoreInitial: false,
+      ignored: (path, isFile) => basename(path).startsWith('.') && path !== this.root || (isFile && !MANIFEST_FILE.test(path)),
+      changed: (path) => (this.synced ? this.changed(path) : this.early.add(path)),
+      removed: (path) => (this.synced ? this.schedule(path, 'unlink') : this.early.add(path)),
+      rootGone: () => { if (this.synced) this.awaitReturn(); },
+      error: (err) => this.opts.logger.error('watch error', { dir: this.root, error: errorMessage(err) }),
     });
-    const watcher = this.watcher;
-    watcher.on('add', (path) => (this.synced ? this.changed(path) : initial.push(path)));
-    watcher.on('change', (path) => this.synced && this.changed(path));
-    watcher.on('unlink', (path) => this.synced && this.schedule(path, 'unlink'));
-    watcher.on('unlinkDir', (path) => { if (this.synced && path === this.root) this.awaitReturn(); });
-    watcher.on('error', (err) => this.opts.logger.error('watch error', { dir: this.root, error: errorMessage(err) }));
-    await new Promise<void>((resolveReady, reject) => {
-      watcher.once('ready', resolveReady);
-      watcher.once('error', reject);
-    });
+    const initial = this.watcher.start();
     const files = initial.filter((p) => MANIFEST_FILE.test(p));
     await Promise.all(files.map((p) => this.load(p, true)));
     // Duplicates are judged with every file read: no declaration wins for having been read first.
@@ -131,7 +127,9 @@ export class DirectorySource implements AbsenceWitness {
     for (const rel of [...this.files.keys()].filter((f) => !present.has(f))) this.unlink(rel);
     this.synced = true;
     this.syncedAt = this.now().toISOString();
-    // Changes made while the initial read ran raised no event we listened to: look again.
+    // Changes made while the initial read ran: looked at again now (a removal gets its second look).
+    for (const path of this.early) (existsSync(path) ? this.changed(path) : this.schedule(path, 'unlink'));
+    this.early.clear();
     for (const path of files) this.recheckLater(path, relative(this.root, path));
     this.opts.logger.info('directory source synced', { dir: this.root, files: this.files.size, resources: this.opts.store.size });
   }
@@ -143,7 +141,7 @@ export class DirectorySource implements AbsenceWitness {
     for (const timer of this.rechecks) clearTimeout(timer);
     this.rechecks.clear();
     this.quiet.stop();
-    await this.watcher?.close();
+    this.watcher?.close();
     await Promise.all(this.pending.values());
   }
 
@@ -170,8 +168,8 @@ export class DirectorySource implements AbsenceWitness {
   }
 
   /**
-   * chokidar neither reports that the watched directory itself vanished nor follows it when it
-   * comes back (a remount): look every second; once it is back, watch it afresh and read it
+   * A watch does not follow the watched directory when it comes back (a remount) and may not
+   * report that it vanished: look every second; once it is back, watch it afresh and read it
    * completely again.
    */
   private checkRoot(): void {
@@ -194,7 +192,7 @@ export class DirectorySource implements AbsenceWitness {
     this.opts.logger.info('watched directory is back; reading it again', { dir: this.root });
     this.synced = false;
     try {
-      await this.watcher?.close();
+      this.watcher?.close();
       await this.start();
       this.lostSince = undefined;
     } catch (err) {
@@ -228,7 +226,9 @@ export class DirectorySource implements AbsenceWitness {
 
   /** A file changed: it is read once it has been quiet for the settle time. */
   private changed(path: string): void {
-    if (MANIFEST_FILE.test(path)) this.quiet.touch(path);
+    if (!MANIFEST_FILE.test(path)) return;
+    this.quiet.touch(path);
+    warmManifestParser(); // a stopped parser starts during the settle time, not after it
   }
 
   private schedule(path: string, event: 'change' | 'unlink' | 'confirm'): void {

@@ -19,11 +19,14 @@ export interface ParsePoolOptions {
   budgetMs?: number;
   /** Heap limit of each worker. */
   maxHeapMiB?: number;
+  /** A worker with nothing to parse for this long is stopped (it holds 10-40 MB); the next parse starts one. */
+  idleMs?: number;
 }
 
 /** Files within the limits of manifest-limits.ts take under a second: this is the backstop. */
 export const DEFAULT_PARSE_BUDGET_MS = 10_000;
 export const DEFAULT_PARSE_HEAP_MIB = 512;
+export const DEFAULT_PARSE_IDLE_MS = 10_000;
 
 /**
  * The worker's compiled script. Under vitest or tsx this module is TypeScript, which a worker
@@ -43,9 +46,20 @@ interface Job extends ParseRequest {
 
 interface Slot {
   worker: Worker;
-  job?: Job;
+  /** Sent to the worker, answered in order; the first is the one being parsed. */
+  jobs: Job[];
+  /** The budget of the first job. */
   timer?: NodeJS.Timeout;
+  /** Stops the worker once it has been idle for idleMs. */
+  idleTimer?: NodeJS.Timeout;
 }
+
+/**
+ * Parses sent ahead to each worker: it answers one and starts the next at once, instead of
+ * idling for a round trip through a busy event loop (a thousand files at start). Only the one
+ * being parsed runs against its budget; the others are sent to a new worker if that one fails.
+ */
+const PIPELINE_DEPTH = 16;
 
 export class ManifestParsePool {
   private readonly slots: Slot[] = [];
@@ -54,11 +68,23 @@ export class ManifestParsePool {
   private readonly workers: number;
   private readonly budgetMs: number;
   private readonly maxHeapMiB: number;
+  private readonly idleMs: number;
 
   constructor(opts: ParsePoolOptions = {}) {
     this.workers = opts.workers ?? 2;
     this.budgetMs = opts.budgetMs ?? DEFAULT_PARSE_BUDGET_MS;
     this.maxHeapMiB = opts.maxHeapMiB ?? DEFAULT_PARSE_HEAP_MIB;
+    this.idleMs = opts.idleMs ?? DEFAULT_PARSE_IDLE_MS;
+  }
+
+  /** Workers running now. */
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Starts a worker if none runs, so that a parse expected soon does not wait for one to load. */
+  warm(): void {
+    if (this.slots.length === 0) this.idle(this.spawn());
   }
 
   /** Parses `text` (the content of `file`) in a worker; never rejects: every failure is an error of the file. */
@@ -74,31 +100,43 @@ export class ManifestParsePool {
     for (const job of this.queue.splice(0)) job.resolve(failed(job, 'the parser was stopped'));
     await Promise.all(this.slots.splice(0).map((slot) => {
       clearTimeout(slot.timer);
-      if (slot.job) slot.job.resolve(failed(slot.job, 'the parser was stopped'));
+      clearTimeout(slot.idleTimer);
+      for (const job of slot.jobs.splice(0)) job.resolve(failed(job, 'the parser was stopped'));
       return slot.worker.terminate();
     }));
   }
 
+  /** Hands queued jobs to the least busy worker, starting workers up to the limit. */
   private dispatch(): void {
     while (this.queue.length) {
-      let slot = this.slots.find((s) => !s.job);
+      let slot = this.slots.find((s) => s.jobs.length === 0);
       if (!slot && this.slots.length < this.workers) slot = this.spawn();
+      slot ??= this.slots.reduce<Slot | undefined>((best, s) => (s.jobs.length < PIPELINE_DEPTH && (!best || s.jobs.length < best.jobs.length) ? s : best), undefined);
       if (!slot) return;
       const job = this.queue.shift()!;
-      slot.job = job;
+      clearTimeout(slot.idleTimer);
+      slot.jobs.push(job);
       slot.worker.ref(); // a parse in flight keeps a CLI process alive until it answers
-      slot.timer = setTimeout(() => this.fail(slot!, `parse exceeded ${job.budgetMs} ms; nothing in this file is applied (split it or simplify it)`), job.budgetMs);
+      if (slot.jobs.length === 1) this.arm(slot);
       slot.worker.postMessage({ id: job.id, text: job.text, file: job.file } satisfies ParseRequest);
     }
   }
 
+  /** The first job's budget starts. */
+  private arm(slot: Slot): void {
+    clearTimeout(slot.timer);
+    const job = slot.jobs[0];
+    slot.timer = job && setTimeout(() => this.fail(slot, `parse exceeded ${job.budgetMs} ms; nothing in this file is applied (split it or simplify it)`), job.budgetMs);
+  }
+
   private spawn(): Slot {
     const worker = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMiB } });
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, jobs: [] };
     worker.on('message', ({ id, result }: { id: number; result: ParsedFile }) => {
-      if (slot.job?.id !== id) return;
-      const job = slot.job;
-      this.release(slot);
+      if (slot.jobs[0]?.id !== id) return;
+      const job = slot.jobs.shift()!;
+      this.arm(slot);
+      if (slot.jobs.length === 0) this.idle(slot);
       job.resolve(result);
       this.dispatch();
     });
@@ -114,20 +152,27 @@ export class ManifestParsePool {
     return slot;
   }
 
-  private release(slot: Slot): void {
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
-    slot.job = undefined;
+  /** Nothing left to parse in `slot`: it may not keep the process alive, and stops after idleMs. */
+  private idle(slot: Slot): void {
     slot.worker.unref();
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      if (slot.jobs.length) return;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      void slot.worker.terminate();
+    }, this.idleMs);
+    slot.idleTimer.unref();
   }
 
-  /** The job in `slot` fails with `why`; the worker is replaced, since it may still be busy. */
+  /** The job being parsed in `slot` fails with `why`; the worker is replaced, since it may still be busy, and gets the jobs sent after it. */
   private fail(slot: Slot, why: string): void {
-    const job = slot.job;
-    this.release(slot);
+    clearTimeout(slot.timer);
+    clearTimeout(slot.idleTimer);
+    const [job, ...after] = slot.jobs.splice(0);
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
     void slot.worker.terminate();
+    this.queue.unshift(...after);
     if (job) job.resolve(failed(job, why));
     this.dispatch();
   }
@@ -143,6 +188,12 @@ let shared: ManifestParsePool | undefined;
 export function parseManifestsOffThread(text: string, file: string): Promise<ParsedFile> {
   shared ??= new ManifestParsePool();
   return shared.parse(text, file);
+}
+
+/** A parse is expected soon (a file changed and waits for its settle time): start a worker meanwhile. */
+export function warmManifestParser(): void {
+  shared ??= new ManifestParsePool();
+  shared.warm();
 }
 
 /**

@@ -5,7 +5,6 @@
 import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js';
 import { domainNameFor, resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
-import { LeaseElector } from '../adapters/kube-lease-elector.js';
 import type { LibvirtHypervisor } from '../adapters/libvirt-hypervisor.js';
 import type { OvsDatapath } from '../adapters/ovs-datapath.js';
 import type { SwitchWatch } from '../adapters/ovs-switch-watch.js';
@@ -15,7 +14,6 @@ import type { Config } from '../config.js';
 import type { Controller } from '../core/controller.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
-import { loadKubeConfig } from '../modes/kube-mode.js';
 import type { Mode } from '../modes/mode.js';
 import { DomainPoller } from '../observers/domain-poller.js';
 import { parseDomainXml } from '../reconcilers/virtual-machine/domain-xml.js';
@@ -79,6 +77,8 @@ export class Acting {
     hypervisor.onReconnect(() => this.acting && this.resync());
     const lease = config.kube?.leaderElection;
     if (!lease || mode.name !== 'kube') return this.startActing();
+    // Loaded here: file mode never needs the Kubernetes client (src/main.ts, makeMode).
+    const [{ LeaseElector }, { loadKubeConfig }] = await Promise.all([import('../adapters/kube-lease-elector.js'), import('../modes/kube-mode.js')]);
     const elector = new LeaseElector({ kubeConfig: loadKubeConfig(config.kube?.kubeconfig), ...lease, logger });
     this.election = elector.run({
       // A leader that cannot start (libvirt down at takeover) gives up: holding the lease while

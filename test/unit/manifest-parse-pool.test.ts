@@ -43,4 +43,27 @@ describe('manifests are parsed off the event loop, within a budget (issue 15, 1-
     expect(r.resources).toEqual([]);
     expect(r.errors).toEqual([{ file: 'many.yaml', line: 1, message: 'parsing needs more than 4 MiB; nothing in this file is applied' }]);
   });
+
+  it('answers each of many parses sent ahead to one worker, in any number', async () => {
+    const p = pool({ workers: 1 });
+    const names = Array.from({ length: 100 }, (_, i) => `vm-${i}`);
+    const results = await Promise.all(names.map((name) => p.parse(VM.replace('name: a', `name: ${name}`), `${name}.yaml`)));
+    expect(results.map((r) => r.resources[0]?.resource.metadata.name)).toEqual(names);
+  });
+
+  it('a parse over its budget fails alone: the parses sent ahead to its worker are answered by another', async () => {
+    const p = pool({ workers: 1 });
+    const slow = p.parse(hostileManifests().validDocuments!(), 'many.yaml', 1);
+    const behind = Array.from({ length: 20 }, (_, i) => p.parse(VM, `${i}.yaml`));
+    expect((await slow).errors[0]!.message).toMatch(/^parse exceeded 1 ms/);
+    expect((await Promise.all(behind)).map((r) => r.resources.length)).toEqual(Array(20).fill(1));
+  });
+
+  it('a worker idle for idleMs is stopped, and the next parse starts another', async () => {
+    const p = pool({ idleMs: 20 });
+    await p.parse(VM, 'a.yaml');
+    expect(p.workerCount).toBe(1);
+    while (p.workerCount > 0) await new Promise((r) => setTimeout(r, 10));
+    expect((await p.parse(VM, 'b.yaml')).resources).toHaveLength(1);
+  });
 });

@@ -75,7 +75,8 @@ export async function chooseVlan(
 function wantedFrom(vlans: VlanAllocator, claims: VlanClaims, vm: Vm, vlan: number): boolean {
   if (vlans.wantedFrom(vm.key, vlan) !== undefined) return true;
   if (vlans.declares(vm.key, vlan)) return false;
-  return claims.list().some((c) => c.vlan === vlan && c.holderUid === vm.uid && c.wantedBy !== undefined && c.wantedBy !== vm.key);
+  const c = claims.get ? claims.get(vlan) : claims.list().find((claim) => claim.vlan === vlan);
+  return c !== undefined && c.holderUid === vm.uid && c.wantedBy !== undefined && c.wantedBy !== vm.key;
 }
 
 /** A VLAN handed out from the range: the one the VM has unless another VM names it, else the next free one. */
