@@ -14,6 +14,9 @@ export class StateReader {
   /** undefined when no controller has written to `stateDir` yet. */
   static open(stateDir: string): StateReader | undefined {
     const state = openStateDatabaseReadOnly(stateDir);
+    // Pages read from the mapped file rather than copied in one read() each: a 10k-VM list costs
+    // a third of the CPU. SQLite remaps when the controller grows the file.
+    state?.db.pragma('mmap_size = 268435456');
     return state && new StateReader(state);
   }
 
