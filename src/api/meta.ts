@@ -5,6 +5,9 @@ export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const DEFAULT_NAMESPACE = 'default';
 
+/** Annotation recording where a resource was declared ("file:line"). */
+export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
+
 export interface ObjectMeta {
   name: string;
   namespace: string;

@@ -4,22 +4,16 @@
 // names of resources. Names come from what the command works on: the edit commands from the
 // declarations in --dir (or $WIMAXVM_DIR), the reading commands from the controller's state
 // database (`get -o name`'s source). The first line `:files` or `:dirs` asks the shell for paths.
+import { parseArgs } from 'node:util';
 import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { VM_KIND } from '../api/virtual-machine.js';
-import { StateReader } from '../adapters/store/state-reader.js';
 import { stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
-import { parseArgs } from 'node:util';
+import { EDIT_COMMAND_OPTIONS, GET_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS } from './command-options.js';
 import { checkLogLevel, COMMON_OPTIONS, LOG_LEVELS, namedDir } from './common-flags.js';
 import { BASH_SCRIPT, ZSH_SCRIPT } from './completion-scripts.js';
-import { EDIT_COMMAND_OPTIONS } from './edit-commands.js';
-import { GET_OPTIONS } from './get-command.js';
-import { declaredListing, storedListing } from './listing.js';
-import { READ_COMMAND_OPTIONS } from './read-commands.js';
 import { kindArg, RESOURCE_TYPES } from './resource-types.js';
-import { RUN_OPTIONS } from './run-command.js';
-import { TOP_OPTIONS } from './top-command.js';
 import { COMMANDS, usage, UsageError } from './usage.js';
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -58,9 +52,9 @@ export function completion(args: string[]): number {
 }
 
 /** `wimaxvm __complete WORD...`: candidates, one per line. Never fails: a completion says nothing rather than an error. */
-export function completeCommand(words: string[]): number {
+export async function completeCommand(words: string[]): Promise<number> {
   try {
-    const out = candidates(words);
+    const out = await candidates(words);
     if (out.length) process.stdout.write(out.join('\n') + '\n');
   } catch {
     // Nothing to offer (an unreadable state database, a directory that is gone).
@@ -68,8 +62,11 @@ export function completeCommand(words: string[]): number {
   return 0;
 }
 
-/** The candidates for the last of `words` (the words after `wimaxvm`). */
-export function candidates(words: string[]): string[] {
+/**
+ * The candidates for the last of `words` (the words after `wimaxvm`). Commands and flags come
+ * from tables; only names need the state database (a names-only query) or the declarations.
+ */
+export async function candidates(words: string[]): Promise<string[]> {
   const current = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
   if (!before.length) return current.startsWith('-') ? ['--version', '--help'] : [...Object.keys(COMMANDS), 'help'];
@@ -123,27 +120,33 @@ function scan(words: string[], options: Options) {
 }
 
 /** Names of `typeName` resources: declared in the directory for edits (and policies), stored otherwise. */
-function names(command: string, typeName: string | undefined, flags: Record<string, string | true>): string[] {
+async function names(command: string, typeName: string | undefined, flags: Record<string, string | true>): Promise<string[]> {
   const kind = kindArg(typeName);
   const str = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
   const dir = namedDir(str('dir'));
-  const query = { kind, namespace: flags['all-namespaces'] ? undefined : str('namespace') ?? DEFAULT_NAMESPACE, selector: [] };
-  const listing = EDITS.has(command) || kind === SHAPING_POLICY_KIND
-    ? (dir || !EDITS.has(command) ? declaredListing(dir ?? EXAMPLES_DIR, query) : undefined)
-    : storedListing(stateDirFor({ dir, 'state-dir': str('state-dir') }), query);
+  const namespace = flags['all-namespaces'] ? undefined : str('namespace') ?? DEFAULT_NAMESPACE;
+  if (EDITS.has(command) || kind === SHAPING_POLICY_KIND) {
+    if (!dir && EDITS.has(command)) return [];
+    const { declaredListing } = await import('./declared-listing.js');
+    const listing = declaredListing(dir ?? EXAMPLES_DIR, { kind, namespace, selector: [] });
+    return [...new Set(listing.list().map((o) => o.metadata.name))];
+  }
+  const { StateReader } = await import('../adapters/store/state-reader.js');
+  const reader = StateReader.open(stateDirFor({ dir, 'state-dir': str('state-dir') }));
   try {
-    return [...new Set(listing?.list().map((o) => o.metadata.name) ?? [])];
+    return [...new Set(reader?.names(kind, namespace) ?? [])];
   } finally {
-    listing?.close();
+    reader?.close();
   }
 }
 
-function namespaces(command: string, flags: Record<string, string | true>): string[] {
+async function namespaces(command: string, flags: Record<string, string | true>): Promise<string[]> {
   if (EDITS.has(command)) return [];
   const str = (name: string) => (typeof flags[name] === 'string' ? (flags[name] as string) : undefined);
+  const { StateReader } = await import('../adapters/store/state-reader.js');
   const reader = StateReader.open(stateDirFor({ dir: namedDir(str('dir')), 'state-dir': str('state-dir') }));
   try {
-    return [...new Set(RESOURCE_TYPES.flatMap((t) => reader?.objects(t.kind).map((o) => o.metadata.namespace) ?? []))].sort();
+    return reader?.namespaces(RESOURCE_TYPES.map((t) => t.kind)) ?? [];
   } finally {
     reader?.close();
   }

@@ -10,33 +10,19 @@ import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js
 import { parseDuration, stateDirFor } from '../config.js';
 import { upsertDeclaration } from '../ports/desired-state-writer.js';
 import { parseManifestFile } from '../sources/manifest-parse-pool.js';
-import { formatManifestError } from '../sources/manifest-parser.js';
+import { formatManifestError } from '../sources/manifest-error.js';
 import { stableStringify } from '../api/stable-json.js';
-import { checkLogLevel, COMMON_OPTIONS, dirToEdit } from './common-flags.js';
+import { EDIT_OPTIONS } from './command-options.js';
+import { checkLogLevel, dirToEdit } from './common-flags.js';
 import { kindArg } from './resource-types.js';
 import { UsageError, usage } from './usage.js';
 import { declaredSpec, waitForObserved } from './wait-for-observed.js';
-
-const DIR = { dir: { type: 'string' } } as const;
-const NAMESPACE = { namespace: { type: 'string', short: 'n' } } as const;
-
-/** Each command's own flags: a flag it does not use is an error, not silently ignored. */
-const OPTIONS = {
-  power: { ...COMMON_OPTIONS, ...DIR, ...NAMESPACE, 'state-dir': { type: 'string' }, wait: { type: 'string' } },
-  named: { ...COMMON_OPTIONS, ...DIR, ...NAMESPACE },
-  apply: { ...COMMON_OPTIONS, ...DIR, filename: { type: 'string', short: 'f' } },
-} as const;
-
-/** The flags of each edit command (also for shell completion). */
-export const EDIT_COMMAND_OPTIONS = {
-  start: OPTIONS.power, stop: OPTIONS.power, restart: OPTIONS.named, addclient: OPTIONS.named, delete: OPTIONS.named, apply: OPTIONS.apply,
-};
 
 /**
  * Every flag and argument is checked here, before anything is changed: a bad one exits 2 with the
  * files as they were. undefined for --help.
  */
-function parse<O extends (typeof OPTIONS)[keyof typeof OPTIONS]>(command: string, args: string[], options: O, positionalCount: number) {
+function parse<O extends (typeof EDIT_OPTIONS)[keyof typeof EDIT_OPTIONS]>(command: string, args: string[], options: O, positionalCount: number) {
   const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
   const flags = values as { help?: boolean; 'log-level'?: string; dir?: string; namespace?: string };
   if (flags.help) return undefined;
@@ -52,7 +38,7 @@ function helped(command: string): number {
 }
 
 export async function power(command: 'start' | 'stop', args: string[]): Promise<number> {
-  const p = parse(command, args, OPTIONS.power, 1);
+  const p = parse(command, args, EDIT_OPTIONS.power, 1);
   if (!p) return helped(command);
   const name = p.positionals[0]!;
   const runStrategy = command === 'start' ? 'Always' : 'Halted';
@@ -74,7 +60,7 @@ export async function power(command: 'start' | 'stop', args: string[]): Promise<
 }
 
 export async function restart(args: string[]): Promise<number> {
-  const p = parse('restart', args, OPTIONS.named, 1);
+  const p = parse('restart', args, EDIT_OPTIONS.named, 1);
   if (!p) return helped('restart');
   const name = p.positionals[0]!;
   const at = new Date().toISOString();
@@ -84,7 +70,7 @@ export async function restart(args: string[]): Promise<number> {
 }
 
 export async function addClient(args: string[]): Promise<number> {
-  const p = parse('addclient', args, OPTIONS.named, 2);
+  const p = parse('addclient', args, EDIT_OPTIONS.named, 2);
   if (!p) return helped('addclient');
   const [mac, vmName] = p.positionals as [string, string];
   const canonical = canonicalMac(mac);
@@ -97,7 +83,7 @@ export async function addClient(args: string[]): Promise<number> {
 }
 
 export async function apply(args: string[]): Promise<number> {
-  const p = parse('apply', args, OPTIONS.apply, 0);
+  const p = parse('apply', args, EDIT_OPTIONS.apply, 0);
   if (!p) return helped('apply');
   const file = p.values.filename;
   if (!file) throw new UsageError('apply needs -f FILE');
@@ -118,7 +104,7 @@ export async function apply(args: string[]): Promise<number> {
 }
 
 export async function remove(args: string[]): Promise<number> {
-  const p = parse('delete', args, OPTIONS.named, 2);
+  const p = parse('delete', args, EDIT_OPTIONS.named, 2);
   if (!p) return helped('delete');
   const [kindName, name] = p.positionals as [string, string];
   const kind = kindArg(kindName);

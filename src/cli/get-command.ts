@@ -2,13 +2,13 @@
 // documents (-o yaml|json), names (-o name), label selectors (-l), and -w to go on printing
 // changes until Ctrl-C.
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { DEFAULT_NAMESPACE, type Resource } from '../api/meta.js';
 import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
-import { checkLogLevel, COMMON_OPTIONS, namedDir } from './common-flags.js';
-import { declaredListing, storedListing, type Listing, type Query } from './listing.js';
+import { GET_OPTIONS } from './command-options.js';
+import { checkLogLevel, namedDir } from './common-flags.js';
+import { storedListing, type Listing, type Query } from './listing.js';
 import { columnWidths, tableLine } from './output.js';
 import { columnsFor, nameLine } from './printers.js';
 import { kindArg, knownTypesText, plural } from './resource-types.js';
@@ -17,13 +17,6 @@ import { warnIfNoController, watchedDirOf } from './stored-state.js';
 import { StateReader } from '../adapters/store/state-reader.js';
 import { usage, UsageError } from './usage.js';
 import { watchChanges, type WatchEvent } from './watch.js';
-
-export const GET_OPTIONS = {
-  ...COMMON_OPTIONS,
-  dir: { type: 'string' }, 'state-dir': { type: 'string' }, output: { type: 'string', short: 'o' },
-  namespace: { type: 'string', short: 'n' }, 'all-namespaces': { type: 'boolean', short: 'A' },
-  selector: { type: 'string', short: 'l' }, watch: { type: 'boolean', short: 'w' }, 'output-watch-events': { type: 'boolean' },
-} as const;
 
 const OUTPUTS = ['', 'wide', 'yaml', 'json', 'name'];
 
@@ -46,23 +39,33 @@ export async function get(args: string[], signal?: AbortSignal): Promise<number>
     namespace: values['all-namespaces'] ? undefined : values.namespace ?? DEFAULT_NAMESPACE,
   };
   const flags = { dir: namedDir(values.dir), 'state-dir': values['state-dir'] };
-  const listing = listingFor(query, flags);
+  const listing = await listingFor(query, flags);
+  const notFound = () => {
+    process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${query.namespace}\n`);
+    return 1;
+  };
   try {
     const token = listing.changeToken();
-    const objects = listing.list();
-    if (name && !objects.length && !values.watch) {
-      process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${query.namespace}\n`);
-      return 1;
-    }
     if (!values.watch && (output === 'yaml' || output === 'json')) {
+      const objects = listing.list();
+      if (name && !objects.length) return notFound();
       const body = name ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects };
-      process.stdout.write(output === 'yaml' ? stringify(body) : JSON.stringify(body, null, 2) + '\n');
+      process.stdout.write(output === 'yaml' ? (await import('yaml')).stringify(body) : JSON.stringify(body, null, 2) + '\n');
       return 0;
     }
-    const print = printer(kind, output, query.namespace === undefined, values['output-watch-events'] === true, objects);
-    if (!objects.length && output !== 'name') process.stderr.write(`No resources found${query.namespace ? ` in ${query.namespace} namespace` : ''}.\n`);
-    for (const object of objects) print('ADDED', object);
-    if (values.watch) await watchChanges(listing, token, objects, print, signal ?? stopSignal());
+    // Each object becomes its line (or row) as it is read; only a watch keeps the objects, to compare later lists with.
+    const print = await printer(kind, output, query.namespace === undefined, values['output-watch-events'] === true);
+    const first: Resource<any, any>[] = [];
+    let count = 0;
+    listing.each((object) => {
+      count++;
+      print.add(object);
+      if (values.watch) first.push(object);
+    });
+    if (name && !count && !values.watch) return notFound();
+    if (!count && output !== 'name') process.stderr.write(`No resources found${query.namespace ? ` in ${query.namespace} namespace` : ''}.\n`);
+    if (count) process.stdout.write(print.initial()); // one write, however long the list
+    if (values.watch) await watchChanges(listing, token, first, (event, o) => void process.stdout.write(print.change(event, o)), signal ?? stopSignal());
     return 0;
   } finally {
     listing.close();
@@ -70,8 +73,8 @@ export async function get(args: string[], signal?: AbortSignal): Promise<number>
 }
 
 /** VMs and stations from the state database (warning when no controller runs); policies from the directory. */
-function listingFor(query: Query, flags: { dir: string | undefined; 'state-dir': string | undefined }): Listing {
-  if (query.kind === SHAPING_POLICY_KIND) return declaredListing(watchedDirOf(flags) ?? EXAMPLES_DIR, query);
+async function listingFor(query: Query, flags: { dir: string | undefined; 'state-dir': string | undefined }): Promise<Listing> {
+  if (query.kind === SHAPING_POLICY_KIND) return (await import('./declared-listing.js')).declaredListing(watchedDirOf(flags) ?? EXAMPLES_DIR, query);
   const stateDir = stateDirFor(flags);
   const reader = StateReader.open(stateDir);
   try {
@@ -82,21 +85,45 @@ function listingFor(query: Query, flags: { dir: string | undefined; 'state-dir':
   return storedListing(stateDir, query);
 }
 
-/** Prints one object per call: a table row (the header before the first), a name, or a document. */
-function printer(kind: string, output: string, allNamespaces: boolean, withEvents: boolean, initial: Resource<any, any>[]) {
-  if (output === 'name') return (_: WatchEvent, o: Resource<any, any>) => void process.stdout.write(nameLine(o) + '\n');
-  if (output === 'yaml') return (_: WatchEvent, o: Resource<any, any>) => void process.stdout.write('---\n' + stringify(o));
-  if (output === 'json') return (_: WatchEvent, o: Resource<any, any>) => void process.stdout.write(JSON.stringify(o, null, 2) + '\n');
+/** The text `get` prints: the first list, object by object, then one object per change (a table row, a name, or a document). */
+interface Printer {
+  /** Takes the next object of the first list. */
+  add(object: Resource<any, any>): void;
+  /** The first list's text. */
+  initial(): string;
+  change(event: WatchEvent, object: Resource<any, any>): string;
+}
+
+function perObject(text: (o: Resource<any, any>) => string): Printer {
+  const lines: string[] = [];
+  return { add: (o) => void lines.push(text(o)), initial: () => lines.join(''), change: (_, o) => text(o) };
+}
+
+/** A table's header comes before its first row, whether that is in the first list or a later change. */
+async function printer(kind: string, output: string, allNamespaces: boolean, withEvents: boolean): Promise<Printer> {
+  if (output === 'name') return perObject((o) => nameLine(o) + '\n');
+  if (output === 'yaml') {
+    const { stringify } = await import('yaml'); // only for documents
+    return perObject((o) => '---\n' + stringify(o));
+  }
+  if (output === 'json') return perObject((o) => JSON.stringify(o, null, 2) + '\n');
   const columns = columnsFor(kind, output === 'wide', allNamespaces);
   const headers = [...(withEvents ? ['EVENT'] : []), ...columns.headers];
-  const cells = (event: WatchEvent, o: Resource<any, any>) => [...(withEvents ? [event] : []), ...columns.row(o)];
-  // Widths from the first list; later lines keep them where they fit.
-  const widths = columnWidths(headers, initial.map((o) => cells('MODIFIED', o)));
+  const rows: string[][] = []; // the first list's cells, each computed once
+  let widths: number[] | undefined;
+  // Widths from the first list (EVENT as wide as MODIFIED); later lines keep them where they fit.
+  const widthsOfFirst = () => [...(withEvents ? [rows.length ? 'MODIFIED'.length : 'EVENT'.length] : []), ...columnWidths(columns.headers, rows)];
   let headerDone = false;
-  return (event: WatchEvent, o: Resource<any, any>) => {
-    if (!headerDone) process.stdout.write(tableLine(headers, widths) + '\n');
+  const header = () => {
+    widths ??= widthsOfFirst();
+    if (headerDone) return '';
     headerDone = true;
-    process.stdout.write(tableLine(cells(event, o), widths) + '\n');
+    return tableLine(headers, widths) + '\n';
+  };
+  return {
+    add: (o) => void rows.push(columns.row(o)),
+    initial: () => header() + rows.map((row) => tableLine(withEvents ? ['ADDED', ...row] : row, widths!) + '\n').join(''),
+    change: (event, o) => header() + tableLine([...(withEvents ? [event] : []), ...columns.row(o)], widths!) + '\n',
   };
 }
 

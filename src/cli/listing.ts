@@ -1,14 +1,11 @@
 // Where `get` finds the objects of a kind: VMs and stations in the controller's state database
 // (with their status), shaping policies, which have no status, in their declarations in the
-// watched directory. Each listing also says cheaply whether anything may have changed, for -w.
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// watched directory (declared-listing.ts). Each listing also says cheaply whether anything may
+// have changed, for -w.
+import { statSync } from 'node:fs';
 import type { Resource } from '../api/meta.js';
 import { StateReader } from '../adapters/store/state-reader.js';
 import { stateDbPath } from '../adapters/store/state-database.js';
-import { SOURCE_ANNOTATION } from '../sources/directory-source.js';
-import { ManifestEditor } from '../sources/manifest-editor.js';
-import { parseManifests } from '../sources/manifest-parser.js';
 import { matches, type Selector } from './selectors.js';
 
 export interface Query {
@@ -21,12 +18,14 @@ export interface Query {
 
 export interface Listing {
   list(): Resource<any, any>[];
+  /** The same objects one at a time, for a caller that needs each only briefly (a long table). */
+  each(visit: (object: Resource<any, any>) => void): void;
   /** Changes whenever list() may answer differently; comparing it costs one query or a few stats. */
   changeToken(): string;
   close(): void;
 }
 
-const selected = (query: Query) => (o: Resource<unknown, unknown>) => matches(query.selector, o.metadata.labels);
+export const selected = (query: Query) => (o: Resource<unknown, unknown>) => matches(query.selector, o.metadata.labels);
 
 /** Objects the controller stored; the database may appear, or be recreated, while a watch runs. */
 export function storedListing(stateDir: string, query: Query): Listing {
@@ -50,43 +49,14 @@ export function storedListing(stateDir: string, query: Query): Listing {
   };
   return {
     list: () => (current()?.objects(query.kind, query.namespace, query.name) ?? []).filter(selected(query)),
+    each: (visit) => {
+      const wanted = selected(query);
+      current()?.eachObject(query.kind, query.namespace, query.name, (o) => wanted(o) && visit(o));
+    },
     changeToken: () => {
       const r = current();
       return r ? `${readerOf}:${r.changeCounter()}` : 'none';
     },
     close: () => reader?.close(),
   };
-}
-
-/** Declarations of `query.kind` in the watched directory, as the controller reads them (invalid files skipped). */
-export function declaredListing(dir: string, query: Query): Listing {
-  const editor = new ManifestEditor(dir);
-  return {
-    list: () => editor.files().flatMap((file) => {
-      const text = readIfPresent(join(dir, file));
-      if (text === undefined) return [];
-      const { resources } = parseManifests(text, file);
-      return resources
-        .filter(({ resource: r }) => r.kind === query.kind && (query.namespace === undefined || r.metadata.namespace === query.namespace)
-          && (query.name === undefined || r.metadata.name === query.name))
-        .map(({ resource: r, line }) => ({
-          ...r, metadata: { ...r.metadata, annotations: { ...r.metadata.annotations, [SOURCE_ANNOTATION]: `${file}:${line}` } },
-        }) as unknown as Resource<unknown, unknown>);
-    }).filter(selected(query)).sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`)),
-    changeToken: () => editor.files().map((file) => {
-      const s = statSync(join(dir, file), { throwIfNoEntry: false });
-      return s ? `${file}:${s.ino}:${s.size}:${s.mtimeMs}` : '';
-    }).join('|'),
-    close: () => {},
-  };
-}
-
-/** A file removed between listing and reading is simply not there (a watch goes on). */
-function readIfPresent(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }

@@ -4,14 +4,6 @@
 import { ConfigError } from '../config.js';
 import { errorMessage } from '../core/logger.js';
 import { DesiredStateError } from '../ports/desired-state-writer.js';
-import { completeCommand, completion } from './completion.js';
-import { addClient, apply, power, remove, restart } from './edit-commands.js';
-import { get } from './get-command.js';
-import { describe, vmlist, vmstat } from './read-commands.js';
-import { run } from './run-command.js';
-import { top } from './top-command.js';
-import { validate } from './validate-command.js';
-import { version } from './version.js';
 import { COMMANDS, UsageError, usage } from './usage.js';
 
 /** Also used by the tests. */
@@ -26,22 +18,24 @@ function help(command?: string): number {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // Each command's module is loaded when it runs: `--help`, `version` and shell completion
+    // never load the state database, the YAML and schema libraries, libvirt or Kubernetes.
     switch (command) {
-      case 'run': return await run(rest);
-      case 'get': return await get(rest);
-      case 'top': return await top(rest);
-      case 'describe': return describe(rest);
-      case 'vmlist': return vmlist(rest);
-      case 'vmstat': return await vmstat(rest);
-      case 'start': case 'stop': return await power(command, rest);
-      case 'restart': return await restart(rest);
-      case 'addclient': return await addClient(rest);
-      case 'apply': return await apply(rest);
-      case 'delete': return await remove(rest);
-      case 'validate': return await validate(rest);
-      case 'completion': return completion(rest);
-      case '__complete': return completeCommand(rest);
-      case 'version': case '--version': return version(rest);
+      case 'run': return await (await import('./run-command.js')).run(rest);
+      case 'get': return await (await import('./get-command.js')).get(rest);
+      case 'top': return await (await import('./top-command.js')).top(rest);
+      case 'describe': return await (await import('./read-commands.js')).describe(rest);
+      case 'vmlist': return (await import('./read-commands.js')).vmlist(rest);
+      case 'vmstat': return await (await import('./read-commands.js')).vmstat(rest);
+      case 'start': case 'stop': return await (await import('./edit-commands.js')).power(command, rest);
+      case 'restart': return await (await import('./edit-commands.js')).restart(rest);
+      case 'addclient': return await (await import('./edit-commands.js')).addClient(rest);
+      case 'apply': return await (await import('./edit-commands.js')).apply(rest);
+      case 'delete': return await (await import('./edit-commands.js')).remove(rest);
+      case 'validate': return await (await import('./validate-command.js')).validate(rest);
+      case 'completion': return (await import('./completion.js')).completion(rest);
+      case '__complete': return await (await import('./completion.js')).completeCommand(rest);
+      case 'version': case '--version': return (await import('./version.js')).version(rest);
       case 'help': return help(rest[0]);
       case '--help': case '-h': case undefined: return help();
       default: throw new UsageError(`unknown command ${JSON.stringify(command)}`);

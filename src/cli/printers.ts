@@ -2,11 +2,10 @@
 // station whose declaration is not in force as written (SourceValid=False: its file is invalid,
 // or it is declared twice) shows the reason after its status, as kubectl shows a node's
 // `Ready,SchedulingDisabled`: the status is real, but of the last good declaration.
-import type { Condition, Resource } from '../api/meta.js';
+import { SOURCE_ANNOTATION, type Condition, type Resource } from '../api/meta.js';
 import { SHAPING_POLICY_KIND, type ShapingPolicy } from '../api/shaping-policy.js';
 import type { VirtualMachine } from '../api/virtual-machine.js';
 import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
-import { SOURCE_ANNOTATION } from '../sources/directory-source.js';
 import { formatBytes, formatRate } from '../traffic/format.js';
 import type { TrafficStatus } from '../traffic/traffic-status.js';
 import { age } from './output.js';

@@ -1,7 +1,6 @@
 // Commands that read what a controller stored (its state database) or what libvirt has
 // (`get` has a file of its own: get-command.ts).
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { DEFAULT_NAMESPACE, resourceKey, type Condition, type Resource } from '../api/meta.js';
 import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
@@ -10,7 +9,8 @@ import { DEFAULTS } from '../config.js';
 import { silentLogger } from '../core/logger.js';
 import { vmlistLine } from './legacy-format.js';
 import { age, table } from './output.js';
-import { checkLogLevel, COMMON_OPTIONS, namedDir } from './common-flags.js';
+import { READ_OPTIONS, VMLIST_OPTIONS, VMSTAT_OPTIONS } from './command-options.js';
+import { checkLogLevel, namedDir } from './common-flags.js';
 import { kindArg, plural } from './resource-types.js';
 import type { StateReader } from '../adapters/store/state-reader.js';
 import { withStoredState } from './stored-state.js';
@@ -20,17 +20,6 @@ import { UsageError, usage } from './usage.js';
 function storedObjects(reader: StateReader | undefined, kind: string, namespace?: string, name?: string): Resource<any, any>[] {
   return reader?.objects(kind, namespace, name) ?? [];
 }
-
-const READ_OPTIONS = {
-  ...COMMON_OPTIONS,
-  dir: { type: 'string' }, 'state-dir': { type: 'string' }, namespace: { type: 'string', short: 'n' },
-} as const;
-
-const VMLIST_OPTIONS = { ...READ_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
-const VMSTAT_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, namespace: { type: 'string', short: 'n' } } as const;
-
-/** The flags of each reading command but `get` (also for shell completion). */
-export const READ_COMMAND_OPTIONS = { describe: READ_OPTIONS, vmlist: VMLIST_OPTIONS, vmstat: VMSTAT_OPTIONS };
 
 function help(command: string): number {
   process.stdout.write(usage(command) + '\n');
@@ -53,7 +42,7 @@ export function vmlist(args: string[]): number {
   return 0;
 }
 
-export function describe(args: string[]): number {
+export async function describe(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: READ_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return help('describe');
   checkLogLevel(values['log-level']);
@@ -70,6 +59,7 @@ export function describe(args: string[]): number {
     process.stderr.write(`Error from server (NotFound): ${plural(kind)} "${name}" not found in namespace ${namespace}\n`);
     return 1;
   }
+  const { stringify } = await import('yaml'); // the spec, as YAML
   const s = vm.status;
   const client = (vm as unknown as WimaxClient).status;
   const statusLines = kind === VM_KIND

@@ -2,21 +2,9 @@
 import { parseArgs } from 'node:util';
 import { buildConfig, type Config } from '../config.js';
 import { createLogger } from '../core/logger.js';
+import { RUN_OPTIONS } from './command-options.js';
 import { DIR_ENV } from './common-flags.js';
 import { UsageError, usage } from './usage.js';
-
-export const RUN_OPTIONS = {
-  dir: { type: 'string' }, connect: { type: 'string' }, 'state-dir': { type: 'string' }, 'image-dir': { type: 'string' },
-  'overlay-dir': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, poll: { type: 'string' },
-  'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, uplink: { type: 'string' }, 'vlan-range': { type: 'string' },
-  listen: { type: 'string' }, 'api-token-file': { type: 'string' },
-  source: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'node-name': { type: 'string' },
-  'leader-elect': { type: 'boolean' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'vlan-claim-namespace': { type: 'string' },
-  'log-level': { type: 'string' }, 'log-format': { type: 'string' },
-  'allow-empty': { type: 'boolean' }, 'adopt-from': { type: 'string', multiple: true },
-  settle: { type: 'string' }, 'traffic-interval': { type: 'string' }, 'traffic-status-interval': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 /** `wimaxvm run`'s flags (also checked against the manifests' container args by the tests). */
 export function parseRunArgs(args: string[]) {

@@ -9,16 +9,11 @@ import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { parseDuration, stateDirFor } from '../config.js';
 import { formatBytes, formatRate } from '../traffic/format.js';
 import type { TrafficCounters, TrafficSnapshot } from '../traffic/traffic-feed.js';
-import { checkLogLevel, COMMON_OPTIONS, namedDir } from './common-flags.js';
+import { TOP_OPTIONS } from './command-options.js';
+import { checkLogLevel, namedDir } from './common-flags.js';
 import { table } from './output.js';
 import { UsageError, usage } from './usage.js';
 
-export const TOP_OPTIONS = {
-  ...COMMON_OPTIONS,
-  dir: { type: 'string' }, 'state-dir': { type: 'string' }, server: { type: 'string' },
-  namespace: { type: 'string', short: 'n' }, 'all-namespaces': { type: 'boolean', short: 'A' },
-  once: { type: 'boolean' }, interval: { type: 'string' },
-} as const;
 
 type What = 'stations' | 'slices';
 const WHAT: Record<string, What> = { stations: 'stations', station: 'stations', wxc: 'stations', slices: 'slices', slice: 'slices', vms: 'slices', vm: 'slices' };

@@ -7,7 +7,8 @@ import { parseResourceKey } from '../api/meta.js';
 import { errorMessage } from '../core/logger.js';
 import { duplicateDeclarationProblem, duplicateDeclarations } from '../sources/duplicate-declarations.js';
 import { parseManifestFile } from '../sources/manifest-parse-pool.js';
-import { formatManifestError, type ParsedFile } from '../sources/manifest-parser.js';
+import { formatManifestError } from '../sources/manifest-error.js';
+import type { ParsedFile } from '../sources/manifest-parser.js';
 import { checkLogLevel, COMMON_OPTIONS } from './common-flags.js';
 import { usage, UsageError } from './usage.js';
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, relative, resolve } from 'node:path';
-import type { Resource, ResourceKey } from '../api/meta.js';
+import { SOURCE_ANNOTATION, type Resource, type ResourceKey } from '../api/meta.js';
 import { stableStringify } from '../api/stable-json.js';
 import type { DeclaredResource } from '../api/schema.js';
 import type { Absence, AbsenceWitness } from '../core/deletion-gate.js';
@@ -19,8 +19,8 @@ import { formatManifestError, type ManifestError } from './manifest-parser.js';
 import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
 import { DirectoryWatch } from './directory-watch.js';
 
-/** Annotation recording where a resource was declared ("file:line"). */
-export const SOURCE_ANNOTATION = 'wimaxvm.io/source';
+/** Kept here too for its users; defined in api/meta.ts, which the CLI loads without chokidar. */
+export { SOURCE_ANNOTATION };
 
 const MANIFEST_FILE = /\.ya?ml$/;
 

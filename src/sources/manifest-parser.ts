@@ -5,6 +5,7 @@ import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, 
 import { resourceKey } from '../api/meta.js';
 import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
 import { checkManifestLimits } from './manifest-limits.js';
+import type { ManifestError } from './manifest-error.js';
 
 export interface ParsedManifest {
   key: string;
@@ -12,15 +13,7 @@ export interface ParsedManifest {
   line: number;
 }
 
-export interface ManifestError {
-  file: string;
-  line: number;
-  message: string;
-}
-
-export function formatManifestError(e: ManifestError): string {
-  return `${e.file}:${e.line}: ${e.message}`;
-}
+export { formatManifestError, type ManifestError } from './manifest-error.js';
 
 /**
  * The line of the deepest field on `path` that exists in the document: the line of its key

@@ -58,6 +58,9 @@ function openWritable(stateDir: string): SqliteDatabase {
     // WAL with synchronous=NORMAL: a power cut may lose the last commits, never corrupt.
     db.pragma('synchronous = NORMAL');
     migrate(db, path);
+    // The CLI's "showing status as of" asks for MAX(written_at): answered from this index
+    // instead of reading every stored body (no schema version: older readers ignore it).
+    db.exec('CREATE INDEX IF NOT EXISTS objects_by_written_at ON objects (written_at)');
     return db;
   } catch (err) {
     db?.close();
