@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { resourceKey, type ResourceKey } from './api/meta.js';
 import { VM_KIND } from './api/virtual-machine.js';
 import { CLIENT_KIND } from './api/wimax-client.js';
-import { LibvirtHypervisor } from './adapters/libvirt-hypervisor.js';
+import { LibvirtHypervisor } from './adapters/libvirt/libvirt-hypervisor.js';
 import { OvsDatapath } from './adapters/ovs-datapath.js';
 import { SwitchWatch } from './adapters/ovs-switch-watch.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';

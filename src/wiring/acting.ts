@@ -6,7 +6,7 @@ import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js'
 import { domainNameFor, resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import { LeaseElector } from '../adapters/kube-lease-elector.js';
-import type { LibvirtHypervisor } from '../adapters/libvirt-hypervisor.js';
+import type { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import type { OvsDatapath } from '../adapters/ovs-datapath.js';
 import type { SwitchWatch } from '../adapters/ovs-switch-watch.js';
 import type { MacAllocator } from '../allocators/mac-allocator.js';

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hypervisor as RawHypervisor } from '@unraid/libvirt';
-import { LibvirtHypervisor } from '../../../src/adapters/libvirt-hypervisor.js';
+import { LibvirtHypervisor } from '../../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { StateReader } from '../../../src/adapters/store/state-reader.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { parseDomainXml } from '../../../src/reconcilers/virtual-machine/domain-xml.js';
