@@ -5,7 +5,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libvirt-dev libvirt-clients qemu-utils openvswitch-switch python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/wimaxvm
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json binding.gyp ./
+COPY native ./native
 COPY src ./src
 COPY bench ./bench
 COPY bin ./bin

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for wimaxvm: libvirt (headers for the native
 # binding, the daemon, the test driver), QEMU and qemu-img, Open vSwitch and traffic tools for
-# the system tests, zsh to test its completion; then the npm dependencies (which build @unraid/libvirt) and the build.
+# the system tests, zsh to test its completion; then the npm dependencies (which build @unraid/libvirt
+# and, through the package's own install script, wimaxvm's libvirt binding) and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential python3 libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh)
+packages=(build-essential python3 pkg-config libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,7 +22,7 @@ fi
 # package.json's allowScripts lets the native builds run under npm 11: @unraid/libvirt and
 # better-sqlite3 (no prebuilt binary can be downloaded here, so node-gyp compiles its bundled
 # SQLite: about two minutes on two cores, needs python3, make and g++).
-native=(node_modules/@unraid/libvirt/build/Release/libvirt.node node_modules/better-sqlite3/build/Release/better_sqlite3.node)
+native=(node_modules/@unraid/libvirt/build/Release/libvirt.node node_modules/better-sqlite3/build/Release/better_sqlite3.node build/Release/wimaxvm_libvirt.node)
 
 # Does node_modules hold what package-lock.json says? npm records what it installed in
 # node_modules/.package-lock.json: every package the lock names must be there in the same
@@ -50,12 +51,19 @@ if ! installed_matches_lock; then
   fi
   npm ci --no-audit --no-fund
 fi
-# A package installed while its scripts were not allowed has no binary: build it now.
+# A package installed while its scripts were not allowed has no binary: build it now; so is
+# wimaxvm's own binding when its sources are newer than its build (after a pull).
+binding=build/Release/wimaxvm_libvirt.node
+if [ -f "$binding" ] && [ -n "$(find native binding.gyp -newer "$binding" 2>/dev/null | head -1)" ]; then rm -f "$binding"; fi
 for f in "${native[@]}"; do
   if [ ! -f "$f" ]; then
-    pkg=${f#node_modules/}
-    pkg=${pkg%%/build/*}
-    npm rebuild "$pkg" --no-audit --no-fund
+    if [[ $f == node_modules/* ]]; then
+      pkg=${f#node_modules/}
+      pkg=${pkg%%/build/*}
+      npm rebuild "$pkg" --no-audit --no-fund
+    else
+      npm run install --silent # wimaxvm's own binding (binding.gyp)
+    fi
   fi
 done
 npm run build --silent
