@@ -21,7 +21,7 @@ export class KeptConnection {
   private closed = false;
   private readonly backoff: WatchBackoff;
   /** Told of each new connection (the first and every reconnect), before the reconnect listeners. */
-  private readonly openListeners: ((conn: Connection) => void)[] = [];
+  private readonly openListeners: ((conn: Connection) => Promise<void> | void)[] = [];
   private readonly reconnectListeners: (() => void)[] = [];
   private readonly lostListeners: ((reason: string) => void)[] = [];
   /** whenConnected's callers, each told once. */
@@ -45,8 +45,8 @@ export class KeptConnection {
     return this.conn ? undefined : this.lastFailure;
   }
 
-  /** Each new connection, as it is opened (to register callbacks on it). */
-  onOpen(listener: (conn: Connection) => void): void {
+  /** Each new connection, as it is opened (to register callbacks on it; awaited before the connection counts as made). */
+  onOpen(listener: (conn: Connection) => Promise<void> | void): void {
     this.openListeners.push(listener);
   }
 
@@ -61,7 +61,7 @@ export class KeptConnection {
   }
 
   async connect(): Promise<void> {
-    this.adopt(await openConnection(this.uri));
+    await this.adopt(await openConnection(this.uri));
   }
 
   /**
@@ -127,12 +127,12 @@ export class KeptConnection {
     }
   }
 
-  private adopt(conn: Connection): void {
+  private async adopt(conn: Connection): Promise<void> {
     this.conn = conn;
     this.lastFailure = undefined;
     this.backoff.delivered(); // it works: the next outage starts from the base delay
     conn.onClose((reason) => this.lost(conn, `connection closed (${reason})`));
-    for (const listener of this.openListeners) listener(conn);
+    for (const listener of this.openListeners) await listener(conn);
   }
 
   /** The connection `conn` is gone (a failed call or libvirt's close callback, whichever comes first). */
@@ -163,7 +163,7 @@ export class KeptConnection {
           await conn.close().catch(() => {});
           return;
         }
-        this.adopt(conn);
+        await this.adopt(conn);
         this.opts.logger.info('libvirt connection restored', { uri: this.uri });
         for (const listener of this.reconnectListeners) listener();
         for (const waiter of this.connectWaiters) waiter();

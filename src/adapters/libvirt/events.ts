@@ -29,16 +29,20 @@ export class DomainEvents {
     return () => this.listeners.delete(listener);
   }
 
-  /** A new connection: its events from now on (the old one's registration went with it). */
-  attach(conn: Connection): void {
+  /**
+   * A new connection: its events from now on (the old one's registration went with it). Resolves
+   * once libvirt has the callbacks in place, or knows it will deliver none (then changes are polled).
+   */
+  async attach(conn: Connection): Promise<void> {
+    this.delivering = false;
+    conn.onDomainEvent((e) => {
+      const event = toHypervisorEvent(e);
+      if (event) this.emit(event);
+    });
     try {
-      conn.onDomainEvent((e) => {
-        const event = toHypervisorEvent(e);
-        if (event) this.emit(event);
-      });
+      await conn.eventsReady();
       this.delivering = true;
     } catch (err) {
-      this.delivering = false;
       this.logger.warn('libvirt delivers no domain events on this connection; polling for changes instead', { uri: conn.uri, error: errorMessage(err) });
     }
   }

@@ -43,7 +43,7 @@ export class LibvirtHypervisor implements Hypervisor {
     this.events = new DomainEvents(opts.logger);
     this.conn.onOpen((c) => {
       this.domains.reset();
-      this.events.attach(c);
+      return this.events.attach(c);
     });
     this.conn.onLost((reason) => this.events.connectionLost(reason));
     // Our view of which domains exist follows what happens behind our back, too.
