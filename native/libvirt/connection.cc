@@ -37,6 +37,7 @@ void Connection::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("disableDomainEvents", &Connection::DisableDomainEvents),
   });
   constructor_ = Napi::Persistent(ctor);
+  constructor_.SuppressDestruct();  // static: outlives the environment
   exports.Set("openConnection", Napi::Function::New(env, &Connection::Open));
 }
 

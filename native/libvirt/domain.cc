@@ -42,6 +42,7 @@ void Domain::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("openConsole", &Domain::OpenConsole),
   });
   constructor_ = Napi::Persistent(ctor);
+  constructor_.SuppressDestruct();  // static: outlives the environment
   exports.Set("NativeDomain", ctor);
 }
 

@@ -4,7 +4,7 @@
 
 namespace wv {
 namespace {
-Napi::FunctionReference errorClass;  // main thread only
+Napi::FunctionReference& errorClass = *new Napi::FunctionReference;  // main thread; not destroyed after the environment
 }
 
 ErrorInfo CaptureLastError(const char* call) {

@@ -19,6 +19,7 @@ void Network::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("dhcpLeases", &Network::DhcpLeases),
   });
   constructor_ = Napi::Persistent(ctor);
+  constructor_.SuppressDestruct();  // static: outlives the environment
 }
 
 Napi::Object Network::New(Napi::Env env, const std::shared_ptr<ConnState>& state, const NetworkId& id) {

@@ -78,6 +78,7 @@ void Stream::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("close", &Stream::Close),
   });
   constructor_ = Napi::Persistent(ctor);
+  constructor_.SuppressDestruct();  // static: outlives the environment
 }
 
 Napi::Object Stream::New(Napi::Env env, const std::shared_ptr<ConnState>& conn, virStreamPtr st) {

@@ -10,12 +10,17 @@
 namespace wv {
 namespace {
 
-// ---- the pool: threads start on demand, up to a bound (WIMAXVM_LIBVIRT_THREADS, default 16)
-std::mutex poolMutex;
-std::condition_variable poolCv;
-std::deque<std::function<void()>> queue;
-int threads = 0;
-int idle = 0;
+// ---- the pool: threads start on demand, up to a bound (WIMAXVM_LIBVIRT_THREADS, default 16).
+// Never destroyed: at exit its threads still wait on the condition variable, and destroying
+// one with waiters blocks (glibc), which would hang the process's exit.
+struct Pool {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> queue;
+  int threads = 0;
+  int idle = 0;
+};
+Pool& pool = *new Pool;
 
 int MaxThreads() {
   static const int max = [] {
@@ -27,13 +32,13 @@ int MaxThreads() {
 }
 
 void PoolThread() {
-  std::unique_lock<std::mutex> lock(poolMutex);
+  std::unique_lock<std::mutex> lock(pool.mutex);
   for (;;) {
-    ++idle;
-    poolCv.wait(lock, [] { return !queue.empty(); });
-    --idle;
-    std::function<void()> task = std::move(queue.front());
-    queue.pop_front();
+    ++pool.idle;
+    pool.cv.wait(lock, [] { return !pool.queue.empty(); });
+    --pool.idle;
+    std::function<void()> task = std::move(pool.queue.front());
+    pool.queue.pop_front();
     lock.unlock();
     task();
     lock.lock();
@@ -41,12 +46,12 @@ void PoolThread() {
 }
 
 // ---- back to the main thread
-std::mutex mainMutex;
+std::mutex& mainMutex = *new std::mutex;  // used by pool threads until the very end: never destroyed
 bool torndown = false;
 napi_threadsafe_function toMain = nullptr;
 napi_env mainEnv = nullptr;
 int loopHolds = 0;
-Napi::FunctionReference observer;
+Napi::FunctionReference& observer = *new Napi::FunctionReference;  // main thread; not destroyed after the environment
 
 using MainFn = std::function<void(Napi::Env)>;
 
@@ -110,13 +115,13 @@ void Hold::Release() {
 }
 
 void RunOnPool(std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(poolMutex);
-  queue.push_back(std::move(fn));
-  if (idle == 0 && threads < MaxThreads()) {
-    ++threads;
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  pool.queue.push_back(std::move(fn));
+  if (pool.idle == 0 && pool.threads < MaxThreads()) {
+    ++pool.threads;
     std::thread(PoolThread).detach();
   } else {
-    poolCv.notify_one();
+    pool.cv.notify_one();
   }
 }
 

@@ -1,5 +1,9 @@
 // The addon builds and loads; the names it gives come from libvirt's headers, not from text.
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, stateInfo } from '../../src/adapters/libvirt/native.js';
 
@@ -34,5 +38,42 @@ describe('the addon', () => {
     expect(stateInfo(5, shutoff.get('VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT')!).reason).toBe('from-snapshot');
     expect(stateInfo(3, headerEnum('libvirt-domain.h', 'virDomainPausedReason').get('VIR_DOMAIN_PAUSED_STARTING_UP')!).reason).toBe('starting-up');
     expect(stateInfo(7, 0)).toEqual({ state: 'pmsuspended', reason: 'unknown', stateCode: 7, reasonCode: 0 });
+  });
+});
+
+/** Runs a script with the addon as `addon` in a fresh node. */
+function nodeWithAddon(script: string): string[] {
+  const load = `const addon = require(${JSON.stringify(join(PACKAGE_ROOT, 'build', 'Release', 'wimaxvm_libvirt.node'))});`;
+  return ['-e', `${load}\n(async () => { ${script} })().catch((e) => { console.error(e); process.exit(3); });`];
+}
+
+describe('the process around the addon', () => {
+  it('exits by itself after calls, a closed connection, and event listening switched off', async () => {
+    const script = `
+      const conn = await addon.openConnection('test:///default', false, 5, 3);
+      await conn.hostname();
+      conn.setEventSink(() => {});
+      await conn.enableDomainEvents();
+      await conn.disableDomainEvents();
+      await conn.close();
+      console.log('done');`;
+    // Hung at exit before: the pool's condition variable was destroyed under its waiting threads.
+    const { stdout } = await promisify(execFile)(process.execPath, nodeWithAddon(script), { timeout: 30_000 });
+    expect(stdout).toBe('done\n');
+  });
+
+  it('stays up while domain events are listened to (as for a socket being read)', async () => {
+    const child = spawn(process.execPath, nodeWithAddon(`
+      const conn = await addon.openConnection('test:///default', false, 5, 3);
+      conn.setEventSink(() => {});
+      await conn.enableDomainEvents();
+      console.log('listening');`), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    // Nothing else keeps it up: a macrotask later it would have exited already.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGKILL');
+    await exited;
   });
 });

@@ -127,6 +127,19 @@ const LIST_INACTIVE = enumValue('virConnectListAllDomainsFlags', 'VIR_CONNECT_LI
 const START_PAUSED = enumValue('virDomainCreateFlags', 'VIR_DOMAIN_START_PAUSED');
 const NETWORK_XML_INACTIVE = enumValue('virNetworkXMLFlags', 'VIR_NETWORK_XML_INACTIVE');
 
+const FROM_RPC = enumValue('virErrorDomain', 'VIR_FROM_RPC');
+const LOST_CODES = new Set(['SYSTEM_ERROR', 'RPC', 'NO_CONNECT', 'INVALID_CONN'].map((c) => enumValue('virErrorNumber', `VIR_ERR_${c}`)));
+const INTERNAL_ERROR = enumValue('virErrorNumber', 'VIR_ERR_INTERNAL_ERROR');
+
+/** Added to the contract: whether an error means the connection is gone (daemon dead or
+ *  unreachable, keepalive timeout, closed), from codes only. Seen on libvirt 9.0 (test/libvirt-binding/libvirtd.test.ts):
+ *  killed mid-call → SYSTEM_ERROR from VIR_FROM_RPC ("Cannot recv data"); every call after →
+ *  INTERNAL_ERROR from VIR_FROM_RPC ("client socket is closed"); keepalive timeout → the same. */
+export function isConnectionLost(err: unknown): boolean {
+  if (!(err instanceof LibvirtError)) return false;
+  return LOST_CODES.has(err.code) || (err.code === INTERNAL_ERROR && err.domain === FROM_RPC);
+}
+
 /** Which libvirt function each call is, as it is made ('virDomainCreateWithFlags'...): for /metrics counters. One observer. */
 export function setCallObserver(fn: ((call: string) => void) | undefined): void {
   addon.setCallObserver(fn);
