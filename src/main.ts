@@ -78,6 +78,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   const mode = makeMode(config, logger);
   const { statuses, events } = mode;
   const hypervisor = new LibvirtHypervisor({ uri: config.connect, logger });
+  // TODO(lead): count libvirt calls by kind for /metrics: setCallObserver (src/adapters/libvirt/native.ts) → the bench area's counter in src/observability/.
   const datapath = config.nic.type === 'bridge' && config.nic.openvswitch && config.uplink
     ? new OvsDatapath({ bridge: config.nic.source, uplink: config.uplink, logger })
     : undefined;
