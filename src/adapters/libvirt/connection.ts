@@ -4,7 +4,7 @@
 import { WatchBackoff } from '../../core/watch-backoff.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
 import { HypervisorUnavailableError } from '../../ports/hypervisor.js';
-import { classify, isUnreachable } from './errors.js';
+import { classify, isUnreachable, withCallerStack } from './errors.js';
 import { openConnection, type Connection } from './native.js';
 
 export interface KeptConnectionOptions {
@@ -61,7 +61,13 @@ export class KeptConnection {
   }
 
   async connect(): Promise<void> {
-    await this.adopt(await openConnection(this.uri));
+    let conn: Connection;
+    try {
+      conn = await openConnection(this.uri);
+    } catch (err) {
+      throw withCallerStack(err, this.connect);
+    }
+    await this.adopt(conn);
   }
 
   /**
@@ -121,7 +127,7 @@ export class KeptConnection {
     try {
       return await fn(conn);
     } catch (err) {
-      if (classify(err) !== 'connection-lost') throw err;
+      if (classify(err) !== 'connection-lost') throw withCallerStack(err, this.call);
       this.lost(conn, errorMessage(err));
       throw new HypervisorUnavailableError(`libvirt connection to ${this.uri} lost: ${errorMessage(err)}`);
     }

@@ -45,6 +45,15 @@ export function isUnreachable(err: unknown): boolean {
   return err instanceof LibvirtError && err.domainName === 'VIR_FROM_RPC' && RPC_LOST.has(err.codeName);
 }
 
+/**
+ * A LibvirtError is made when the call completes, from no JavaScript frame: give it the stack of
+ * the adapter's caller (shown with --log-level debug), so a failure says where it came from.
+ */
+export function withCallerStack<T>(err: T, from: Function): T {
+  if (err instanceof LibvirtError && !/\n\s+at /.test(err.stack ?? '')) Error.captureStackTrace(err, from);
+  return err;
+}
+
 /** The port's error for a failed call (connection-lost is the caller's, which also starts the reconnect). */
 export function toPortError(err: unknown, what: string): unknown {
   const message = err instanceof Error ? err.message : String(err);

@@ -84,11 +84,6 @@ export class LibvirtHypervisor implements Hypervisor {
     this.conn.onReconnect(listener);
   }
 
-  /** Checks the connection with a call that fails when the daemon is gone. */
-  async ping(): Promise<void> {
-    await this.conn.call((c) => c.hostname());
-  }
-
   domainType(): 'kvm' | 'qemu' | 'test' {
     return this.type;
   }
