@@ -86,7 +86,9 @@ describe.runIf(enabled)('real KVM guests from YAML files', () => {
     await eventually(() => {
       const s = h.status(A);
       return s?.printableStatus === 'Running' && s.domain?.id !== before;
-    }, `${A} running again`, 30_000);
+    }, `${A} running again`, 30_000).catch((err) => {
+      throw new Error(`${err}; stopped event ${stoppedEventAt === undefined ? 'not seen' : 'seen'}; log: ${h.logs.filter((l) => !l.includes('"debug"')).slice(-12).join('\n')}`);
+    });
     const runningAgain = performance.now();
     unsubscribe();
     controller.enqueue = enqueue;
