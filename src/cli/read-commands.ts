@@ -102,7 +102,7 @@ export async function vmstat(args: string[]): Promise<number> {
   checkLogLevel(values['log-level']);
   const [name] = positionals;
   if (!name || positionals.length > 1) throw new UsageError('vmstat needs one NAME');
-  const { LibvirtHypervisor } = await import('../adapters/libvirt-hypervisor.js'); // the native binding only when needed
+  const { LibvirtHypervisor } = await import('../adapters/libvirt/libvirt-hypervisor.js'); // the native binding only when needed
   const hypervisor = new LibvirtHypervisor({ uri: values.connect ?? DEFAULTS.connect, logger: silentLogger });
   await hypervisor.connect();
   try {

@@ -19,7 +19,8 @@ const RUN_FLAGS = `  --source dir|kube          desired state from a watched dir
   --api-token-file FILE      bearer token the API's writes need (or WIMAXVM_API_TOKEN); required off loopback
   --workers N                concurrent reconciles (default: ${DEFAULTS.workers})
   --resync DURATION          look at every resource again this often (default: ${DEFAULTS.resync})
-  --poll DURATION            look for domains changed by hand this often (default: ${DEFAULTS.poll})
+  --poll DURATION            look for domains changed by hand this often where libvirt sends no domain
+                             events (default: ${DEFAULTS.poll}); with events, every 30 s as a safety net
   --settle DURATION          file mode: a changed file is read once unchanged this long, so a save
                              in several steps or a quick git checkout A→B→A applies only its end (default: ${DEFAULTS.settle})
   --shutdown-timeout DURATION  graceful shutdown before power-off (default: ${DEFAULTS.shutdownTimeout})

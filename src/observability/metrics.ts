@@ -160,6 +160,23 @@ export class Metrics {
       undefine: (...a) => t('undefine', () => h.undefine(...a)),
       suspend: (...a) => t('suspend', () => h.suspend(...a)),
       resume: (...a) => t('resume', () => h.resume(...a)),
+      domainState: (...a) => t('domainState', () => h.domainState(...a)),
+      subscribe: (...a) => h.subscribe(...a),
+      eventsDelivered: () => h.eventsDelivered(),
+      setMetadata: (...a) => t('setMetadata', () => h.setMetadata(...a)),
+      getMetadata: (...a) => t('getMetadata', () => h.getMetadata(...a)),
+      setMemory: (...a) => t('setMemory', () => h.setMemory(...a)),
+      setVcpus: (...a) => t('setVcpus', () => h.setVcpus(...a)),
+      attachDevice: (...a) => t('attachDevice', () => h.attachDevice(...a)),
+      detachDevice: (...a) => t('detachDevice', () => h.detachDevice(...a)),
+      managedSave: (...a) => t('managedSave', () => h.managedSave(...a)),
+      hasManagedSave: (...a) => t('hasManagedSave', () => h.hasManagedSave(...a)),
+      removeManagedSave: (...a) => t('removeManagedSave', () => h.removeManagedSave(...a)),
+      interfaceStats: (...a) => t('interfaceStats', () => h.interfaceStats(...a)),
+      blockStats: (...a) => t('blockStats', () => h.blockStats(...a)),
+      nodeFigures: () => t('nodeFigures', () => h.nodeFigures()),
+      getNetwork: (...a) => t('getNetwork', () => h.getNetwork(...a)),
+      updateDhcpHost: (...a) => t('updateDhcpHost', () => h.updateDhcpHost(...a)),
     };
   }
 

@@ -1,7 +1,8 @@
 // Notices domains started, stopped, defined or undefined behind the controller's back
 // (`virsh destroy`, a guest shutting itself down) with two libvirt calls a tick, whatever the
-// number of domains: names of inactive domains and ids of active ones. The binding has no
-// lifecycle events, so this stands in for them.
+// number of domains: names of inactive domains and ids of active ones. Where libvirt delivers
+// domain events (DomainEventRouter) this is only a slow safety net; it stays the fast way for
+// drivers without events. The interval is asked again before each tick, as that can change.
 import { errorMessage, type Logger } from '../core/logger.js';
 import { HypervisorUnavailableError, type Hypervisor } from '../ports/hypervisor.js';
 
@@ -13,10 +14,11 @@ export class DomainPoller {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private primed = false;
+  private stopped = true;
 
   constructor(
     private readonly hypervisor: Hypervisor,
-    private readonly intervalMs: number,
+    private readonly intervalMs: () => number,
     private readonly onChange: (domainName: string) => void,
     private readonly logger: Logger,
     /** What the controller itself last saw of a domain: a change it made is no news. */
@@ -26,15 +28,30 @@ export class DomainPoller {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.tick().finally(() => (this.running = undefined));
-    }, this.intervalMs);
-    this.timer.unref();
+    this.stopped = false;
+    this.schedule();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.running;
+  }
+
+  /**
+   * A look now (after a reconnect: what happened while we were away), and the next one after the
+   * interval as it is now (the new connection may deliver events, or not).
+   */
+  pollNow(): void {
+    if (this.stopped) return;
+    this.running ??= this.tick().finally(() => (this.running = undefined));
+    this.schedule();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.pollNow(), this.intervalMs());
+    this.timer.unref();
   }
 
   /** One look; the first only records what is there. */

@@ -1,11 +1,11 @@
 // The part of a controller that acts: it rebuilds allocations from status and domain metadata,
-// then runs the reconcilers, the domain poller and the periodic resync. With leader election it
+// then runs the reconcilers, libvirt's domain events, the domain poller and the periodic resync. With leader election it
 // acts only while it holds the lease; watching and serving HTTP go on either way, so a standby
 // takes over warm.
 import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js';
 import { domainNameFor, resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
-import type { LibvirtHypervisor } from '../adapters/libvirt-hypervisor.js';
+import type { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import type { OvsDatapath } from '../adapters/ovs-datapath.js';
 import type { SwitchWatch } from '../adapters/ovs-switch-watch.js';
 import type { MacAllocator } from '../allocators/mac-allocator.js';
@@ -15,11 +15,15 @@ import type { Controller } from '../core/controller.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import type { Mode } from '../modes/mode.js';
+import { DomainEventRouter } from '../observers/domain-events.js';
 import { DomainPoller } from '../observers/domain-poller.js';
 import { parseDomainXml } from '../reconcilers/virtual-machine/domain-xml.js';
 import { ownershipOf, type Identity } from '../reconcilers/virtual-machine/ownership.js';
 import type { VirtualMachineReconciler } from '../reconcilers/virtual-machine/reconciler.js';
 import type { ClientIndex } from '../reconcilers/wimax-client/client-index.js';
+
+/** How often the poller looks while libvirt delivers domain events: a safety net only. */
+export const SAFETY_NET_POLL_MS = 30_000;
 
 export interface ActingDeps {
   config: Config;
@@ -47,6 +51,7 @@ export class Acting {
   private acting = false;
   private readonly ownedDomains = new Set<ResourceKey>();
   private readonly poller: DomainPoller;
+  private readonly events: DomainEventRouter;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly leaderAbort = new AbortController();
   private election: Promise<void> | undefined;
@@ -57,11 +62,17 @@ export class Acting {
   constructor(private readonly deps: ActingDeps) {
     this.lostLeadership = new Promise<void>((resolve) => (this.lost = resolve));
     const { hypervisor, reconciler, controller, config, logger } = deps;
-    this.poller = new DomainPoller(hypervisor, config.pollMs, (domainName) => {
+    // A domain changed: the VM it belongs to looks again (a domain of no VM we know is not ours).
+    const changed = (domainName: string): void => {
       const { namespace, name } = resourceNameForDomain(domainName);
       const key = resourceKey(VM_KIND, namespace, name);
       if (this.known(key)) controller.enqueue(key);
-    }, logger, (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
+    };
+    this.events = new DomainEventRouter(hypervisor, changed, (d) => reconciler.lastObservedState(d), (d, fn) => reconciler.whenSettled(d, fn));
+    // --poll is the pace where no events come (a driver without them, or their registration failed).
+    const pollEvery = (): number => (hypervisor.eventsDelivered() ? Math.max(config.pollMs, SAFETY_NET_POLL_MS) : config.pollMs);
+    this.poller = new DomainPoller(hypervisor, pollEvery, changed, logger,
+      (domainName) => reconciler.lastObservedActivity(domainName), (id) => reconciler.nameOfDomainId(id));
   }
 
   /** Whether this replica acts now (under leader election: leads); only then may it write. */
@@ -74,7 +85,11 @@ export class Acting {
     const { config, mode, logger, hypervisor } = this.deps;
     this.resyncTimer = setInterval(() => this.resync(), config.resyncMs);
     this.resyncTimer.unref();
-    hypervisor.onReconnect(() => this.acting && this.resync());
+    hypervisor.onReconnect(() => {
+      if (!this.acting) return;
+      this.poller.pollNow(); // events of the outage were lost with the connection
+      this.resync();
+    });
     const lease = config.kube?.leaderElection;
     if (!lease || mode.name !== 'kube') return this.startActing();
     // Loaded here: file mode never needs the Kubernetes client (src/main.ts, makeMode).
@@ -152,6 +167,7 @@ export class Acting {
     const { controller, clients, logger } = this.deps;
     this.acting = true;
     this.deps.mode.startWriting?.(); // a standby wrote nothing; the leader adds finalizers
+    this.events.start(); // before the survey: nothing that happens from then on is missed
     await this.survey();
     await this.poller.tick();
     controller.start();
@@ -165,6 +181,7 @@ export class Acting {
     if (!this.acting) return;
     this.acting = false;
     this.deps.mode.stopWriting?.();
+    this.events.stop();
     await this.poller.stop();
     await Promise.all([this.deps.controller.stop(), this.deps.clients.stop()]);
   }

@@ -1,16 +1,29 @@
 // In-memory Hypervisor for reconciler tests: domains by name, libvirt's rules on define/start/
-// undefine, every mutating call recorded, failures injectable, drift simulated by helpers.
+// undefine, every mutating call recorded, failures injectable, drift simulated by helpers. Each
+// change, ours or one made "by hand", emits the event libvirt would (lifecycle with its detail).
 import { parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { assertPermit, type DeletionPermit } from '../../src/core/deletion-gate.js';
 import {
+  HypervisorInvalidOperationError,
+  HypervisorNotFoundError,
   HypervisorUnavailableError,
+  type BlockStatistics,
+  type DhcpHost,
   type DomainActivity,
   type DomainSnapshot,
   type DomainState,
+  type DomainStateInfo,
   type Hypervisor,
+  type HypervisorEvent,
+  type InterfaceStatistics,
+  type LifecycleEvent,
+  type NetworkInfo,
+  type NodeFigures,
 } from '../../src/ports/hypervisor.js';
 
-export type FakeHypervisorOp = 'define' | 'start' | 'shutdown' | 'destroy' | 'undefine' | 'suspend' | 'resume';
+export type FakeHypervisorOp =
+  | 'define' | 'start' | 'shutdown' | 'destroy' | 'undefine' | 'suspend' | 'resume'
+  | 'setMetadata' | 'setMemory' | 'setVcpus' | 'attachDevice' | 'detachDevice' | 'managedSave' | 'removeManagedSave' | 'updateDhcpHost';
 
 export interface FakeHypervisorCall {
   op: FakeHypervisorOp;
@@ -21,9 +34,23 @@ interface FakeDomain {
   name: string;
   uuid: string;
   state: DomainState;
+  reason: string;
   id?: number;
   persistentXml: string;
   liveXml?: string;
+  /** Metadata elements set with setMetadata, by namespace URI. */
+  metadata: Map<string, string>;
+  memoryKiB?: number;
+  vcpus?: number;
+  devices: string[];
+  managedSave: boolean;
+}
+
+interface FakeNetwork {
+  name: string;
+  uuid: string;
+  active: boolean;
+  hosts: DhcpHost[];
 }
 
 export interface FakeHypervisorOptions {
@@ -43,6 +70,17 @@ export class FakeHypervisor implements Hypervisor {
   readonly ignoreShutdown = new Set<string>();
   /** While true every call throws HypervisorUnavailableError, as when libvirtd is gone. */
   unavailable = false;
+  /** False: a driver without domain events (the controller must poll). */
+  deliversEvents = true;
+  /** Every event emitted, in order. */
+  readonly events: HypervisorEvent[] = [];
+  node: NodeFigures = { memoryKiB: 16 * 1024 * 1024, freeMemoryBytes: 8 * 1024 ** 3, cpus: 8 };
+  /** Counters interfaceStats/blockStats answer, by "domain device". */
+  readonly interfaceCounters = new Map<string, InterfaceStatistics>();
+  readonly blockCounters = new Map<string, BlockStatistics>();
+
+  private readonly listeners = new Set<(event: HypervisorEvent) => void>();
+  private readonly networks = new Map<string, FakeNetwork>();
 
   private readonly domains = new Map<string, FakeDomain>();
   private readonly failures = new Map<FakeHypervisorOp | 'getDomain', Error[]>();
@@ -84,17 +122,49 @@ export class FakeHypervisor implements Hypervisor {
     const d = this.must(name);
     if (!ACTIVE.has(d.state)) throw new Error(`fake: cannot crash inactive domain ${name}`);
     d.state = 'crashed';
+    d.reason = 'panicked';
+    this.lifecycle(name, 'crashed', 'panicked');
   }
 
-  /** Someone ran `virsh destroy`, or the guest powered itself off. */
-  stopBehindBack(name: string): void {
-    this.powerOff(this.must(name));
+  /**
+   * Someone ran `virsh destroy` (reason 'destroyed', the default), the guest powered itself off
+   * ('shutdown'), or its QEMU died ('crashed', 'failed').
+   */
+  stopBehindBack(name: string, reason: 'destroyed' | 'shutdown' | 'crashed' | 'failed' = 'destroyed'): void {
+    this.powerOff(this.must(name), reason);
   }
 
   /** Someone ran `virsh destroy` and `virsh undefine`: the domain is gone. */
   undefineBehindBack(name: string): void {
-    this.must(name);
+    const d = this.must(name);
+    if (ACTIVE.has(d.state)) this.powerOff(d, 'destroyed');
     this.domains.delete(name);
+    this.lifecycle(name, 'undefined', 'removed');
+  }
+
+  /** Someone ran `virsh reboot`, or the guest rebooted itself. */
+  rebootBehindBack(name: string): void {
+    this.must(name);
+    this.emit({ kind: 'reboot', domain: name });
+  }
+
+  /** libvirtd went away: calls fail until `restore()`, subscribers hear that the connection closed. */
+  loseConnection(reason = 'eof'): void {
+    this.unavailable = true;
+    this.emit({ kind: 'connection-closed', reason });
+  }
+
+  restore(): void {
+    this.unavailable = false;
+  }
+
+  /** A libvirt network (for getNetwork and updateDhcpHost). */
+  addNetwork(name: string, active = true): void {
+    this.networks.set(name, { name, uuid: `00000000-0000-4000-8000-${String(this.networks.size + 1).padStart(12, '0')}`, active, hosts: [] });
+  }
+
+  dhcpHosts(network: string): DhcpHost[] {
+    return [...(this.networks.get(network)?.hosts ?? [])];
   }
 
   /** Someone ran `virsh edit`: the persistent definition changes, the live one does not. */
@@ -104,6 +174,7 @@ export class FakeHypervisor implements Hypervisor {
     const parsed = parseDomainXml(xml);
     if (parsed.name !== name || parsed.uuid !== d.uuid) throw new Error('fake: editXml may not change the name or uuid');
     d.persistentXml = xml;
+    this.lifecycle(name, 'defined', 'updated');
   }
 
   /** A domain defined outside the reconciler (a foreign one, or a guest started by hand). */
@@ -113,6 +184,17 @@ export class FakeHypervisor implements Hypervisor {
 
   startBehindBack(name: string): void {
     this.doStart(this.must(name));
+  }
+
+  // ---- events ----
+
+  subscribe(listener: (event: HypervisorEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  eventsDelivered(): boolean {
+    return this.deliversEvents && !this.unavailable;
   }
 
   // ---- Hypervisor ----
@@ -127,6 +209,12 @@ export class FakeHypervisor implements Hypervisor {
     this.injected('getDomain');
     const d = this.domains.get(name);
     return d ? this.snapshot(d) : undefined;
+  }
+
+  async domainState(name: string): Promise<DomainStateInfo | undefined> {
+    this.checkAvailable();
+    const d = this.domains.get(name);
+    return d && { state: d.state, reason: d.reason };
   }
 
   async listDomains(): Promise<DomainSnapshot[]> {
@@ -165,45 +253,145 @@ export class FakeHypervisor implements Hypervisor {
   async start(name: string): Promise<void> {
     this.record('start', name);
     const d = this.must(name);
-    if (ACTIVE.has(d.state)) throw new Error('Requested operation is not valid: domain is already running');
+    if (ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is already running');
     this.doStart(d);
   }
 
   async shutdown(name: string): Promise<void> {
     this.record('shutdown', name);
     const d = this.must(name);
-    if (!ACTIVE.has(d.state)) throw new Error('Requested operation is not valid: domain is not running');
+    if (!ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
     if (this.ignoreShutdown.has(name)) return; // the guest ignores ACPI
-    this.powerOff(d);
+    this.powerOff(d, 'shutdown');
   }
 
   async destroy(name: string): Promise<void> {
     this.record('destroy', name);
     const d = this.must(name);
-    if (!ACTIVE.has(d.state)) throw new Error('Requested operation is not valid: domain is not running');
-    this.powerOff(d);
+    if (!ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
+    this.powerOff(d, 'destroyed');
   }
 
   async undefine(name: string, permit: DeletionPermit): Promise<void> {
     assertPermit(permit, name);
     this.record('undefine', name);
     const d = this.must(name);
-    if (ACTIVE.has(d.state)) throw new Error(`Requested operation is not valid: cannot undefine active domain '${name}'`);
+    if (ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError(`Requested operation is not valid: cannot undefine active domain '${name}'`);
     this.domains.delete(name);
+    this.lifecycle(name, 'undefined', 'removed');
   }
 
   async suspend(name: string): Promise<void> {
     this.record('suspend', name);
     const d = this.must(name);
-    if (d.state !== 'running') throw new Error('Requested operation is not valid: domain is not running');
+    if (d.state !== 'running') throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
     d.state = 'paused';
+    d.reason = 'user';
+    this.lifecycle(name, 'suspended', 'paused');
   }
 
   async resume(name: string): Promise<void> {
     this.record('resume', name);
     const d = this.must(name);
-    if (d.state !== 'paused') throw new Error('Requested operation is not valid: domain is not paused');
+    if (d.state !== 'paused') throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not paused');
     d.state = 'running';
+    d.reason = 'unpaused';
+    this.lifecycle(name, 'resumed', 'unpaused');
+  }
+
+  async setMetadata(name: string, uri: string, _key: string, xml: string | null): Promise<void> {
+    this.record('setMetadata', name);
+    const d = this.must(name);
+    if (xml === null) d.metadata.delete(uri);
+    else d.metadata.set(uri, xml);
+  }
+
+  async getMetadata(name: string, uri: string): Promise<string | undefined> {
+    this.checkAvailable();
+    return this.must(name).metadata.get(uri);
+  }
+
+  async setMemory(name: string, kib: number): Promise<void> {
+    this.record('setMemory', name);
+    this.must(name).memoryKiB = kib;
+  }
+
+  async setVcpus(name: string, count: number): Promise<void> {
+    this.record('setVcpus', name);
+    this.must(name).vcpus = count;
+  }
+
+  async attachDevice(name: string, xml: string): Promise<void> {
+    this.record('attachDevice', name);
+    this.must(name).devices.push(xml);
+  }
+
+  async detachDevice(name: string, xml: string): Promise<void> {
+    this.record('detachDevice', name);
+    const d = this.must(name);
+    const at = d.devices.indexOf(xml);
+    if (at < 0) throw new HypervisorInvalidOperationError(`fake: no such device on ${name}`);
+    d.devices.splice(at, 1);
+    const alias = /<alias name=['"]([^'"]+)['"]/.exec(xml)?.[1];
+    if (alias) this.emit({ kind: 'device-removed', domain: name, alias });
+  }
+
+  async managedSave(name: string): Promise<void> {
+    this.record('managedSave', name);
+    const d = this.must(name);
+    if (!ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
+    this.powerOff(d, 'saved');
+    d.managedSave = true;
+  }
+
+  async hasManagedSave(name: string): Promise<boolean> {
+    this.checkAvailable();
+    return this.must(name).managedSave;
+  }
+
+  async removeManagedSave(name: string): Promise<void> {
+    this.record('removeManagedSave', name);
+    this.must(name).managedSave = false;
+  }
+
+  async interfaceStats(name: string, device: string): Promise<InterfaceStatistics> {
+    this.checkAvailable();
+    this.mustRun(name);
+    return this.interfaceCounters.get(`${name} ${device}`) ?? { rxBytes: 0, rxPackets: 0, rxErrors: 0, rxDropped: 0, txBytes: 0, txPackets: 0, txErrors: 0, txDropped: 0 };
+  }
+
+  async blockStats(name: string, device: string): Promise<BlockStatistics> {
+    this.checkAvailable();
+    this.mustRun(name);
+    return this.blockCounters.get(`${name} ${device}`) ?? { readRequests: 0, readBytes: 0, writeRequests: 0, writeBytes: 0, errors: 0 };
+  }
+
+  async nodeFigures(): Promise<NodeFigures> {
+    this.checkAvailable();
+    return { ...this.node };
+  }
+
+  async getNetwork(name: string): Promise<NetworkInfo | undefined> {
+    this.checkAvailable();
+    const n = this.networks.get(name);
+    if (!n) return undefined;
+    const hosts = n.hosts.map((h) => `<host mac='${h.mac}'${h.name ? ` name='${h.name}'` : ''} ip='${h.ip}'/>`).join('');
+    return { name, uuid: n.uuid, active: n.active, xml: `<network><name>${name}</name><uuid>${n.uuid}</uuid><ip><dhcp>${hosts}</dhcp></ip></network>` };
+  }
+
+  async updateDhcpHost(network: string, change: 'add' | 'modify' | 'delete', host: DhcpHost): Promise<void> {
+    this.record('updateDhcpHost', network);
+    const n = this.networks.get(network);
+    if (!n) throw new HypervisorNotFoundError(`Network not found: no network with matching name '${network}'`);
+    const at = n.hosts.findIndex((h) => h.mac === host.mac);
+    if (change === 'add') {
+      if (at >= 0) throw new HypervisorInvalidOperationError(`there is an existing dhcp host entry in network '${network}' that matches "${host.mac}"`);
+      n.hosts.push(host);
+    } else {
+      if (at < 0) throw new HypervisorInvalidOperationError(`couldn't locate a matching dhcp host entry in network '${network}'`);
+      if (change === 'modify') n.hosts[at] = host;
+      else n.hosts.splice(at, 1);
+    }
   }
 
   // ---- internals ----
@@ -226,8 +414,26 @@ export class FakeHypervisor implements Hypervisor {
 
   private must(name: string): FakeDomain {
     const d = this.domains.get(name);
-    if (!d) throw new Error(`Domain not found: no domain with matching name '${name}'`);
+    if (!d) throw new HypervisorNotFoundError(`Domain not found: no domain with matching name '${name}'`);
     return d;
+  }
+
+  private mustRun(name: string): FakeDomain {
+    const d = this.must(name);
+    if (!ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
+    return d;
+  }
+
+  private lifecycle(domain: string, event: LifecycleEvent, detail: string): void {
+    this.emit({ kind: 'lifecycle', domain, event, detail });
+  }
+
+  /** Delivered on a later turn, as libvirt's event loop does (never inside the call that caused it). */
+  private emit(event: HypervisorEvent): void {
+    if (!this.deliversEvents && event.kind !== 'connection-closed') return;
+    this.events.push(event);
+    const listeners = [...this.listeners];
+    queueMicrotask(() => { for (const l of listeners) l(event); });
   }
 
   private doDefine(xml: string): void {
@@ -243,20 +449,28 @@ export class FakeHypervisor implements Hypervisor {
       }
     }
     if (existing) existing.persistentXml = xml;
-    else this.domains.set(name, { name, uuid, state: 'shutoff', persistentXml: xml });
+    else this.domains.set(name, { name, uuid, state: 'shutoff', reason: 'unknown', persistentXml: xml, metadata: new Map(), devices: [], managedSave: false });
+    this.lifecycle(name, 'defined', existing ? 'updated' : 'added');
   }
 
   private doStart(d: FakeDomain): void {
+    const restored = d.managedSave;
+    d.managedSave = false;
     d.state = 'running';
+    d.reason = restored ? 'restored' : 'booted';
+    this.lifecycle(d.name, 'started', d.reason);
     d.id = this.nextId++;
     // As libvirt does for autoport graphics: the live XML carries the port actually given.
     d.liveXml = d.persistentXml.replace(/(<graphics\b[^>]*\bport=")-1(")/, `$1${5900 + d.id}$2`);
   }
 
-  private powerOff(d: FakeDomain): void {
+  private powerOff(d: FakeDomain, reason: string): void {
     d.state = 'shutoff';
+    d.reason = reason;
     delete d.id;
     delete d.liveXml;
+    if (reason === 'shutdown') this.lifecycle(d.name, 'shutdown', 'finished');
+    this.lifecycle(d.name, 'stopped', reason);
   }
 
   private snapshot(d: FakeDomain): DomainSnapshot {
@@ -265,6 +479,7 @@ export class FakeHypervisor implements Hypervisor {
       name: d.name,
       uuid: d.uuid,
       state: d.state,
+      reason: d.reason,
       persistentXml: d.persistentXml,
       ...(active && d.id !== undefined ? { id: d.id } : {}),
       ...(active && d.liveXml !== undefined ? { liveXml: d.liveXml } : {}),

@@ -3,7 +3,7 @@
 import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
+import { LibvirtHypervisor } from '../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { StateReader } from '../../src/adapters/store/state-reader.js';
 import { buildConfig, type RunFlags } from '../../src/config.js';
 import { createLogger, silentLogger, type Logger } from '../../src/core/logger.js';

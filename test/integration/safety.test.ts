@@ -190,8 +190,8 @@ describe('what a run strategy must remember lives with the domain', () => {
     await h.waitForStatus('mem-rerun', 'Running');
     expect((await h.domain('mem-once'))!.parsed.owner!.startedOnce).toBe(true);
     // The guests finish their work and power off.
-    await h.observer.destroy('mem-once');
-    await h.observer.destroy('mem-rerun');
+    await h.observer.shutdown('mem-once');
+    await h.observer.shutdown('mem-rerun');
     await h.waitForStatus('mem-once', 'Stopped');
     await h.waitForStatus('mem-rerun', 'Stopped');
     await h.stop();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
+import { LibvirtHypervisor } from '../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { buildConfig, type Config } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';

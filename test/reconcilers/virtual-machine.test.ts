@@ -426,7 +426,7 @@ describe('runStrategy Manual, Once, RerunOnFailure', () => {
 
   it('RerunOnFailure leaves a guest that shut down cleanly stopped', async () => {
     await running(h, 'vm1', 'RerunOnFailure');
-    h.hv.stopBehindBack('vm1');
+    h.hv.stopBehindBack('vm1', 'shutdown');
 
     await h.reconcile('vm1');
     expect(h.hv.calls).toEqual([]);
@@ -435,6 +435,15 @@ describe('runStrategy Manual, Once, RerunOnFailure', () => {
     h.advance(60_000);
     await h.reconcile('vm1');
     expect(h.hv.calls).toEqual([]);
+  });
+
+  it.each(['destroyed', 'failed'] as const)('RerunOnFailure starts a guest stopped by a failure (%s) again', async (reason) => {
+    await running(h, 'vm1', 'RerunOnFailure');
+    h.hv.stopBehindBack('vm1', reason);
+
+    await h.reconcile('vm1');
+    expect(h.hv.ops('vm1')).toEqual(['start']);
+    expect(h.status('vm1')!.printableStatus).toBe('Running');
   });
 });
 

@@ -1,7 +1,7 @@
 // The deletion gate: permits only on a witness's positive evidence, and adapters that refuse
 // to delete without one (the real libvirt adapter on test:///default included).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibvirtHypervisor } from '../../src/adapters/libvirt-hypervisor.js';
+import { LibvirtHypervisor } from '../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { assertPermit, DeletionGate, DeletionPermit } from '../../src/core/deletion-gate.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';

@@ -4,6 +4,7 @@ import { Metrics, type Inventory } from '../../src/observability/metrics.js';
 import type { ClientPath, Datapath, PortSettings, SlicePath } from '../../src/ports/datapath.js';
 import type { DomainActivity, DomainSnapshot, Hypervisor } from '../../src/ports/hypervisor.js';
 import type { DeletionPermit } from '../../src/core/deletion-gate.js';
+import { FakeHypervisor } from '../fakes/fake-hypervisor.js';
 
 // --- A minimal exposition-format parser: prom-client has none of its own. -----------------------
 
@@ -56,28 +57,29 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- Hand-written port stubs. They use `this`, so a decorator that loses the binding fails. ------
 
-class StubHypervisor implements Hypervisor {
-  readonly uri = 'test:///stub';
-  calls: unknown[][] = [];
-  private readonly domains = new Map<string, DomainSnapshot>([
-    ['vm-a', { name: 'vm-a', uuid: 'u-a', state: 'running', id: 3, persistentXml: '<domain/>' }],
+// The port's other calls (events, metadata, figures...) are the fake's.
+class StubHypervisor extends FakeHypervisor implements Hypervisor {
+  override readonly uri = 'test:///stub';
+  stubCalls: unknown[][] = [];
+  private readonly stubDomains = new Map<string, DomainSnapshot>([
+    ['vm-a', { name: 'vm-a', uuid: 'u-a', state: 'running', reason: 'booted', id: 3, persistentXml: '<domain/>' }],
   ]);
-  domainType(): 'test' { return 'test'; }
-  async getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined> {
-    this.calls.push(['getDomain', name, fresh]);
+  override domainType(): 'test' { return 'test'; }
+  override async getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined> {
+    this.stubCalls.push(['getDomain', name, fresh]);
     await sleep(20);
-    return this.domains.get(name);
+    return this.stubDomains.get(name);
   }
-  async listDomains(): Promise<DomainSnapshot[]> { return [...this.domains.values()]; }
-  async activity(): Promise<DomainActivity> { return { inactive: [], activeIds: [3] }; }
-  async nameOfActiveDomain(id: number): Promise<string | undefined> { return id === 3 ? 'vm-a' : undefined; }
-  async define(xml: string): Promise<void> { this.calls.push(['define', xml]); }
-  async start(name: string): Promise<void> { this.calls.push(['start', name]); }
-  async shutdown(): Promise<void> {}
-  async destroy(name: string): Promise<void> { throw new Error(`no domain ${name}`); }
-  async undefine(_name: string, _permit: DeletionPermit): Promise<void> {}
-  async suspend(): Promise<void> {}
-  async resume(): Promise<void> {}
+  override async listDomains(): Promise<DomainSnapshot[]> { return [...this.stubDomains.values()]; }
+  override async activity(): Promise<DomainActivity> { return { inactive: [], activeIds: [3] }; }
+  override async nameOfActiveDomain(id: number): Promise<string | undefined> { return id === 3 ? 'vm-a' : undefined; }
+  override async define(xml: string): Promise<void> { this.stubCalls.push(['define', xml]); }
+  override async start(name: string): Promise<void> { this.stubCalls.push(['start', name]); }
+  override async shutdown(): Promise<void> {}
+  override async destroy(name: string): Promise<void> { throw new Error(`no domain ${name}`); }
+  override async undefine(_name: string, _permit: DeletionPermit): Promise<void> {}
+  override async suspend(): Promise<void> {}
+  override async resume(): Promise<void> {}
 }
 
 class StubDatapath implements Datapath {
@@ -164,10 +166,10 @@ describe('Metrics', () => {
     const domain = await h.getDomain('vm-a', true);
     expect(domain).toBe(await stub.getDomain('vm-a'));
     expect(await h.getDomain('nope')).toBeUndefined();
-    expect(stub.calls[0]).toEqual(['getDomain', 'vm-a', true]);
+    expect(stub.stubCalls[0]).toEqual(['getDomain', 'vm-a', true]);
     expect(await h.nameOfActiveDomain(3)).toBe('vm-a');
     await h.define('<domain type="test"/>');
-    expect(stub.calls).toContainEqual(['define', '<domain type="test"/>']);
+    expect(stub.stubCalls).toContainEqual(['define', '<domain type="test"/>']);
 
     const failure = await h.destroy('vm-b').catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Error);

@@ -238,3 +238,34 @@ describe('needsDefine', () => {
     expect(types(plan.actions).filter((t) => t !== 'define')).toEqual([]);
   });
 });
+
+describe('RerunOnFailure and the reason the guest stopped (KubeVirt: restarted only after a failure)', () => {
+  // [reason libvirt gives for shutoff, actions for a guest that already ran]
+  const rows: [string | undefined, string[]][] = [
+    ['shutdown', []], // the guest powered itself off: it completed
+    ['destroyed', ['start']], // virsh destroy: QEMU killed from outside, a failure to the guest
+    ['crashed', ['start']],
+    ['failed', ['start']], // QEMU failed (died, OOM-killed)
+    ['saved', []], // managed save: deliberate
+    ['migrated', []],
+    ['from-snapshot', []],
+    ['daemon', []],
+    ['unknown', []],
+    [undefined, []],
+  ];
+  it.each(rows)('shutoff, reason %s → %j', (reason, expected) => {
+    const plan = planVirtualMachine(input({ runStrategy: 'RerunOnFailure', startedOnce: true, observed: observed('shutoff', reason === undefined ? {} : { reason }) }));
+    expect(types(plan.actions)).toEqual(expected);
+  });
+
+  it.each(['Always', 'Manual', 'Once', 'Halted'] as RunStrategy[])('the reason changes nothing for %s', (runStrategy) => {
+    const plans = ['shutdown', 'destroyed', 'crashed'].map((reason) => types(planVirtualMachine(input({ runStrategy, startedOnce: true, observed: observed('shutoff', { reason }) })).actions));
+    expect(plans[1]).toEqual(plans[0]);
+    expect(plans[2]).toEqual(plans[0]);
+  });
+
+  it('a halt the controller forced (destroyed after the timeout) is no failure: Halted wants it stopped', () => {
+    const plan = planVirtualMachine(input({ runStrategy: 'Halted', startedOnce: true, observed: observed('shutoff', { reason: 'destroyed' }) }));
+    expect(types(plan.actions)).toEqual([]);
+  });
+});

@@ -62,6 +62,7 @@ export function observe(snapshot: DomainSnapshot | undefined): Observed | undefi
   return {
     snapshot,
     state: snapshot.state,
+    reason: snapshot.reason,
     get persistent() { return parsedPersistent().facts; },
     get live() { return snapshot.liveXml ? parsedLive().facts : undefined; },
     get owner() { return parsedPersistent().owner; },

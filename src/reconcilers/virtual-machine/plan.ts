@@ -27,6 +27,8 @@ export interface Stopping {
 
 export interface ObservedDomain {
   state: DomainState;
+  /** Why it is in that state (libvirt's reason: 'shutdown', 'destroyed', 'crashed'...), when known. */
+  reason?: string;
   persistent: DomainFacts;
   live?: DomainFacts;
   owner?: OwnerMetadata;
@@ -91,8 +93,25 @@ export function restartAllowed(strategy: RunStrategy): boolean {
 
 type Want = 'run' | 'stop' | 'keep';
 
+/**
+ * The reasons a guest stopped that count as a failure for RerunOnFailure. KubeVirt restarts
+ * such a VM only when it "terminated in an uncontrolled way" (a crash; its QEMU process killed or
+ * OOMed), never when the guest shut itself down, which is how a user ends it. `virsh destroy`
+ * kills QEMU from outside, without the guest's say: to the guest that is the same as its process
+ * being OOM-killed, so it fails it and the guest runs again (KubeVirt marks a killed VMI Failed).
+ * To stop such a VM for good, declare runStrategy Halted. A stop the controller made itself is
+ * never seen here as a failure: its own stops go through `stopping` (halt, restart, delete).
+ * 'saved' (managed save), 'migrated' and 'from-snapshot' are deliberate; 'unknown' and 'daemon'
+ * say too little to restart on.
+ */
+const FAILURE_REASONS: ReadonlySet<string> = new Set(['crashed', 'failed', 'destroyed']);
+
+export function stoppedByFailure(state: DomainState | undefined, reason: string | undefined): boolean {
+  return state === 'crashed' || (state === 'shutoff' && reason !== undefined && FAILURE_REASONS.has(reason));
+}
+
 /** KubeVirt's run strategies, reduced to what this observation calls for. */
-export function wantedPower(strategy: RunStrategy, state: DomainState | undefined, startedOnce: boolean, stopping?: Stopping): Want {
+export function wantedPower(strategy: RunStrategy, state: DomainState | undefined, startedOnce: boolean, stopping?: Stopping, reason?: string): Want {
   switch (strategy) {
     case 'Always':
       return 'run';
@@ -103,8 +122,8 @@ export function wantedPower(strategy: RunStrategy, state: DomainState | undefine
     case 'Once':
       return startedOnce ? 'keep' : 'run';
     case 'RerunOnFailure':
-      // A guest that shut itself down completed; one that crashed failed and runs again.
-      if (!startedOnce || state === 'crashed' || stopping?.intent === 'restart' || stopping?.intent === 'withdrawn') return 'run';
+      // A guest that shut itself down completed; one that crashed or was killed failed and runs again.
+      if (!startedOnce || stoppedByFailure(state, reason) || stopping?.intent === 'restart' || stopping?.intent === 'withdrawn') return 'run';
       return 'keep';
   }
 }
@@ -187,7 +206,7 @@ function planActions(input: PlanInput): Plan {
   if (needsDefine(desired, observed)) actions.push({ type: 'define' });
   const state = observed?.state ?? 'shutoff';
   const active = isActive(state);
-  const want = wantedPower(runStrategy, state, input.startedOnce, input.stopping);
+  const want = wantedPower(runStrategy, state, input.startedOnce, input.stopping, observed?.reason);
 
   const stopping = input.stopping && reviseStopping(input.stopping, want);
   if (stopping?.intent === 'withdrawn' && active) {

@@ -95,7 +95,28 @@ export class VirtualMachineReconciler implements Reconciler {
     return this.activity.nameOfId(id);
   }
 
+  /** The domain's state as the last reconcile saw it: 'absent' once gone, undefined if never seen. */
+  lastObservedState(domainName: string): DomainState | 'absent' | undefined {
+    return this.activity.lastState(domainName);
+  }
+
+  /** Runs `fn` once no reconcile of the domain is in flight, so news about it is judged against what that reconcile saw. */
+  whenSettled(domainName: string, fn: () => void): void {
+    this.activity.whenSettled(domainName, fn);
+  }
+
   async reconcile(key: ResourceKey): Promise<ReconcileResult> {
+    const { namespace, name } = parseResourceKey(key);
+    const domainName = domainNameFor(namespace, name);
+    this.activity.begin(domainName);
+    try {
+      return await this.reconcileDomain(key);
+    } finally {
+      this.activity.end(domainName);
+    }
+  }
+
+  private async reconcileDomain(key: ResourceKey): Promise<ReconcileResult> {
     const { namespace, name } = parseResourceKey(key);
     const domainName = domainNameFor(namespace, name);
     const vm = this.deps.store.get<VirtualMachine>(key);

@@ -35,7 +35,7 @@ export function statusInputFor(
     ...(previous ? { previous } : {}),
     ...(observed ? {
       domain: {
-        name: observed.snapshot.name, uuid: observed.snapshot.uuid, state: observed.state,
+        name: observed.snapshot.name, uuid: observed.snapshot.uuid, state: observed.state, reason: observed.snapshot.reason,
         ...(observed.snapshot.id !== undefined ? { id: observed.snapshot.id } : {}),
         ...(observed.vncPort !== undefined ? { vncPort: observed.vncPort } : {}),
       },

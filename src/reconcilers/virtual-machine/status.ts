@@ -14,7 +14,7 @@ export interface StatusInput {
   generation: number;
   runStrategy: RunStrategy;
   previous?: VirtualMachineStatus;
-  domain?: { name: string; uuid: string; id?: number; state: DomainState; vncPort?: number };
+  domain?: { name: string; uuid: string; id?: number; state: DomainState; reason?: string; vncPort?: number };
   allocations: VirtualMachineStatus['allocations'];
   stopping?: Stopping;
   startedOnce: boolean;
@@ -41,7 +41,7 @@ function printable(input: StatusInput): PrintableStatus {
   if (input.stopping?.intent === 'delete') return 'Terminating';
   if (input.error?.terminal) return 'Failed';
   if (input.pending) return 'Pending';
-  if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run') return 'CrashLoopBackOff';
+  if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping, input.domain?.reason) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
   // A withdrawn halt waits only to see whether the guest acts on it: it says what the guest does.
   if (input.stopping && input.stopping.intent !== 'withdrawn') return 'Stopping';
@@ -52,13 +52,13 @@ function printable(input: StatusInput): PrintableStatus {
     case 'crashed': return 'Failed';
     case 'nostate': return 'Unknown';
     case 'shutoff':
-      return wantedPower(input.runStrategy, state, input.startedOnce, input.stopping) === 'run' ? 'Starting' : 'Stopped';
+      return wantedPower(input.runStrategy, state, input.startedOnce, input.stopping, input.domain?.reason) === 'run' ? 'Starting' : 'Stopped';
   }
 }
 
 function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition, 'lastTransitionTime'> {
   const base = { type: 'Ready', observedGeneration: input.generation };
-  const want = wantedPower(input.runStrategy, input.domain?.state, input.startedOnce, input.stopping);
+  const want = wantedPower(input.runStrategy, input.domain?.state, input.startedOnce, input.stopping, input.domain?.reason);
   if (input.error) return { ...base, status: 'False', reason: input.error.reason, message: input.error.message };
   // Not the slice its spec asks for (or none at all): not ready, whatever the guest's state.
   if (input.vlanProblem) return { ...base, status: 'False', reason: input.vlanProblem.reason, message: input.vlanProblem.message };

@@ -7,8 +7,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Hypervisor as RawHypervisor } from '@unraid/libvirt';
-import { LibvirtHypervisor } from '../../../src/adapters/libvirt-hypervisor.js';
+import { openConnection } from '../../../src/adapters/libvirt/native.js';
+import { LibvirtHypervisor } from '../../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { StateReader } from '../../../src/adapters/store/state-reader.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { parseDomainXml } from '../../../src/reconcilers/virtual-machine/domain-xml.js';
@@ -279,16 +279,15 @@ export class CrashRun {
   /** Removes every domain of this run (the driver is shared with other tests) and the files. */
   async dispose(): Promise<void> {
     await this.stopGracefully().catch(() => undefined);
-    const raw = new RawHypervisor({ uri: this.opts.uri });
-    await raw.connectOpen();
+    const raw = await openConnection(this.opts.uri);
     try {
       for (const name of (await this.ourDomains().catch(() => new Map())).keys()) {
-        const d = await raw.domainLookupByName(name);
-        await raw.domainDestroy(d).catch(() => undefined);
-        await raw.domainUndefine(d).catch(() => undefined);
+        const d = await raw.lookupDomainByName(name);
+        await d.destroy().catch(() => undefined);
+        await d.undefine().catch(() => undefined);
       }
     } finally {
-      await raw.connectClose();
+      await raw.close();
       await this.holder.close();
       rmSync(this.base, { recursive: true, force: true });
     }
