@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { Hypervisor as LibvirtConnection, DomainGetXMLDescFlags, type Domain } from '@unraid/libvirt';
 import { errorMessage, type Logger } from '../core/logger.js';
 import { assertPermit, type DeletionPermit } from '../core/deletion-gate.js';
+import { countingLibvirtConnection } from '../observability/call-counters.js';
 import { HypervisorUnavailableError, type DomainActivity, type DomainSnapshot, type DomainState, type Hypervisor } from '../ports/hypervisor.js';
 
 const STATES: DomainState[] = ['nostate', 'running', 'blocked', 'paused', 'shutdown', 'shutoff', 'crashed', 'pmsuspended'];
@@ -289,7 +290,7 @@ export class LibvirtHypervisor implements Hypervisor {
       throw new HypervisorUnavailableError(`not connected to ${this.uri}`);
     }
     try {
-      return await fn(conn);
+      return await fn(countingLibvirtConnection(conn)); // counts for /metrics until the own binding's setCallObserver does
     } catch (err) {
       const message = errorMessage(err);
       if (CONNECTION_LOST.test(message)) {
