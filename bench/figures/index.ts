@@ -1,0 +1,5 @@
+// Every figure of issue 12, in the order of its table.
+import type { Figure } from '../lib/figure.js';
+import { figure as converge } from './converge.js';
+
+export const FIGURES: Figure[] = [converge];

@@ -1,0 +1,48 @@
+// The raw baseline: the same libvirt work done straight through the binding, no controller.
+import { Hypervisor as RawLibvirt } from '@unraid/libvirt';
+import { domainUuidFor } from '../../src/reconcilers/virtual-machine/desired-definition.js';
+import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { macOf } from './manifests.js';
+
+export { RawLibvirt };
+
+/** The XML the controller would define for a 64 MiB, 1-vCPU VM without disks. */
+export function rawXml(name: string, i: number, type: 'test' | 'kvm' | 'qemu' = 'test', memoryKiB = 65536): string {
+  return buildDomainXml({
+    name, uuid: domainUuidFor(`raw-${name}`), type, memoryKiB, vcpus: 1, diskPaths: [], mac: macOf(i, '52:54:01'),
+    nic: { type: 'user' }, owner: { uid: name, namespace: 'raw', name, generation: 1, specHash: 'x', mac: '' },
+  });
+}
+
+export async function openRaw(uri: string): Promise<RawLibvirt> {
+  const conn = new RawLibvirt({ uri });
+  await conn.connectOpen();
+  return conn;
+}
+
+/** Defines and starts every XML, `concurrency` calls in flight; milliseconds. */
+export async function defineStart(conn: RawLibvirt, xmls: string[], concurrency: number): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < xmls.length) {
+      const d = await conn.domainDefineXML(xmls[next++]!);
+      await conn.domainCreate(d);
+    }
+  }));
+  return performance.now() - t0;
+}
+
+/** Destroys and undefines the named domains (the bench's own raw ones); milliseconds. */
+export async function destroyUndefine(conn: RawLibvirt, names: string[], concurrency = 8): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < names.length) {
+      const d = await conn.domainLookupByName(names[next++]!);
+      await conn.domainDestroy(d).catch(() => undefined); // not running
+      await conn.domainUndefine(d);
+    }
+  }));
+  return performance.now() - t0;
+}
