@@ -1,5 +1,7 @@
 // Every figure of issue 12, in the order of its table.
 import type { Figure } from '../lib/figure.js';
 import { figure as converge } from './converge.js';
+import { figure as oldWay } from './old-way.js';
+import { figure as cli } from './cli-startup.js';
 
-export const FIGURES: Figure[] = [converge];
+export const FIGURES: Figure[] = [converge, oldWay, cli];

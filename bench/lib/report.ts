@@ -50,13 +50,17 @@ function verdict(s: Summary): Summary['verdict'] {
   return (t.op === '<=' ? x <= t.limit : x >= t.limit) ? 'PASS' : 'MISS';
 }
 
-const fmt = (x: number, unit: string): string => {
-  if (unit === 'ms' && x >= 10_000) return `${(x / 1000).toFixed(1)} s`;
+/** A number in its unit, seconds for long times: [text, unit]. */
+const scaled = (x: number, unit: string, asSeconds: boolean): [string, string] => {
+  if (unit === 'ms' && asSeconds) return [(x / 1000).toFixed(1), 's'];
   const digits = Math.abs(x) >= 100 || Number.isInteger(x) ? 0 : Math.abs(x) >= 10 ? 1 : 2;
-  return `${x.toFixed(digits)}${unit ? ` ${unit}` : ''}`;
+  return [x.toFixed(digits), unit];
 };
-const range = (r: { median: number; min: number; max: number }, unit: string): string =>
-  `${fmt(r.median, unit)} (${fmt(r.min, '')}–${fmt(r.max, '')})`;
+const range = (r: { median: number; min: number; max: number }, unit: string): string => {
+  const s = r.median >= 10_000;
+  const [median, u] = scaled(r.median, unit, s);
+  return `${median}${u ? ` ${u}` : ''} (${scaled(r.min, unit, s)[0]}–${scaled(r.max, unit, s)[0]})`;
+};
 const ratioText = (s: Summary): string =>
   s.ratio ? `${s.ratio.median.toFixed(2)}×${s.speedup ? ' faster' : ''} (${s.ratio.min.toFixed(2)}–${s.ratio.max.toFixed(2)})` : '—';
 
