@@ -3,5 +3,8 @@ import type { Figure } from '../lib/figure.js';
 import { figure as converge } from './converge.js';
 import { figure as oldWay } from './old-way.js';
 import { figure as cli } from './cli-startup.js';
+import { figure as controllerRss } from './controller-rss.js';
+import { figure as resync } from './resync.js';
+import { figure as edit } from './edit.js';
 
-export const FIGURES: Figure[] = [converge, oldWay, cli];
+export const FIGURES: Figure[] = [converge, oldWay, cli, controllerRss, resync, edit];

@@ -3,7 +3,7 @@
 /** A target on a row's value or on its ratio to the baseline. */
 export interface Target {
   on: 'value' | 'ratio';
-  op: '<=' | '>=';
+  op: '<=' | '<' | '>=';
   limit: number;
   /** Said in the table, e.g. "≤ 1.5× best raw". */
   text: string;

@@ -47,7 +47,8 @@ function verdict(s: Summary): Summary['verdict'] {
   if (!t) return '—';
   const x = t.on === 'value' ? s.value.median : s.ratio?.median;
   if (x === undefined || Number.isNaN(x)) return 'MISS';
-  return (t.op === '<=' ? x <= t.limit : x >= t.limit) ? 'PASS' : 'MISS';
+  const met = t.op === '<=' ? x <= t.limit : t.op === '<' ? x < t.limit : x >= t.limit;
+  return met ? 'PASS' : 'MISS';
 }
 
 /** A number in its unit, seconds for long times: [text, unit]. */
