@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for wimaxvm: libvirt (headers for the native
 # binding, the daemon, the test driver), QEMU and qemu-img, Open vSwitch and traffic tools for
-# the system tests, zsh to test its completion; then the npm dependencies (which build @unraid/libvirt) and the build.
+# the system tests, zsh to test its completion, what the tiny real guest is built from (see
+# test/helpers/real-guest/); then the npm dependencies (which build @unraid/libvirt) and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential python3 libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh)
+packages=(build-essential python3 libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh
+  busybox-static syslinux mtools dosfstools xz-utils dnsmasq-base)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -16,6 +18,31 @@ if ((${#missing[@]})); then
   echo "installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real guest's kernel: Debian's linux-image-amd64, downloaded (not installed) as a .deb for
+# test/helpers/real-guest/ to unpack, into the cache it builds in (the same default there).
+# Once per machine. Stale or missing apt lists (a fresh machine) get one apt-get update.
+if [ -n "${WIMAXVM_REAL_GUEST_CACHE:-}" ]; then guest_cache=$WIMAXVM_REAL_GUEST_CACHE
+elif [ "$(id -u)" -eq 0 ]; then guest_cache=/var/cache/wimaxvm/real-guest
+else guest_cache=${XDG_CACHE_HOME:-$HOME/.cache}/wimaxvm/real-guest; fi
+fetch_guest_kernel() { # into $1; fails when apt does not know or cannot fetch the package
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n1)
+  [ -n "$pkg" ] || return 1
+  echo "downloading the real guest's kernel: $pkg"
+  (cd "$1" && apt-get download -qq "$pkg")
+}
+if ! compgen -G "$guest_cache/kernel/linux-image-*.deb" >/dev/null; then
+  mkdir -p "$guest_cache/kernel"
+  tmp=$(mktemp -d "$guest_cache/kernel/.download-XXXXXX")
+  chmod 777 "$tmp" # apt-get download, run as root, writes as the _apt user
+  if ! fetch_guest_kernel "$tmp"; then
+    if [ "$(id -u)" -eq 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    fetch_guest_kernel "$tmp" || { echo "cannot download linux-image-amd64's kernel package for the real guest" >&2; exit 1; }
+  fi
+  mv "$tmp"/linux-image-*.deb "$guest_cache/kernel/"
+  rm -rf "$tmp"
 fi
 
 # package.json's allowScripts lets the native builds run under npm 11: @unraid/libvirt and

@@ -1,7 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import {
-  buildDomainXml, diffFacts, factsOf, METADATA_NS, parseDomainXml,
+  buildDomainXml, diffFacts, factsOf, METADATA_NS, parseDomainXml, serialLogPath,
   type DomainDefinition, type DomainFacts, type NicAttachment,
 } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 
@@ -202,6 +202,17 @@ describe('nic XML', () => {
     const tree = strict.parse(buildDomainXml(def({ diskPaths: ['/a', '/b', '/c'] }))) as any;
     const disks = tree.domain[0].devices[0].disk as any[];
     expect(disks.map((d) => [d.source[0]['@file'], d.target[0]['@dev']])).toEqual([['/a', 'vda'], ['/b', 'vdb'], ['/c', 'vdc']]);
+  });
+
+  it('gives QEMU guests a serial port logged to serialLogPath, appended across starts; test domains none', () => {
+    for (const type of ['kvm', 'qemu'] as const) {
+      const serial = (strict.parse(buildDomainXml(def({ type }))) as any).domain[0].devices[0].serial as any[];
+      expect(serial).toHaveLength(1);
+      expect(serial[0]['@type']).toBe('pty');
+      expect(serial[0].log[0]).toEqual({ '@file': serialLogPath('vm30'), '@append': 'on' });
+    }
+    expect((strict.parse(buildDomainXml(def({ type: 'test' }))) as any).domain[0].devices[0].serial).toBeUndefined();
+    expect(serialLogPath('a'.repeat(247)).split('/').pop()!.length).toBeLessThanOrEqual(255);
   });
 });
 

@@ -36,6 +36,15 @@ export function vmPortName(domainName: string): string {
   return `wx${createHash('sha256').update(domainName).digest('hex').slice(0, 11)}`;
 }
 
+/**
+ * Where virtlogd keeps a guest's serial console (ttyS0), next to libvirt's own NAME.log: readable
+ * while the guest runs and after, appended across starts and restores, rotated by virtlogd.
+ * A domain name has at most 247 bytes, so NAME.serial fits a file name (255).
+ */
+export function serialLogPath(domainName: string): string {
+  return `/var/log/libvirt/qemu/${domainName}.serial`;
+}
+
 export interface DomainDefinition {
   name: string;
   uuid: string;
@@ -126,6 +135,9 @@ export function buildDomainXml(def: DomainDefinition): string {
           target: { '@dev': `vd${String.fromCharCode(97 + i)}`, '@bus': 'virtio' },
         })),
         interface: nicXml(def.mac, def.nic),
+        // A serial port (libvirt adds the console on it for `virsh console`), logged to a file.
+        // Not on the test driver, which has no guests to speak.
+        ...(def.type === 'test' ? {} : { serial: { '@type': 'pty', log: { '@file': serialLogPath(def.name), '@append': 'on' } } }),
         graphics: { '@type': 'vnc', '@port': '-1', '@autoport': 'yes', '@listen': '127.0.0.1' },
       },
     },
