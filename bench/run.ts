@@ -71,7 +71,41 @@ function runOnce(name: string): Promise<Row[]> {
 const summaries: Summary[] = [];
 const raw: Record<string, Row[][]> = {};
 const failures: string[] = [];
-for (const figure of chosen) {
+const outDir = join(PACKAGE_ROOT, 'bench', 'out');
+mkdirSync(outDir, { recursive: true });
+const stamp = machine.date.replace(/[:.]/g, '-');
+
+function report(pending: string[]): string {
+  const missed = summaries.filter((s) => s.verdict === 'MISS');
+  return [
+    '# wimaxvm bench results',
+    '',
+    `Written by \`npm run bench${quick ? ' -- --quick' : ''}${values.write ? ' -- --write' : ''}\` (bench/run.ts). Every run of a figure is a fresh process; each figure is the median of ${runs} run(s), with min and max; ratios are taken per run against the baseline of the same run.`,
+    '',
+    `- Date: ${machine.date}`,
+    `- Commit: ${machine.commit}`,
+    `- Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB memory, load average at start ${machine.loadAverageAtStart.join(' / ')} (1/5/15 min), Node ${machine.node}`,
+    '',
+    markdownTable(summaries),
+    '',
+    missed.length ? `**Missed targets (${missed.length}):** ${missed.map((s) => s.label).join('; ')}.` : (summaries.length ? 'Every target met.' : ''),
+    ...(pending.length ? ['', `Not run yet: ${pending.join(', ')}.`] : []),
+    ...(failures.length ? ['', '**Runs that failed:**', ...failures.map((f) => `- ${f}`)] : []),
+    '',
+    ...(notes(summaries).length ? ['Notes:', ...notes(summaries).map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
+}
+
+/** Written after every figure, so that a long run interrupted still leaves what it measured. */
+function save(pending: string[]): string {
+  const text = report(pending);
+  writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify({ machine, runs: raw, summaries, failures }, null, 2) + '\n');
+  writeFileSync(join(outDir, 'RESULTS.md'), text);
+  if (values.write) writeFileSync(join(PACKAGE_ROOT, 'bench', 'RESULTS.md'), text);
+  return text;
+}
+
+for (const [index, figure] of chosen.entries()) {
   raw[figure.name] = [];
   for (let i = 1; i <= runs; i++) {
     process.stderr.write(`${figure.name}: run ${i} of ${runs}\n`);
@@ -83,35 +117,10 @@ for (const figure of chosen) {
     }
   }
   if (raw[figure.name]!.length) summaries.push(...summarize(figure.name, figure.title, raw[figure.name]!));
+  save(chosen.slice(index + 1).map((f) => f.name));
 }
 
-const missed = summaries.filter((s) => s.verdict === 'MISS');
-const report = [
-  '# wimaxvm bench results',
-  '',
-  `Written by \`npm run bench${quick ? ' -- --quick' : ''}${values.write ? ' -- --write' : ''}\` (bench/run.ts). Every run of a figure is a fresh process; each figure is the median of ${runs} run(s), with min and max; ratios are taken per run against the baseline of the same run.`,
-  '',
-  `- Date: ${machine.date}`,
-  `- Commit: ${machine.commit}`,
-  `- Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB memory, load average at start ${machine.loadAverageAtStart.join(' / ')} (1/5/15 min), Node ${machine.node}`,
-  '',
-  markdownTable(summaries),
-  '',
-  missed.length ? `**Missed targets (${missed.length}):** ${missed.map((s) => s.label).join('; ')}.` : (summaries.length ? 'Every target met.' : ''),
-  ...(failures.length ? ['', '**Runs that failed:**', ...failures.map((f) => `- ${f}`)] : []),
-  '',
-  ...(notes(summaries).length ? ['Notes:', ...notes(summaries).map((n) => `- ${n}`), ''] : []),
-].join('\n');
-
-const outDir = join(PACKAGE_ROOT, 'bench', 'out');
-mkdirSync(outDir, { recursive: true });
-const stamp = machine.date.replace(/[:.]/g, '-');
-writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify({ machine, runs: raw, summaries, failures }, null, 2) + '\n');
-writeFileSync(join(outDir, 'RESULTS.md'), report);
-console.log(report);
+console.log(save([]));
 console.log(`raw runs: ${join(outDir, `${stamp}.json`)}`);
-if (values.write) {
-  writeFileSync(join(PACKAGE_ROOT, 'bench', 'RESULTS.md'), report);
-  console.log(`written to ${join(PACKAGE_ROOT, 'bench', 'RESULTS.md')}`);
-}
+if (values.write) console.log(`written to ${join(PACKAGE_ROOT, 'bench', 'RESULTS.md')}`);
 process.exitCode = failures.length ? 1 : 0;

@@ -6,5 +6,7 @@ import { figure as cli } from './cli-startup.js';
 import { figure as controllerRss } from './controller-rss.js';
 import { figure as resync } from './resync.js';
 import { figure as edit } from './edit.js';
+import { figure as stations } from './stations.js';
+import { figure as kvm } from './kvm.js';
 
-export const FIGURES: Figure[] = [converge, oldWay, cli, controllerRss, resync, edit];
+export const FIGURES: Figure[] = [converge, oldWay, cli, controllerRss, resync, edit, stations, kvm];

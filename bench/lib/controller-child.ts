@@ -52,6 +52,11 @@ export class ControllerChild {
     }
   }
 
+  /** The end of its log, for an error message. */
+  logTail(chars = 3000): string {
+    return this.log.slice(-chars);
+  }
+
   get pid(): number {
     return this.child.pid!;
   }

@@ -7,9 +7,9 @@ import { macOf } from './manifests.js';
 export { RawLibvirt };
 
 /** The XML the controller would define for a 64 MiB, 1-vCPU VM without disks. */
-export function rawXml(name: string, i: number, type: 'test' | 'kvm' | 'qemu' = 'test', memoryKiB = 65536): string {
+export function rawXml(name: string, i: number, type: 'test' | 'kvm' | 'qemu' = 'test', memoryKiB = 65536, diskPaths: string[] = []): string {
   return buildDomainXml({
-    name, uuid: domainUuidFor(`raw-${name}`), type, memoryKiB, vcpus: 1, diskPaths: [], mac: macOf(i, '52:54:01'),
+    name, uuid: domainUuidFor(`raw-${name}`), type, memoryKiB, vcpus: 1, diskPaths, mac: macOf(i, '52:54:01'),
     nic: { type: 'user' }, owner: { uid: name, namespace: 'raw', name, generation: 1, specHash: 'x', mac: '' },
   });
 }
