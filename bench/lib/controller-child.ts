@@ -35,7 +35,7 @@ export class ControllerChild {
     this.exited = new Promise((resolve) => child.once('close', (code) => resolve(code)));
   }
 
-  /** `wimaxvm run FLAGS --listen 127.0.0.1:0`; resolves once its HTTP API answers. */
+  /** `wimaxvm run FLAGS --listen 127.0.0.1:0`; resolves once its HTTP API answers and its directory source has synced. */
   static async start(flags: string[]): Promise<ControllerChild> {
     const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'wimaxvm.js'), 'run', ...flags, '--listen', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const c = new ControllerChild(child);
@@ -44,7 +44,9 @@ export class ControllerChild {
     for (;;) {
       if (gone) throw new Error(`the controller exited before listening:\n${c.log.slice(-3000)}`);
       const address = /"msg":"HTTP API listening"[^\n]*"address":"([^"]+)"/.exec(c.log)?.[1];
-      if (address) {
+      // Files written before the directory source has synced may be missed (seen: 9 of 10 files
+      // written during a slow start never read until a resync): declare only after it.
+      if (address && /"msg":"directory source synced"/.test(c.log)) {
         c.url = `http://${address}/metrics`;
         return c;
       }
