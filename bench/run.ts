@@ -7,10 +7,12 @@
 //   npm run bench -- --only converge    one figure (or several: --only converge,cli)
 //   npm run bench -- --runs 5           more runs
 //   npm run bench -- --write            also rewrite bench/RESULTS.md (the one tracked output)
+//   node dist/bench/run.js --combine bench/out/A.json,bench/out/B.json [--write]
+//                                       one report from runs made separately (e.g. side by side)
 //
 // An ordinary run writes only to bench/out/ (git-ignored): the raw runs as JSON and the report.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +22,7 @@ import { ROWS_MARK, type Row } from './lib/figure.js';
 import { markdownTable, notes, summarize, type Summary } from './lib/report.js';
 
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, runs: { type: 'string' }, write: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, runs: { type: 'string' }, write: { type: 'boolean' }, combine: { type: 'string' } } });
 const quick = values.quick ?? false;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
 const only = values.only?.split(',');
@@ -75,34 +77,50 @@ const outDir = join(PACKAGE_ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 const stamp = machine.date.replace(/[:.]/g, '-');
 
-function report(pending: string[]): string {
-  const missed = summaries.filter((s) => s.verdict === 'MISS');
+type Machine = typeof machine;
+interface Saved { machine: Machine; runs: Record<string, Row[][]>; summaries: Summary[]; failures: string[] }
+
+const machineLine = (m: Machine): string =>
+  `- ${m.date}, commit ${m.commit}: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB memory, load average at start ${m.loadAverageAtStart.join(' / ')} (1/5/15 min), Node ${m.node}; ${m.mode}, ${m.runs} run(s) a figure`;
+
+function report(sources: Saved[], pending: string[]): string {
+  const all = FIGURES.flatMap((f) => sources.flatMap((src) => src.summaries.filter((s) => s.figure === f.name)));
+  const failed = sources.flatMap((src) => src.failures);
+  const missed = all.filter((s) => s.verdict === 'MISS');
   return [
     '# wimaxvm bench results',
     '',
-    `Written by \`npm run bench${quick ? ' -- --quick' : ''}${values.write ? ' -- --write' : ''}\` (bench/run.ts). Every run of a figure is a fresh process; each figure is the median of ${runs} run(s), with min and max; ratios are taken per run against the baseline of the same run.`,
+    `Written by \`npm run bench\` (bench/run.ts). Every run of a figure is a fresh process; each figure is the median of its runs (the count is in the wimaxvm column), with min and max; ratios are taken per run against the baseline measured in the same run.`,
     '',
-    `- Date: ${machine.date}`,
-    `- Commit: ${machine.commit}`,
-    `- Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB memory, load average at start ${machine.loadAverageAtStart.join(' / ')} (1/5/15 min), Node ${machine.node}`,
+    sources.length > 1 ? 'Made of these bench runs (run side by side to fit the time):' : 'Run:',
+    ...sources.map((src) => machineLine(src.machine)),
     '',
-    markdownTable(summaries),
+    markdownTable(all),
     '',
-    missed.length ? `**Missed targets (${missed.length}):** ${missed.map((s) => s.label).join('; ')}.` : (summaries.length ? 'Every target met.' : ''),
+    missed.length ? `**Missed targets (${missed.length} of ${all.filter((s) => s.target).length}):** ${missed.map((s) => s.label).join('; ')}.` : (all.length ? 'Every target met.' : ''),
     ...(pending.length ? ['', `Not run yet: ${pending.join(', ')}.`] : []),
-    ...(failures.length ? ['', '**Runs that failed:**', ...failures.map((f) => `- ${f}`)] : []),
+    ...(failed.length ? ['', '**Runs that failed:**', ...failed.map((f) => `- ${f}`)] : []),
     '',
-    ...(notes(summaries).length ? ['Notes:', ...notes(summaries).map((n) => `- ${n}`), ''] : []),
+    ...(notes(all).length ? ['Notes:', ...notes(all).map((n) => `- ${n}`), ''] : []),
   ].join('\n');
 }
 
 /** Written after every figure, so that a long run interrupted still leaves what it measured. */
 function save(pending: string[]): string {
-  const text = report(pending);
+  const text = report([{ machine, runs: raw, summaries, failures }], pending);
   writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify({ machine, runs: raw, summaries, failures }, null, 2) + '\n');
   writeFileSync(join(outDir, 'RESULTS.md'), text);
   if (values.write) writeFileSync(join(PACKAGE_ROOT, 'bench', 'RESULTS.md'), text);
   return text;
+}
+
+if (values.combine) {
+  const sources = values.combine.split(',').map((file) => JSON.parse(readFileSync(file, 'utf8')) as Saved);
+  const text = report(sources, []);
+  writeFileSync(join(outDir, 'RESULTS.md'), text);
+  if (values.write) writeFileSync(join(PACKAGE_ROOT, 'bench', 'RESULTS.md'), text);
+  console.log(text);
+  process.exit(0);
 }
 
 for (const [index, figure] of chosen.entries()) {

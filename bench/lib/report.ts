@@ -69,7 +69,7 @@ export function markdownTable(summaries: Summary[]): string {
   const lines = ['| Figure | wimaxvm: median (min–max) | Baseline, same run: median (min–max) | Ratio: median (min–max) | Target | Verdict |', '| --- | --- | --- | --- | --- | --- |'];
   for (const s of summaries) {
     const base = s.baseline ? `${range(s.baseline, s.unit)}: ${s.baselineLabel ?? ''}` : '—';
-    lines.push(`| ${s.label} | ${range(s.value, s.unit)} | ${base} | ${ratioText(s)} | ${s.target?.text ?? '—'} | **${s.verdict}** |`);
+    lines.push(`| ${s.label} | ${range(s.value, s.unit)}, ${s.runs} run${s.runs === 1 ? '' : 's'} | ${base} | ${ratioText(s)} | ${s.target?.text ?? '—'} | **${s.verdict}** |`);
   }
   return lines.join('\n');
 }
