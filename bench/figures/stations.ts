@@ -61,9 +61,11 @@ async function controllerRun(n: number): Promise<{ ms: number; processes: number
   const t0 = performance.now();
   const running = await startController(config, silentLogger);
   const keys = Array.from({ length: n }, (_, i) => `WimaxClient/default/st-${i}`);
+  const deadline = performance.now() + 20 * 60_000; // a bench never hangs
   for (;;) {
     await running.idle();
     if (keys.every((k) => running.statuses.get(k)?.status?.printableStatus === 'Bound')) break;
+    if (performance.now() > deadline) throw new Error(`${keys.filter((k) => running.statuses.get(k)?.status?.printableStatus === 'Bound').length} of ${n} stations Bound after 20 min`);
     await new Promise((r) => setTimeout(r, 10));
   }
   const ms = performance.now() - t0;

@@ -75,10 +75,12 @@ export class ControllerChild {
     return memoryMiB(this.pid);
   }
 
-  /** Polls /metrics every `everyMs` until `done` holds for a scrape. */
-  async until(done: (m: Samples) => boolean, everyMs = 100): Promise<Samples> {
+  /** Polls /metrics every `everyMs` until `done` holds for a scrape; a bench never hangs: gives up after `timeoutMs`. */
+  async until(done: (m: Samples) => boolean, everyMs = 100, timeoutMs = 20 * 60_000): Promise<Samples> {
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`the controller exited:\n${this.log.slice(-3000)}`);
+      if (performance.now() > deadline) throw new Error(`gave up after ${timeoutMs / 1000} s waiting on the controller; its log ends:\n${this.log.slice(-3000)}`);
       const m = await this.metrics();
       if (done(m)) return m;
       await new Promise((r) => setTimeout(r, everyMs));
