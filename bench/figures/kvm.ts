@@ -49,7 +49,8 @@ class RunningWatch {
     while (!this.stopped) {
       for (const id of await this.conn.connectListDomains()) {
         if (this.ids.has(id)) continue;
-        const name = await this.conn.domainGetName(await this.conn.domainLookupByID(id)).catch(() => '');
+        // A domain may go between the listing and the lookup (others' tests share the daemon).
+        const name = await this.conn.domainLookupByID(id).then((d) => this.conn.domainGetName(d)).catch(() => '');
         this.ids.set(id, name);
         if (name.startsWith(this.prefix) && !this.seen.has(name)) this.seen.set(name, performance.now());
       }
