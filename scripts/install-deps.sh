@@ -49,10 +49,11 @@ if ! compgen -G "$guest_cache/kernel/linux-image-*-cloud-amd64_*.deb" >/dev/null
   rm -rf "$tmp"
 fi
 
-# package.json's allowScripts lets the native builds run under npm 11: @unraid/libvirt and
-# better-sqlite3 (no prebuilt binary can be downloaded here, so node-gyp compiles its bundled
-# SQLite: about two minutes on two cores, needs python3, make and g++).
-native=(node_modules/@unraid/libvirt/build/Release/libvirt.node node_modules/better-sqlite3/build/Release/better_sqlite3.node build/Release/wimaxvm_libvirt.node)
+# The native builds: better-sqlite3 (package.json's allowScripts lets it build under npm 11; no
+# prebuilt binary can be downloaded here, so node-gyp compiles its bundled SQLite: about two
+# minutes on two cores, needs python3, make and g++) and wimaxvm's own libvirt binding
+# (binding.gyp, built by the package's install script against libvirt-dev).
+native=(node_modules/better-sqlite3/build/Release/better_sqlite3.node build/Release/wimaxvm_libvirt.node)
 
 # Does node_modules hold what package-lock.json says? npm records what it installed in
 # node_modules/.package-lock.json: every package the lock names must be there in the same

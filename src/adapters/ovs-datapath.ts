@@ -12,7 +12,7 @@
 //   table 1  slice uplink:   dl_vlan=VLAN → meter, NORMAL      base: NORMAL
 //   table 2  slice downlink: in_port=VM port → [meter,] output to the uplink   base: the same, unmetered
 // A slice's table-2 flow is there even without a downlink rate: it records the slice's VM port.
-import { execFile } from 'node:child_process';
+import { execFile } from '../observability/counted-child-process.js';
 import { basename } from 'node:path';
 import { errorMessage, type Logger } from '../core/logger.js';
 import {

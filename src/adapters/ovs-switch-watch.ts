@@ -6,7 +6,8 @@
 // of one column). Each prints a line once connected and exits when its daemon goes away; it is
 // then started again with backoff. The OVS tools find the daemons as they always do
 // (OVS_RUNDIR, default /var/run/openvswitch).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from '../observability/counted-child-process.js';
 import type { Logger } from '../core/logger.js';
 import { WatchBackoff } from '../core/watch-backoff.js';
 

@@ -1,5 +1,5 @@
 // Disk overlays with qemu-img: one process per overlay created, never per reconcile.
-import { execFile } from 'node:child_process';
+import { execFile } from '../observability/counted-child-process.js';
 import { createHash } from 'node:crypto';
 import { access, mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { join, relative, isAbsolute, resolve, sep } from 'node:path';

@@ -4,6 +4,7 @@
 // collect() callbacks rather than pushed, so they can never go stale between scrapes.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ReconcileOutcome } from '../core/controller.js';
+import { callCounts, isMutatingLibvirtCall, type CallCounts } from './call-counters.js';
 import type { Datapath } from '../ports/datapath.js';
 import type { Hypervisor } from '../ports/hypervisor.js';
 
@@ -84,6 +85,23 @@ export class Metrics {
       name: 'wimaxvm_ovs_call_duration_seconds', help: 'Time of calls to the Open vSwitch datapath, by port operation and result (ok, error).',
       labelNames: ['operation', 'result'], buckets: DURATION_BUCKETS, registers,
     });
+
+    // Process-wide tallies (call-counters.ts), read at scrape time.
+    const tally = <L extends string>(name: string, help: string, labelNames: readonly L[], read: (c: CallCounts) => [Partial<Record<L, string>>, number][]): void => {
+      new Counter({
+        name, help, labelNames, registers,
+        collect() {
+          this.reset();
+          for (const [labels, n] of read(callCounts())) this.inc(labels, n);
+        },
+      });
+    };
+    tally('wimaxvm_libvirt_calls_total', 'libvirt calls made by this process, by C function name, and whether the call changes anything.', ['call', 'mutating'],
+      (c) => [...c.libvirt].map(([call, n]) => [{ call, mutating: String(isMutatingLibvirtCall(call)) }, n]));
+    tally('wimaxvm_processes_spawned_total', 'Processes this process started, by command.', ['command'],
+      (c) => [...c.processes].map(([command, n]) => [{ command }, n]));
+    tally('wimaxvm_ovs_transactions_total', 'Open vSwitch transactions: each ovs-vsctl run is one OVSDB transaction, each ovs-ofctl add-flows one batch of flow mods; by tool and subcommand.', ['tool', 'command'],
+      (c) => [...c.ovs].map(([key, n]) => { const [tool, command] = key.split(' '); return [{ tool: tool!, command: command ?? '' }, n]; }));
 
     // Each gauge asks the callback itself: the callback only counts, and a gauge that relied on
     // another's collect() having run first would depend on the registry's ordering.

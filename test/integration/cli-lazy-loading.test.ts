@@ -43,7 +43,7 @@ function packages(modules: string[]): Set<string> {
 }
 
 /** What no command but `run` (the controller) and `vmstat` (libvirt) needs. */
-const CONTROLLER_ONLY = ['@kubernetes/client-node', '@unraid/libvirt', 'prom-client', 'chokidar', 'fast-xml-parser'];
+const CONTROLLER_ONLY = ['@kubernetes/client-node', 'addon:wimaxvm_libvirt.node', 'prom-client', 'chokidar', 'fast-xml-parser'];
 /** The manifest parser's and the schema validator's libraries: only for reading YAML declarations. */
 const DECLARATIONS = ['ajv', 'yaml', 'js-yaml'];
 

@@ -1,5 +1,6 @@
 // Per-call cost of a lookup + state + XML on test:///default: this binding vs @unraid/libvirt,
-// same process, same run, alternating rounds (the machine is shared and noisy). Not a test:
+// same process, same run, alternating rounds (the machine is shared and noisy). Not a test.
+// @unraid/libvirt is no longer a dependency: `npm install --no-save @unraid/libvirt@2.2.1` first, then
 //   node test/libvirt-binding/per-call-cost.mjs [iterations per round]
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';

@@ -1,0 +1,109 @@
+// The call counters in /metrics: libvirt calls by name and mutating-or-not, processes spawned and
+// OVS transactions, measured on the real controller (test:///default) and a real Open vSwitch.
+// The tallies are process-wide, so each check compares two readings taken around what it does.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OvsDatapath } from '../../src/adapters/ovs-datapath.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { callCounts, countsSince, isMutatingLibvirtCall, mutatingLibvirtCalls } from '../../src/observability/call-counters.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { eventually, Harness, manyVms } from '../helpers/harness.js';
+import { ovsTestsEnabled } from '../helpers/ovs-testbed.js';
+
+/** Sample value by its full name with labels, e.g. wimaxvm_libvirt_calls_total{call="virDomainCreate",mutating="true"}. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+const sumWhere = (m: Map<string, number>, prefix: string, label: string): number =>
+  [...m].filter(([k]) => k.startsWith(prefix) && k.includes(label)).reduce((s, [, v]) => s + v, 0);
+
+describe('libvirt call counters on the real controller', () => {
+  let h: Harness;
+  let url: string;
+  const N = 30;
+
+  beforeAll(async () => {
+    h = await Harness.create({ files: { 'a.yaml': manyVms(Array.from({ length: N }, (_, i) => ({ name: `cc-${i}` }))) } });
+    h.flags = { listen: '127.0.0.1:0' };
+    url = `http://127.0.0.1:${(await h.start()).httpAddress!.port}/metrics`;
+  });
+  afterAll(async () => h.dispose());
+
+  it('a converge shows every define and start, counted as mutating', async () => {
+    await eventually(() => Array.from({ length: N }, (_, i) => h.status(`cc-${i}`)?.printableStatus).every((s) => s === 'Running'), 'all Running');
+    await h.settle();
+    const m = samples(await (await fetch(url)).text());
+    // This process defined and started nothing else: the observer connection only reads.
+    expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainDefineXML",mutating="true"}')).toBe(N);
+    expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainCreate",mutating="true"}')).toBe(N);
+    expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainGetXMLDesc",mutating="false"}')).toBeGreaterThan(0);
+  });
+
+  it('a resync with nothing to do reads libvirt but makes no mutating call', async () => {
+    await h.settle();
+    const before = samples(await (await fetch(url)).text());
+    const counted = callCounts();
+    h.running!.resync();
+    await h.running!.idle();
+    const during = countsSince(counted);
+    const after = samples(await (await fetch(url)).text());
+    expect(mutatingLibvirtCalls(during)).toBe(0);
+    expect([...during.libvirt.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // it did look
+    const mutating = (m: Map<string, number>) => sumWhere(m, 'wimaxvm_libvirt_calls_total{', 'mutating="true"');
+    expect(mutating(after)).toBe(mutating(before));
+    expect(sumWhere(after, 'wimaxvm_libvirt_calls_total{', 'mutating="false"')).toBeGreaterThan(sumWhere(before, 'wimaxvm_libvirt_calls_total{', 'mutating="false"'));
+  });
+
+  it('a call nobody classified counts as mutating', () => {
+    expect(isMutatingLibvirtCall('virDomainLookupByName')).toBe(false);
+    expect(isMutatingLibvirtCall('virDomainGetState')).toBe(false);
+    expect(isMutatingLibvirtCall('virDomainSetMetadata')).toBe(true);
+    expect(isMutatingLibvirtCall('virDomainSomethingNew')).toBe(true);
+  });
+});
+
+const ovs = ovsTestsEnabled();
+
+describe.runIf(ovs)('process and OVS transaction counters on a real Open vSwitch', () => {
+  const run = Math.random().toString(36).slice(2, 6).padEnd(4, '0');
+  const bridge = `wxcc${run}`;
+  const uplink = `wxcc${run}u`;
+  const vmPort = `wxcc${run}v`;
+  const vsctl = (...args: string[]) => execFileSync('ovs-vsctl', ['--timeout=20', ...args], { stdio: 'ignore' });
+
+  beforeAll(() => {
+    vsctl('add-br', bridge, '--', 'set', 'bridge', bridge, 'datapath_type=netdev',
+      '--', 'add-port', bridge, uplink, '--', 'set', 'interface', uplink, 'type=internal',
+      '--', 'add-port', bridge, vmPort, '--', 'set', 'interface', vmPort, 'type=internal');
+  });
+  afterAll(() => void spawnSync('ovs-vsctl', ['--timeout=20', '--if-exists', 'del-br', bridge]));
+
+  it('50 stations bound at once are one flow-mod batch, not a process each, and /metrics says so', async () => {
+    const dp = new OvsDatapath({ bridge, uplink, logger: silentLogger });
+    await dp.ensureBase();
+    await dp.refresh();
+    const metrics = new Metrics();
+    const before = samples(await metrics.render());
+    const counted = callCounts();
+    const macs = Array.from({ length: 50 }, (_, i) => `02:00:00:cc:00:${i.toString(16).padStart(2, '0')}`);
+    await Promise.all(macs.map((mac) => dp.applyClientPath({ mac, vlan: 7, vmPort })));
+    const during = countsSince(counted);
+    const batches = during.ovs.get('ovs-ofctl add-flows') ?? 0;
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(during.processes.get('ovs-ofctl')).toBe(batches); // every ovs-ofctl process was a batch
+    expect(batches).toBeLessThan(macs.length);
+    const after = samples(await metrics.render());
+    const key = 'wimaxvm_ovs_transactions_total{tool="ovs-ofctl",command="add-flows"}';
+    expect(after.get(key)! - (before.get(key) ?? 0)).toBe(batches);
+    const spawned = 'wimaxvm_processes_spawned_total{command="ovs-ofctl"}';
+    expect(after.get(spawned)! - (before.get(spawned) ?? 0)).toBe(batches);
+    // ensureBase's ovs-vsctl list-ports is one OVSDB transaction, counted as such.
+    expect(after.get('wimaxvm_ovs_transactions_total{tool="ovs-vsctl",command="list-ports"}')).toBeGreaterThanOrEqual(1);
+  });
+});
