@@ -10,7 +10,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { eventually, Harness, manyVms } from '../helpers/harness.js';
 import { ovsTestsEnabled } from '../helpers/ovs-testbed.js';
 
-/** Sample value by its full name with labels, e.g. wimaxvm_libvirt_calls_total{call="virDomainCreate",mutating="true"}. */
+/** Sample value by its full name with labels, e.g. wimaxvm_libvirt_calls_total{call="virDomainCreateWithFlags",mutating="true"}. */
 function samples(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -41,7 +41,7 @@ describe('libvirt call counters on the real controller', () => {
     const m = samples(await (await fetch(url)).text());
     // This process defined and started nothing else: the observer connection only reads.
     expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainDefineXML",mutating="true"}')).toBe(N);
-    expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainCreate",mutating="true"}')).toBe(N);
+    expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainCreateWithFlags",mutating="true"}')).toBe(N);
     expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainGetXMLDesc",mutating="false"}')).toBeGreaterThan(0);
   });
 

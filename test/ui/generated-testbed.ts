@@ -79,22 +79,5 @@ export function generateTestbed(slices: number, stations: number, namespaces = 4
   };
 }
 
-/** A TrafficFeed the test publishes to by hand. */
-export class HandFedTraffic {
-  private last: TrafficSnapshot | undefined;
-  private readonly listeners = new Set<(s: TrafficSnapshot) => void>();
-
-  latest(): TrafficSnapshot | undefined {
-    return this.last;
-  }
-
-  subscribe(listener: (s: TrafficSnapshot) => void): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-
-  publish(snapshot: TrafficSnapshot): void {
-    this.last = snapshot;
-    for (const l of this.listeners) l(snapshot);
-  }
-}
+/** A TrafficFeed the test publishes to by hand: the controller's own broadcast. */
+export { TrafficBroadcast as HandFedTraffic } from '../../src/traffic/traffic-feed.js';

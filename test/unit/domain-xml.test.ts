@@ -1,7 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import {
-  buildDomainXml, diffFacts, factsOf, METADATA_NS, parseDomainXml, serialLogPath,
+  buildDomainXml, diffFacts, factsOf, logsSerialConsole, METADATA_NS, parseDomainXml, serialLogPath,
   type DomainDefinition, type DomainFacts, type NicAttachment,
 } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 
@@ -204,13 +204,17 @@ describe('nic XML', () => {
     expect(disks.map((d) => [d.source[0]['@file'], d.target[0]['@dev']])).toEqual([['/a', 'vda'], ['/b', 'vdb'], ['/c', 'vdc']]);
   });
 
-  it('gives QEMU guests a serial port logged to serialLogPath, appended across starts; test domains none', () => {
+  it('gives QEMU guests a serial port logged to serialLogPath where asked, appended across starts; test domains none', () => {
     for (const type of ['kvm', 'qemu'] as const) {
-      const serial = (strict.parse(buildDomainXml(def({ type }))) as any).domain[0].devices[0].serial as any[];
+      const serial = (strict.parse(buildDomainXml(def({ type, serialLog: true }))) as any).domain[0].devices[0].serial as any[];
       expect(serial).toHaveLength(1);
       expect(serial[0]['@type']).toBe('pty');
       expect(serial[0].log[0]).toEqual({ '@file': serialLogPath('vm30'), '@append': 'on' });
+      const unlogged = (strict.parse(buildDomainXml(def({ type }))) as any).domain[0].devices[0].serial as any[];
+      expect(unlogged[0].log).toBeUndefined();
     }
+    expect(['qemu:///system', 'qemu+ssh://root@h/system', 'qemu+tls://h/system?no_verify=1'].map(logsSerialConsole)).toEqual([true, true, true]);
+    expect(['qemu:///session', 'qemu+unix:///session?socket=/tmp/s', 'test:///default', 'qemu:///systemd'].map(logsSerialConsole)).toEqual([false, false, false, false]);
     expect((strict.parse(buildDomainXml(def({ type: 'test' }))) as any).domain[0].devices[0].serial).toBeUndefined();
     expect(serialLogPath('a'.repeat(247)).split('/').pop()!.length).toBeLessThanOrEqual(255);
   });

@@ -12,7 +12,7 @@ import { ImageError, type DiskImages } from '../../ports/disk-images.js';
 import type { Hypervisor } from '../../ports/hypervisor.js';
 import type { VlanClaims } from '../../ports/vlan-claims.js';
 import { domainNameProblem } from './domain-name.js';
-import { vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
+import { logsSerialConsole, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
 import type { Observed } from './observe.js';
 import type { Identity } from './ownership.js';
 import { chooseVlan, type VlanChoice } from './slice-network.js';
@@ -96,5 +96,6 @@ export async function desiredDefinition(
     ...(vlan !== undefined ? { vlan } : {}),
     controller: deps.identity.self,
   };
-  return { definition: { name: domainName, uuid, ...shape, owner }, diskImages, vlanChoice };
+  // Not part of specHash: where the console is logged is the connection's, not the spec's.
+  return { definition: { name: domainName, uuid, ...shape, owner, serialLog: logsSerialConsole(hypervisor.uri) }, diskImages, vlanChoice };
 }

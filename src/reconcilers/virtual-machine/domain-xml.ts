@@ -45,6 +45,15 @@ export function serialLogPath(domainName: string): string {
   return `/var/log/libvirt/qemu/${domainName}.serial`;
 }
 
+/**
+ * Whether guests on this connection get their serial console logged to serialLogPath: only
+ * the system QEMU driver (local or remote) logs into /var/log/libvirt/qemu; a session daemon
+ * cannot open files there ("Permission denied" at start), so its guests keep the port unlogged.
+ */
+export function logsSerialConsole(uri: string): boolean {
+  return /^qemu(\+[a-z]+)?:\/\/[^/]*\/system(\?|$)/.test(uri);
+}
+
 export interface DomainDefinition {
   name: string;
   uuid: string;
@@ -55,6 +64,8 @@ export interface DomainDefinition {
   mac: string;
   nic: NicAttachment;
   owner: OwnerMetadata;
+  /** Log the serial console to serialLogPath (see logsSerialConsole). */
+  serialLog?: boolean;
 }
 
 /** The parts of a domain the controller manages; compared to find drift and needed restarts. */
@@ -135,9 +146,9 @@ export function buildDomainXml(def: DomainDefinition): string {
           target: { '@dev': `vd${String.fromCharCode(97 + i)}`, '@bus': 'virtio' },
         })),
         interface: nicXml(def.mac, def.nic),
-        // A serial port (libvirt adds the console on it for `virsh console`), logged to a file.
-        // Not on the test driver, which has no guests to speak.
-        ...(def.type === 'test' ? {} : { serial: { '@type': 'pty', log: { '@file': serialLogPath(def.name), '@append': 'on' } } }),
+        // A serial port (libvirt adds the console on it for `virsh console`), logged to a file
+        // where the driver can. Not on the test driver, which has no guests to speak.
+        ...(def.type === 'test' ? {} : { serial: { '@type': 'pty', ...(def.serialLog ? { log: { '@file': serialLogPath(def.name), '@append': 'on' } } : {}) } }),
         graphics: { '@type': 'vnc', '@port': '-1', '@autoport': 'yes', '@listen': '127.0.0.1' },
       },
     },
