@@ -59,7 +59,7 @@ export class QuietFiles {
     for (const path of [...this.waiting.keys()]) this.finish(path);
   }
 
-  /** Changed without an event we saw (chokidar drops quick follow-ups): wait again. */
+  /** Changed without an event we saw (a watch can fold quick follow-ups into one): wait again. */
   private check(path: string): void {
     const entry = this.waiting.get(path);
     if (!entry) return;
