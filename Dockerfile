@@ -13,7 +13,7 @@ COPY bin ./bin
 COPY crds ./crds
 COPY examples ./examples
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
-# libvirt calls run on the binding's own thread pool (up to 16 threads); glibc's per-thread
+# libvirt calls run on the binding's own thread pool (two threads per CPU, 4 to 16); glibc's per-thread
 # malloc arenas otherwise hold ~100 MB more at 10,000 VMs (measured on the old binding).
 ENV MALLOC_ARENA_MAX=2
 # A writable home for the libvirt client (its cache, ssh known_hosts) under a read-only root: /tmp is an emptyDir.
