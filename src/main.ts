@@ -172,6 +172,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
 
   const traffic = datapath && config.nic.type === 'bridge' ? makeTraffic({
     config, bridge: config.nic.source, mode, store, clientIndex, vlans, registry: metrics.registry, logger, mayWrite: () => acting.isActing,
+    switchDown: () => switchWatch?.unreachableBecause,
   }) : undefined;
 
   let http: HttpServer | undefined;

@@ -13,13 +13,17 @@ export interface TrafficSamplerOptions {
   logger: Logger;
   /** Each sample's read time and outcome, for /metrics. */
   onSample?: (seconds: number, ok: boolean) => void;
+  /** Why the switch is away, while it is (its watch says so once, in its own warning). */
+  switchDown?: () => string | undefined;
 }
 
 export class TrafficSampler extends TrafficBroadcast {
   private readonly accountant = new TrafficAccountant();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private failing = false;
+  /** Reads failed in a row; the warning is given once per run of them. */
+  private failures = 0;
+  private warned = false;
 
   constructor(private readonly opts: TrafficSamplerOptions) {
     super();
@@ -49,8 +53,9 @@ export class TrafficSampler extends TrafficBroadcast {
     try {
       const sample = await this.opts.reader.read();
       this.opts.onSample?.((performance.now() - started) / 1000, true);
-      if (this.failing) this.opts.logger.info('reading traffic counters works again');
-      this.failing = false;
+      if (this.warned) this.opts.logger.info('reading traffic counters works again');
+      this.failures = 0;
+      this.warned = false;
       const { stations, slices } = this.accountant.step(sample, this.opts.naming);
       const snapshot: TrafficSnapshot = {
         at: new Date(sample.atMs).toISOString(), intervalMs: this.opts.intervalMs,
@@ -59,8 +64,15 @@ export class TrafficSampler extends TrafficBroadcast {
       this.publish(snapshot);
     } catch (err) {
       this.opts.onSample?.((performance.now() - started) / 1000, false);
-      if (!this.failing) this.opts.logger.warn('cannot read traffic counters; retrying at the next interval', { error: errorMessage(err) });
-      this.failing = true;
+      // A switch restarting is its watch's news, not ours: warn only when reads keep failing
+      // (twice in a row, so the watch has had an interval to notice) while the switch is there.
+      this.failures++;
+      const quiet = this.warned || this.failures < 2 || this.opts.switchDown?.() !== undefined;
+      if (quiet) this.opts.logger.debug('cannot read traffic counters; retrying at the next interval', { error: errorMessage(err) });
+      else {
+        this.opts.logger.warn('cannot read traffic counters; retrying at the next interval', { error: errorMessage(err) });
+        this.warned = true;
+      }
     }
   }
 }

@@ -27,6 +27,8 @@ export interface TrafficDeps {
   vlans: VlanAllocator;
   registry: Registry;
   mayWrite: () => boolean;
+  /** Why the switch is away, while it is (SwitchWatch.unreachableBecause). */
+  switchDown?: () => string | undefined;
   logger: Logger;
 }
 
@@ -45,6 +47,7 @@ export function makeTraffic(deps: TrafficDeps): Traffic | undefined {
     intervalMs: config.trafficIntervalMs,
     logger,
     onSample: (seconds, ok) => metrics.observeSample(seconds, ok),
+    ...(deps.switchDown ? { switchDown: deps.switchDown } : {}),
   });
   const metrics = registerTrafficMetrics(deps.registry, sampler);
   const publisher = new TrafficStatusPublisher({
