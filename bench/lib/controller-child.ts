@@ -3,26 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { parseSamples, sum, type Samples } from '../../test/helpers/metrics-text.js';
 import { cpuSeconds, memoryMiB } from './process-usage.js';
 
-export type Samples = Map<string, number>;
-
-/** Prometheus text → value by full name with labels, e.g. wimaxvm_vms{status="Running"}. */
-export function parseSamples(text: string): Samples {
-  const out: Samples = new Map();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
-
-/** Sum of the samples of one metric whose labels contain `labels` (e.g. 'mutating="true"'). */
-export function sum(samples: Samples, metric: string, labels = ''): number {
-  let total = 0;
-  for (const [key, v] of samples) if ((key === metric || key.startsWith(`${metric}{`)) && key.includes(labels)) total += v;
-  return total;
-}
+export { parseSamples, sum, type Samples } from '../../test/helpers/metrics-text.js';
 
 export class ControllerChild {
   private log = '';

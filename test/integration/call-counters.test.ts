@@ -8,20 +8,8 @@ import { silentLogger } from '../../src/core/logger.js';
 import { callCounts, countsSince, isMutatingLibvirtCall, mutatingLibvirtCalls } from '../../src/observability/call-counters.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { eventually, Harness, manyVms } from '../helpers/harness.js';
+import { parseSamples as samples, sum } from '../helpers/metrics-text.js';
 import { ovsTestsEnabled } from '../helpers/ovs-testbed.js';
-
-/** Sample value by its full name with labels, e.g. wimaxvm_libvirt_calls_total{call="virDomainCreateWithFlags",mutating="true"}. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
-
-const sumWhere = (m: Map<string, number>, prefix: string, label: string): number =>
-  [...m].filter(([k]) => k.startsWith(prefix) && k.includes(label)).reduce((s, [, v]) => s + v, 0);
 
 describe('libvirt call counters on the real controller', () => {
   let h: Harness;
@@ -55,9 +43,9 @@ describe('libvirt call counters on the real controller', () => {
     const after = samples(await (await fetch(url)).text());
     expect(mutatingLibvirtCalls(during)).toBe(0);
     expect([...during.libvirt.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // it did look
-    const mutating = (m: Map<string, number>) => sumWhere(m, 'wimaxvm_libvirt_calls_total{', 'mutating="true"');
+    const mutating = (m: Map<string, number>) => sum(m, 'wimaxvm_libvirt_calls_total', 'mutating="true"');
     expect(mutating(after)).toBe(mutating(before));
-    expect(sumWhere(after, 'wimaxvm_libvirt_calls_total{', 'mutating="false"')).toBeGreaterThan(sumWhere(before, 'wimaxvm_libvirt_calls_total{', 'mutating="false"'));
+    expect(sum(after, 'wimaxvm_libvirt_calls_total', 'mutating="false"')).toBeGreaterThan(sum(before, 'wimaxvm_libvirt_calls_total', 'mutating="false"'));
   });
 
   it('a call nobody classified counts as mutating', () => {

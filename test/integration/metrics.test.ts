@@ -1,16 +1,7 @@
 // /metrics scraped over HTTP while the real controller converges many VMs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, Harness, manyVms } from '../helpers/harness.js';
-
-/** Sample value by its full name with labels, e.g. wimaxvm_vms{status="Running"}. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
+import { parseSamples as samples } from '../helpers/metrics-text.js';
 
 describe('/metrics during a run of many reconciles', () => {
   let h: Harness;
