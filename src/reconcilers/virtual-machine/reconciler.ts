@@ -25,6 +25,7 @@ import type { Stopping } from './plan.js';
 import { forgetResource, removeVm, reportBlockedCleanup, type RemovalDeps } from './removal.js';
 import { statusInputFor, writeVmStatus } from './status-writer.js';
 import { SwitchPorts } from './switch-port.js';
+import type { AreaDeps } from './steps/deps.js';
 import { VM_STEPS } from './steps/index.js';
 import { newVmContext, runSteps } from './steps/run.js';
 
@@ -35,7 +36,7 @@ const WITHHELD_RECHECK_MS = 15_000;
 /** How soon a VM whose domain name is taken by a domain not ours is looked at again. */
 const NOT_OURS_RECHECK_MS = 60_000;
 
-export interface VirtualMachineReconcilerDeps {
+export interface VirtualMachineReconcilerDeps extends AreaDeps {
   store: DesiredStore;
   /** The only way to a deletion: a domain is removed with its permit only. */
   gate: DeletionGate;

@@ -30,7 +30,15 @@ export interface VmMemory {
   activity: DomainActivity;
 }
 
-export interface StepDeps {
+/**
+ * The ports an area's step needs (an IP pool store, a seed builder...). Each area adds its own,
+ * optional, from its own step module by interface merging, so no two areas edit the same lines:
+ *   declare module './deps.js' { interface AreaDeps { ipPools?: IpPools } }
+ * They reach the steps from VirtualMachineReconcilerDeps (which extends this too) untouched.
+ */
+export interface AreaDeps {}
+
+export interface StepDeps extends AreaDeps {
   store: DesiredStore;
   identity: Identity;
   vlans: VlanAllocator;

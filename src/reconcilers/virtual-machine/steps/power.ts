@@ -41,6 +41,7 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   const plan = planVirtualMachine({
     restartRequested,
     runStrategy,
+    appliedLive: ctx.appliedLive,
     desired: {
       facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation,
       // Only the strategies that read it redefine a domain just to write it down.

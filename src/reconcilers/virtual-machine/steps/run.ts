@@ -14,6 +14,8 @@ class VmRun implements VmContext {
   domain?: Observed;
   mac?: string;
   vlan?: number;
+  ip?: string;
+  appliedLive: string[] = [];
   diskImages: string[] = [];
   definition?: VmContext['definition'];
   power: PowerWish;
@@ -86,6 +88,10 @@ async function writeStatus(ctx: VmRun, deps: StepDeps, ran: VmStep[], error?: St
   const stopping = deps.memory.stopping.get(ctx.key);
   const progress = { ...(stopping ? { stopping } : {}), startFailures: deps.memory.startFailures.get(ctx.key) ?? 0 };
   const input: StatusInput = { ...statusInputFor(deps, ctx.key, ctx.vm, ctx.domain, progress, error), ...ctx.status };
+  if (ctx.ip !== undefined) {
+    const { mac, vlan, uuid } = input.allocations;
+    input.allocations = { ...(mac ? { mac } : {}), ip: ctx.ip, ...(vlan !== undefined ? { vlan } : {}), ...(uuid ? { uuid } : {}) };
+  }
   input.runStrategy = ctx.power.runStrategy;
   input.powerState = ctx.power.powerState;
   const owned = ran.flatMap((s) => s.conditions ?? []);

@@ -32,11 +32,19 @@ export interface VmContext {
   /** The allocations the steps made so far. */
   mac?: string;
   vlan?: number;
+  /** The address from the VM's IP pool (pools): written to status.allocations.ip. */
+  ip?: string;
   /** Each spec disk's base image, resolved. */
   diskImages: string[];
   /** The definition the domain must have: built by the definition step; steps before power may add to it. */
   definition?: DomainDefinition;
   power: PowerWish;
+  /**
+   * Fields (names as diffFacts gives them: 'memory', 'vcpus', 'disks', 'network') that a step after power
+   * applies to the running guest: the power step neither restarts for them nor reports them as
+   * RestartRequired. Added to by steps before power.
+   */
+  appliedLive: string[];
   /** Status fields the steps found out (the status written at the end is computed from them). */
   status: Partial<StatusInput>;
   /** A step's action failed: later steps that act on the domain skip; status says ReconcileError; the reconcile is retried. */
@@ -53,7 +61,7 @@ export interface VmContext {
 export type StepOutcome = void | { stop: true; requeueAfterMs?: number };
 
 export interface VmStep {
-  /** Short and unique; shown in logs. */
+  /** Short and unique: tests and the contract name steps by it. */
   readonly name: string;
   /** The condition types this step owns: those it did not set in a run are removed from status. */
   readonly conditions?: readonly string[];
