@@ -64,20 +64,25 @@ export interface VirtualMachineReconcilerDeps extends AreaDeps {
   now?: () => number;
 }
 
+/** What the steps get: the reconciler's deps, with what it keeps between reconciles. */
+export function stepDepsFor(deps: VirtualMachineReconcilerDeps, activity = new DomainActivity()): RemovalDeps & { gate: DeletionGate } {
+  const vlanClaims = deps.vlanClaims ?? new InProcessVlanClaims();
+  return {
+    ...deps, vlanClaims, now: deps.now ?? Date.now,
+    onSwitch: deps.nic.type === 'bridge' && deps.nic.openvswitch && deps.datapath !== undefined,
+    problems: new ProblemReporter(deps),
+    ports: new SwitchPorts({ ...deps, vlanClaims }),
+    memory: { stopping: new Map(), startFailures: new Map(), stopWaitSaid: new Map(), activity },
+  };
+}
+
 export class VirtualMachineReconciler implements Reconciler {
   readonly kind = VM_KIND;
   private readonly activity = new DomainActivity();
   private readonly deps: RemovalDeps & { gate: DeletionGate };
 
   constructor(deps: VirtualMachineReconcilerDeps) {
-    const vlanClaims = deps.vlanClaims ?? new InProcessVlanClaims();
-    this.deps = {
-      ...deps, vlanClaims, now: deps.now ?? Date.now,
-      onSwitch: deps.nic.type === 'bridge' && deps.nic.openvswitch && deps.datapath !== undefined,
-      problems: new ProblemReporter(deps),
-      ports: new SwitchPorts({ ...deps, vlanClaims }),
-      memory: { stopping: new Map(), startFailures: new Map(), stopWaitSaid: new Map(), activity: this.activity },
-    };
+    this.deps = stepDepsFor(deps, this.activity);
   }
 
   /** What the last reconcile saw of a domain: 'absent' once it is gone, undefined if never seen. */
