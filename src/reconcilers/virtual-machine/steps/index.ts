@@ -1,6 +1,6 @@
 // A VirtualMachine's reconcile, in order. Each step is one module with one job and owns its
-// conditions; any step may stop the reconcile (status is still written). How to add one:
-// docs/reconcile-steps.md.
+// conditions; any step may stop the reconcile (status is still written by run.ts). A new step
+// is a module exporting a VmStep (step.ts), placed here once what it reads is ready.
 import { definitionStep } from './definition.js';
 import { disksStep } from './disks.js';
 import { ipStep } from './ip.js';
