@@ -127,6 +127,22 @@ describe('the lease step', () => {
     expect(out.status?.printableStatus).toBe('Expired');
   });
 
+  it('Save: a managed save at expiry, the guest stays saved, and a renewal restores it', async () => {
+    const h = stepHarness();
+    const vm = leased('ls-saved', { duration: '1h', onExpiry: 'Save' });
+    await h.run(VM_STEPS, vm);
+    h.advance(2 * H);
+    let out = await converge(h, vm);
+    expect(h.hv.calls.filter((c) => c.op === 'managedSave')).toHaveLength(1);
+    expect(await h.hv.hasManagedSave('ls-saved')).toBe(true);
+    expect(out.status?.printableStatus).toBe('Expired');
+    out = await converge(h, vm);
+    expect((await h.hv.getDomain('ls-saved'))?.state).toBe('shutoff');
+    out = await converge(h, leased('ls-saved', { duration: '1h', onExpiry: 'Save' }, { 'wimaxvm.io/renewedAt': 'r1' }));
+    expect((await h.hv.getDomain('ls-saved'))?.state).toBe('running');
+    expect(out.status?.printableStatus).toBe('Running');
+  });
+
   it('Delete: the domain and its overlays go with the gate\'s lease permit, the declaration stays, nothing is defined again until renewed', async () => {
     const h = stepHarness();
     const vm = leased('ls-del', { duration: '1h', onExpiry: 'Delete' });

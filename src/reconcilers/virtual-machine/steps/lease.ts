@@ -63,7 +63,12 @@ async function lease(ctx: VmContext, deps: StepDeps): Promise<StepOutcome> {
     ctx.setCondition(condition);
   }
   if (decision.requeueAfterMs !== undefined) ctx.requeueAfter(decision.requeueAfterMs);
-  if (!decision.expiry) return;
+  if (!decision.expiry) {
+    // Renewed after a save: restore it (Always restores anyway; Once and RerunOnFailure need the word).
+    const wasExpired = previous?.conditions.some((c) => c.type === LEASE_CONDITION && c.reason === 'Expired');
+    if (wasExpired && vm.spec.lease?.onExpiry === 'Save') ctx.power = { ...ctx.power, powerState: vm.spec.powerState ?? 'Running' };
+    return;
+  }
 
   ctx.claimPrintableStatus('Expired', 'LeaseExpired', decision.condition!.message);
   switch (decision.expiry.power) {
