@@ -51,6 +51,9 @@ describe('leases in file mode', () => {
     const get = await cli('get', 'vms', '--state-dir', h.stateDir);
     expect(get.out).toMatch(/^NAME\s+STATUS\s+VLAN\s+MAC\s+IP\s+EXPIRES\s+AGE$/m);
     expect(get.out).toMatch(/^lfm-stop\s+Expired\s.*\sexpired\s+\S+$/m);
+    const described = await cli('describe', 'vm', 'lfm-del', '--state-dir', h.stateDir);
+    expect(described.out).toMatch(/^  Lease: +started \S+, expires \S+ \(expired\)$/m);
+    expect(described.out).toMatch(/^  Lease +False +Expired +expired at \S+ \(onExpiry Delete\)/m);
   });
 
   it('a controller restarted with its state directory lost keeps them expired (the domain metadata remembers)', async () => {
