@@ -88,7 +88,7 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
   const honoured = want !== 'stop' && input.runStrategy !== 'Manual' && input.powerState !== undefined && input.powerState !== 'Running';
   const held = honoured && holdsPowerState(input.powerState, state, input.domain?.saved === true);
   const converged = held || (!honoured && (status === 'Running' && want !== 'stop')) ||
-    (status === 'Stopped' && want !== 'run') ||
+    ((status === 'Stopped' || status === 'Saved') && want !== 'run') ||
     (state !== undefined && !isActive(state) && want === 'keep');
   if (input.stopWait && (status === 'Stopping' || status === 'Terminating')) return { ...base, status: 'False', reason: status, message: input.stopWait };
   const wanted = want === 'run' ? 'wants it running' : want === 'stop' ? 'wants it stopped' : 'leaves starting and stopping it to you';
