@@ -8,9 +8,14 @@ import { CRDS_DIR } from '../package-root.js';
 import { API_VERSION, DEFAULT_NAMESPACE, GROUP } from './meta.js';
 import { annotationErrors, labelErrors } from './metadata-checks.js';
 import { kindRuleErrors } from './kind-rules.js';
+import { LEASE_DURATION_HELP, LEASE_DURATION_PATTERN } from '../leases/duration.js';
+
+/** Patterns said in words (the API server shows only the regex). */
+const PATTERN_HINTS: Record<string, string> = { [LEASE_DURATION_PATTERN]: LEASE_DURATION_HELP };
 
 export type FieldPath = (string | number)[];
-export interface FieldError { path: FieldPath; message: string }
+/** `hint`: what a valid value looks like, for a pattern a reader cannot be expected to decode (file mode shows it; the API server's words stay as they are). */
+export interface FieldError { path: FieldPath; message: string; hint?: string }
 
 export interface DeclaredResource {
   apiVersion: string;
@@ -220,9 +225,12 @@ function toFieldErrors(doc: unknown, errors: ErrorObject[]): FieldError[] {
         out.push({ path, message: `${shown}: Unsupported value: ${value()}: supported values: ${allowed}` });
         break;
       }
-      case 'pattern':
-        out.push({ path, message: `${shown}: Invalid value: ${value()}: ${shown} in body should match '${(e.params as { pattern: string }).pattern}'` });
+      case 'pattern': {
+        const pattern = (e.params as { pattern: string }).pattern;
+        const hint = PATTERN_HINTS[pattern];
+        out.push({ path, message: `${shown}: Invalid value: ${value()}: ${shown} in body should match '${pattern}'`, ...(hint ? { hint } : {}) });
         break;
+      }
       case 'type': {
         // The server shows the JSON type it found where the value would be.
         const found = JSON.stringify(JSON_TYPE(actual));

@@ -1,6 +1,7 @@
 // The VirtualMachine kind: types, the domain name derived from a resource, and defaults.
 import type { Condition, Resource } from './meta.js';
 import type { Shaping } from './rate.js';
+import type { LeaseSpec } from '../leases/lease-clock.js';
 
 export const VM_KIND = 'VirtualMachine';
 
@@ -11,7 +12,9 @@ export type PrintableStatus =
   | 'Stopped' | 'Pending' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
   | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown'
   /** Shut off with its memory saved to disk (libvirt managed save): declaring it Running restores it. */
-  | 'Saved';
+  | 'Saved'
+  /** Its lease (spec.lease) expired: stopped, saved or removed until renewed. */
+  | 'Expired';
 
 export const POWER_STATES = ['Running', 'Paused', 'Saved'] as const;
 /** How a guest the runStrategy wants running should be: running, paused (suspended), or saved to disk (managed save). */
@@ -26,6 +29,8 @@ export interface VirtualMachineSpec {
   vcpus: number;
   disks?: { image: string }[];
   network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
+  /** How long the VM may be kept, and what happens then (src/leases/). */
+  lease?: LeaseSpec;
 }
 
 export interface VirtualMachineStatus {
@@ -39,6 +44,10 @@ export interface VirtualMachineStatus {
   restarts?: number;
   /** The last wimaxvm.io/restartedAt annotation value acted on. */
   restartedAt?: string;
+  /** When the lease in force ends. */
+  expiresAt?: string;
+  /** The lease in force: when it started, the wimaxvm.io/renewedAt value acted on. */
+  lease?: { startedAt: string; renewedAt?: string };
 }
 
 /** Set (to a timestamp) to ask for a graceful restart, as kubectl rollout restart does for pods. */

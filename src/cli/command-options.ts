@@ -46,7 +46,7 @@ export const EDIT_OPTIONS = {
 
 /** The flags of each edit command. */
 export const EDIT_COMMAND_OPTIONS = {
-  start: EDIT_OPTIONS.power, stop: EDIT_OPTIONS.power, restart: EDIT_OPTIONS.named, addclient: EDIT_OPTIONS.named,
+  start: EDIT_OPTIONS.power, stop: EDIT_OPTIONS.power, restart: EDIT_OPTIONS.named, renew: EDIT_OPTIONS.named, addclient: EDIT_OPTIONS.named,
   delete: EDIT_OPTIONS.named, apply: EDIT_OPTIONS.apply,
 };
 

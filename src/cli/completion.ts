@@ -35,7 +35,7 @@ const FLAG_VALUES: Record<string, string[]> = {
 type Arg = 'type' | 'statusType' | 'name' | 'vm' | 'files' | 'command' | 'shell' | 'none';
 const ARGS: Record<string, Arg[]> = {
   get: ['type', 'name'], describe: ['statusType', 'name'], delete: ['type', 'name'],
-  start: ['vm'], stop: ['vm'], restart: ['vm'], vmstat: ['vm'], addclient: ['none', 'vm'],
+  start: ['vm'], stop: ['vm'], restart: ['vm'], renew: ['vm'], vmstat: ['vm'], addclient: ['none', 'vm'],
   validate: ['files'], help: ['command'], completion: ['shell'],
 };
 

@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'vmstat': return await (await import('./read-commands.js')).vmstat(rest);
       case 'start': case 'stop': return await (await import('./edit-commands.js')).power(command, rest);
       case 'restart': return await (await import('./edit-commands.js')).restart(rest);
+      case 'renew': return await (await import('./renew-command.js')).renew(rest);
       case 'addclient': return await (await import('./edit-commands.js')).addClient(rest);
       case 'apply': return await (await import('./edit-commands.js')).apply(rest);
       case 'delete': return await (await import('./edit-commands.js')).remove(rest);

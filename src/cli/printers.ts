@@ -8,6 +8,7 @@ import type { VirtualMachine } from '../api/virtual-machine.js';
 import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
 import { formatBytes, formatRate } from '../traffic/format.js';
 import type { TrafficStatus } from '../traffic/traffic-status.js';
+import { expiresCell } from '../leases/duration.js';
 import { age } from './output.js';
 
 export interface Columns {
@@ -30,11 +31,11 @@ const none = (value: unknown) => (value === undefined || value === null || value
 
 function vmColumns(wide: boolean): Columns {
   return {
-    headers: ['NAME', 'STATUS', 'VLAN', 'MAC', 'IP', 'AGE', ...(wide ? ['READY', 'DOMAIN', 'ID', 'VNC', 'RUNSTRATEGY', 'SOURCE'] : [])],
+    headers: ['NAME', 'STATUS', 'VLAN', 'MAC', 'IP', 'EXPIRES', 'AGE', ...(wide ? ['READY', 'DOMAIN', 'ID', 'VNC', 'RUNSTRATEGY', 'SOURCE'] : [])],
     row: (vm: VirtualMachine) => {
       const s = vm.status;
       return [
-        vm.metadata.name, statusText(vm), none(s?.allocations?.vlan), none(s?.allocations?.mac), none(s?.allocations?.ip), age(vm.metadata.creationTimestamp),
+        vm.metadata.name, statusText(vm), none(s?.allocations?.vlan), none(s?.allocations?.mac), none(s?.allocations?.ip), expiresCell(s?.expiresAt, Date.now()), age(vm.metadata.creationTimestamp),
         ...(wide ? [condition(vm, 'Ready')?.status ?? 'Unknown', none(s?.domain?.name), s?.domain?.id !== undefined ? String(s.domain.id) : '-',
           s?.domain?.vncPort ? String(s.domain.vncPort) : '-', vm.spec.runStrategy, none(vm.metadata.annotations?.[SOURCE_ANNOTATION])] : []),
       ];

@@ -8,6 +8,7 @@ import type { WimaxClient } from '../api/wimax-client.js';
 import { DEFAULTS } from '../config.js';
 import { silentLogger } from '../core/logger.js';
 import { vmlistLine } from './legacy-format.js';
+import { expiresCell } from '../leases/duration.js';
 import { age, table } from './output.js';
 import { READ_OPTIONS, VMLIST_OPTIONS, VMSTAT_OPTIONS } from './command-options.js';
 import { checkLogLevel, namedDir } from './common-flags.js';
@@ -66,6 +67,7 @@ export async function describe(args: string[]): Promise<number> {
     ? [
         `  Allocations:          mac=${s?.allocations?.mac ?? '-'} vlan=${s?.allocations?.vlan ?? '-'} ip=${s?.allocations?.ip ?? '-'} uuid=${s?.allocations?.uuid ?? '-'}`,
         `  Domain:               ${s?.domain ? `${s.domain.name} state=${s.domain.state} id=${s.domain.id ?? '-'} vnc=${s.domain.vncPort ?? '-'} port=${s.domain.port ?? '-'}` : '<none>'}`,
+        ...(s?.expiresAt ? [`  Lease:                started ${s.lease?.startedAt ?? '-'}, expires ${s.expiresAt} (${expiresCell(s.expiresAt, Date.now())})`] : []),
       ]
     : [`  Bound To:             vm=${client?.vmName ?? '-'} vlan=${client?.vlan ?? '-'} port=${client?.port ?? '-'} rates=${client?.rates ? JSON.stringify(client.rates) : '-'}`];
   const lines = [

@@ -2,9 +2,14 @@
 // DeletionPermit, and only this gate issues permits: on positive evidence, from the source
 // that declares the resource, that its declaration was deleted. A source that has not read
 // successfully, has lost its connection, or reads as empty vouches for nothing, so nothing is
-// deleted; the gate says so (log, /readyz, metric). A new source or code path cannot go around
+// deleted; the gate says so (log, /readyz, metric). One narrow rule more: a declaration whose
+// lease says onExpiry Delete and has expired, by the gate's own reading of the declaration it
+// holds, gets a permit for its domain (decideLeaseExpired); the declaration stays. A new source or code path cannot go around
 // it: the Hypervisor and DiskImages ports demand a permit, and their adapters check it.
 import type { ResourceKey } from '../api/meta.js';
+import type { VirtualMachine } from '../api/virtual-machine.js';
+import { leaseExpiryEvidence } from '../leases/expiry-evidence.js';
+import type { LeaseRecord } from '../leases/lease-clock.js';
 import type { DesiredStore } from './desired-store.js';
 import type { Logger } from './logger.js';
 
@@ -28,8 +33,8 @@ const GATE: unique symbol = Symbol('deletion-gate');
 export class DeletionPermit {
   constructor(
     token: typeof GATE, readonly key: ResourceKey, readonly domainName: string, readonly evidence: string,
-    /** Whether the resource is still undeclared, checked again when the permit is used. */
-    readonly stillUndeclared: () => boolean,
+    /** Why the permit no longer holds (declared again; a lease renewed), checked again when it is used. */
+    readonly revokedBecause: () => string | undefined,
   ) {
     if (token !== GATE) throw new Error('deletion permits come from the deletion gate only');
   }
@@ -43,7 +48,8 @@ export function assertPermit(permit: DeletionPermit | undefined, domainName: str
   if (!(permit instanceof DeletionPermit) || permit.domainName !== domainName) {
     throw new Error(`refusing to delete domain ${domainName}: no deletion permit from the deletion gate`);
   }
-  if (!permit.stillUndeclared()) throw new Error(`refusing to delete domain ${domainName}: ${permit.key} is declared again`);
+  const revoked = permit.revokedBecause();
+  if (revoked) throw new Error(`refusing to delete domain ${domainName}: ${revoked}`);
 }
 
 const NO_SOURCE = 'no source of desired state is running';
@@ -55,7 +61,11 @@ export class DeletionGate {
   private readonly withheldNow = new Map<ResourceKey, string>();
 
   /** `witness` is the running source of desired state; while there is none, nothing can be deleted. */
-  constructor(private readonly store: DesiredStore, private readonly witness: () => AbsenceWitness | undefined, private readonly logger: Logger) {}
+  constructor(
+    private readonly store: DesiredStore, private readonly witness: () => AbsenceWitness | undefined, private readonly logger: Logger,
+    /** The clock a lease's expiry is read by (the controller's). */
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Whether the domain of `key` may be deleted now; a permit when it may. */
   decide(key: ResourceKey, domainName: string): Decision {
@@ -64,13 +74,30 @@ export class DeletionGate {
     const absence = why === undefined ? witness!.absence(key) : { confirmed: false as const, why };
     if (absence.confirmed) {
       if (this.withheldNow.delete(key)) this.logger.info('deletion no longer withheld', { key, evidence: absence.evidence });
-      return { permit: new DeletionPermit(GATE, key, domainName, absence.evidence, () => !this.store.has(key)) };
+      return { permit: new DeletionPermit(GATE, key, domainName, absence.evidence, () => (this.store.has(key) ? `${key} is declared again` : undefined)) };
     }
     if (this.withheldNow.get(key) !== absence.why) {
       this.logger.warn(`not deleting ${domainName}: ${absence.why}`, { key });
       this.withheldNow.set(key, absence.why);
     }
     return { withheld: absence.why };
+  }
+
+  /**
+   * Whether the domain of a declared VM may be removed because its lease expired: only if the
+   * declaration in the store says onExpiry Delete and `record` is its lease in force, expired by
+   * the gate's clock. Checked again when the permit is used: a renewal in between revokes it.
+   */
+  decideLeaseExpired(key: ResourceKey, domainName: string, record: LeaseRecord): Decision {
+    const judge = () => leaseExpiryEvidence(this.store.get<VirtualMachine>(key), record, this.now());
+    const first = judge();
+    if ('why' in first) return { withheld: `not removing ${domainName} for its lease: ${first.why}` };
+    this.logger.info('lease expiry permits removing the domain', { key, evidence: first.evidence });
+    const revokedBecause = () => {
+      const again = judge();
+      return 'why' in again ? `${key}: ${again.why}` : undefined;
+    };
+    return { permit: new DeletionPermit(GATE, key, domainName, first.evidence, revokedBecause) };
   }
 
   /** The resource is declared again, or nothing of it is left: no deletion is pending. */

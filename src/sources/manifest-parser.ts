@@ -192,7 +192,7 @@ export function parseManifestsCarefully(text: string, file: string): ParsedFile 
     }
     const result = validateResource(value);
     if (!result.ok) {
-      for (const e of result.errors.slice(0, MAX_ERRORS_PER_FILE)) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.message });
+      for (const e of result.errors.slice(0, MAX_ERRORS_PER_FILE)) errors.push({ file, line: lineOf(doc, e.path, lines), message: e.hint ? `${e.message} (${e.hint})` : e.message });
       continue;
     }
     const { kind, metadata } = result.resource;

@@ -37,7 +37,7 @@ export function stepHarness(extra: Partial<VirtualMachineReconcilerDeps> = {}) {
   const witness = new FakeWitness();
   let nowMs = STEP_T0;
   const deps: StepDeps = stepDepsFor({
-    gate: new DeletionGate(store, () => witness, silentLogger), identity: TEST_IDENTITY,
+    gate: new DeletionGate(store, () => witness, silentLogger, () => nowMs), identity: TEST_IDENTITY,
     store, hypervisor: hv, disks: new FakeDiskImages(), statuses, events, macs: new MacAllocator(), vlans: new VlanAllocator(),
     logger: silentLogger, nic: { type: 'user' }, shutdownTimeoutMs: 30_000, now: () => nowMs,
     ...extra,

@@ -153,7 +153,7 @@ describe('get shows a declaration that is not in force as written', () => {
     const r = await cli('get', 'vms', '--dir', h.dir, '--state-dir', h.stateDir);
     expect(r.out).toMatch(/^gb-1\s+Running,InvalidManifest\s/m);
     const wide = await cli('get', 'vms', '-o', 'wide', '--dir', h.dir, '--state-dir', h.stateDir);
-    expect(wide.out).toMatch(/^NAME\s+STATUS\s+VLAN\s+MAC\s+IP\s+AGE\s+READY\s+DOMAIN\s+ID\s+VNC\s+RUNSTRATEGY\s+SOURCE$/m);
+    expect(wide.out).toMatch(/^NAME\s+STATUS\s+VLAN\s+MAC\s+IP\s+EXPIRES\s+AGE\s+READY\s+DOMAIN\s+ID\s+VNC\s+RUNSTRATEGY\s+SOURCE$/m);
     expect(wide.out).toMatch(/^gb-1\s+Running,InvalidManifest\s.*\sAlways\s+gb\.yaml:1$/m);
     h.write('gb.yaml', labelled('gb-1', {}));
     await eventually(async () => /^gb-1\s+Running\s/m.test((await cli('get', 'vms', '--dir', h.dir, '--state-dir', h.stateDir)).out), 'the marker to go');

@@ -88,8 +88,8 @@ describe('wimaxvm get / describe', () => {
     expect(r.code).toBe(0);
     expect(r.err).toBe(''); // a controller is running: no warning
     const lines = r.out.trim().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+STATUS\s+VLAN\s+MAC\s+IP\s+AGE$/);
-    expect(lines[1]).toMatch(/^cli-1\s+Running\s+\d+\s+52:52:52:52:52:52\s+<none>\s+\d+s$/);
+    expect(lines[0]).toMatch(/^NAME\s+STATUS\s+VLAN\s+MAC\s+IP\s+EXPIRES\s+AGE$/);
+    expect(lines[1]).toMatch(/^cli-1\s+Running\s+\d+\s+52:52:52:52:52:52\s+<none>\s+<none>\s+\d+s$/);
     expect(lines[2]).toMatch(/^cli-2\s+Stopped\s/);
     expect(lines).toHaveLength(3); // cli-3 is in namespace lab
     const all = await cli('get', 'vms', '-A', '--state-dir', h.stateDir);

@@ -6,6 +6,8 @@ import { assertPermit, DeletionGate, DeletionPermit } from '../../src/core/delet
 import { DesiredStore } from '../../src/core/desired-store.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { FakeWitness } from '../fakes/fake-witness.js';
+import type { VirtualMachine } from '../../src/api/virtual-machine.js';
+import type { LeaseRecord } from '../../src/leases/lease-clock.js';
 
 const KEY = 'VirtualMachine/default/vm1';
 
@@ -56,7 +58,7 @@ describe('DeletionGate', () => {
 
 describe('permits', () => {
   it('cannot be made outside the gate', () => {
-    expect(() => new DeletionPermit(Symbol('deletion-gate') as never, KEY, 'vm1', 'forged', () => true)).toThrow(/from the deletion gate only/);
+    expect(() => new DeletionPermit(Symbol('deletion-gate') as never, KEY, 'vm1', 'forged', () => undefined)).toThrow(/from the deletion gate only/);
   });
 
   it.each([
@@ -80,6 +82,69 @@ describe('permits', () => {
     if (!('permit' in decision)) throw new Error('expected a permit');
     expect(() => assertPermit(decision.permit, 'vm2')).toThrow(/no deletion permit/);
     expect(() => assertPermit(decision.permit, 'vm1')).not.toThrow();
+  });
+});
+
+describe('the lease rule: a declaration whose lease says Delete, expired', () => {
+  const T0 = Date.parse('2026-12-03T10:00:00.000Z');
+  const H = 3_600_000;
+  const expired: LeaseRecord = { startedAt: new Date(T0 - 3 * H).toISOString(), expiresAt: new Date(T0 - H).toISOString() };
+  const vm = (lease: VirtualMachine['spec']['lease'], annotations?: Record<string, string>): VirtualMachine => ({
+    apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine',
+    metadata: { name: 'vm1', namespace: 'default', uid: 'u', generation: 1, creationTimestamp: '', ...(annotations ? { annotations } : {}) },
+    spec: { runStrategy: 'Always', memory: '256Mi', vcpus: 1, ...(lease ? { lease } : {}) },
+  });
+  function leaseSetup(declared: VirtualMachine | undefined) {
+    const store = new DesiredStore();
+    if (declared) store.set(KEY, declared);
+    let clock = T0;
+    const gate = new DeletionGate(store, () => new FakeWitness(), silentLogger, () => clock);
+    return { store, gate, setClock: (ms: number) => (clock = ms) };
+  }
+
+  it('gives a permit, with the lease as its evidence, while the VM stays declared', () => {
+    const { gate } = leaseSetup(vm({ duration: '2h', onExpiry: 'Delete' }));
+    const decision = gate.decideLeaseExpired(KEY, 'vm1', expired);
+    if (!('permit' in decision)) throw new Error(`expected a permit: ${decision.withheld}`);
+    expect(decision.permit.evidence).toBe('its lease (2h, onExpiry Delete) expired at 2026-12-03T09:00:00.000Z');
+    expect(() => assertPermit(decision.permit, 'vm1')).not.toThrow();
+    expect(() => assertPermit(decision.permit, 'vm2')).toThrow(/no deletion permit/);
+  });
+
+  it.each([
+    ['not declared', undefined, expired, /it is not declared/],
+    ['declared without a lease', vm(undefined), expired, /has no lease/],
+    ['onExpiry Stop', vm({ duration: '2h', onExpiry: 'Stop' }), expired, /onExpiry Stop, not Delete/],
+    ['onExpiry left out (Stop)', vm({ duration: '2h' }), expired, /onExpiry Stop, not Delete/],
+    ['Save', vm({ duration: '2h', onExpiry: 'Save' }), expired, /onExpiry Save, not Delete/],
+    ['not expired yet', vm({ duration: '2h', onExpiry: 'Delete' }), { startedAt: new Date(T0 - H).toISOString(), expiresAt: new Date(T0 + H).toISOString() }, /runs until 2026-12-03T11:00:00.000Z/],
+    ['a record of another duration (the lease was edited)', vm({ duration: '3h', onExpiry: 'Delete' }), expired, /lease was changed since/],
+    ['renewed by annotation', vm({ duration: '2h', onExpiry: 'Delete' }, { 'wimaxvm.io/renewedAt': '2026-12-03T10:00:00Z' }), expired, /lease was renewed since/],
+    ['a bad duration', vm({ duration: '2 hours', onExpiry: 'Delete' }), expired, /invalid lease duration/],
+    ['a record started in the future', vm({ duration: '2h', onExpiry: 'Delete' }), { startedAt: new Date(T0 + H).toISOString(), expiresAt: new Date(T0 + 3 * H).toISOString() }, /changed since/],
+  ])('withholds the permit when %s', (_, declared, record, why) => {
+    const { gate } = leaseSetup(declared);
+    const decision = gate.decideLeaseExpired(KEY, 'vm1', record);
+    expect('withheld' in decision && decision.withheld).toMatch(why);
+    expect('withheld' in decision && decision.withheld).toMatch(/^not removing vm1 for its lease: /);
+  });
+
+  it.each([
+    ['renewed', (s: ReturnType<typeof leaseSetup>) => s.store.set(KEY, vm({ duration: '2h', onExpiry: 'Delete' }, { 'wimaxvm.io/renewedAt': 'now' })), /renewed since/],
+    ['edited to Stop', (s: ReturnType<typeof leaseSetup>) => s.store.set(KEY, vm({ duration: '2h', onExpiry: 'Stop' })), /not Delete/],
+    ['its declaration removed', (s: ReturnType<typeof leaseSetup>) => s.store.delete(KEY), /not declared/],
+    ['the clock set back before expiry', (s: ReturnType<typeof leaseSetup>) => s.setClock(T0 - 2 * H), /runs until/],
+  ])('a permit given is refused at use once the lease is %s', (_, change, why) => {
+    const s = leaseSetup(vm({ duration: '2h', onExpiry: 'Delete' }));
+    const decision = s.gate.decideLeaseExpired(KEY, 'vm1', expired);
+    if (!('permit' in decision)) throw new Error('expected a permit');
+    change(s);
+    expect(() => assertPermit(decision.permit, 'vm1')).toThrow(why);
+  });
+
+  it('an undeclared-resource permit is not what decide gives a declared VM with an expired lease', () => {
+    const { gate } = leaseSetup(vm({ duration: '2h', onExpiry: 'Delete' }));
+    expect(gate.decide(KEY, 'vm1')).toEqual({ withheld: 'it is declared' });
   });
 });
 

@@ -66,6 +66,15 @@ describe('buildDomainXml / parseDomainXml round trip', () => {
     expect(parseDomainXml(buildDomainXml(d)).owner).toEqual({ ...d.owner, vlan: 7, generation: 0 });
   });
 
+  it('keeps the lease in force (a lost state store must not start it again), and none when there is none', () => {
+    const lease = { startedAt: '2026-12-03T10:00:00.000Z', expiresAt: '2026-12-03T12:00:00.000Z', renewedAt: '2026-12-03T09:59:58Z' };
+    const d = def({ owner: { ...def().owner, lease } });
+    expect(parseDomainXml(buildDomainXml(d)).owner).toEqual({ ...def().owner, lease });
+    const { renewedAt: _, ...unrenewed } = lease;
+    expect(parseDomainXml(buildDomainXml(def({ owner: { ...def().owner, lease: unrenewed } }))).owner?.lease).toEqual(unrenewed);
+    expect(parseDomainXml(buildDomainXml(def())).owner?.lease).toBeUndefined();
+  });
+
   it('lowercases the MAC it reads', () => {
     expect(parseDomainXml(buildDomainXml(def({ mac: '52:54:00:AB:CD:EF' }))).facts.nics[0]!.mac).toBe('52:54:00:ab:cd:ef');
   });

@@ -65,9 +65,9 @@ describe('crds/', () => {
     });
   });
 
-  it('printer columns: kubectl get wvm shows STATUS VLAN MAC IP NODE AGE, wxc MAC VM VLAN STATUS AGE', () => {
+  it('printer columns: kubectl get wvm shows STATUS VLAN MAC IP NODE EXPIRES AGE, wxc MAC VM VLAN STATUS AGE', () => {
     const columns = (name: string) => crds.find((c) => c.metadata.name === name).spec.versions[0].additionalPrinterColumns.map((c: any) => c.name.toUpperCase());
-    expect(columns('virtualmachines.wimaxvm.io')).toEqual(['STATUS', 'VLAN', 'MAC', 'IP', 'NODE', 'AGE']);
+    expect(columns('virtualmachines.wimaxvm.io')).toEqual(['STATUS', 'VLAN', 'MAC', 'IP', 'NODE', 'EXPIRES', 'POWER', 'AGE']);
     expect(columns('wimaxclients.wimaxvm.io')).toEqual(['MAC', 'VM', 'VLAN', 'STATUS', 'AGE']);
   });
 });

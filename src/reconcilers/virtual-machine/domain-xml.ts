@@ -2,6 +2,7 @@
 // path or value can inject elements. Pure: no I/O.
 import { createHash } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import type { LeaseRecord } from '../../leases/lease-clock.js';
 
 /** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
 export const METADATA_NS = 'https://wimaxvm.io/xmlns/domain/v1alpha1';
@@ -21,6 +22,8 @@ export interface OwnerMetadata {
   startedOnce?: boolean;
   /** The last restart request handled (the wimaxvm.io/restartedAt annotation's value). */
   restartedAt?: string;
+  /** The lease in force (spec.lease), so a lost state store does not start it again (src/leases/). */
+  lease?: LeaseRecord;
 }
 
 export type NicAttachment =
@@ -122,6 +125,11 @@ export function buildDomainXml(def: DomainDefinition): string {
   if (def.owner.controller !== undefined) owner['@controller'] = def.owner.controller;
   if (def.owner.startedOnce) owner['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
   if (def.owner.restartedAt !== undefined) owner['@restartedAt'] = def.owner.restartedAt;
+  if (def.owner.lease) {
+    owner['@leaseStartedAt'] = def.owner.lease.startedAt;
+    owner['@leaseExpiresAt'] = def.owner.lease.expiresAt;
+    if (def.owner.lease.renewedAt !== undefined) owner['@leaseRenewedAt'] = def.owner.lease.renewedAt;
+  }
   const domain = {
     domain: {
       '@type': def.type,
@@ -197,6 +205,9 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       ...(attrs['@controller'] !== undefined ? { controller: attrs['@controller'] } : {}),
       ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
       ...(attrs['@restartedAt'] !== undefined ? { restartedAt: attrs['@restartedAt'] } : {}),
+      ...(attrs['@leaseStartedAt'] !== undefined && attrs['@leaseExpiresAt'] !== undefined ? {
+        lease: { startedAt: attrs['@leaseStartedAt'], expiresAt: attrs['@leaseExpiresAt'], ...(attrs['@leaseRenewedAt'] !== undefined ? { renewedAt: attrs['@leaseRenewedAt'] } : {}) },
+      } : {}),
     };
   }
   return undefined;

@@ -3,7 +3,7 @@
 // is forgotten of a resource whose domain is not ours, and why a cleanup waits for libvirt.
 import { setCondition, type ResourceKey } from '../../api/meta.js';
 import type { VirtualMachineStatus } from '../../api/virtual-machine.js';
-import type { DeletionPermit } from '../../core/deletion-gate.js';
+import type { DeletionGate, DeletionPermit } from '../../core/deletion-gate.js';
 import type { ReconcileResult } from '../../core/result.js';
 import { act } from './domain-actions.js';
 import type { Observed } from './observe.js';
@@ -12,7 +12,7 @@ import type { StepDeps } from './steps/deps.js';
 import { rememberStopping, stopWait } from './steps/stopping.js';
 
 export interface RemovalDeps extends StepDeps {
-  gate: { settled(key: ResourceKey): void };
+  gate: DeletionGate;
 }
 
 /** The resource is gone: stop the guest (gracefully, then by force), undefine, clean up. */

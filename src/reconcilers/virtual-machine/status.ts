@@ -5,6 +5,7 @@ import type { PowerState, PrintableStatus, RunStrategy, VirtualMachineStatus } f
 import type { SourceProblem } from '../../core/desired-store.js';
 import type { DomainState } from '../../ports/hypervisor.js';
 import type { SlicePath } from '../../ports/datapath.js';
+import type { LeaseRecord } from '../../leases/lease-clock.js';
 import { isActive, wantedPower, type Stopping } from './plan.js';
 import { holdsPowerState, powerStateActions } from './power-state.js';
 
@@ -41,6 +42,8 @@ export interface StatusInput {
   stepConditions?: { set: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>[]; owned: string[] };
   /** A step's claim on the printableStatus (a lease that expired): Ready is False with its reason. */
   claim?: { printableStatus: PrintableStatus; reason: string; message: string };
+  /** The lease in force (status.expiresAt, status.lease); null: none; undefined: the lease step did not run, kept as it was. */
+  lease?: LeaseRecord | null;
   now: string;
 }
 
@@ -160,7 +163,18 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
   if (input.startedOnce) status.startedOnce = true;
   if (input.restarts > 0) status.restarts = input.restarts;
   if (input.restartedAt) status.restartedAt = input.restartedAt;
+  const lease = input.lease === undefined ? leaseOf(input.previous) : input.lease;
+  if (lease) {
+    status.expiresAt = lease.expiresAt;
+    status.lease = { startedAt: lease.startedAt, ...(lease.renewedAt !== undefined ? { renewedAt: lease.renewedAt } : {}) };
+  }
   return status;
+}
+
+/** A lease is never forgotten by a reconcile that stopped before the lease step (a spec error, Pending). */
+function leaseOf(previous: VirtualMachineStatus | undefined): LeaseRecord | undefined {
+  if (!previous?.expiresAt || !previous.lease) return undefined;
+  return { ...previous.lease, expiresAt: previous.expiresAt };
 }
 
 function applyStepConditions(conditions: Condition[], input: StatusInput): Condition[] {
