@@ -1,7 +1,10 @@
 // Domain XML for a VirtualMachine, built and read with a real XML library so that no name,
 // path or value can inject elements. Pure: no I/O.
 import { createHash } from 'node:crypto';
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
+import { deviceBuilder, diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
+
+export type { ExtraNic, NicAttachment } from './device-xml.js';
 
 /** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
 export const METADATA_NS = 'https://wimaxvm.io/xmlns/domain/v1alpha1';
@@ -23,10 +26,18 @@ export interface OwnerMetadata {
   restartedAt?: string;
 }
 
-export type NicAttachment =
-  | { type: 'user' }
-  | { type: 'network'; source: string }
-  | { type: 'bridge'; source: string; openvswitch: boolean; vlan?: number; port?: string };
+/**
+ * The namespace of the balloon target wimaxvm set on a running guest (live metadata only). The
+ * live XML's <currentMemory> is what the balloon has reached so far (all of <memory> until the
+ * guest's driver inflates it, and for ever in a guest without one), not what was asked for.
+ */
+export const LIVE_METADATA_NS = 'https://wimaxvm.io/xmlns/live/v1alpha1';
+export const LIVE_METADATA_KEY = 'wimaxvm-live';
+
+/** The live metadata element that records a balloon target, for setMetadata. */
+export function balloonTargetXml(kib: number): string {
+  return `<balloon memory="${Math.round(kib)}"/>`;
+}
 
 /**
  * The switch port name of a VM on a bridge: fixed by wimaxvm (libvirt's vnetN changes on every
@@ -58,11 +69,19 @@ export interface DomainDefinition {
   name: string;
   uuid: string;
   type: 'kvm' | 'qemu' | 'test';
+  /** What the guest gets (<currentMemory>, the balloon's target). */
   memoryKiB: number;
+  /** What the balloon can give it at most (<memory>); memoryKiB when absent. */
+  maxMemoryKiB?: number;
+  /** vCPUs online at boot (<vcpu current>). */
   vcpus: number;
+  /** vCPUs that can be plugged in at most (<vcpu>); vcpus when absent. */
+  maxVcpus?: number;
   diskPaths: string[];
   mac: string;
   nic: NicAttachment;
+  /** NICs after the first (spec.interfaces), in spec order. */
+  extraNics?: ExtraNic[];
   owner: OwnerMetadata;
   /** Log the serial console to serialLogPath (see logsSerialConsole). */
   serialLog?: boolean;
@@ -70,8 +89,13 @@ export interface DomainDefinition {
 
 /** The parts of a domain the controller manages; compared to find drift and needed restarts. */
 export interface DomainFacts {
+  /** The balloon's target (a live definition: the one wimaxvm set, else what the balloon reached). */
   memoryKiB: number;
+  /** <memory>, when it is more than memoryKiB. */
+  maxMemoryKiB?: number;
   vcpus: number;
+  /** <vcpu>'s maximum, when it is more than vcpus. */
+  maxVcpus?: number;
   diskPaths: string[];
   nics: { mac: string; type: string; source?: string; vlan?: number; port?: string }[];
 }
@@ -84,31 +108,8 @@ export interface ParsedDomain {
   vncPort?: number;
 }
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  textNodeName: '#text',
-  suppressEmptyNode: true,
-  format: true,
-  processEntities: true,
-  // By default an attribute whose value is "true" is written bare (`name`): malformed XML for a
-  // VM or namespace named "true" (found by the fuzz tier).
-  suppressBooleanAttributes: false,
-});
-
-function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
-  const base: Record<string, unknown> = { '@type': nic.type, mac: { '@address': mac }, model: { '@type': 'virtio' } };
-  if (nic.type === 'network') base.source = { '@network': nic.source };
-  if (nic.type === 'bridge') {
-    base.source = { '@bridge': nic.source };
-    if (nic.openvswitch) base.virtualport = { '@type': 'openvswitch' };
-    if (nic.vlan !== undefined) base.vlan = { tag: { '@id': nic.vlan } };
-    if (nic.port !== undefined) base.target = { '@dev': nic.port };
-  }
-  return base;
-}
-
 export function buildDomainXml(def: DomainDefinition): string {
+  const maxVcpus = Math.max(def.maxVcpus ?? 0, def.vcpus);
   const owner: Record<string, unknown> = {
     [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS,
     '@uid': def.owner.uid,
@@ -128,9 +129,11 @@ export function buildDomainXml(def: DomainDefinition): string {
       name: def.name,
       uuid: def.uuid,
       metadata: { [`${METADATA_PREFIX}:vm`]: owner },
-      memory: { '@unit': 'KiB', '#text': def.memoryKiB },
+      // <memory> is the most the balloon can give; a guest boots with it and the balloon takes
+      // back the rest. Without a declared maximum both are the same, as before maxima existed.
+      memory: { '@unit': 'KiB', '#text': Math.max(def.maxMemoryKiB ?? 0, def.memoryKiB) },
       currentMemory: { '@unit': 'KiB', '#text': def.memoryKiB },
-      vcpu: def.vcpus,
+      vcpu: { '@placement': 'static', ...(maxVcpus > def.vcpus ? { '@current': def.vcpus } : {}), '#text': maxVcpus },
       os: { type: { '@arch': 'x86_64', '#text': 'hvm' }, boot: { '@dev': 'hd' } },
       features: { acpi: '' },
       on_poweroff: 'destroy',
@@ -138,22 +141,18 @@ export function buildDomainXml(def: DomainDefinition): string {
       // Kept in the crashed state so that RerunOnFailure can tell a crash from a clean stop.
       on_crash: 'preserve',
       devices: {
-        disk: def.diskPaths.map((path, i) => ({
-          '@type': 'file',
-          '@device': 'disk',
-          driver: { '@name': 'qemu', '@type': 'qcow2' },
-          source: { '@file': path },
-          target: { '@dev': `vd${String.fromCharCode(97 + i)}`, '@bus': 'virtio' },
-        })),
-        interface: nicXml(def.mac, def.nic),
+        disk: def.diskPaths.map((path, i) => diskXml(path, i)),
+        interface: [nicXml(def.mac, def.nic), ...(def.extraNics ?? []).map(extraNicXml)],
         // A serial port (libvirt adds the console on it for `virsh console`), logged to a file
         // where the driver can. Not on the test driver, which has no guests to speak.
         ...(def.type === 'test' ? {} : { serial: { '@type': 'pty', ...(def.serialLog ? { log: { '@file': serialLogPath(def.name), '@append': 'on' } } : {}) } }),
         graphics: { '@type': 'vnc', '@port': '-1', '@autoport': 'yes', '@listen': '127.0.0.1' },
+        // What live memory changes go through (libvirt adds one on x86 anyway: said, not assumed).
+        memballoon: { '@model': 'virtio' },
       },
     },
   };
-  return builder.build(domain) as string;
+  return deviceBuilder.build(domain) as string;
 }
 
 const parser = new XMLParser({
@@ -202,11 +201,30 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
   return undefined;
 }
 
+/** The balloon target wimaxvm recorded in the live metadata (see LIVE_METADATA_NS), if any. */
+function readBalloonTarget(metadata: unknown): number | undefined {
+  if (!metadata || typeof metadata !== 'object') return undefined;
+  for (const [element, child] of Object.entries(metadata as Record<string, unknown>)) {
+    if (!child || typeof child !== 'object') continue;
+    const attrs = child as Record<string, string>;
+    const colon = element.indexOf(':');
+    if (attrs[colon < 0 ? '@xmlns' : `@xmlns:${element.slice(0, colon)}`] !== LIVE_METADATA_NS) continue;
+    const kib = Number(attrs['@memory']);
+    if (Number.isInteger(kib) && kib > 0) return kib;
+  }
+  return undefined;
+}
+
 export function parseDomainXml(xml: string): ParsedDomain {
   const doc = parser.parse(xml) as { domain?: Record<string, any> };
   const d = doc.domain;
   if (!d) throw new Error('not a libvirt domain XML document');
   const memory = d.memory;
+  const current = d.currentMemory;
+  const maxMemoryKiB = toKiB(Number(text(memory)), memory?.['@unit']);
+  const memoryKiB = readBalloonTarget(d.metadata) ?? (current !== undefined ? toKiB(Number(text(current)), current?.['@unit']) : maxMemoryKiB);
+  const maxVcpus = Number(text(d.vcpu));
+  const vcpus = d.vcpu?.['@current'] !== undefined ? Number(d.vcpu['@current']) : maxVcpus;
   const devices = d.devices ?? {};
   const vnc = (devices.graphics ?? []).find((g: Record<string, string>) => g['@type'] === 'vnc');
   const vncPort = vnc && Number(vnc['@port']) > 0 ? Number(vnc['@port']) : undefined;
@@ -215,8 +233,10 @@ export function parseDomainXml(xml: string): ParsedDomain {
     name: text(d.name) ?? '',
     uuid: text(d.uuid) ?? '',
     facts: {
-      memoryKiB: toKiB(Number(text(memory)), memory?.['@unit']),
-      vcpus: Number(text(d.vcpu)),
+      memoryKiB,
+      ...(maxMemoryKiB > memoryKiB ? { maxMemoryKiB } : {}),
+      vcpus,
+      ...(maxVcpus > vcpus ? { maxVcpus } : {}),
       diskPaths: (devices.disk ?? [])
         .filter((disk: any) => disk['@device'] === undefined || disk['@device'] === 'disk')
         .map((disk: any) => disk.source?.['@file'] ?? ''),
@@ -236,9 +256,13 @@ export function parseDomainXml(xml: string): ParsedDomain {
 /** The facts a definition will produce once libvirt has it, for comparing with what it has. */
 export function factsOf(def: DomainDefinition): DomainFacts {
   const nic = def.nic;
+  const maxMemoryKiB = def.maxMemoryKiB ?? 0;
+  const maxVcpus = def.maxVcpus ?? 0;
   return {
     memoryKiB: def.memoryKiB,
+    ...(maxMemoryKiB > def.memoryKiB ? { maxMemoryKiB } : {}),
     vcpus: def.vcpus,
+    ...(maxVcpus > def.vcpus ? { maxVcpus } : {}),
     diskPaths: def.diskPaths,
     nics: [{
       mac: def.mac.toLowerCase(),
@@ -246,11 +270,17 @@ export function factsOf(def: DomainDefinition): DomainFacts {
       ...(nic.type !== 'user' ? { source: nic.source } : {}),
       ...(nic.type === 'bridge' && nic.vlan !== undefined ? { vlan: nic.vlan } : {}),
       ...(nic.type === 'bridge' && nic.port !== undefined ? { port: nic.port } : {}),
-    }],
+    }, ...(def.extraNics ?? []).map((extra) => ({ mac: extra.mac.toLowerCase(), type: 'network', source: extra.network }))],
   };
 }
 
 const withoutVlan = (nics: DomainFacts['nics']) => nics.map(({ vlan: _vlan, ...rest }) => rest);
+/** NICs after the first in MAC order: hot-plugged ones sit in the live definition in plug order. */
+const byMac = (nics: DomainFacts['nics']) => [...nics].sort((x, y) => x.mac.localeCompare(y.mac));
+
+/** The most memory the balloon can give (facts leave it out when it is the current memory). */
+export const maxMemoryOf = (facts: DomainFacts): number => Math.max(facts.maxMemoryKiB ?? 0, facts.memoryKiB);
+export const maxVcpusOf = (facts: DomainFacts): number => Math.max(facts.maxVcpus ?? 0, facts.vcpus);
 
 /**
  * The fields of `a` and `b` that differ, by name (empty when equal). The VLAN is its own field:
@@ -259,9 +289,14 @@ const withoutVlan = (nics: DomainFacts['nics']) => nics.map(({ vlan: _vlan, ...r
 export function diffFacts(a: DomainFacts, b: DomainFacts): string[] {
   const out: string[] = [];
   if (a.memoryKiB !== b.memoryKiB) out.push('memory');
+  // Without a declared maximum on either side the maximum follows the memory: one change, said once.
+  if ((a.maxMemoryKiB ?? b.maxMemoryKiB) !== undefined && maxMemoryOf(a) !== maxMemoryOf(b)) out.push('maxMemory');
   if (a.vcpus !== b.vcpus) out.push('vcpus');
+  if ((a.maxVcpus ?? b.maxVcpus) !== undefined && maxVcpusOf(a) !== maxVcpusOf(b)) out.push('maxVcpus');
   if (JSON.stringify(a.diskPaths) !== JSON.stringify(b.diskPaths)) out.push('disks');
-  if (JSON.stringify(withoutVlan(a.nics)) !== JSON.stringify(withoutVlan(b.nics))) out.push('network');
-  if (JSON.stringify(a.nics.map((n) => n.vlan)) !== JSON.stringify(b.nics.map((n) => n.vlan))) out.push('vlan');
+  if (JSON.stringify(withoutVlan(a.nics.slice(0, 1))) !== JSON.stringify(withoutVlan(b.nics.slice(0, 1)))) out.push('network');
+  if (JSON.stringify(byMac(a.nics.slice(1))) !== JSON.stringify(byMac(b.nics.slice(1)))) out.push('interfaces');
+  // Only the first NIC (the slice's) is ever tagged.
+  if (JSON.stringify(a.nics.slice(0, 1).map((n) => n.vlan)) !== JSON.stringify(b.nics.slice(0, 1).map((n) => n.vlan))) out.push('vlan');
   return out;
 }
