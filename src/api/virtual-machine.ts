@@ -1,6 +1,7 @@
 // The VirtualMachine kind: types, the domain name derived from a resource, and defaults.
 import type { Condition, Resource } from './meta.js';
 import type { Shaping } from './rate.js';
+import type { VmInterface } from './live-spec.js';
 
 export const VM_KIND = 'VirtualMachine';
 
@@ -16,8 +17,15 @@ export interface VirtualMachineSpec {
   runStrategy: RunStrategy;
   memory: string | number;
   vcpus: number;
+  /** The most memory the balloon may give a running guest (a quantity); memory when absent. */
+  maxMemory?: string | number;
+  /** The most vCPUs that may be plugged into a running guest; vcpus when absent. */
+  maxVcpus?: number;
   disks?: { image: string }[];
+  /** The first NIC: the slice's. */
   network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
+  /** NICs after the first, each on a libvirt network; hot-plugged into a running guest. */
+  interfaces?: VmInterface[];
 }
 
 export interface VirtualMachineStatus {

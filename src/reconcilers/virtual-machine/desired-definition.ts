@@ -16,6 +16,7 @@ import { logsSerialConsole, vmPortName, type DomainDefinition, type NicAttachmen
 import type { Observed } from './observe.js';
 import type { Identity } from './ownership.js';
 import { chooseVlan, type VlanChoice } from './slice-network.js';
+import { liveShapeOf } from '../../api/live-spec.js';
 
 export interface DefinitionDeps {
   macs: MacAllocator;
@@ -54,6 +55,8 @@ export async function desiredDefinition(
   // Before any VLAN is chosen: a spec that can never run must not tie one up (or take one from
   // a VM that names it) while it waits for the user.
   const memKiB = memoryKiB(vm.spec.memory);
+  const live = liveShapeOf(vm.spec, vm.metadata.uid);
+  if ('errors' in live) throw new TerminalError('InvalidSpec', live.errors.map((e) => e.message).join('; '));
   const specMac = vm.spec.network?.mac?.toLowerCase();
   let mac: string;
   if (specMac) {
@@ -89,6 +92,10 @@ export async function desiredDefinition(
     diskPaths: diskImages.map((image, i) => disks.overlayPath(domainName, i, image)),
     mac,
     nic,
+    // Only when declared: the specHash of a VM that declares none stays what it was.
+    ...(live.shape.maxMemoryKiB !== undefined ? { maxMemoryKiB: live.shape.maxMemoryKiB } : {}),
+    ...(live.shape.maxVcpus !== undefined ? { maxVcpus: live.shape.maxVcpus } : {}),
+    ...(live.shape.extraNics.length ? { extraNics: live.shape.extraNics.map(({ mac: nicMac, network }) => ({ mac: nicMac, network })) } : {}),
   };
   const specHash = createHash('sha256').update(JSON.stringify({ ...shape, images: diskImages, uuid })).digest('hex').slice(0, 16);
   const owner: OwnerMetadata = {
