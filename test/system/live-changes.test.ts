@@ -1,95 +1,54 @@
-// Live changes on the tiny real guest (test/helpers/real-guest/) under libvirtd + QEMU, booted
-// once: the live-change planner and its applier, through the libvirt adapter, change the running
-// guest's memory (balloon), vCPUs, disks and NICs, and the guest says what it sees on its serial
-// console (live.sh: MemTotal, online CPUs, /sys/block, /sys/class/net). Figures go to the log.
-import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Live changes on the tiny real guest (test/helpers/real-guest/) under wimaxvm on libvirtd +
+// QEMU, booted once and driven by editing its YAML file: its memory (balloon), vCPUs, a disk and
+// a NIC change while it runs, and the guest says what it sees on its serial console (live.sh:
+// MemTotal, online CPUs, /sys/block, /sys/class/net). Figures go to the log, not into assertions.
+import { rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibvirtHypervisor } from '../../src/adapters/libvirt/libvirt-hypervisor.js';
-import { QemuImgDisks } from '../../src/adapters/qemu-img-disks.js';
-import { silentLogger } from '../../src/core/logger.js';
-import { buildDomainXml, factsOf, parseDomainXml, serialLogPath, type DomainDefinition } from '../../src/reconcilers/virtual-machine/domain-xml.js';
-import { applyLiveOperations } from '../../src/reconcilers/virtual-machine/live-apply.js';
-import { planLiveChanges } from '../../src/reconcilers/virtual-machine/live-changes.js';
-import { eventually } from '../helpers/harness.js';
-import { ensureRealGuestDisk, wimaxvmSerialLog, type SerialLog } from '../helpers/real-guest/index.js';
+import { findCondition } from '../../src/api/meta.js';
+import { parseDomainXml, serialLogPath } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { eventually, Harness, vmYaml } from '../helpers/harness.js';
+import { ensureRealGuestDisk, GUEST_SAYS, wimaxvmSerialLog, type SerialLog } from '../helpers/real-guest/index.js';
 import { answers, systemTestsEnabled, virsh } from '../helpers/system.js';
 
 const enabled = systemTestsEnabled();
 const run = Math.random().toString(36).slice(2, 7);
 const VM = `live-${run}`;
 const NET = `live-${run}`;
+const NIC_MAC = '52:54:00:1e:00:02';
 const MiB = 1024;
 
-/** What the guest says of itself (live.sh), newest last. */
+/** What the guest says of itself (live.sh) each time it changes. */
 const LIVE_LINE = /wimaxvm-guest live memtotal=(\d+)kB cpus=(\S*) disks=(\S*) nics=(\S*)/g;
 interface GuestView { memTotalKiB: number; cpus: string; disks: string; nics: string }
 function views(log: SerialLog, from = 0): GuestView[] {
   return [...log.text(from).matchAll(LIVE_LINE)].map((m) => ({ memTotalKiB: Number(m[1]), cpus: m[2]!, disks: m[3]!, nics: m[4]! }));
 }
 
+interface Spec { runStrategy?: string; memory: string; maxMemory: string; vcpus: number; disks: number; nic?: boolean }
+
 const figures: Record<string, string> = {};
 
-describe.runIf(enabled)('live changes on a real guest: balloon, vCPU, disk and NIC hot-plug', () => {
-  const hv = new LibvirtHypervisor({ uri: 'qemu:///system', logger: silentLogger });
-  let dir: string;
-  let disks: QemuImgDisks;
+describe.runIf(enabled)('live changes on a real guest from its YAML file: balloon, vCPU, disk and NIC hot-plug', () => {
+  let h: Harness;
   let image: string;
   let log: SerialLog;
-  let desired: DomainDefinition;
+  let firstId: number | undefined;
 
-  /** Plans from what libvirt says of the running guest, applies, and returns what was applied. */
-  async function converge(next: DomainDefinition): Promise<string[]> {
-    desired = next;
-    const live = parseDomainXml((await hv.getDomain(VM, true))!.liveXml!).facts;
-    const plan = planLiveChanges({ desired: factsOf(next), live });
-    expect(plan.restartRequired).toEqual([]);
-    const result = await applyLiveOperations({ hypervisor: hv, prepareDisk: (i) => disks.ensureOverlay(VM, i, image) }, VM, plan.operations);
-    expect(result.failed).toEqual([]);
-    return result.applied.map((op) => op.type);
+  /** The guest's declaration: its image as every disk (each disk its own overlay), the NIC on this run's network. */
+  function declare(spec: Spec): void {
+    const extra = [
+      `  maxMemory: ${spec.maxMemory}`, '  maxVcpus: 2', '  disks:',
+      ...Array.from({ length: spec.disks }, () => `    - image: ${basename(image)}`),
+      ...(spec.nic ? ['  interfaces:', `    - name: lab`, `      network: ${NET}`, `      mac: "${NIC_MAC}"`] : []),
+    ].join('\n');
+    h.write('guest.yaml', vmYaml({ name: VM, runStrategy: spec.runStrategy ?? 'Always', memory: spec.memory, vcpus: spec.vcpus, extra }));
   }
 
   /** Waits for the guest to say something that passes `check`, after log offset `from`. */
   function guestSees(from: number, what: string, check: (v: GuestView) => boolean, timeoutMs = 60_000): Promise<GuestView> {
     return eventually(() => views(log, from).find(check), `the guest to see ${what}`, timeoutMs);
   }
-
-  beforeAll(async () => {
-    image = await ensureRealGuestDisk();
-    dir = mkdtempSync(join(tmpdir(), 'wimaxvm-live-'));
-    chmodSync(dir, 0o755); // libvirtd's qemu user must reach the overlays
-    disks = new QemuImgDisks(dirname(image), join(dir, 'overlays'));
-    await disks.ensureOverlay(VM, 0, image);
-    // An isolated libvirt network of this run's own for the extra NIC (a bridge, no DHCP, no NAT).
-    const netXml = join(dir, 'net.xml');
-    writeFileSync(netXml, `<network><name>${NET}</name><bridge name='vl${run}' stp='off' delay='0'/></network>`);
-    virsh('net-create', netXml);
-    await hv.connect();
-    desired = {
-      name: VM, uuid: randomUUID(), type: hv.domainType(), memoryKiB: 128 * MiB, maxMemoryKiB: 256 * MiB, vcpus: 1, maxVcpus: 2,
-      diskPaths: [disks.overlayPath(VM, 0, image)], mac: '52:54:00:1e:00:01', nic: { type: 'user' }, serialLog: true,
-      owner: { uid: VM, namespace: 'default', name: VM, generation: 1, specHash: 'x', mac: '52:54:00:1e:00:01' },
-    };
-    log = wimaxvmSerialLog(VM);
-    await hv.define(buildDomainXml(desired));
-    await hv.start(VM);
-    const t = Date.now();
-    await log.waitForReady({ timeoutMs: 240_000 });
-    figures.boot = `${Date.now() - t} ms to the ready line (domain type ${hv.domainType()})`;
-  }, 300_000);
-
-  afterAll(async () => {
-    answers('virsh', '-c', 'qemu:///system', 'destroy', VM);
-    answers('virsh', '-c', 'qemu:///system', 'undefine', VM);
-    answers('virsh', '-c', 'qemu:///system', 'net-destroy', NET);
-    await hv.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    rmSync(serialLogPath(VM), { force: true });
-    console.log(`live changes (${VM}): ${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
-  });
 
   /**
    * The guest's MemTotal once the balloon has reached `kib`: libvirt's "actual" (QEMU's balloon
@@ -104,65 +63,93 @@ describe.runIf(enabled)('live changes on a real guest: balloon, vCPU, disk and N
     return views(log).at(-1)!.memTotalKiB;
   }
 
+  const liveUpdated = (what: string) => eventually(() => {
+    const c = findCondition(h.status(VM)?.conditions ?? [], 'LiveUpdated');
+    return c?.status === 'True' && c.message.includes(what) ? c : undefined;
+  }, `LiveUpdated saying ${what}`, 30_000);
+
+  beforeAll(async () => {
+    image = await ensureRealGuestDisk();
+    // An isolated libvirt network of this run's own for the extra NIC (a bridge, no DHCP, no NAT).
+    h = await Harness.create({ uri: 'qemu:///system', flags: { 'image-dir': dirname(image), 'shutdown-timeout': '30s', poll: '200ms' } });
+    const netXml = join(h.stateDir, '..', 'net.xml');
+    writeFileSync(netXml, `<network><name>${NET}</name><bridge name='vl${run}' stp='off' delay='0'/></network>`);
+    virsh('net-create', netXml);
+    log = wimaxvmSerialLog(VM);
+    declare({ memory: '128Mi', maxMemory: '256Mi', vcpus: 1, disks: 1 });
+    const t = Date.now();
+    await h.start();
+    await h.waitForStatus(VM, 'Running', 60_000);
+    await log.waitForReady({ timeoutMs: 240_000 });
+    firstId = h.status(VM)!.domain!.id;
+    figures.boot = `${Date.now() - t} ms from the controller's start to the ready line`;
+  }, 300_000);
+
+  afterAll(async () => {
+    await h?.stop();
+    answers('virsh', '-c', 'qemu:///system', 'destroy', VM);
+    answers('virsh', '-c', 'qemu:///system', 'undefine', VM);
+    answers('virsh', '-c', 'qemu:///system', 'net-destroy', NET);
+    await h?.dispose();
+    rmSync(serialLogPath(VM), { force: true });
+    console.log(`live changes (${VM}): ${Object.entries(figures).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  });
+
   it('the balloon: memory given and taken back within the maximum, MemTotal follows in the guest to the KiB', async () => {
-    // Booted with the maximum (256Mi), the balloon takes it down to 128Mi.
+    // Booted with the maximum (256Mi), the balloon took it down to 128Mi.
     const booted = await settledMemTotal(128 * MiB);
     let t = Date.now();
-    expect(await converge({ ...desired, memoryKiB: 224 * MiB })).toEqual(['setMemory']);
+    declare({ memory: '224Mi', maxMemory: '256Mi', vcpus: 1, disks: 1 });
     const grown = await settledMemTotal(224 * MiB);
-    figures.balloonUp = `${Date.now() - t} ms for MemTotal ${booted} → ${grown} kB (128Mi → 224Mi)`;
+    figures.balloonUp = `${Date.now() - t} ms from the edit to MemTotal ${booted} → ${grown} kB (128Mi → 224Mi)`;
     expect(grown - booted).toBe(96 * MiB);
+    await liveUpdated('memory 224Mi');
     t = Date.now();
-    expect(await converge({ ...desired, memoryKiB: 160 * MiB })).toEqual(['setMemory']);
+    declare({ memory: '160Mi', maxMemory: '256Mi', vcpus: 1, disks: 1 });
     const shrunk = await settledMemTotal(160 * MiB);
-    figures.balloonDown = `${Date.now() - t} ms for MemTotal ${grown} → ${shrunk} kB (224Mi → 160Mi)`;
+    figures.balloonDown = `${Date.now() - t} ms from the edit to MemTotal ${grown} → ${shrunk} kB (224Mi → 160Mi)`;
     expect(shrunk - grown).toBe(-64 * MiB);
-    // The live facts read back the target wimaxvm set: nothing more to do.
-    const live = parseDomainXml((await hv.getDomain(VM, true))!.liveXml!).facts;
-    expect(live).toMatchObject({ memoryKiB: 160 * MiB, maxMemoryKiB: 256 * MiB });
-    // Beyond the maximum the guest was started with: nothing live, a restart; libvirt refuses it too.
-    expect(planLiveChanges({ desired: factsOf({ ...desired, memoryKiB: 512 * MiB, maxMemoryKiB: 512 * MiB }), live }))
-      .toMatchObject({ operations: [], restartRequired: ['maxMemory', 'memory'] });
-    await expect(hv.setMemory(VM, 257 * MiB, { live: true })).rejects.toThrow(/higher than max memory/);
+    expect(parseDomainXml((await h.observer.getDomain(VM, true))!.liveXml!).facts).toMatchObject({ memoryKiB: 160 * MiB, maxMemoryKiB: 256 * MiB });
   }, 150_000);
 
   it('a vCPU hot-plugged is seen online', async () => {
     const mark = log.size();
     const t = Date.now();
-    expect(await converge({ ...desired, vcpus: 2 })).toEqual(['setVcpus']);
+    declare({ memory: '160Mi', maxMemory: '256Mi', vcpus: 2, disks: 1 });
     await guestSees(mark, 'CPUs 0-1 online', (v) => v.cpus === '0-1');
-    figures.vcpu = `${Date.now() - t} ms from setVcpus(2) to cpus=0-1 in the guest`;
+    figures.vcpu = `${Date.now() - t} ms from the edit to cpus=0-1 in the guest`;
     expect(virsh('vcpucount', VM, '--live', '--active').trim()).toBe('2');
+    await liveUpdated('vcpus 2');
   }, 90_000);
 
-  it('a disk and a NIC hot-plugged appear in the guest (/sys/block/vdb, eth1) and go again when pulled', async () => {
+  it('a disk and a NIC added are plugged in (/sys/block/vdb, eth1); removed, they go again', async () => {
     let mark = log.size();
     let t = Date.now();
-    const second = disks.overlayPath(VM, 1, image);
-    const plugged = { ...desired, diskPaths: [desired.diskPaths[0]!, second], extraNics: [{ mac: '52:54:00:1e:00:02', network: NET }] };
-    expect(await converge(plugged)).toEqual(['attachDisk', 'attachNic']);
+    declare({ memory: '160Mi', maxMemory: '256Mi', vcpus: 2, disks: 2, nic: true });
     await guestSees(mark, 'vdb and eth1', (v) => v.disks === 'vda,vdb,' && v.nics === 'eth0,eth1,');
-    figures.plug = `${Date.now() - t} ms from attach to vdb and eth1 in the guest`;
-    expect(virsh('domblklist', VM)).toContain(second);
+    figures.plug = `${Date.now() - t} ms from the edit to vdb and eth1 in the guest`;
+    await liveUpdated(`disk vdb added, NIC ${NIC_MAC} on ${NET} added`);
+    expect(virsh('domblklist', VM)).toMatch(new RegExp(`vdb\\s+${h.stateDir}/overlays/${VM}/disk1-`));
 
     mark = log.size();
     t = Date.now();
-    expect(await converge({ ...plugged, diskPaths: [desired.diskPaths[0]!], extraNics: [] })).toEqual(['detachDisk', 'detachNic']);
+    declare({ memory: '160Mi', maxMemory: '256Mi', vcpus: 2, disks: 1 });
     await guestSees(mark, 'vdb and eth1 gone', (v) => v.disks === 'vda,' && v.nics === 'eth0,');
-    figures.unplug = `${Date.now() - t} ms from detach to vdb and eth1 gone in the guest`;
-    // libvirt may still be finishing the removal after the guest let go: the plan converges.
-    await eventually(async () => {
-      const live = parseDomainXml((await hv.getDomain(VM, true))!.liveXml!).facts;
-      return planLiveChanges({ desired: factsOf(desired), live }).operations.length === 0;
-    }, 'libvirt to show the devices gone', 30_000);
+    figures.unplug = `${Date.now() - t} ms from the edit to vdb and eth1 gone in the guest`;
+    // libvirt may finish the removal after the guest let go: the controller's look converges.
+    await liveUpdated(`disk vdb removed, NIC ${NIC_MAC} removed`);
+    await eventually(async () => parseDomainXml((await h.observer.getDomain(VM, true))!.liveXml!).facts.diskPaths.length === 1, 'libvirt to show vdb gone', 30_000);
   }, 150_000);
 
-  it('what libvirt says of the guest afterwards needs nothing more: the plan is empty, the guest ran on', async () => {
-    const live = parseDomainXml((await hv.getDomain(VM, true))!.liveXml!).facts;
-    expect(planLiveChanges({ desired: factsOf(desired), live })).toEqual({ operations: [], restartRequired: [], configOnly: [], waiting: false });
-    // One boot all along: no second ready line.
-    expect(log.text().match(/wimaxvm-guest ready/g)).toHaveLength(1);
-    expect(basename(log.path)).toBe(`${VM}.serial`);
-    expect(execFileSync('virsh', ['-c', 'qemu:///system', 'domstate', VM], { encoding: 'utf8' }).trim()).toBe('running');
-  });
+  it('beyond the maximum under Manual: RestartRequired says what waits, and the guest runs on; it ran in one boot all along', async () => {
+    declare({ runStrategy: 'Manual', memory: '512Mi', maxMemory: '512Mi', vcpus: 2, disks: 1 });
+    const required = await eventually(() => findCondition(h.status(VM)?.conditions ?? [], 'RestartRequired'), 'RestartRequired', 30_000);
+    expect(required.message).toMatch(/^memory, maxMemory changed; runStrategy Manual leaves the restart to you/);
+    const status = h.status(VM)!;
+    expect(status.printableStatus).toBe('Running');
+    expect(status.domain!.id).toBe(firstId);
+    expect(status.restarts ?? 0).toBe(0);
+    expect(log.text().match(new RegExp(GUEST_SAYS.ready.source, 'g'))).toHaveLength(1);
+    expect(virsh('domstate', VM).trim()).toBe('running');
+  }, 60_000);
 });
