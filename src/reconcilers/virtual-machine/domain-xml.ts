@@ -3,8 +3,10 @@
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import { deviceBuilder, diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
+import { readBalloonTarget } from './live-metadata.js';
 
 export type { ExtraNic, NicAttachment } from './device-xml.js';
+export { balloonTargetXml, LIVE_METADATA_KEY, LIVE_METADATA_NS } from './live-metadata.js';
 
 /** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
 export const METADATA_NS = 'https://wimaxvm.io/xmlns/domain/v1alpha1';
@@ -26,18 +28,6 @@ export interface OwnerMetadata {
   restartedAt?: string;
 }
 
-/**
- * The namespace of the balloon target wimaxvm set on a running guest (live metadata only). The
- * live XML's <currentMemory> is what the balloon has reached so far (all of <memory> until the
- * guest's driver inflates it, and for ever in a guest without one), not what was asked for.
- */
-export const LIVE_METADATA_NS = 'https://wimaxvm.io/xmlns/live/v1alpha1';
-export const LIVE_METADATA_KEY = 'wimaxvm-live';
-
-/** The live metadata element that records a balloon target, for setMetadata. */
-export function balloonTargetXml(kib: number): string {
-  return `<balloon memory="${Math.round(kib)}"/>`;
-}
 
 /**
  * The switch port name of a VM on a bridge: fixed by wimaxvm (libvirt's vnetN changes on every
@@ -197,20 +187,6 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
       ...(attrs['@restartedAt'] !== undefined ? { restartedAt: attrs['@restartedAt'] } : {}),
     };
-  }
-  return undefined;
-}
-
-/** The balloon target wimaxvm recorded in the live metadata (see LIVE_METADATA_NS), if any. */
-function readBalloonTarget(metadata: unknown): number | undefined {
-  if (!metadata || typeof metadata !== 'object') return undefined;
-  for (const [element, child] of Object.entries(metadata as Record<string, unknown>)) {
-    if (!child || typeof child !== 'object') continue;
-    const attrs = child as Record<string, string>;
-    const colon = element.indexOf(':');
-    if (attrs[colon < 0 ? '@xmlns' : `@xmlns:${element.slice(0, colon)}`] !== LIVE_METADATA_NS) continue;
-    const kib = Number(attrs['@memory']);
-    if (Number.isInteger(kib) && kib > 0) return kib;
   }
   return undefined;
 }
