@@ -43,6 +43,8 @@ interface FakeDomain {
   metadata: Map<string, string>;
   memoryKiB?: number;
   vcpus?: number;
+  /** The vCPUs the guest was started with (QEMU cannot unplug those). */
+  bootVcpus?: number;
   devices: string[];
   managedSave: boolean;
 }
@@ -343,6 +345,8 @@ export class FakeHypervisor implements Hypervisor {
       const max = maxVcpusOf(parseDomainXml(xml!).facts);
       if (count < 1 || count > max) throw new Error(`invalid argument: requested vcpus is greater than max allowable vcpus for the ${which} domain: ${count} > ${max}`);
     }
+    // QEMU's driver unplugs only vCPUs that were plugged in: those the guest booted with stay.
+    if (live && count < d.bootVcpus!) throw new Error('unsupported configuration: failed to find appropriate hotpluggable vcpus to reach the desired target vcpu count');
     const edit = (xml: string) => xml.replace(/<vcpu\b([^>]*)>(\d+)<\/vcpu>/, (_m, attrs: string, max: string) =>
       `<vcpu${attrs.replace(/\s+current=["']\d+["']/, '')}${Number(max) > count ? ` current="${count}"` : ''}>${max}</vcpu>`);
     if (live) {
@@ -522,6 +526,7 @@ export class FakeHypervisor implements Hypervisor {
     d.id = this.nextId++;
     // As libvirt does for autoport graphics: the live XML carries the port actually given.
     d.liveXml = d.persistentXml.replace(/(<graphics\b[^>]*\bport=")-1(")/, `$1${5900 + d.id}$2`);
+    d.bootVcpus = parseDomainXml(d.persistentXml).facts.vcpus;
   }
 
   private powerOff(d: FakeDomain, reason: string): void {
