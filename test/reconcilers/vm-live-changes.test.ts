@@ -15,6 +15,7 @@ function setup(name: string, spec: Partial<VirtualMachineSpec>) {
   const disks = new FakeDiskImages();
   disks.images.add('boot.qcow2');
   disks.images.add('data.qcow2');
+  disks.images.add('logs.qcow2');
   const h = stepHarness({ disks });
   let generation = 0;
   let last = '';
@@ -89,6 +90,21 @@ describe('live changes through the VM steps', () => {
     expect(t.ops()).toEqual(['define', 'detachDevice', 'detachDevice']);
     expect(t.live().diskPaths).toHaveLength(1);
     expect(t.live().nics).toHaveLength(1);
+  });
+
+  it('a middle disk removed: the ones after it move up, each plugged once its target is free (looked at again within a second)', async () => {
+    const three = { ...BASE, disks: [{ image: 'boot.qcow2' }, { image: 'data.qcow2' }, { image: 'logs.qcow2' }] };
+    const t = setup('lv-mid', three);
+    await t.started(three);
+    const out = await t.apply({ ...BASE, disks: [{ image: 'boot.qcow2' }, { image: 'logs.qcow2' }] });
+    expect(t.ops()).toEqual(['define', 'detachDevice', 'detachDevice']);
+    expect(out.result).toEqual({ requeueAfterMs: 1_000 });
+    expect(t.live().diskPaths).toHaveLength(1);
+    const next = await t.apply({ ...BASE, disks: [{ image: 'boot.qcow2' }, { image: 'logs.qcow2' }] });
+    expect(t.ops()).toEqual(['attachDevice']);
+    expect(next.result).toEqual({});
+    expect(t.live().diskPaths).toEqual(t.persistent().diskPaths);
+    expect(t.condition(next.status, 'LiveUpdated')).toMatchObject({ message: expect.stringContaining('disk vdb added') });
   });
 
   it('beyond the maxima under Manual: nothing live, RestartRequired says which; under Always the guest is restarted', async () => {

@@ -27,7 +27,6 @@ async function applyLive(ctx: VmContext, deps: StepDeps): Promise<void> {
   if (!live || ctx.failure || deps.memory.stopping.has(ctx.key) || !ctx.definition) return;
   const plan = planLiveChanges({ desired: factsOf(ctx.definition), live });
   const operations = plan.operations.filter((op) => ctx.appliedLive.includes(fieldOf(op)));
-  if (plan.waiting) ctx.requeueAfter(DEVICE_LEAVING_RECHECK_MS);
   if (!operations.length) {
     keepPrevious(ctx);
     return;
@@ -44,9 +43,10 @@ async function applyLive(ctx: VmContext, deps: StepDeps): Promise<void> {
     const why = result.failed.map((f) => `${describeOperations([f.operation])}: ${f.message}`).join('; ');
     deps.events.record(key, 'Warning', 'LiveUpdateFailed', `not applied to the running guest ${domainName}: ${why}`);
     ctx.setCondition({ type: LIVE_CONDITION, status: 'False', reason: 'Refused', message: `not applied to the running guest (retried): ${why}` });
-    ctx.requeueAfter(REFUSED_RETRY_MS);
+    ctx.requeueAfter(REFUSED_RETRY_MS); // not sooner, even with a replacement waiting: a refused detach is not retried at once
     return;
   }
+  if (plan.waiting) ctx.requeueAfter(DEVICE_LEAVING_RECHECK_MS);
   ctx.setCondition({ type: LIVE_CONDITION, status: 'True', reason: 'Applied', message: `applied to the running guest without a restart (generation ${generation}): ${describeOperations(result.applied)}` });
 }
 
