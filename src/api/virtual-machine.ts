@@ -2,6 +2,7 @@
 import type { Condition, Resource } from './meta.js';
 import type { Shaping } from './rate.js';
 import type { LeaseSpec } from '../leases/lease-clock.js';
+import type { VmInterface } from './live-spec.js';
 
 export const VM_KIND = 'VirtualMachine';
 
@@ -27,10 +28,17 @@ export interface VirtualMachineSpec {
   powerState?: PowerState;
   memory: string | number;
   vcpus: number;
+  /** The most memory the balloon may give a running guest (a quantity); memory when absent. */
+  maxMemory?: string | number;
+  /** The most vCPUs that may be plugged into a running guest; vcpus when absent. */
+  maxVcpus?: number;
   disks?: { image: string }[];
+  /** The first NIC: the slice's. */
   network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
   /** How long the VM may be kept, and what happens then (src/leases/). */
   lease?: LeaseSpec;
+  /** NICs after the first, each on a libvirt network; hot-plugged into a running guest. */
+  interfaces?: VmInterface[];
 }
 
 export interface VirtualMachineStatus {

@@ -1,7 +1,7 @@
 // In-memory Hypervisor for reconciler tests: domains by name, libvirt's rules on define/start/
 // undefine, every mutating call recorded, failures injectable, drift simulated by helpers. Each
 // change, ours or one made "by hand", emits the event libvirt would (lifecycle with its detail).
-import { parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { maxMemoryOf, maxVcpusOf, parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { assertPermit, type DeletionPermit } from '../../src/core/deletion-gate.js';
 import {
   HypervisorInvalidOperationError,
@@ -15,6 +15,7 @@ import {
   type DomainStateInfo,
   type Hypervisor,
   type HypervisorEvent,
+  type Impact,
   type InterfaceStatistics,
   type LifecycleEvent,
   type NetworkInfo,
@@ -42,6 +43,8 @@ interface FakeDomain {
   metadata: Map<string, string>;
   memoryKiB?: number;
   vcpus?: number;
+  /** The vCPUs the guest was started with (QEMU cannot unplug those). */
+  bootVcpus?: number;
   devices: string[];
   managedSave: boolean;
 }
@@ -299,11 +302,16 @@ export class FakeHypervisor implements Hypervisor {
     this.lifecycle(name, 'resumed', 'unpaused');
   }
 
-  async setMetadata(name: string, uri: string, _key: string, xml: string | null): Promise<void> {
+  /** Kept by namespace for getMetadata and, as libvirt does, written into the XML the impact names. */
+  async setMetadata(name: string, uri: string, key: string, xml: string | null, impact?: Impact): Promise<void> {
     this.record('setMetadata', name);
     const d = this.must(name);
+    const { live, config } = this.impactOn(d, impact);
     if (xml === null) d.metadata.delete(uri);
     else d.metadata.set(uri, xml);
+    const edit = (domainXml: string) => withMetadataElement(domainXml, uri, key, xml);
+    if (live) d.liveXml = edit(d.liveXml!);
+    if (config) d.persistentXml = edit(d.persistentXml);
   }
 
   async getMetadata(name: string, uri: string): Promise<string | undefined> {
@@ -311,29 +319,77 @@ export class FakeHypervisor implements Hypervisor {
     return this.must(name).metadata.get(uri);
   }
 
-  async setMemory(name: string, kib: number): Promise<void> {
+  /** As libvirt: within <memory>, on the running guest (whose balloon follows at once here) and/or the definition. */
+  async setMemory(name: string, kib: number, impact?: Impact): Promise<void> {
     this.record('setMemory', name);
-    this.must(name).memoryKiB = kib;
+    const d = this.must(name);
+    const { live, config } = this.impactOn(d, impact);
+    for (const [on, xml] of [[live, d.liveXml], [config, d.persistentXml]] as const) {
+      if (on && kib > maxMemoryOf(parseDomainXml(xml!).facts)) throw new Error('invalid argument: cannot set memory higher than max memory');
+    }
+    const edit = (xml: string) => xml.replace(/(<currentMemory\b[^>]*>)\d+(<\/currentMemory>)/, `$1${kib}$2`);
+    if (live) {
+      d.liveXml = edit(d.liveXml!);
+      d.memoryKiB = kib;
+    }
+    if (config) d.persistentXml = edit(d.persistentXml);
   }
 
-  async setVcpus(name: string, count: number): Promise<void> {
+  /** As libvirt: within <vcpu>'s maximum, at least one. */
+  async setVcpus(name: string, count: number, impact?: Impact): Promise<void> {
     this.record('setVcpus', name);
-    this.must(name).vcpus = count;
+    const d = this.must(name);
+    const { live, config } = this.impactOn(d, impact);
+    for (const [which, on, xml] of [['live', live, d.liveXml], ['persistent', config, d.persistentXml]] as const) {
+      if (!on) continue;
+      const max = maxVcpusOf(parseDomainXml(xml!).facts);
+      if (count < 1 || count > max) throw new Error(`invalid argument: requested vcpus is greater than max allowable vcpus for the ${which} domain: ${count} > ${max}`);
+    }
+    // QEMU's driver unplugs only vCPUs that were plugged in: those the guest booted with stay.
+    if (live && count < d.bootVcpus!) throw new Error('unsupported configuration: failed to find appropriate hotpluggable vcpus to reach the desired target vcpu count');
+    const edit = (xml: string) => xml.replace(/<vcpu\b([^>]*)>(\d+)<\/vcpu>/, (_m, attrs: string, max: string) =>
+      `<vcpu${attrs.replace(/\s+current=["']\d+["']/, '')}${Number(max) > count ? ` current="${count}"` : ''}>${max}</vcpu>`);
+    if (live) {
+      d.liveXml = edit(d.liveXml!);
+      d.vcpus = count;
+    }
+    if (config) d.persistentXml = edit(d.persistentXml);
   }
 
-  async attachDevice(name: string, xml: string): Promise<void> {
+  /** A disk or an interface, into <devices>; a disk's target must be free, as libvirt demands. */
+  async attachDevice(name: string, xml: string, impact?: Impact): Promise<void> {
     this.record('attachDevice', name);
-    this.must(name).devices.push(xml);
+    const d = this.must(name);
+    const { live, config } = this.impactOn(d, impact);
+    const target = diskTargetOf(xml);
+    for (const [on, domainXml] of [[live, d.liveXml], [config, d.persistentXml]] as const) {
+      if (on && target !== undefined && findDevice(domainXml!, xml) !== undefined) throw new Error(`operation failed: target ${target} already exists`);
+    }
+    const add = (domainXml: string) => domainXml.replace('</devices>', `${xml.trim()}\n</devices>`);
+    if (live) {
+      d.liveXml = add(d.liveXml!);
+      d.devices.push(xml);
+    }
+    if (config) d.persistentXml = add(d.persistentXml);
   }
 
-  async detachDevice(name: string, xml: string): Promise<void> {
+  /** Finds the device as libvirt does (a disk by its target, an interface by its MAC) and removes it. */
+  async detachDevice(name: string, xml: string, impact?: Impact): Promise<void> {
     this.record('detachDevice', name);
     const d = this.must(name);
-    const at = d.devices.indexOf(xml);
-    if (at < 0) throw new HypervisorInvalidOperationError(`fake: no such device on ${name}`);
-    d.devices.splice(at, 1);
+    const { live, config } = this.impactOn(d, impact);
+    for (const [on, domainXml] of [[live, d.liveXml], [config, d.persistentXml]] as const) {
+      if (on && findDevice(domainXml!, xml) === undefined) throw new Error(`device not found: no device matching ${diskTargetOf(xml) ?? macOf(xml) ?? 'the given XML'}`);
+    }
+    const remove = (domainXml: string) => domainXml.replace(findDevice(domainXml, xml)!, '');
+    if (live) {
+      d.liveXml = remove(d.liveXml!);
+      const at = d.devices.indexOf(xml);
+      if (at >= 0) d.devices.splice(at, 1);
+    }
+    if (config) d.persistentXml = remove(d.persistentXml);
     const alias = /<alias name=['"]([^'"]+)['"]/.exec(xml)?.[1];
-    if (alias) this.emit({ kind: 'device-removed', domain: name, alias });
+    if (alias && live) this.emit({ kind: 'device-removed', domain: name, alias });
   }
 
   async managedSave(name: string): Promise<void> {
@@ -418,6 +474,14 @@ export class FakeHypervisor implements Hypervisor {
     return d;
   }
 
+  /** libvirt's reading of an impact: neither flag is the domain's current one; live on an inactive domain is refused. */
+  private impactOn(d: FakeDomain, impact: Impact | undefined): { live: boolean; config: boolean } {
+    const active = ACTIVE.has(d.state);
+    if (!impact?.live && !impact?.config) return { live: active, config: !active };
+    if (impact.live && !active) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
+    return { live: impact.live === true, config: impact.config === true };
+  }
+
   private mustRun(name: string): FakeDomain {
     const d = this.must(name);
     if (!ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError('Requested operation is not valid: domain is not running');
@@ -462,6 +526,7 @@ export class FakeHypervisor implements Hypervisor {
     d.id = this.nextId++;
     // As libvirt does for autoport graphics: the live XML carries the port actually given.
     d.liveXml = d.persistentXml.replace(/(<graphics\b[^>]*\bport=")-1(")/, `$1${5900 + d.id}$2`);
+    d.bootVcpus = parseDomainXml(d.persistentXml).facts.vcpus;
   }
 
   private powerOff(d: FakeDomain, reason: string): void {
@@ -485,4 +550,28 @@ export class FakeHypervisor implements Hypervisor {
       ...(active && d.liveXml !== undefined ? { liveXml: d.liveXml } : {}),
     };
   }
+}
+
+const diskTargetOf = (xml: string): string | undefined => /^\s*<disk\b/.test(xml) ? /<target\b[^>]*\bdev=["']([^"']+)["']/.exec(xml)?.[1] : undefined;
+const macOf = (xml: string): string | undefined => /^\s*<interface\b/.test(xml) ? /<mac\b[^>]*\baddress=["']([^"']+)["']/.exec(xml)?.[1]?.toLowerCase() : undefined;
+
+/** The element in a domain's XML that libvirt would take `device` to mean: a disk by target, an interface by MAC. */
+function findDevice(domainXml: string, device: string): string | undefined {
+  const target = diskTargetOf(device);
+  if (target !== undefined) return [...domainXml.matchAll(/<disk\b[\s\S]*?<\/disk>/g)].map((m) => m[0]).find((el) => diskTargetOf(el) === target);
+  const mac = macOf(device);
+  if (mac !== undefined) return [...domainXml.matchAll(/<interface\b[\s\S]*?<\/interface>/g)].map((m) => m[0]).find((el) => macOf(el) === mac);
+  return undefined;
+}
+
+/** The domain XML with the metadata element of namespace `uri` replaced (or removed), prefixed `key` as libvirt writes it. */
+function withMetadataElement(domainXml: string, uri: string, key: string, element: string | null): string {
+  const escaped = uri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  let xml = domainXml.replace(new RegExp(`<([\\w-]+):([\\w-]+)\\b[^>]*xmlns:\\1=["']${escaped}["'][^>]*?(/>|>[\\s\\S]*?</\\1:\\2>)`), '');
+  if (element === null) return xml;
+  const prefixed = element.trim()
+    .replace(/<(\/?)([A-Za-z_][\w.-]*)(?=[\s/>])/g, `<$1${key}:$2`)
+    .replace(/^<([^\s/>]+)/, `<$1 xmlns:${key}="${uri}"`);
+  if (!/<metadata>/.test(xml)) xml = xml.replace(/(<uuid>[^<]*<\/uuid>)/, '$1<metadata></metadata>');
+  return xml.replace('<metadata>', `<metadata>${prefixed}`);
 }

@@ -13,6 +13,7 @@ import { domainNameProblem } from './domain-name.js';
 import { logsSerialConsole, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
 import type { Observed } from './observe.js';
 import type { Identity } from './ownership.js';
+import { liveShapeOf } from '../../api/live-spec.js';
 
 export interface DefinitionDeps {
   disks: DiskImages;
@@ -43,6 +44,9 @@ export function checkSpec(vm: VirtualMachine, domainName: string): void {
   const nameProblem = domainNameProblem(domainName);
   if (nameProblem) throw new TerminalError('NameTooLong', nameProblem);
   memoryKiB(vm.spec.memory);
+  // Maxima below the current values, duplicate NIC names or MACs (live changes' fields).
+  const live = liveShapeOf(vm.spec, vm.metadata.uid);
+  if ('errors' in live) throw new TerminalError('InvalidSpec', live.errors.map((e) => e.message).join('; '));
 }
 
 /** The VM's MAC: the spec's (if no other VM holds it), else the one it already has, else a new one. */

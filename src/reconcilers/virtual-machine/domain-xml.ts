@@ -3,6 +3,11 @@
 import { createHash } from 'node:crypto';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { LeaseRecord } from '../../leases/lease-clock.js';
+import { deviceBuilder, diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
+import { readBalloonTarget } from './live-metadata.js';
+
+export type { ExtraNic, NicAttachment } from './device-xml.js';
+export { balloonTargetXml, LIVE_METADATA_KEY, LIVE_METADATA_NS } from './live-metadata.js';
 
 /** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
 export const METADATA_NS = 'https://wimaxvm.io/xmlns/domain/v1alpha1';
@@ -26,10 +31,6 @@ export interface OwnerMetadata {
   lease?: LeaseRecord;
 }
 
-export type NicAttachment =
-  | { type: 'user' }
-  | { type: 'network'; source: string }
-  | { type: 'bridge'; source: string; openvswitch: boolean; vlan?: number; port?: string };
 
 /**
  * The switch port name of a VM on a bridge: fixed by wimaxvm (libvirt's vnetN changes on every
@@ -61,11 +62,19 @@ export interface DomainDefinition {
   name: string;
   uuid: string;
   type: 'kvm' | 'qemu' | 'test';
+  /** What the guest gets (<currentMemory>, the balloon's target). */
   memoryKiB: number;
+  /** What the balloon can give it at most (<memory>); memoryKiB when absent. */
+  maxMemoryKiB?: number;
+  /** vCPUs online at boot (<vcpu current>). */
   vcpus: number;
+  /** vCPUs that can be plugged in at most (<vcpu>); vcpus when absent. */
+  maxVcpus?: number;
   diskPaths: string[];
   mac: string;
   nic: NicAttachment;
+  /** NICs after the first (spec.interfaces), in spec order. */
+  extraNics?: ExtraNic[];
   owner: OwnerMetadata;
   /** Log the serial console to serialLogPath (see logsSerialConsole). */
   serialLog?: boolean;
@@ -73,8 +82,13 @@ export interface DomainDefinition {
 
 /** The parts of a domain the controller manages; compared to find drift and needed restarts. */
 export interface DomainFacts {
+  /** The balloon's target (a live definition: the one wimaxvm set, else what the balloon reached). */
   memoryKiB: number;
+  /** <memory>, when it is more than memoryKiB. */
+  maxMemoryKiB?: number;
   vcpus: number;
+  /** <vcpu>'s maximum, when it is more than vcpus. */
+  maxVcpus?: number;
   diskPaths: string[];
   nics: { mac: string; type: string; source?: string; vlan?: number; port?: string }[];
 }
@@ -87,31 +101,8 @@ export interface ParsedDomain {
   vncPort?: number;
 }
 
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  textNodeName: '#text',
-  suppressEmptyNode: true,
-  format: true,
-  processEntities: true,
-  // By default an attribute whose value is "true" is written bare (`name`): malformed XML for a
-  // VM or namespace named "true" (found by the fuzz tier).
-  suppressBooleanAttributes: false,
-});
-
-function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
-  const base: Record<string, unknown> = { '@type': nic.type, mac: { '@address': mac }, model: { '@type': 'virtio' } };
-  if (nic.type === 'network') base.source = { '@network': nic.source };
-  if (nic.type === 'bridge') {
-    base.source = { '@bridge': nic.source };
-    if (nic.openvswitch) base.virtualport = { '@type': 'openvswitch' };
-    if (nic.vlan !== undefined) base.vlan = { tag: { '@id': nic.vlan } };
-    if (nic.port !== undefined) base.target = { '@dev': nic.port };
-  }
-  return base;
-}
-
 export function buildDomainXml(def: DomainDefinition): string {
+  const maxVcpus = Math.max(def.maxVcpus ?? 0, def.vcpus);
   const owner: Record<string, unknown> = {
     [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS,
     '@uid': def.owner.uid,
@@ -136,9 +127,11 @@ export function buildDomainXml(def: DomainDefinition): string {
       name: def.name,
       uuid: def.uuid,
       metadata: { [`${METADATA_PREFIX}:vm`]: owner },
-      memory: { '@unit': 'KiB', '#text': def.memoryKiB },
+      // <memory> is the most the balloon can give; a guest boots with it and the balloon takes
+      // back the rest. Without a declared maximum both are the same, as before maxima existed.
+      memory: { '@unit': 'KiB', '#text': Math.max(def.maxMemoryKiB ?? 0, def.memoryKiB) },
       currentMemory: { '@unit': 'KiB', '#text': def.memoryKiB },
-      vcpu: def.vcpus,
+      vcpu: { '@placement': 'static', ...(maxVcpus > def.vcpus ? { '@current': def.vcpus } : {}), '#text': maxVcpus },
       os: { type: { '@arch': 'x86_64', '#text': 'hvm' }, boot: { '@dev': 'hd' } },
       features: { acpi: '' },
       on_poweroff: 'destroy',
@@ -146,22 +139,18 @@ export function buildDomainXml(def: DomainDefinition): string {
       // Kept in the crashed state so that RerunOnFailure can tell a crash from a clean stop.
       on_crash: 'preserve',
       devices: {
-        disk: def.diskPaths.map((path, i) => ({
-          '@type': 'file',
-          '@device': 'disk',
-          driver: { '@name': 'qemu', '@type': 'qcow2' },
-          source: { '@file': path },
-          target: { '@dev': `vd${String.fromCharCode(97 + i)}`, '@bus': 'virtio' },
-        })),
-        interface: nicXml(def.mac, def.nic),
+        disk: def.diskPaths.map((path, i) => diskXml(path, i)),
+        interface: [nicXml(def.mac, def.nic), ...(def.extraNics ?? []).map(extraNicXml)],
         // A serial port (libvirt adds the console on it for `virsh console`), logged to a file
         // where the driver can. Not on the test driver, which has no guests to speak.
         ...(def.type === 'test' ? {} : { serial: { '@type': 'pty', ...(def.serialLog ? { log: { '@file': serialLogPath(def.name), '@append': 'on' } } : {}) } }),
         graphics: { '@type': 'vnc', '@port': '-1', '@autoport': 'yes', '@listen': '127.0.0.1' },
+        // What live memory changes go through (libvirt adds one on x86 anyway: said, not assumed).
+        memballoon: { '@model': 'virtio' },
       },
     },
   };
-  return builder.build(domain) as string;
+  return deviceBuilder.build(domain) as string;
 }
 
 const parser = new XMLParser({
@@ -218,6 +207,11 @@ export function parseDomainXml(xml: string): ParsedDomain {
   const d = doc.domain;
   if (!d) throw new Error('not a libvirt domain XML document');
   const memory = d.memory;
+  const current = d.currentMemory;
+  const maxMemoryKiB = toKiB(Number(text(memory)), memory?.['@unit']);
+  const memoryKiB = readBalloonTarget(d.metadata) ?? (current !== undefined ? toKiB(Number(text(current)), current?.['@unit']) : maxMemoryKiB);
+  const maxVcpus = Number(text(d.vcpu));
+  const vcpus = d.vcpu?.['@current'] !== undefined ? Number(d.vcpu['@current']) : maxVcpus;
   const devices = d.devices ?? {};
   const vnc = (devices.graphics ?? []).find((g: Record<string, string>) => g['@type'] === 'vnc');
   const vncPort = vnc && Number(vnc['@port']) > 0 ? Number(vnc['@port']) : undefined;
@@ -226,8 +220,10 @@ export function parseDomainXml(xml: string): ParsedDomain {
     name: text(d.name) ?? '',
     uuid: text(d.uuid) ?? '',
     facts: {
-      memoryKiB: toKiB(Number(text(memory)), memory?.['@unit']),
-      vcpus: Number(text(d.vcpu)),
+      memoryKiB,
+      ...(maxMemoryKiB > memoryKiB ? { maxMemoryKiB } : {}),
+      vcpus,
+      ...(maxVcpus > vcpus ? { maxVcpus } : {}),
       diskPaths: (devices.disk ?? [])
         .filter((disk: any) => disk['@device'] === undefined || disk['@device'] === 'disk')
         .map((disk: any) => disk.source?.['@file'] ?? ''),
@@ -247,9 +243,13 @@ export function parseDomainXml(xml: string): ParsedDomain {
 /** The facts a definition will produce once libvirt has it, for comparing with what it has. */
 export function factsOf(def: DomainDefinition): DomainFacts {
   const nic = def.nic;
+  const maxMemoryKiB = def.maxMemoryKiB ?? 0;
+  const maxVcpus = def.maxVcpus ?? 0;
   return {
     memoryKiB: def.memoryKiB,
+    ...(maxMemoryKiB > def.memoryKiB ? { maxMemoryKiB } : {}),
     vcpus: def.vcpus,
+    ...(maxVcpus > def.vcpus ? { maxVcpus } : {}),
     diskPaths: def.diskPaths,
     nics: [{
       mac: def.mac.toLowerCase(),
@@ -257,11 +257,17 @@ export function factsOf(def: DomainDefinition): DomainFacts {
       ...(nic.type !== 'user' ? { source: nic.source } : {}),
       ...(nic.type === 'bridge' && nic.vlan !== undefined ? { vlan: nic.vlan } : {}),
       ...(nic.type === 'bridge' && nic.port !== undefined ? { port: nic.port } : {}),
-    }],
+    }, ...(def.extraNics ?? []).map((extra) => ({ mac: extra.mac.toLowerCase(), type: 'network', source: extra.network }))],
   };
 }
 
 const withoutVlan = (nics: DomainFacts['nics']) => nics.map(({ vlan: _vlan, ...rest }) => rest);
+/** NICs after the first in MAC order: hot-plugged ones sit in the live definition in plug order. */
+const byMac = (nics: DomainFacts['nics']) => [...nics].sort((x, y) => x.mac.localeCompare(y.mac));
+
+/** The most memory the balloon can give (facts leave it out when it is the current memory). */
+export const maxMemoryOf = (facts: DomainFacts): number => Math.max(facts.maxMemoryKiB ?? 0, facts.memoryKiB);
+export const maxVcpusOf = (facts: DomainFacts): number => Math.max(facts.maxVcpus ?? 0, facts.vcpus);
 
 /**
  * The fields of `a` and `b` that differ, by name (empty when equal). The VLAN is its own field:
@@ -270,9 +276,14 @@ const withoutVlan = (nics: DomainFacts['nics']) => nics.map(({ vlan: _vlan, ...r
 export function diffFacts(a: DomainFacts, b: DomainFacts): string[] {
   const out: string[] = [];
   if (a.memoryKiB !== b.memoryKiB) out.push('memory');
+  // Without a declared maximum on either side the maximum follows the memory: one change, said once.
+  if ((a.maxMemoryKiB ?? b.maxMemoryKiB) !== undefined && maxMemoryOf(a) !== maxMemoryOf(b)) out.push('maxMemory');
   if (a.vcpus !== b.vcpus) out.push('vcpus');
+  if ((a.maxVcpus ?? b.maxVcpus) !== undefined && maxVcpusOf(a) !== maxVcpusOf(b)) out.push('maxVcpus');
   if (JSON.stringify(a.diskPaths) !== JSON.stringify(b.diskPaths)) out.push('disks');
-  if (JSON.stringify(withoutVlan(a.nics)) !== JSON.stringify(withoutVlan(b.nics))) out.push('network');
-  if (JSON.stringify(a.nics.map((n) => n.vlan)) !== JSON.stringify(b.nics.map((n) => n.vlan))) out.push('vlan');
+  if (JSON.stringify(withoutVlan(a.nics.slice(0, 1))) !== JSON.stringify(withoutVlan(b.nics.slice(0, 1)))) out.push('network');
+  if (JSON.stringify(byMac(a.nics.slice(1))) !== JSON.stringify(byMac(b.nics.slice(1)))) out.push('interfaces');
+  // Only the first NIC (the slice's) is ever tagged.
+  if (JSON.stringify(a.nics.slice(0, 1).map((n) => n.vlan)) !== JSON.stringify(b.nics.slice(0, 1).map((n) => n.vlan))) out.push('vlan');
   return out;
 }

@@ -34,5 +34,6 @@ n=0
 while :; do
   n=$((n + 1))
   say "counter $n boot=$boot"
+  . /etc/live.sh
   sleep 1
 done

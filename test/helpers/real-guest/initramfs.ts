@@ -13,6 +13,7 @@ export const GUEST_SCRIPTS: Record<string, string> = {
   '/init': 'init.sh',
   '/etc/udhcpc.sh': 'udhcpc.sh',
   '/etc/acpi/PWRF/00000080': 'poweroff.sh',
+  '/etc/live.sh': 'live.sh',
 };
 
 /** Whether an ELF64 executable asks for a dynamic loader (has a PT_INTERP program header). */

@@ -11,11 +11,12 @@ const run = promisify(execFile);
 
 /**
  * What Debian's 6.1 cloud config builds as modules (=m) and the guest needs: the virtio PCI transport
- * and NIC (with their dependencies, found from each module's own `depends=`), the balloon, and
+ * and NIC (with their dependencies, found from each module's own `depends=`), the balloon, the
+ * block driver (for disks hot-plugged while it runs), and
  * the ACPI power button with evdev, which makes it visible on /dev/input/event*. The serial
  * console (8250), devtmpfs, packet sockets and initramfs support are built in.
  */
-export const GUEST_MODULES = ['virtio_pci', 'virtio_net', 'virtio_balloon', 'button', 'evdev'];
+export const GUEST_MODULES = ['virtio_pci', 'virtio_net', 'virtio_balloon', 'virtio_blk', 'button', 'evdev'];
 
 /** The cloud kernel's .deb in the cache's kernel directory, by file name; exactly one is expected. */
 export function kernelDeb(kernelDir: string): string {
@@ -73,7 +74,7 @@ function indexModules(dir: string, index = new Map<string, string[]>()): Map<str
  * input,acpi} and net/core, which are unpacked in full (a few MB).
  */
 export async function unpackKernel(deb: string, workDir: string): Promise<UnpackedKernel> {
-  const patterns = ['./boot/vmlinuz-*', ...['drivers/virtio', 'drivers/net', 'drivers/input', 'drivers/acpi', 'net/core'].map((d) => `./lib/modules/*/kernel/${d}/*.ko`)];
+  const patterns = ['./boot/vmlinuz-*', ...['drivers/virtio', 'drivers/net', 'drivers/block', 'drivers/input', 'drivers/acpi', 'net/core'].map((d) => `./lib/modules/*/kernel/${d}/*.ko`)];
   await run('bash', ['-o', 'pipefail', '-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "${@:3}"', '_', deb, workDir, ...patterns], { maxBuffer: 1 << 20 });
   const vmlinuz = readdirSync(join(workDir, 'boot')).find((f) => f.startsWith('vmlinuz-'));
   if (!vmlinuz) throw new Error(`${deb} holds no /boot/vmlinuz-*`);

@@ -6,6 +6,7 @@ import { disksStep } from './disks.js';
 import { ipStep } from './ip.js';
 import { leaseStep } from './lease.js';
 import { liveStep } from './live.js';
+import { liveDefinitionStep } from './live-definition.js';
 import { macStep } from './mac.js';
 import { placementStep } from './placement.js';
 import { powerStep } from './power.js';
@@ -23,6 +24,7 @@ export const VM_STEPS: readonly VmStep[] = [
   vlanStep, //       allocations: VLAN (none on the switch: Pending)
   ipStep, //         (pools) allocations: address from the pool (dry: Pending)
   definitionStep, // the definition the domain must have
+  liveDefinitionStep, // (live) memory and vCPU maxima, extra NICs; what a running guest takes live
   seedStep, //       (seed) cloud-init CD-ROM added to the definition
   leaseStep, //      (leases) an expired lease overrides the power wish
   powerStep, //      define, start, stop, pause, save: plan.ts decides

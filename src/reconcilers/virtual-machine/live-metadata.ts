@@ -1,0 +1,28 @@
+// The balloon target wimaxvm set on a running guest, kept in the domain's live metadata (never
+// the persistent definition: a restarted guest boots with its defined <currentMemory>). Pure.
+/**
+ * The namespace of the balloon target wimaxvm set on a running guest (live metadata only). The
+ * live XML's <currentMemory> is what the balloon has reached so far (all of <memory> until the
+ * guest's driver inflates it, and for ever in a guest without one), not what was asked for.
+ */
+export const LIVE_METADATA_NS = 'https://wimaxvm.io/xmlns/live/v1alpha1';
+export const LIVE_METADATA_KEY = 'wimaxvm-live';
+
+/** The live metadata element that records a balloon target, for setMetadata. */
+export function balloonTargetXml(kib: number): string {
+  return `<balloon memory="${Math.round(kib)}"/>`;
+}
+
+/** The balloon target wimaxvm recorded in the live metadata (see LIVE_METADATA_NS), if any. */
+export function readBalloonTarget(metadata: unknown): number | undefined {
+  if (!metadata || typeof metadata !== 'object') return undefined;
+  for (const [element, child] of Object.entries(metadata as Record<string, unknown>)) {
+    if (!child || typeof child !== 'object') continue;
+    const attrs = child as Record<string, string>;
+    const colon = element.indexOf(':');
+    if (attrs[colon < 0 ? '@xmlns' : `@xmlns:${element.slice(0, colon)}`] !== LIVE_METADATA_NS) continue;
+    const kib = Number(attrs['@memory']);
+    if (Number.isInteger(kib) && kib > 0) return kib;
+  }
+  return undefined;
+}
