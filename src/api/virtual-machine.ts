@@ -17,7 +17,7 @@ export interface VirtualMachineSpec {
   memory: string | number;
   vcpus: number;
   disks?: { image: string }[];
-  network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
+  network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping; /** An IPPool of the VM's namespace to take an address from (status.allocations.ip). */ ipPool?: string };
 }
 
 export interface VirtualMachineStatus {
