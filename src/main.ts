@@ -40,6 +40,8 @@ import { IpPoolReconciler } from './pools/pool-reconciler.js';
 import { routePoolChanges } from './pools/pool-wiring.js';
 import { InProcessIpClaims } from './adapters/in-process-ip-claims.js';
 import { IPPOOL_KIND } from './api/ip-pool.js';
+import { IpAllocator } from './pools/ip-allocation.js';
+import { DhcpEntries } from './pools/dhcp-entries.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -130,6 +132,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),
     requeue: (vmKey) => controller.enqueue(vmKey),
+    ipAllocator: new IpAllocator({ store, ipClaims: mode.ipClaims }),
+    dhcpEntries: new DhcpEntries(timedHypervisor),
   });
   const controller = new Controller({ reconciler, workers: config.workers, logger, onReconcile: metrics.reconcileObserver(VM_KIND) });
   clients = new Controller({

@@ -37,11 +37,11 @@ export class IpAllocator {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const choice = chooseIp({ holder: key, mac, spec: vm.spec.network ?? {}, pools, ...(previous ? { previous } : {}), holderOf });
       if (choice.kind === 'none') {
-        await this.releaseAll(uid);
+        await this.releaseAll(uid, key);
         return { kind: 'none' };
       }
       if (choice.kind === 'problem') {
-        const kept = this.heldBy(uid);
+        const kept = this.heldBy(uid, key);
         return { kind: 'problem', reason: choice.reason, message: choice.message, pending: choice.pending, ...(kept ? { kept } : {}) };
       }
       const result = await ipClaims.claim(choice.ip, key, uid, choice.pool !== undefined ? `${namespace}/${choice.pool}` : undefined);
@@ -49,25 +49,28 @@ export class IpAllocator {
         refused.set(choice.ip, result.heldBy);
         continue;
       }
-      await this.releaseAll(uid, choice.ip);
+      await this.releaseAll(uid, key, choice.ip);
       return { kind: 'held', ip: choice.ip, ...(choice.pool !== undefined ? { pool: choice.pool } : {}), ...(choice.hostname ? { hostname: choice.hostname } : {}) };
     }
-    const kept = this.heldBy(uid);
+    const kept = this.heldBy(uid, key);
     return { kind: 'problem', reason: 'IPConflict', message: `the addresses chosen were taken by other VMs ${ATTEMPTS} times in a row; trying again`, pending: true, ...(kept ? { kept } : {}) };
   }
 
-  /** Gives back every address the VM (by uid) holds, but `keep`. */
-  async releaseAll(uid: string, keep?: string): Promise<string[]> {
+  /**
+   * Gives back every address the VM holds, but `keep`: by uid, and by key those of an earlier VM
+   * of its name (gone: two cannot share a name) or rebuilt under the uid it had before a lost state directory.
+   */
+  async releaseAll(uid: string, key?: ResourceKey, keep?: string): Promise<string[]> {
     const released: string[] = [];
     for (const claim of this.deps.ipClaims.list()) {
-      if (claim.holderUid !== uid || claim.ip === keep) continue;
-      await this.deps.ipClaims.release(claim.ip, uid);
+      if ((claim.holderUid !== uid && claim.holderKey !== key) || claim.ip === keep) continue;
+      await this.deps.ipClaims.release(claim.ip, claim.holderUid);
       released.push(claim.ip);
     }
     return released;
   }
 
-  private heldBy(uid: string): string | undefined {
-    return this.deps.ipClaims.list().find((c) => c.holderUid === uid)?.ip;
+  private heldBy(uid: string, key: ResourceKey): string | undefined {
+    return this.deps.ipClaims.list().find((c) => c.holderUid === uid || c.holderKey === key)?.ip;
   }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IPPoolStatus } from '../../src/api/ip-pool.js';
-import { eventually, Harness } from '../helpers/harness.js';
+import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 import { cli } from '../helpers/run-cli.js';
 
 const NIMBUS = [
@@ -69,33 +69,93 @@ describe('wimaxvm pool import', () => {
 
 describe('IP pools in file mode (test:///default)', () => {
   let h: Harness;
-  const poolStatus = (name: string) => h.running?.statuses.get(`IPPool/default/${name}`)?.status as IPPoolStatus | undefined;
+  const run = Math.random().toString(36).slice(2, 6);
+  const name = (n: number) => `ipp-${run}-${n}`;
+  const poolStatus = (pool = 'lab') => h.running?.statuses.get(`IPPool/default/${pool}`)?.status as IPPoolStatus | undefined;
+  const poolYaml = (spec: string) => ['apiVersion: wimaxvm.io/v1alpha1', 'kind: IPPool', 'metadata: { name: lab }', `spec: ${spec}`].join('\n') + '\n';
+  const LAB = '{ cidr: 10.78.0.0/29, gateway: 10.78.0.1, exclude: [10.78.0.4], dns: [10.78.0.1] }'; // offers .2 .3 .5 .6
+  const vmWith = (n: number, network: string) => vmYaml({ name: name(n), runStrategy: 'Halted', extra: `  network: ${network}` });
+  const ipOf = (n: number) => h.status(name(n))?.allocations.ip;
+  const condition = (n: number, type: string) => h.status(name(n))?.conditions.find((c) => c.type === type);
 
   beforeAll(async () => {
     h = await Harness.create();
-    h.write('pool.yaml', [
-      'apiVersion: wimaxvm.io/v1alpha1', 'kind: IPPool', 'metadata: { name: lab }',
-      'spec: { cidr: 10.78.0.0/29, gateway: 10.78.0.1, exclude: [10.78.0.4], dns: [10.78.0.1] }', // offers .2 .3 .5 .6
-    ].join('\n') + '\n');
+    h.write('pool.yaml', poolYaml(LAB));
+    for (const n of [1, 2, 3, 4]) h.write(`vm-${n}.yaml`, vmWith(n, '{ ipPool: lab }'));
     await h.start();
   });
   afterAll(async () => h?.dispose());
 
-  it('counts the pool and shows it in get ippools', async () => {
+  it('gives each VM naming the pool its own address, in status and in the domain, and counts the pool', async () => {
     await h.settle();
-    const status = await eventually(() => poolStatus('lab'), 'the pool status');
-    expect(status).toMatchObject({ size: 4, allocated: 0, free: 4 });
-    expect(status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
-    const get = await cli('get', 'ipp', '--dir', h.dir, '--state-dir', h.stateDir);
+    const ips = [1, 2, 3, 4].map(ipOf);
+    expect(ips).toEqual(expect.arrayContaining(['10.78.0.2', '10.78.0.3', '10.78.0.5', '10.78.0.6']));
+    for (const n of [1, 2, 3, 4]) {
+      expect(condition(n, 'IPAssigned')).toMatchObject({ status: 'True', reason: 'Allocated', message: `${ipOf(n)} from IPPool lab` });
+      expect((await h.domain(name(n)))!.parsed.owner?.ip).toBe(ipOf(n));
+    }
+    const status = await eventually(() => poolStatus()?.allocated === 4 && poolStatus(), 'the pool counted');
+    expect(status).toMatchObject({ size: 4, allocated: 4, free: 0 });
+    expect(status.conditions.find((c) => c.type === 'Exhausted')).toMatchObject({ status: 'True', reason: 'NoFreeAddress' });
+    const get = await cli('get', 'ippools', '--dir', h.dir, '--state-dir', h.stateDir);
     expect(get.out.split('\n')[0]).toMatch(/^NAME\s+CIDR\s+GATEWAY\s+SIZE\s+ALLOCATED\s+FREE\s+READY\s+AGE$/);
-    expect(get.out.split('\n')[1]).toMatch(/^lab\s+10\.78\.0\.0\/29\s+10\.78\.0\.1\s+4\s+0\s+4\s+True\s+/);
+    expect(get.out.split('\n')[1]).toMatch(/^lab\s+10\.78\.0\.0\/29\s+10\.78\.0\.1\s+4\s+4\s+0\s+True\s+/);
   });
 
-  it('an invalid pool file is an error with file:line; a pool that makes no sense is refused by validate', async () => {
+  it('a dry pool leaves a VM Pending with the reason; an address returned goes to it', async () => {
+    h.write('vm-5.yaml', vmWith(5, '{ ipPool: lab }'));
+    await h.settle();
+    await h.waitForStatus(name(5), 'Pending');
+    expect(condition(5, 'IPAssigned')).toMatchObject({ status: 'False', reason: 'IPPoolExhausted', message: 'IPPool lab has no free address (4 in all)' });
+    expect(await h.domain(name(5))).toBeUndefined(); // not defined without its address
+    const freed = ipOf(2)!;
+    h.remove('vm-2.yaml');
+    // Queued again when the address came back (not after the 30 s wait).
+    await eventually(() => ipOf(5) === freed, `${name(5)} to get ${freed}`, 10_000);
+    await h.waitForStatus(name(5), 'Stopped');
+    await eventually(() => poolStatus()?.allocated === 4, 'the pool counted again');
+  });
+
+  it('a fixed spec.network.ip another VM holds is IPConflict (Pending), never a double', async () => {
+    const held = ipOf(1)!;
+    h.write('vm-6.yaml', vmWith(6, `{ ip: "${held}" }`));
+    await h.settle();
+    await h.waitForStatus(name(6), 'Pending');
+    expect(condition(6, 'IPAssigned')).toMatchObject({ status: 'False', reason: 'IPConflict', message: `spec.network.ip ${held} is held by VirtualMachine/default/${name(1)}` });
+    expect(ipOf(1)).toBe(held);
+    h.remove('vm-6.yaml');
+    await h.settle();
+  });
+
+  it('a restart with the state directory lost hands no address twice: each VM keeps its own (domain metadata)', async () => {
+    const before = Object.fromEntries([1, 3, 4, 5].map((n) => [n, ipOf(n)]));
+    await h.stop();
+    h.wipeState();
+    h.write('vm-7.yaml', vmWith(7, '{ ipPool: lab }')); // a new VM asks while the others are known only from their domains
+    await h.start();
+    await h.settle();
+    expect(Object.fromEntries([1, 3, 4, 5].map((n) => [n, ipOf(n)]))).toEqual(before);
+    await h.waitForStatus(name(7), 'Pending');
+    expect(condition(7, 'IPAssigned')).toMatchObject({ reason: 'IPPoolExhausted' });
+    h.remove('vm-7.yaml');
+    await h.settle();
+  });
+
+  it('a pool shrunk under live allocations keeps them and says so', async () => {
+    h.write('pool.yaml', poolYaml('{ cidr: 10.78.0.0/29, gateway: 10.78.0.1, ranges: [10.78.0.2-10.78.0.3] }'));
+    await h.settle();
+    const outside = [1, 3, 4, 5].map(ipOf).filter((ip) => ip !== '10.78.0.2' && ip !== '10.78.0.3');
+    const status = await eventually(() => poolStatus()?.size === 2 && poolStatus(), 'the shrunk pool counted');
+    expect(status).toMatchObject({ size: 2, allocated: 4, free: 0 });
+    expect(status.conditions.find((c) => c.type === 'OutsidePool')).toMatchObject({ status: 'True', reason: 'PoolShrunk', message: expect.stringContaining(`${outside.length} VM(s) keep addresses this pool no longer offers`) });
+    expect([1, 3, 4, 5].map(ipOf).every(Boolean)).toBe(true);
+  });
+
+  it('an invalid pool is refused by validate with the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-pool-bad-'));
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: wimaxvm.io/v1alpha1\nkind: IPPool\nmetadata: { name: p }\nspec: { cidr: 10.0.0.0/24, ranges: [10.0.1.5] }\n');
     const result = await cli('validate', join(dir, 'p.yaml'));
     expect(result.code).toBe(1);
-    expect(result.out + result.err).toMatch(/p\.yaml:\d+.*spec\.ranges\[0\]: Invalid value: "10\.0\.1\.5" is not inside 10\.0\.0\.0\/24/);
+    expect(result.out + result.err).toMatch(/spec\.ranges\[0\]: Invalid value: "10\.0\.1\.5" is not inside 10\.0\.0\.0\/24/);
   });
 });
