@@ -91,6 +91,12 @@ describe('RBAC covers what the controller calls', () => {
     expect(await legacy(`stop?vmname=${name}`)).toMatch(/^200 /);
     await api.deleteNamespacedCustomObject({ ...VMS, name });
     await eventually(async () => api.getNamespacedCustomObject({ ...VMS, name }).then(() => false, (e) => e.code === 404), `${name} deleted through the finalizer`);
+    // An IP pool: its status written, an address claimed (a Lease) for a VM and given back.
+    await api.createNamespacedCustomObject({ ...VMS, plural: 'ippools', body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'IPPool', metadata: { name: 'rbac-pool' }, spec: { cidr: '10.91.0.0/29' } } });
+    await api.createNamespacedCustomObject({ ...VMS, body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: `${name}-ip` }, spec: { memory: '64Mi', runStrategy: 'Halted', network: { ipPool: 'rbac-pool' } } } });
+    await eventually(async () => (await api.getNamespacedCustomObject({ ...VMS, plural: 'ippools', name: 'rbac-pool' })).status?.allocated === 1, 'the pool counts the VM');
+    await api.deleteNamespacedCustomObject({ ...VMS, name: `${name}-ip` });
+    await eventually(async () => (await api.getNamespacedCustomObject({ ...VMS, plural: 'ippools', name: 'rbac-pool' })).status?.allocated === 0, 'the address given back');
     await running.stop();
     calls = server.requests.filter((r) => r.userAgent === USER_AGENT);
   });
@@ -126,6 +132,7 @@ describe('RBAC covers what the controller calls', () => {
       'create wimaxvm.io/virtualmachines in default', 'patch wimaxvm.io/virtualmachines in default', 'create wimaxvm.io/wimaxclients in default',
       'create wimaxvm.io/shapingpolicies in default', 'patch wimaxvm.io/shapingpolicies in default', 'patch wimaxvm.io/virtualmachines/status in default',
       'create core/events in default', 'update coordination.k8s.io/leases in wimaxvm-system', 'watch wimaxvm.io/virtualmachines',
+      'watch wimaxvm.io/ippools', 'patch wimaxvm.io/ippools/status in default', 'create coordination.k8s.io/leases in wimaxvm-system', 'delete coordination.k8s.io/leases in wimaxvm-system',
     ]) expect(seen, needed).toContain(needed);
   });
 
