@@ -18,14 +18,15 @@ export interface GuestAddress {
  * The VM's IPv4 configuration: status.allocations.ip, else spec.network.ip, with the prefix
  * length, gateway and DNS of its pool: spec.network.ipPool if named, else the pool among `pools`
  * whose cidr holds the address. undefined when the VM has no address yet, or no (valid) pool
- * holds it: then nothing says its prefix length.
+ * holds it: then nothing says its prefix length. In a VM step, pass `address` = ctx.ip (the
+ * allocation of this reconcile; vm.status is not read there).
  */
-export function guestAddressFor(vm: VirtualMachine, pools: readonly IPPool[]): GuestAddress | undefined {
-  const text = vm.status?.allocations?.ip ?? vm.spec.network?.ip;
+export function guestAddressFor(vm: VirtualMachine, pools: readonly IPPool[], address?: string): GuestAddress | undefined {
+  const text = address ?? vm.status?.allocations?.ip ?? vm.spec.network?.ip;
   if (text === undefined) return undefined;
-  let address: number;
+  let ip: number;
   try {
-    address = parseIpv4(text);
+    ip = parseIpv4(text);
   } catch {
     return undefined;
   }
@@ -33,10 +34,10 @@ export function guestAddressFor(vm: VirtualMachine, pools: readonly IPPool[]): G
   const candidates = named !== undefined ? pools.filter((p) => p.metadata.name === named) : pools;
   for (const pool of candidates) {
     const compiled = compilePool(pool.spec);
-    if (!compiled.ok || !cidrContains(compiled.pool.cidr, address)) continue;
+    if (!compiled.ok || !cidrContains(compiled.pool.cidr, ip)) continue;
     const { prefixLength } = compiled.pool.cidr;
     return {
-      address: formatIpv4(address),
+      address: formatIpv4(ip),
       prefixLength,
       ...(compiled.pool.gateway !== undefined ? { gateway: formatIpv4(compiled.pool.gateway) } : {}),
       ...(compiled.pool.dns.length ? { dns: compiled.pool.dns } : {}),
