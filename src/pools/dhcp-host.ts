@@ -25,11 +25,11 @@ export function readNetworkDhcp(xml: string): NetworkDhcp {
   const subnets: NetworkDhcp['subnets'] = [];
   const hosts: DhcpHost[] = [];
   for (const ip of doc.network?.ip ?? []) {
-    if ((ip['@family'] ?? 'ipv4') !== 'ipv4' || !ip.dhcp) continue;
+    if ((ip['@family'] ?? 'ipv4') !== 'ipv4' || ip.dhcp === undefined || !ip['@address']) continue;
     const address = parseIpv4(ip['@address']);
     const prefixLength = ip['@prefix'] !== undefined ? Number(ip['@prefix']) : ip['@netmask'] ? prefixLengthOfMask(ip['@netmask']) : 24;
     subnets.push({ network: networkOf(address, prefixLength), prefixLength });
-    for (const host of (ip.dhcp as { host?: Record<string, string>[] }).host ?? []) {
+    for (const host of (typeof ip.dhcp === 'object' ? (ip.dhcp as { host?: Record<string, string>[] }).host : undefined) ?? []) {
       if (!host['@mac'] || !host['@ip']) continue;
       hosts.push({ mac: host['@mac'].toLowerCase(), ip: host['@ip'], ...(host['@name'] ? { name: host['@name'] } : {}) });
     }
