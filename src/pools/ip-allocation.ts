@@ -29,6 +29,8 @@ export class IpAllocator {
   /** The address `vm` holds after this call; `previous` is what status or the domain's metadata says it had. */
   async allocate(key: ResourceKey, vm: VirtualMachine, mac: string, previous: string | undefined): Promise<IpAllocation> {
     const { ipClaims } = this.deps;
+    // Most VMs name no pool and no address and held none: nothing to look at (no scan of the store or the claims).
+    if (vm.spec.network?.ipPool === undefined && vm.spec.network?.ip === undefined && previous === undefined) return { kind: 'none' };
     const { namespace } = parseResourceKey(key);
     const uid = vm.metadata.uid;
     const pools = declaredPools(this.deps.store, namespace);

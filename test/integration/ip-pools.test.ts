@@ -151,6 +151,21 @@ describe('IP pools in file mode (test:///default)', () => {
     expect([1, 3, 4, 5].map(ipOf).every(Boolean)).toBe(true);
   });
 
+  it('deleting the pool takes no address from anyone; its status goes; a new VM naming it waits', async () => {
+    const held = [1, 3, 4, 5].map(ipOf);
+    h.remove('pool.yaml');
+    await h.settle();
+    await eventually(() => poolStatus() === undefined, 'the pool status removed');
+    h.running!.resync();
+    await h.settle();
+    expect([1, 3, 4, 5].map(ipOf)).toEqual(held);
+    expect(condition(1, 'IPAssigned')).toMatchObject({ status: 'False', reason: 'IPPoolNotFound' });
+    expect(h.status(name(1))?.printableStatus).toBe('Stopped');
+    h.write('vm-8.yaml', vmWith(8, '{ ipPool: lab }'));
+    await h.settle();
+    await h.waitForStatus(name(8), 'Pending');
+  });
+
   it('an invalid pool is refused by validate with the field', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-pool-bad-'));
     writeFileSync(join(dir, 'p.yaml'), 'apiVersion: wimaxvm.io/v1alpha1\nkind: IPPool\nmetadata: { name: p }\nspec: { cidr: 10.0.0.0/24, ranges: [10.0.1.5] }\n');
