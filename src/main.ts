@@ -36,6 +36,12 @@ import { shapingPolicyKey, type ShapingPolicy } from './api/shaping-policy.js';
 import type { TrafficFeed } from './traffic/traffic-feed.js';
 import { keepTrafficStatus } from './traffic/traffic-status.js';
 import { makeTraffic } from './traffic/traffic-wiring.js';
+import { IpPoolReconciler } from './pools/pool-reconciler.js';
+import { routePoolChanges } from './pools/pool-wiring.js';
+import { InProcessIpClaims } from './adapters/in-process-ip-claims.js';
+import { IPPOOL_KIND } from './api/ip-pool.js';
+import { IpAllocator } from './pools/ip-allocation.js';
+import { DhcpEntries } from './pools/dhcp-entries.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -126,6 +132,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),
     requeue: (vmKey) => controller.enqueue(vmKey),
+    ipAllocator: new IpAllocator({ store, ipClaims: mode.ipClaims }),
+    dhcpEntries: new DhcpEntries(timedHypervisor),
   });
   const controller = new Controller({ reconciler, workers: config.workers, logger, onReconcile: metrics.reconcileObserver(VM_KIND) });
   clients = new Controller({
@@ -145,6 +153,10 @@ export async function startController(config: Config, logger: Logger, signal?: A
     sourceBlocked: gate.blocked() !== undefined,
   }));
   routeChanges(store, clientIndex, controller, clients);
+  const pools = new Controller({
+    reconciler: new IpPoolReconciler({ store, statuses, ipClaims: mode.ipClaims }), workers: 1, logger, onReconcile: metrics.reconcileObserver(IPPOOL_KIND),
+  });
+  routePoolChanges(store, statuses, mode.ipClaims, pools, controller);
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
   // one whose reconcile is still in flight is queued again too, never missed.
@@ -167,7 +179,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
     onRestored: () => acting.repairSwitch(),
   });
   const acting = new Acting({
-    config, mode, store, statuses, hypervisor, datapath, switchWatch, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger,
+    config, mode, store, statuses, hypervisor, datapath, switchWatch, reconciler, controller, clients, clientIndex, macs, vlans, identity, logger, pools,
+    ...(mode.ipClaims instanceof InProcessIpClaims ? { rememberIp: (key: string, uid: string, ip: string) => (mode.ipClaims as InProcessIpClaims).remember({ ip, holderKey: key, holderUid: uid }) } : {}),
   });
 
   const traffic = datapath && config.nic.type === 'bridge' ? makeTraffic({

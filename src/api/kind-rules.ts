@@ -4,8 +4,15 @@ import type { FieldError } from './schema.js';
 import { parseMemory } from './quantity.js';
 import { VM_KIND, type VirtualMachineSpec } from './virtual-machine.js';
 import { liveShapeOf } from './live-spec.js';
+import { IPPOOL_KIND, type IPPoolSpec } from './ip-pool.js';
+import { compilePool } from '../pools/pool-addresses.js';
 
 export function kindRuleErrors(kind: string, spec: Record<string, unknown> | undefined): FieldError[] {
+  if (kind === IPPOOL_KIND && spec) {
+    // Ranges inside the subnet, no host bits: what the pool's status would report as not Ready.
+    const compiled = compilePool(spec as unknown as IPPoolSpec);
+    return compiled.ok ? [] : compiled.errors;
+  }
   if (kind !== VM_KIND || spec === undefined) return [];
   return [...memoryErrors(spec), ...liveSpecErrors(spec)];
 }

@@ -34,7 +34,7 @@ export interface VirtualMachineSpec {
   maxVcpus?: number;
   disks?: { image: string }[];
   /** The first NIC: the slice's. */
-  network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
+  network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping; /** An IPPool of the VM's namespace to take an address from (status.allocations.ip). */ ipPool?: string };
   /** How long the VM may be kept, and what happens then (src/leases/). */
   lease?: LeaseSpec;
   /** NICs after the first, each on a libvirt network; hot-plugged into a running guest. */

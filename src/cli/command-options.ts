@@ -50,6 +50,11 @@ export const EDIT_COMMAND_OPTIONS = {
   delete: EDIT_OPTIONS.named, apply: EDIT_OPTIONS.apply,
 };
 
+/** `pool import FILE`: writes into --dir, or prints with -o yaml. */
+export const POOL_OPTIONS = {
+  ...COMMON_OPTIONS, ...DIR, ...NAMESPACE, name: { type: 'string' }, output: { type: 'string', short: 'o' },
+} as const;
+
 export const TOP_OPTIONS = {
   ...COMMON_OPTIONS,
   dir: { type: 'string' }, 'state-dir': { type: 'string' }, server: { type: 'string' },

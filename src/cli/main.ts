@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'addclient': return await (await import('./edit-commands.js')).addClient(rest);
       case 'apply': return await (await import('./edit-commands.js')).apply(rest);
       case 'delete': return await (await import('./edit-commands.js')).remove(rest);
+      case 'pool': return await (await import('./pool-command.js')).pool(rest);
       case 'validate': return await (await import('./validate-command.js')).validate(rest);
       case 'completion': return (await import('./completion.js')).completion(rest);
       case '__complete': return await (await import('./completion.js')).completeCommand(rest);

@@ -3,6 +3,7 @@
 // or it is declared twice) shows the reason after its status, as kubectl shows a node's
 // `Ready,SchedulingDisabled`: the status is real, but of the last good declaration.
 import { SOURCE_ANNOTATION, type Condition, type Resource } from '../api/meta.js';
+import { IPPOOL_KIND, type IPPool } from '../api/ip-pool.js';
 import { SHAPING_POLICY_KIND, type ShapingPolicy } from '../api/shaping-policy.js';
 import type { VirtualMachine } from '../api/virtual-machine.js';
 import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
@@ -68,9 +69,20 @@ function policyColumns(): Columns {
   };
 }
 
+/** Pools: their subnet and what is left, as the controller last counted (kubectl's printer columns). */
+function poolColumns(): Columns {
+  return {
+    headers: ['NAME', 'CIDR', 'GATEWAY', 'SIZE', 'ALLOCATED', 'FREE', 'READY', 'AGE'],
+    row: (p: IPPool) => [
+      p.metadata.name, p.spec.cidr, none(p.spec.gateway), none(p.status?.size), none(p.status?.allocated), none(p.status?.free),
+      condition(p, 'Ready')?.status ?? 'Unknown', age(p.metadata.creationTimestamp),
+    ],
+  };
+}
+
 /** The columns of `kind`, with NAMESPACE first when the list spans namespaces. */
 export function columnsFor(kind: string, wide: boolean, allNamespaces: boolean): Columns {
-  const base = kind === CLIENT_KIND ? clientColumns(wide) : kind === SHAPING_POLICY_KIND ? policyColumns() : vmColumns(wide);
+  const base = kind === CLIENT_KIND ? clientColumns(wide) : kind === SHAPING_POLICY_KIND ? policyColumns() : kind === IPPOOL_KIND ? poolColumns() : vmColumns(wide);
   if (!allNamespaces) return base;
   return { headers: ['NAMESPACE', ...base.headers], row: (o) => [o.metadata.namespace, ...base.row(o)] };
 }

@@ -1,6 +1,7 @@
 // The resource types the CLI knows, by the names kubectl accepts for them: kind, singular,
 // plural and the CRDs' short names (crds/*.yaml), plus the CLI's own `vm`/`vms`.
 import { KINDS } from '../api/kinds.js';
+import { IPPOOL_KIND } from '../api/ip-pool.js';
 import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
@@ -15,8 +16,8 @@ export interface ResourceType {
   aliases: string[];
 }
 
-const SHORT_NAMES: Record<string, string[]> = { [VM_KIND]: ['wvm'], [CLIENT_KIND]: ['wxc'], [SHAPING_POLICY_KIND]: ['wsp'] };
-const ALIASES: Record<string, string[]> = { [VM_KIND]: ['vm', 'vms'], [CLIENT_KIND]: ['clients'], [SHAPING_POLICY_KIND]: [] };
+const SHORT_NAMES: Record<string, string[]> = { [VM_KIND]: ['wvm'], [CLIENT_KIND]: ['wxc'], [SHAPING_POLICY_KIND]: ['wsp'], [IPPOOL_KIND]: ['ipp'] };
+const ALIASES: Record<string, string[]> = { [VM_KIND]: ['vm', 'vms'], [CLIENT_KIND]: ['clients'], [SHAPING_POLICY_KIND]: [], [IPPOOL_KIND]: ['pools'] };
 
 export const RESOURCE_TYPES: ResourceType[] = KINDS.map(({ kind, plural }) => ({
   kind, plural, shortNames: SHORT_NAMES[kind] ?? [], aliases: ALIASES[kind] ?? [],

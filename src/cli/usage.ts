@@ -62,7 +62,7 @@ const GET_FLAGS = `${READ_FLAGS}
   -w, --watch                after the list, print a line for each change until Ctrl-C
   --output-watch-events      with -w: an EVENT column (ADDED, MODIFIED, DELETED)`;
 
-const TYPES = 'virtualmachines (vm, vms, wvm), wimaxclients (wxc), shapingpolicies (wsp)';
+const TYPES = 'virtualmachines (vm, vms, wvm), wimaxclients (wxc), shapingpolicies (wsp), ippools (ipp, pools)';
 
 export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   run: { summary: 'the controller: reconcile a watched directory of YAML files, or a cluster\'s resources, onto libvirt', usage: `wimaxvm run [flags]\n\n${RUN_FLAGS}` },
@@ -84,6 +84,10 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   addclient: { summary: 'bind a WiMAX station (by MAC) to a VM', usage: `wimaxvm addclient MAC VM --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
   apply: { summary: 'declare the resources of a file (created, configured or unchanged)', usage: `wimaxvm apply -f FILE --dir DIR\n\n  -f, --filename FILE        a YAML file of resources (several documents allowed)\n${EDIT_DIR}\n${COMMON_FLAGS}` },
   delete: { summary: 'remove a declaration (the controller then removes the VM or path)', usage: `wimaxvm delete TYPE NAME --dir DIR\n\nTYPE: ${TYPES}.\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  pool: {
+    summary: 'import a Nimbus network pool file as an IPPool (hostname ip gateway broadcast netmask [MAC] lines)',
+    usage: `wimaxvm pool import FILE [--name NAME] --dir DIR\n\nWrites the IPPool into the watched directory (default name: the file's), or prints it with -o yaml\n(for kubectl apply -f -). Every bad line is reported as FILE:LINE; nothing is written then.\n\n  --name NAME                the pool's name (VMs name it in spec.network.ipPool)\n  -o, --output yaml          print the IPPool instead of writing it\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}`,
+  },
   validate: {
     summary: "the controller's own checks of manifest files; exit 1 on any error",
     usage: `wimaxvm validate FILE...\n\nEach file as the controller parses it, and a resource declared in two of the files (the\ncontroller would apply neither) as an error at both places.\n\n${COMMON_FLAGS}`,

@@ -10,6 +10,7 @@ import { openStateDatabase, type StateDatabase } from '../adapters/store/state-d
 import { DIRECTORY_META_KEY } from '../adapters/store/state-reader.js';
 import { importYamlState } from '../adapters/store/yaml-state-import.js';
 import { InProcessVlanClaims } from '../adapters/in-process-vlan-claims.js';
+import { InProcessIpClaims } from '../adapters/in-process-ip-claims.js';
 import type { Config } from '../config.js';
 import { fileModeIdentity } from '../core/controller-identity.js';
 import type { DesiredStore } from '../core/desired-store.js';
@@ -30,6 +31,7 @@ export class FileMode implements Mode {
   private controllerLock: ControllerLock;
   /** One controller owns the directory's VMs: it arbitrates its VLANs itself. */
   readonly vlanClaims = new InProcessVlanClaims();
+  readonly ipClaims = new InProcessIpClaims();
   source: DirectorySource | undefined;
   private store: DesiredStore | undefined;
 

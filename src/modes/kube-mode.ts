@@ -12,6 +12,7 @@ import { KubeEventRecorder } from '../adapters/kube-event-recorder.js';
 import { KubeStatusStore } from '../adapters/kube-status-store.js';
 import { kubeModeIdentity } from '../core/controller-identity.js';
 import { KubeVlanClaims } from '../adapters/kube-vlan-claims.js';
+import { KubeIpClaims } from '../adapters/kube-ip-claims.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { KubeSource } from '../sources/kube-source.js';
@@ -57,6 +58,7 @@ export class KubeMode implements Mode {
   readonly events: KubeEventRecorder;
   readonly writer: KubeDesiredStateWriter;
   readonly vlanClaims: KubeVlanClaims;
+  readonly ipClaims: KubeIpClaims;
   readonly namespace: string | undefined;
   /** Settled once the cluster answers (startSource), before anything reconciles. */
   identity: string;
@@ -83,10 +85,13 @@ export class KubeMode implements Mode {
     }, logger);
     this.writer = new KubeDesiredStateWriter(opts.kubeConfig);
     this.vlanClaims = new KubeVlanClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
+    // In the same namespace as VLAN claims: one place holds everything the testbed hands out.
+    this.ipClaims = new KubeIpClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
   }
 
   async startSource(store: DesiredStore): Promise<void> {
     await this.vlanClaims.start();
+    await this.ipClaims.start();
     await this.source.start(store);
     await this.identifyCluster();
   }
@@ -117,6 +122,7 @@ export class KubeMode implements Mode {
   async stopSource(): Promise<void> {
     await this.source.stop();
     await this.vlanClaims.stop();
+    await this.ipClaims.stop();
   }
 
   async close(): Promise<void> {}

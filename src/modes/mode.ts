@@ -7,6 +7,7 @@ import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
 import type { EventRecorder } from '../ports/event-recorder.js';
 import type { StatusStore } from '../ports/status-store.js';
 import type { VlanClaims } from '../ports/vlan-claims.js';
+import type { IpClaims } from '../ports/ip-claims.js';
 
 export interface Mode {
   readonly name: 'file' | 'kube';
@@ -19,6 +20,8 @@ export interface Mode {
   readonly witness: AbsenceWitness | undefined;
   /** Where VLANs are claimed, so that no two VMs of the testbed share one. */
   readonly vlanClaims: VlanClaims;
+  /** Where pooled and fixed IPv4 addresses are claimed, so that no two VMs share one. */
+  readonly ipClaims: IpClaims;
   /** Fills `store` and keeps it current; resolves once the first full view is in. */
   startSource(store: DesiredStore): Promise<void>;
   stopSource(): Promise<void>;

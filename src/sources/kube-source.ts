@@ -86,7 +86,7 @@ export class KubeSource implements AbsenceWitness {
     if (this.writing) return;
     this.writing = true;
     for (const info of KINDS) {
-      if (!info.hasStatus) continue;
+      if (!info.hasStatus || info.finalizer === false) continue;
       for (const object of this.list(info.kind)) {
         if (!object.metadata.deletionTimestamp && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
       }
@@ -280,7 +280,7 @@ export class KubeSource implements AbsenceWitness {
       this.store!.delete(key);
       return;
     }
-    if (this.writing && info.hasStatus && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
+    if (this.writing && info.hasStatus && info.finalizer !== false && !(object.metadata.finalizers ?? []).includes(FINALIZER)) void this.addFinalizer(info, object);
     this.store!.set(key, toResource(object));
   }
 

@@ -42,6 +42,10 @@ export interface ActingDeps {
   vlans: VlanAllocator;
   identity: Identity;
   logger: Logger;
+  /** IPPools' status (size, allocated, free), run and resynced with the others. */
+  pools?: Controller;
+  /** Rebuilds an IP claim from status or domain metadata before the first reconcile (file mode's registry). */
+  rememberIp?: (key: ResourceKey, uid: string, ip: string) => void;
 }
 
 export class Acting {
@@ -172,6 +176,7 @@ export class Acting {
     await this.poller.tick();
     controller.start();
     clients.start();
+    this.deps.pools?.start();
     await this.removeOrphanPaths().catch((err) => logger.warn('removing orphan paths failed', { error: errorMessage(err) }));
     this.enqueueAll();
     this.poller.start();
@@ -183,7 +188,7 @@ export class Acting {
     this.deps.mode.stopWriting?.();
     this.events.stop();
     await this.poller.stop();
-    await Promise.all([this.deps.controller.stop(), this.deps.clients.stop()]);
+    await Promise.all([this.deps.controller.stop(), this.deps.clients.stop(), this.deps.pools?.stop()]);
   }
 
   /**
@@ -199,6 +204,8 @@ export class Acting {
       const { mac, vlan } = object.status?.allocations ?? {};
       if (mac) macs.claim(key, mac);
       if (vlan !== undefined) vlans.claim(key, vlan);
+      const ip = object.status?.allocations?.ip;
+      if (ip) this.deps.rememberIp?.(key, object.metadata.uid, ip);
     }
     for (const domain of await hypervisor.listDomains()) {
       const owner = parseDomainXml(domain.persistentXml).owner;
@@ -206,6 +213,8 @@ export class Acting {
       const key = resourceKey(VM_KIND, owner.namespace, owner.name);
       if (owner.mac && !macs.get(key)) macs.claim(key, owner.mac);
       if (owner.vlan !== undefined && vlans.get(key) === undefined) vlans.claim(key, owner.vlan);
+      // Every wimaxvm domain on this libvirt, another controller's too: its address is taken.
+      if (owner.ip !== undefined) this.deps.rememberIp?.(key, owner.uid, owner.ip);
       const ours = ownershipOf(owner, owner.namespace, owner.name, identity, false).kind === 'ours';
       if (ours && (!mode.namespace || owner.namespace === mode.namespace)) this.ownedDomains.add(key);
     }
@@ -236,10 +245,12 @@ export class Acting {
     for (const key of store.keys()) {
       if (key.startsWith(`${VM_KIND}/`)) controller.enqueue(key);
       else if (key.startsWith(`${CLIENT_KIND}/`)) clients.enqueue(key);
+      else if (key.startsWith('IPPool/')) this.deps.pools?.enqueue(key);
     }
     // What an earlier run created and is no longer declared: the deletion gate decides.
     for (const object of statuses.list(VM_KIND)) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
     for (const object of statuses.list(CLIENT_KIND)) clients.enqueue(resourceKey(CLIENT_KIND, object.metadata.namespace, object.metadata.name));
+    for (const object of statuses.list('IPPool')) this.deps.pools?.enqueue(resourceKey('IPPool', object.metadata.namespace, object.metadata.name));
     // Kept until gone, so a withheld deletion is looked at again at every resync; one whose
     // domain a reconcile saw gone needs no more libvirt lookups.
     for (const key of this.ownedDomains) {

@@ -432,7 +432,7 @@ export class FakeHypervisor implements Hypervisor {
     const n = this.networks.get(name);
     if (!n) return undefined;
     const hosts = n.hosts.map((h) => `<host mac='${h.mac}'${h.name ? ` name='${h.name}'` : ''} ip='${h.ip}'/>`).join('');
-    return { name, uuid: n.uuid, active: n.active, xml: `<network><name>${name}</name><uuid>${n.uuid}</uuid><ip><dhcp>${hosts}</dhcp></ip></network>` };
+    return { name, uuid: n.uuid, active: n.active, xml: `<network><name>${name}</name><uuid>${n.uuid}</uuid><ip address='192.168.122.1' prefix='24'><dhcp>${hosts}</dhcp></ip></network>` };
   }
 
   async updateDhcpHost(network: string, change: 'add' | 'modify' | 'delete', host: DhcpHost): Promise<void> {

@@ -75,7 +75,8 @@ describe('RBAC covers what the controller calls', () => {
       listen: '127.0.0.1:0', poll: '100ms', resync: '10m', 'shutdown-timeout': '1s', 'leader-elect': true,
     });
     if (saved !== undefined) process.env.POD_NAMESPACE = saved;
-    config.kube!.leaderElection = { ...config.kube!.leaderElection!, leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+    // Renewed every 200 ms; a lease of 1.5 s was lost under a loaded machine (no renew answered in 1 s), and the legacy start then waited its 60 s.
+    config.kube!.leaderElection = { ...config.kube!.leaderElection!, leaseDurationMs: 8000, renewDeadlineMs: 6000, retryPeriodMs: 200 };
     running = await startController(config, silentLogger);
     const api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     const legacy = async (path: string) => {
@@ -83,6 +84,9 @@ describe('RBAC covers what the controller calls', () => {
       return `${res.status} ${await res.text()}`;
     };
     const name = `rbac-${Math.random().toString(36).slice(2, 6)}`;
+    // An IP pool and a VM naming it, made first so that their work overlaps the legacy calls' waits.
+    await api.createNamespacedCustomObject({ ...VMS, plural: 'ippools', body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'IPPool', metadata: { name: 'rbac-pool' }, spec: { cidr: '10.91.0.0/29' } } });
+    await api.createNamespacedCustomObject({ ...VMS, body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: `${name}-ip` }, spec: { memory: '64Mi', runStrategy: 'Halted', network: { ipPool: 'rbac-pool' } } } });
     await eventually(async () => (await legacy(`create?vmname=${name}&mac=52:54:00:00:aa:01&ip=10.0.0.9`)).startsWith('200'), 'legacy create');
     expect(await legacy(`start?vmname=${name}`)).toMatch(/^200 /);
     expect(await legacy(`addclient?clientmac=00:11:22:33:44:01&vmname=${name}`)).toMatch(/^20[02] /);
@@ -91,6 +95,10 @@ describe('RBAC covers what the controller calls', () => {
     expect(await legacy(`stop?vmname=${name}`)).toMatch(/^200 /);
     await api.deleteNamespacedCustomObject({ ...VMS, name });
     await eventually(async () => api.getNamespacedCustomObject({ ...VMS, name }).then(() => false, (e) => e.code === 404), `${name} deleted through the finalizer`);
+    // The pool's VM goes too: its address (a Lease) given back, the pool's status written again.
+    await eventually(async () => (await api.getNamespacedCustomObject({ ...VMS, plural: 'ippools', name: 'rbac-pool' })).status?.allocated === 1, 'the pool counts the VM');
+    await api.deleteNamespacedCustomObject({ ...VMS, name: `${name}-ip` });
+    await eventually(async () => (await api.getNamespacedCustomObject({ ...VMS, plural: 'ippools', name: 'rbac-pool' })).status?.allocated === 0, 'the address given back');
     await running.stop();
     calls = server.requests.filter((r) => r.userAgent === USER_AGENT);
   });
@@ -126,6 +134,7 @@ describe('RBAC covers what the controller calls', () => {
       'create wimaxvm.io/virtualmachines in default', 'patch wimaxvm.io/virtualmachines in default', 'create wimaxvm.io/wimaxclients in default',
       'create wimaxvm.io/shapingpolicies in default', 'patch wimaxvm.io/shapingpolicies in default', 'patch wimaxvm.io/virtualmachines/status in default',
       'create core/events in default', 'update coordination.k8s.io/leases in wimaxvm-system', 'watch wimaxvm.io/virtualmachines',
+      'watch wimaxvm.io/ippools', 'patch wimaxvm.io/ippools/status in default', 'create coordination.k8s.io/leases in wimaxvm-system', 'delete coordination.k8s.io/leases in wimaxvm-system',
     ]) expect(seen, needed).toContain(needed);
   });
 

@@ -21,6 +21,8 @@ export interface OwnerMetadata {
   specHash: string;
   mac: string;
   vlan?: number;
+  /** The IPv4 address claimed for the guest (a pool's or its fixed spec.network.ip): a lost state store does not hand it out again. */
+  ip?: string;
   /** The identity of the controller that made the domain (absent on domains made before identities). */
   controller?: string;
   /** The guest was started at least once (what runStrategy Once and RerunOnFailure must remember). */
@@ -113,6 +115,7 @@ export function buildDomainXml(def: DomainDefinition): string {
     '@mac': def.owner.mac,
   };
   if (def.owner.vlan !== undefined) owner['@vlan'] = def.owner.vlan;
+  if (def.owner.ip !== undefined) owner['@ip'] = def.owner.ip;
   if (def.owner.controller !== undefined) owner['@controller'] = def.owner.controller;
   if (def.owner.startedOnce) owner['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
   if (def.owner.restartedAt !== undefined) owner['@restartedAt'] = def.owner.restartedAt;
@@ -191,6 +194,7 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       specHash: attrs['@specHash'] ?? '',
       mac: attrs['@mac'] ?? '',
       ...(attrs['@vlan'] !== undefined ? { vlan: Number(attrs['@vlan']) } : {}),
+      ...(attrs['@ip'] !== undefined ? { ip: attrs['@ip'] } : {}),
       ...(attrs['@controller'] !== undefined ? { controller: attrs['@controller'] } : {}),
       ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
       ...(attrs['@restartedAt'] !== undefined ? { restartedAt: attrs['@restartedAt'] } : {}),

@@ -10,6 +10,7 @@ import type { Observed } from './observe.js';
 import { planVirtualMachine } from './plan.js';
 import type { StepDeps } from './steps/deps.js';
 import { rememberStopping, stopWait } from './steps/stopping.js';
+import { releaseAddress } from '../../pools/release-address.js';
 
 export interface RemovalDeps extends StepDeps {
   gate: DeletionGate;
@@ -49,6 +50,7 @@ export async function removeVm(deps: RemovalDeps, key: ResourceKey, domainName: 
   const vlan = deps.vlans.get(key);
   if (vlan !== undefined) await deps.ports.dropSlicePath(domainName, vlan);
   await deps.ports.releaseVlans(key, observed?.owner?.uid ?? stored?.metadata.uid);
+  await releaseAddress(deps, key, observed?.owner?.uid ?? stored?.metadata.uid, observed?.owner?.mac ?? (stored?.status as VirtualMachineStatus | undefined)?.allocations.mac);
   forgetAllocations(deps, key);
   deps.gate.settled(key);
   await deps.statuses.remove(key);
@@ -62,6 +64,8 @@ export async function removeVm(deps: RemovalDeps, key: ResourceKey, domainName: 
 export async function forgetResource(deps: RemovalDeps, key: ResourceKey): Promise<ReconcileResult> {
   deps.gate.settled(key);
   await deps.ports.releaseVlans(key, deps.statuses.get(key)?.metadata.uid);
+  // The domain is another's: its DHCP lease (same MAC) is not ours to remove, the claim is.
+  await releaseAddress({ ...deps, nic: { type: 'user' } }, undefined, deps.statuses.get(key)?.metadata.uid, undefined);
   forgetAllocations(deps, key);
   deps.memory.stopping.delete(key);
   if (deps.statuses.get(key)) await deps.statuses.remove(key);

@@ -2,6 +2,7 @@
 // conditions; any step may stop the reconcile (status is still written by run.ts). A new step
 // is a module exporting a VmStep (step.ts), placed here once what it reads is ready.
 import { definitionStep } from './definition.js';
+import { dhcpHostStep } from './dhcp-host.js';
 import { disksStep } from './disks.js';
 import { ipStep } from './ip.js';
 import { leaseStep } from './lease.js';
@@ -25,6 +26,7 @@ export const VM_STEPS: readonly VmStep[] = [
   ipStep, //         (pools) allocations: address from the pool (dry: Pending)
   definitionStep, // the definition the domain must have
   liveDefinitionStep, // (live) memory and vCPU maxima, extra NICs; what a running guest takes live
+  dhcpHostStep, //   (pools) the address in the domain's metadata and the libvirt network's DHCP
   seedStep, //       (seed) cloud-init CD-ROM added to the definition
   leaseStep, //      (leases) an expired lease overrides the power wish
   powerStep, //      define, start, stop, pause, save: plan.ts decides
