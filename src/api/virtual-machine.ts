@@ -18,6 +18,16 @@ export interface VirtualMachineSpec {
   vcpus: number;
   disks?: { image: string }[];
   network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
+  /** A cloud-init NoCloud seed for the guest (src/seed/): its hostname, SSH keys and own user-data. */
+  cloudInit?: CloudInitSpec;
+}
+
+export interface CloudInitSpec {
+  /** The guest's host name; the VM's name when absent. */
+  hostname?: string;
+  sshAuthorizedKeys?: string[];
+  /** The user's own user-data: a #cloud-config is merged with the seed's, a script goes beside it (src/seed/user-data.ts). */
+  userData?: string;
 }
 
 export interface VirtualMachineStatus {

@@ -66,6 +66,8 @@ export interface DomainDefinition {
   owner: OwnerMetadata;
   /** Log the serial console to serialLogPath (see logsSerialConsole). */
   serialLog?: boolean;
+  /** The cloud-init NoCloud seed image (src/seed/), attached as a read-only CD-ROM. */
+  seedPath?: string;
 }
 
 /** The parts of a domain the controller manages; compared to find drift and needed restarts. */
@@ -108,6 +110,22 @@ function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
   return base;
 }
 
+/**
+ * The seed's read-only CD-ROM, on a virtio-scsi controller rather than SATA or IDE: that works on
+ * both the i440fx machine libvirt picks here and q35, and cloud kernels have it (Debian's has no
+ * AHCI driver). After the disks, so their vdX names do not move.
+ */
+const SEED_CONTROLLER = { '@type': 'scsi', '@index': '0', '@model': 'virtio-scsi' };
+function seedCdrom(path: string): Record<string, unknown> {
+  return {
+    '@type': 'file', '@device': 'cdrom',
+    driver: { '@name': 'qemu', '@type': 'raw' },
+    source: { '@file': path },
+    target: { '@dev': 'sda', '@bus': 'scsi' },
+    readonly: '',
+  };
+}
+
 export function buildDomainXml(def: DomainDefinition): string {
   const owner: Record<string, unknown> = {
     [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS,
@@ -138,13 +156,14 @@ export function buildDomainXml(def: DomainDefinition): string {
       // Kept in the crashed state so that RerunOnFailure can tell a crash from a clean stop.
       on_crash: 'preserve',
       devices: {
-        disk: def.diskPaths.map((path, i) => ({
+        disk: [...def.diskPaths.map((path, i) => ({
           '@type': 'file',
           '@device': 'disk',
           driver: { '@name': 'qemu', '@type': 'qcow2' },
           source: { '@file': path },
           target: { '@dev': `vd${String.fromCharCode(97 + i)}`, '@bus': 'virtio' },
-        })),
+        })), ...(def.seedPath !== undefined ? [seedCdrom(def.seedPath)] : [])],
+        ...(def.seedPath !== undefined ? { controller: SEED_CONTROLLER } : {}),
         interface: nicXml(def.mac, def.nic),
         // A serial port (libvirt adds the console on it for `virsh console`), logged to a file
         // where the driver can. Not on the test driver, which has no guests to speak.
