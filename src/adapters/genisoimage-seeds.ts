@@ -37,7 +37,12 @@ export class GenisoimageSeeds implements SeedImages {
     try {
       const names = Object.keys(seed.files) as (keyof NoCloudSeed['files'])[];
       for (const name of names) await writeFile(join(staging, name), seed.files[name]!);
-      await run('genisoimage', ['-quiet', '-output', tmp, '-volid', SEED_LABEL, '-joliet', '-rock', ...names.map((n) => join(staging, n))]);
+      try {
+        await run('genisoimage', ['-quiet', '-output', tmp, '-volid', SEED_LABEL, '-joliet', '-rock', ...names.map((n) => join(staging, n))]);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('genisoimage is not installed (Debian package genisoimage): it makes the cloud-init seeds of VMs with spec.cloudInit or a pooled address');
+        throw err;
+      }
       // A running guest keeps the image it has open; the next boot sees the new one.
       await rename(tmp, path);
       await writeFile(join(dir, DIGEST_FILE), `${seed.digest}\n`);
