@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for wimaxvm: libvirt (headers for the native
 # binding, the daemon, the test driver), QEMU and qemu-img, Open vSwitch and traffic tools for
-# the system tests, zsh to test its completion, what the tiny real guest is built from (see
+# the system tests, zsh to test its completion, genisoimage for cloud-init seed images (and its
+# isoinfo for their tests), what the tiny real guest is built from (see
 # test/helpers/real-guest/), Chromium for the web console's browser tests (test/ui/, driven by
 # playwright-core); then the npm dependencies (better-sqlite3's build and, through the package's
 # own install script, wimaxvm's libvirt binding) and the build.
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential python3 pkg-config libvirt-dev libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils openvswitch-switch iproute2 iputils-ping iperf3 ethtool zsh
-  busybox-static syslinux mtools dosfstools xz-utils dnsmasq-base chromium)
+  busybox-static syslinux mtools dosfstools xz-utils dnsmasq-base chromium genisoimage)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,6 +8,7 @@ import { LibvirtHypervisor } from './adapters/libvirt/libvirt-hypervisor.js';
 import { OvsDatapath } from './adapters/ovs-datapath.js';
 import { SwitchWatch } from './adapters/ovs-switch-watch.js';
 import { QemuImgDisks } from './adapters/qemu-img-disks.js';
+import { GenisoimageSeeds } from './adapters/genisoimage-seeds.js';
 import { assertQemuCanReach } from './adapters/qemu-dir-access.js';
 import { MacAllocator } from './allocators/mac-allocator.js';
 import { VlanAllocator } from './allocators/vlan-allocator.js';
@@ -128,6 +129,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     store, gate, identity, hypervisor: timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
+    seeds: new GenisoimageSeeds(config.overlayDir), // cloud-init seeds, in the overlays' folders
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),

@@ -9,13 +9,18 @@ import { assertPermit, type DeletionPermit } from '../core/deletion-gate.js';
 
 const run = promisify(execFile);
 
+/** A domain's folder in the overlay directory: its overlays and its cloud-init seed, removed together. */
+export function domainDiskDir(overlayDir: string, domainName: string): string {
+  return join(overlayDir, domainName);
+}
+
 export class QemuImgDisks implements DiskImages {
   constructor(private readonly imageDir: string, private readonly overlayDir: string) {}
 
   /** One folder a domain, so that removing a domain's overlays is one call, not a listing. */
   overlayPath(domainName: string, index: number, imagePath: string): string {
     const image = createHash('sha256').update(imagePath).digest('hex').slice(0, 8);
-    return join(this.overlayDir, domainName, `disk${index}-${image}.qcow2`);
+    return join(domainDiskDir(this.overlayDir, domainName), `disk${index}-${image}.qcow2`);
   }
 
   async resolveImage(image: string): Promise<string> {
@@ -48,7 +53,7 @@ export class QemuImgDisks implements DiskImages {
       /* not there yet */
     }
     // libvirtd runs guests as its own user: the overlay folder must be traversable by it.
-    await mkdir(join(this.overlayDir, domainName), { recursive: true, mode: 0o755 });
+    await mkdir(domainDiskDir(this.overlayDir, domainName), { recursive: true, mode: 0o755 });
     const tmp = `${path}.tmp-${process.pid}`;
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', imagePath, tmp]);
     await rename(tmp, path);
@@ -56,6 +61,6 @@ export class QemuImgDisks implements DiskImages {
 
   async removeOverlays(domainName: string, permit: DeletionPermit): Promise<void> {
     assertPermit(permit, domainName);
-    await rm(join(this.overlayDir, domainName), { recursive: true, force: true });
+    await rm(domainDiskDir(this.overlayDir, domainName), { recursive: true, force: true });
   }
 }

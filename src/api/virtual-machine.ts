@@ -39,6 +39,16 @@ export interface VirtualMachineSpec {
   lease?: LeaseSpec;
   /** NICs after the first, each on a libvirt network; hot-plugged into a running guest. */
   interfaces?: VmInterface[];
+  /** A cloud-init NoCloud seed for the guest (src/seed/): its hostname, SSH keys and own user-data. */
+  cloudInit?: CloudInitSpec;
+}
+
+export interface CloudInitSpec {
+  /** The guest's host name; the VM's name when absent. */
+  hostname?: string;
+  sshAuthorizedKeys?: string[];
+  /** The user's own user-data: a #cloud-config is merged with the seed's, a script goes beside it (src/seed/user-data.ts). */
+  userData?: string;
 }
 
 export interface VirtualMachineStatus {

@@ -1,7 +1,7 @@
 // Domain XML for a VirtualMachine, built and read with a real XML library so that no name,
 // path or value can inject elements. Pure: no I/O.
 import { createHash } from 'node:crypto';
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
 import type { LeaseRecord } from '../../leases/lease-clock.js';
 import { deviceBuilder, diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
 import { readBalloonTarget } from './live-metadata.js';
@@ -80,6 +80,8 @@ export interface DomainDefinition {
   owner: OwnerMetadata;
   /** Log the serial console to serialLogPath (see logsSerialConsole). */
   serialLog?: boolean;
+  /** The cloud-init NoCloud seed image (src/seed/), attached as a read-only CD-ROM. */
+  seedPath?: string;
 }
 
 /** The parts of a domain the controller manages; compared to find drift and needed restarts. */
@@ -101,6 +103,22 @@ export interface ParsedDomain {
   facts: DomainFacts;
   owner?: OwnerMetadata;
   vncPort?: number;
+}
+
+/**
+ * The seed's read-only CD-ROM, on a virtio-scsi controller rather than SATA or IDE: that works on
+ * both the i440fx machine libvirt picks here and q35, and cloud kernels have it (Debian's has no
+ * AHCI driver). After the disks, so their vdX names do not move.
+ */
+const SEED_CONTROLLER = { '@type': 'scsi', '@index': '0', '@model': 'virtio-scsi' };
+function seedCdrom(path: string): Record<string, unknown> {
+  return {
+    '@type': 'file', '@device': 'cdrom',
+    driver: { '@name': 'qemu', '@type': 'raw' },
+    source: { '@file': path },
+    target: { '@dev': 'sda', '@bus': 'scsi' },
+    readonly: '',
+  };
 }
 
 export function buildDomainXml(def: DomainDefinition): string {
@@ -142,7 +160,8 @@ export function buildDomainXml(def: DomainDefinition): string {
       // Kept in the crashed state so that RerunOnFailure can tell a crash from a clean stop.
       on_crash: 'preserve',
       devices: {
-        disk: def.diskPaths.map((path, i) => diskXml(path, i)),
+        disk: [...def.diskPaths.map((path, i) => diskXml(path, i)), ...(def.seedPath !== undefined ? [seedCdrom(def.seedPath)] : [])],
+        ...(def.seedPath !== undefined ? { controller: SEED_CONTROLLER } : {}),
         interface: [nicXml(def.mac, def.nic), ...(def.extraNics ?? []).map(extraNicXml)],
         // A serial port (libvirt adds the console on it for `virsh console`), logged to a file
         // where the driver can. Not on the test driver, which has no guests to speak.

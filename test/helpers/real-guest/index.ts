@@ -2,7 +2,8 @@
 // initramfs on a bootable disk image, built once per machine (see cache.ts). Booted by wimaxvm with a plain
 // `spec.disks: [{ image }]`, it prints on its serial console (serial-console.ts) when it is
 // ready, the DHCP lease it got and a counter every second; it answers ping, and powers off at
-// once on the ACPI power button (libvirt's graceful shutdown).
+// once on the ACPI power button (libvirt's graceful shutdown). Given a cloud-init NoCloud seed on
+// a CD-ROM, a stand-in for cloud-init (nocloud.sh) applies its hostname and static address.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -17,9 +17,15 @@ done < /etc/modules
 # /dev/input/event*, where acpid sees it and runs /etc/acpi/PWRF/00000080 (a prompt poweroff).
 acpid -f -c /etc/acpi -l /dev/null &
 
+# A cloud-init seed on a CD-ROM (nocloud.sh, a small stand-in for cloud-init) sets the hostname
+# and may configure the NIC itself; then the guest asks no DHCP server.
+/etc/nocloud.sh && seeded=yes
+
 # The NIC asks for an address until it gets one, and keeps its lease (udhcpc.sh reports it).
 ip link set lo up
-if [ -e /sys/class/net/eth0 ]; then
+if [ -n "${seeded:-}" ]; then
+  :
+elif [ -e /sys/class/net/eth0 ]; then
   ip link set eth0 up
   udhcpc -f -i eth0 -s /etc/udhcpc.sh -t 5 -T 1 -A 1 >/dev/null 2>&1 &
 else

@@ -14,6 +14,7 @@ export const GUEST_SCRIPTS: Record<string, string> = {
   '/etc/udhcpc.sh': 'udhcpc.sh',
   '/etc/acpi/PWRF/00000080': 'poweroff.sh',
   '/etc/live.sh': 'live.sh',
+  '/etc/nocloud.sh': 'nocloud.sh',
 };
 
 /** Whether an ELF64 executable asks for a dynamic loader (has a PT_INTERP program header). */
@@ -29,7 +30,7 @@ export function buildInitramfs(scriptDir: string, modules: Map<string, Buffer>):
   if (!busybox.subarray(0, 4).equals(Buffer.from('\x7fELF')) || isDynamic(busybox)) {
     throw new Error(`${BUSYBOX} is not a static busybox: install busybox-static (scripts/install-deps.sh)`);
   }
-  const dirs = ['/bin', '/dev', '/etc', '/etc/acpi', '/etc/acpi/PWRF', '/lib', '/lib/modules', '/proc', '/sys', '/tmp', '/var', '/var/run'];
+  const dirs = ['/bin', '/dev', '/etc', '/etc/acpi', '/etc/acpi/PWRF', '/lib', '/lib/modules', '/proc', '/sys', '/tmp', '/seed', '/var', '/var/run'];
   const entries: CpioEntry[] = [
     ...dirs.map((path): CpioEntry => ({ path, type: 'dir' })),
     // The kernel opens /dev/console for init's output before init mounts devtmpfs.

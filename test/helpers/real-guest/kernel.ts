@@ -12,11 +12,13 @@ const run = promisify(execFile);
 /**
  * What Debian's 6.1 cloud config builds as modules (=m) and the guest needs: the virtio PCI transport
  * and NIC (with their dependencies, found from each module's own `depends=`), the balloon, the
- * block driver (for disks hot-plugged while it runs), and
- * the ACPI power button with evdev, which makes it visible on /dev/input/event*. The serial
- * console (8250), devtmpfs, packet sockets and initramfs support are built in.
+ * block driver (for disks hot-plugged while it runs), the ACPI power button with evdev, which
+ * makes it visible on /dev/input/event*; and for a cloud-init seed on a CD-ROM (nocloud.sh),
+ * virtio-scsi, the SCSI CD-ROM driver and iso9660 (the cloud kernel has no AHCI driver: wimaxvm
+ * puts the seed's CD-ROM on virtio-scsi). The serial console (8250), devtmpfs, packet sockets
+ * and initramfs support are built in.
  */
-export const GUEST_MODULES = ['virtio_pci', 'virtio_net', 'virtio_balloon', 'virtio_blk', 'button', 'evdev'];
+export const GUEST_MODULES = ['virtio_pci', 'virtio_net', 'virtio_balloon', 'virtio_blk', 'button', 'evdev', 'virtio_scsi', 'sr_mod', 'isofs'];
 
 /** The cloud kernel's .deb in the cache's kernel directory, by file name; exactly one is expected. */
 export function kernelDeb(kernelDir: string): string {
@@ -71,10 +73,10 @@ function indexModules(dir: string, index = new Map<string, string[]>()): Map<str
 /**
  * Unpacks only what the guest needs into `workDir`: the whole data archive is read once
  * (xz, a few seconds); the needed modules' dependencies are all within drivers/{virtio,net,
- * input,acpi} and net/core, which are unpacked in full (a few MB).
+ * input,acpi,scsi,cdrom}, net/core and fs/isofs, which are unpacked in full (a few MB).
  */
 export async function unpackKernel(deb: string, workDir: string): Promise<UnpackedKernel> {
-  const patterns = ['./boot/vmlinuz-*', ...['drivers/virtio', 'drivers/net', 'drivers/block', 'drivers/input', 'drivers/acpi', 'net/core'].map((d) => `./lib/modules/*/kernel/${d}/*.ko`)];
+  const patterns = ['./boot/vmlinuz-*', ...['drivers/virtio', 'drivers/net', 'drivers/block', 'drivers/input', 'drivers/acpi', 'drivers/scsi', 'drivers/cdrom', 'net/core', 'fs/isofs'].map((d) => `./lib/modules/*/kernel/${d}/*.ko`)];
   await run('bash', ['-o', 'pipefail', '-c', 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "${@:3}"', '_', deb, workDir, ...patterns], { maxBuffer: 1 << 20 });
   const vmlinuz = readdirSync(join(workDir, 'boot')).find((f) => f.startsWith('vmlinuz-'));
   if (!vmlinuz) throw new Error(`${deb} holds no /boot/vmlinuz-*`);

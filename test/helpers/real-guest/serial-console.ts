@@ -12,6 +12,12 @@ export const GUEST_SAYS = {
   counter: /wimaxvm-guest counter (\d+) boot=([0-9a-f-]+)/g,
   /** Each lease udhcpc gets (bound) or renews. */
   dhcp: /wimaxvm-guest dhcp (?:bound|renew) (\S+) ([0-9.]+)\/(\d+)/,
+  /** nocloud.sh (a stand-in for cloud-init) set the host name its cloud-init seed gave. */
+  seedHostname: /wimaxvm-guest seed hostname (\S+)/,
+  /** nocloud.sh configured the seed's address (and gateway) on the NIC with the seed's MAC. */
+  seedAddress: /wimaxvm-guest seed address (\S+) ([0-9.]+)\/(\d+) gateway=(\S+)/,
+  /** nocloud.sh found no usable seed or could not apply it. */
+  seedError: /wimaxvm-guest seed error: .*/,
   /** The ACPI power button was pressed; the guest powers off next. */
   powerButton: /wimaxvm-guest power button: powering off/,
 };
