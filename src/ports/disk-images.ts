@@ -15,9 +15,12 @@ export interface DiskImages {
   removeOverlays(domainName: string, permit: DeletionPermit): Promise<void>;
 }
 
-/** The image is missing or outside the image directory: the user must act. */
+/**
+ * The image is missing, outside the image directory or refused (its format, its backing chain):
+ * the user must act. `reason` is the VM condition's reason.
+ */
 export class ImageError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly reason: 'ImageNotFound' | 'ImageOutsideDirectory' | 'InvalidImageName' | 'ImageRefused' | 'ImageUnreadable' | string = 'ImageNotFound') {
     super(message);
     this.name = 'ImageError';
   }
