@@ -18,6 +18,8 @@ export interface VirtualMachineSpec {
   vcpus: number;
   disks?: { image: string }[];
   network?: { mac?: string; ip?: string; vlan?: number; shaping?: Shaping };
+  /** Owned by the leases area (issue 10); `create --hours` writes its duration. */
+  lease?: { duration: string; onExpiry?: 'Stop' | 'Delete' | 'Save' };
 }
 
 export interface VirtualMachineStatus {
