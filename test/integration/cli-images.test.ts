@@ -90,6 +90,16 @@ describe('wimaxvm image import', () => {
     expect(imageFiles()).not.toContain('growing.raw');
     expect(imageFiles().filter((f) => f.startsWith('.'))).toEqual([]);
   });
+
+  it('an import stopped midway (Ctrl-C aborts it) leaves no image and no temporary file', async () => {
+    const stop = new AbortController();
+    const error = await importImage({
+      file: join(src, 'disk.raw'), name: 'stopped.raw', imageDir: images, signal: stop.signal,
+      progress: () => ({ update: () => stop.abort(), finish: () => {}, abandon: () => {} }),
+    }).catch((e) => e);
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(readdirSync(images).filter((f) => f.includes('stopped'))).toEqual([]);
+  });
 });
 
 describe('wimaxvm image list and rm', () => {
