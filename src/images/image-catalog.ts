@@ -37,7 +37,14 @@ export async function listImages(imageDir: string, inspector: ImageInspector = q
     if (err.code === 'ENOENT') throw new ImageError(`the image directory ${root} does not exist (import an image to make it, or name it with --image-dir)`, 'ImageNotFound');
     throw err;
   });
-  return Promise.all(names.map((name) => describeImage(root, name, inspector)));
+  // A few qemu-img processes at a time, not one per image at once.
+  const entries: ImageEntry[] = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < names.length; i = next++) entries[i] = await describeImage(root, names[i]!, inspector);
+  };
+  await Promise.all(Array.from({ length: Math.min(4, names.length) }, worker));
+  return entries;
 }
 
 export async function describeImage(root: string, name: string, inspector: ImageInspector): Promise<ImageEntry> {
