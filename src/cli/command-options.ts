@@ -61,3 +61,19 @@ export const TOP_OPTIONS = {
   namespace: { type: 'string', short: 'n' }, 'all-namespaces': { type: 'boolean', short: 'A' },
   once: { type: 'boolean' }, interval: { type: 'string' },
 } as const;
+
+/** Where the declared VMs are read from (file mode: --dir; Kubernetes mode: the API server). */
+const SOURCE = { dir: { type: 'string' }, source: { type: 'string' }, kubeconfig: { type: 'string' } } as const;
+
+/** `image import|list|rm`: each subcommand's own flags. */
+export const IMAGE_OPTIONS = {
+  import: { ...COMMON_OPTIONS, 'image-dir': { type: 'string' }, name: { type: 'string' } },
+  list: { ...COMMON_OPTIONS, ...SOURCE, 'image-dir': { type: 'string' }, output: { type: 'string', short: 'o' } },
+  rm: { ...COMMON_OPTIONS, ...SOURCE, 'image-dir': { type: 'string' } },
+} as const;
+
+export const CREATE_OPTIONS = {
+  ...COMMON_OPTIONS, ...SOURCE, namespace: { type: 'string', short: 'n' }, 'image-dir': { type: 'string' },
+  image: { type: 'string', multiple: true }, memory: { type: 'string' }, vcpus: { type: 'string' }, hours: { type: 'string' },
+  vlan: { type: 'string' }, 'run-strategy': { type: 'string' }, 'dry-run': { type: 'string' }, output: { type: 'string', short: 'o' },
+} as const;

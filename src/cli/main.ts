@@ -34,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'apply': return await (await import('./edit-commands.js')).apply(rest);
       case 'delete': return await (await import('./edit-commands.js')).remove(rest);
       case 'pool': return await (await import('./pool-command.js')).pool(rest);
+      case 'image': return await (await import('./image-command.js')).image(rest);
+      case 'create': return await (await import('./create-command.js')).create(rest);
       case 'validate': return await (await import('./validate-command.js')).validate(rest);
       case 'completion': return (await import('./completion.js')).completion(rest);
       case '__complete': return await (await import('./completion.js')).completeCommand(rest);

@@ -92,6 +92,52 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
     summary: "the controller's own checks of manifest files; exit 1 on any error",
     usage: `wimaxvm validate FILE...\n\nEach file as the controller parses it, and a resource declared in two of the files (the\ncontroller would apply neither) as an error at both places.\n\n${COMMON_FLAGS}`,
   },
+  image: {
+    summary: 'disk images: import a qcow2 or raw file (checked, with progress), list them and who uses them, remove one',
+    usage: `wimaxvm image import FILE [--name NAME] [--image-dir DIR]
+  wimaxvm image list [-o wide|yaml|json] [--dir DIR | --source kube]
+  wimaxvm image rm NAME... [--dir DIR | --source kube]
+
+import copies FILE into the image directory under NAME (default: its file name): only qcow2 or
+raw, checked with qemu-img before and after the copy; a qcow2 whose backing chain leaves the image
+directory (an absolute or ../ path, a symlink, a json: or protocol spec) is refused. The image
+appears only once whole (a hidden temporary file, then its name); an existing image is never
+replaced. Progress goes to stderr: a bar on a terminal, else a line every 10 % or 5 s.
+list and rm read which VMs use each image from the declarations: the VMs declared in --dir (or
+$WIMAXVM_DIR), or with --source kube the cluster's. rm refuses an image a declared VM uses, or
+that another image is built on (its backing file), and names them.
+
+  --image-dir DIR            the controller's --image-dir (default: ${DEFAULTS.imageDir})
+  --name NAME                import: the image's name (a plain file name: no "/", no "..", no leading dot)
+  -o, --output FORMAT        list: wide | yaml | json
+  --dir DIR                  list, rm: the watched directory whose VMs use the images (or $WIMAXVM_DIR)
+  --source dir|kube          list, rm: the VMs of the watched directory (default) or of a cluster
+  --kubeconfig FILE          with --source kube (default: $KUBECONFIG or ~/.kube/config)
+${COMMON_FLAGS}`,
+  },
+  create: {
+    summary: 'declare a new VM from flags, as kubectl create does (cloud-client --run)',
+    usage: `wimaxvm create NAME --image IMAGE --memory QUANTITY --vcpus N [flags]
+
+Writes the VirtualMachine's declaration (file mode: a new YAML file in --dir; --source kube: the
+object through the API server) and says so; the controller does the rest. A VM of that name
+declared already is an error, never overwritten.
+
+  --image IMAGE              a disk: an image of the image directory (repeat for more disks)
+  --memory QUANTITY          e.g. 512Mi, 2Gi
+  --vcpus N
+  --hours H                  a lease: spec.lease.duration H hours (e.g. 2, 0.5)
+  --vlan N                   the slice's VLAN (default: allocated)
+  --run-strategy STRATEGY    Always (default) | RerunOnFailure | Manual | Halted | Once
+  --dry-run[=client]         print what would be declared, declare nothing
+  -o, --output FORMAT        yaml | json | name (default: a line saying what was done)
+${EDIT_DIR}
+  --source dir|kube          declare it in --dir (default) or in a cluster
+  --kubeconfig FILE          with --source kube (default: $KUBECONFIG or ~/.kube/config)
+  --image-dir DIR            file mode: warn when the image is not there (default: ${DEFAULTS.imageDir})
+${NAMESPACE}
+${COMMON_FLAGS}`,
+  },
   completion: {
     summary: 'a bash or zsh completion script: commands, flags, types and resource names',
     usage: 'wimaxvm completion bash|zsh\n\n  source <(wimaxvm completion bash)      # this shell; or save it to /etc/bash_completion.d/wimaxvm\n  source <(wimaxvm completion zsh)       # after compinit',

@@ -7,7 +7,10 @@ export interface DiskImages {
    * image, so that a new image gives a new overlay (a new disk) rather than the old one's data.
    */
   overlayPath(domainName: string, index: number, imagePath: string): string;
-  /** Resolves an image name inside the image directory; throws if it leaves it or does not exist. */
+  /**
+   * Resolves an image name inside the image directory; an ImageError if it leaves it (by name,
+   * symlink or backing chain: src/images/confinement.ts), is refused, or does not exist.
+   */
   resolveImage(image: string): Promise<string>;
   /** Creates the overlay over the image unless it exists already. */
   ensureOverlay(domainName: string, index: number, imagePath: string): Promise<void>;
@@ -15,9 +18,12 @@ export interface DiskImages {
   removeOverlays(domainName: string, permit: DeletionPermit): Promise<void>;
 }
 
-/** The image is missing or outside the image directory: the user must act. */
+/**
+ * The image is missing, outside the image directory or refused (its format, its backing chain):
+ * the user must act. `reason` is the VM condition's reason.
+ */
 export class ImageError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly reason: 'ImageNotFound' | 'ImageOutsideDirectory' | 'InvalidImageName' | 'ImageRefused' | 'ImageUnreadable' | string = 'ImageNotFound') {
     super(message);
     this.name = 'ImageError';
   }

@@ -94,4 +94,19 @@ describe('CLI start-up loads only what the command uses', () => {
     expect(packages(policies.modules).has('ajv')).toBe(true); // declarations are validated as the controller does
     expectNone(packages(policies.modules), CONTROLLER_ONLY, 'get wsp');
   });
+
+  it('image import loads no npm package; image list and create in file mode nothing of the controller', async () => {
+    const images = join(base, 'images');
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(base, 'lazy.qcow2'), '1M']);
+    const imported = await loadedBy('image', 'import', join(base, 'lazy.qcow2'), '--image-dir', images);
+    expect(imported.code).toBe(0);
+    expect([...packages(imported.modules)]).toEqual([]);
+    const vms = join(base, 'create-vms');
+    await run('mkdir', ['-p', vms]);
+    for (const args of [['image', 'list', '--image-dir', images, '--dir', vms], ['create', 'lazy-2', '--memory', '64Mi', '--vcpus', '1', '--dir', vms], ['create', 'lazy-3', '--memory', '64Mi', '--vcpus', '1', '--dry-run']]) {
+      const { modules, code } = await loadedBy(...args);
+      expect(code, args.join(' ')).toBe(0);
+      expectNone(packages(modules), CONTROLLER_ONLY, args.join(' '));
+    }
+  });
 });

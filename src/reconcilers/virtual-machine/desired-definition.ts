@@ -73,7 +73,7 @@ export async function resolveDiskImages(disks: DiskImages, vm: VirtualMachine): 
     try {
       diskImages.push(await disks.resolveImage(disk.image));
     } catch (err) {
-      if (err instanceof ImageError) throw new TerminalError('ImageNotFound', err.message);
+      if (err instanceof ImageError) throw new TerminalError(err.reason, err.message);
       throw err;
     }
   }
