@@ -31,6 +31,9 @@ export const READ_OPTIONS = {
 export const VMLIST_OPTIONS = { ...READ_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
 export const VMSTAT_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, namespace: { type: 'string', short: 'n' } } as const;
 
+export const VNC_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, namespace: { type: 'string', short: 'n' } } as const;
+export const CONSOLE_OPTIONS = { ...VNC_OPTIONS, force: { type: 'boolean' } } as const;
+
 /** The flags of each reading command but `get`. */
 export const READ_COMMAND_OPTIONS = { describe: READ_OPTIONS, vmlist: VMLIST_OPTIONS, vmstat: VMSTAT_OPTIONS };
 

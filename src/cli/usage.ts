@@ -77,6 +77,14 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}\n${COMMON_FLAGS}` },
   vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n${COMMON_FLAGS}` },
   vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  console: {
+    summary: "attach to a VM's serial console (as virsh console; Ctrl-] ends it)",
+    usage: `wimaxvm console NAME [--connect URI] [--force]\n\nThe guest's serial console through libvirt: what you type goes to the guest (a terminal is put in raw\nmode, so Ctrl-C reaches the guest too), its output comes to stdout. Ctrl-] ends the session; so does the end\nof a piped stdin. One client at a time: --force takes the console over from another (virsh console...).\n\n  --connect URI              the controller's libvirt URI (default: $WIMAXVM_CONNECT, else ${DEFAULTS.connect})\n  --force                    take the console over from the client that holds it\n${NAMESPACE}\n${COMMON_FLAGS}`,
+  },
+  vnc: {
+    summary: "where a VNC client connects to a running VM's display (vnc://HOST:PORT)",
+    usage: `wimaxvm vnc NAME [--connect URI]\n\nPrints vnc://HOST:PORT from the running domain's live definition (libvirt chooses the port at start).\n\n  --connect URI              the controller's libvirt URI (default: $WIMAXVM_CONNECT, else ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}`,
+  },
   start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Running (e.g. 60s)\n${COMMON_FLAGS}` },
   stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Stopped (e.g. 60s)\n${COMMON_FLAGS}` },
   restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
