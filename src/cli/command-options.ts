@@ -34,6 +34,12 @@ export const VMSTAT_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, 
 export const VNC_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, namespace: { type: 'string', short: 'n' } } as const;
 export const CONSOLE_OPTIONS = { ...VNC_OPTIONS, force: { type: 'boolean' } } as const;
 
+export const ADOPT_OPTIONS = {
+  ...COMMON_OPTIONS, connect: { type: 'string' }, dir: { type: 'string' }, source: { type: 'string' }, kubeconfig: { type: 'string' },
+  namespace: { type: 'string', short: 'n' }, 'image-dir': { type: 'string' }, 'run-strategy': { type: 'string' },
+  'dry-run': { type: 'boolean' }, output: { type: 'string', short: 'o' },
+} as const;
+
 /** The flags of each reading command but `get`. */
 export const READ_COMMAND_OPTIONS = { describe: READ_OPTIONS, vmlist: VMLIST_OPTIONS, vmstat: VMSTAT_OPTIONS };
 

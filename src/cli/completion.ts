@@ -10,7 +10,7 @@ import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
-import { CONSOLE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, VNC_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS } from './command-options.js';
+import { ADOPT_OPTIONS, CONSOLE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, VNC_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS } from './command-options.js';
 import { checkLogLevel, COMMON_OPTIONS, LOG_LEVELS, namedDir } from './common-flags.js';
 import { BASH_SCRIPT, ZSH_SCRIPT } from './completion-scripts.js';
 import { kindArg, RESOURCE_TYPES } from './resource-types.js';
@@ -21,7 +21,7 @@ type Options = Record<string, { type: 'string' | 'boolean'; short?: string; mult
 const OPTIONS: Record<string, Options> = {
   run: RUN_OPTIONS, get: GET_OPTIONS, ...EDIT_COMMAND_OPTIONS, ...READ_COMMAND_OPTIONS,
   validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {}, top: TOP_OPTIONS,
-  console: CONSOLE_OPTIONS, vnc: VNC_OPTIONS,
+  console: CONSOLE_OPTIONS, vnc: VNC_OPTIONS, adopt: ADOPT_OPTIONS, initvms: ADOPT_OPTIONS,
 };
 
 /** Values of flags that take one of a few words; paths for those that take a file or directory. */

@@ -85,6 +85,14 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
     summary: "where a VNC client connects to a running VM's display (vnc://HOST:PORT)",
     usage: `wimaxvm vnc NAME [--connect URI]\n\nPrints vnc://HOST:PORT from the running domain's live definition (libvirt chooses the port at start).\n\n  --connect URI              the controller's libvirt URI (default: $WIMAXVM_CONNECT, else ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}`,
   },
+  adopt: {
+    summary: 'take over libvirt domains made elsewhere: declare each as it is and claim it, without redefining it',
+    usage: `wimaxvm adopt DOMAIN... (--dir DIR | --source kube) [flags]\n\nWrites a VirtualMachine that matches each domain (memory, vCPUs, disks as image names, MAC, VLAN from its\nswitch port) and claims the domain through libvirt's metadata call only: its definition is not redefined, and\nthe controller keeps it as it is (power and metadata managed) until the declaration's memory, vCPUs, disks or\nMAC are changed. A domain that cannot be declared as it is (a disk outside --image-dir, two NICs...) is refused\nwith the reason, and nothing about it changes. Runs on the libvirt host.\n\n  --connect URI              the controller's libvirt URI (default: $WIMAXVM_CONNECT, else ${DEFAULTS.connect})\n${EDIT_DIR}\n  --source kube              declare in the cluster instead (--kubeconfig FILE, default: $KUBECONFIG, ~/.kube/config)\n  -n, --namespace NS         the namespace (default: from the domain name: NS_NAME, else default)\n  --image-dir DIR            the controller's --image-dir (default: ${DEFAULTS.imageDir})\n  --run-strategy STRATEGY    (default: Always for a running domain, Halted for one that is off)\n  --dry-run                  write and claim nothing; with -o yaml, print the declarations\n  -o, --output yaml\n${COMMON_FLAGS}`,
+  },
+  initvms: {
+    summary: "the old service's initvms: adopt every running domain that no declaration names",
+    usage: `wimaxvm initvms (--dir DIR | --source kube) [flags]\n\nwimaxvm adopt for each running domain without wimaxvm's metadata; prints the old service's lines\n(vm30 VLANid  7         mac address='52:52:52:52:52:52'/). Flags as for adopt.\n${COMMON_FLAGS}`,
+  },
   start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Running (e.g. 60s)\n${COMMON_FLAGS}` },
   stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Stopped (e.g. 60s)\n${COMMON_FLAGS}` },
   restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },

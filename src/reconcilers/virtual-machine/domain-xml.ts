@@ -21,6 +21,11 @@ export interface OwnerMetadata {
   startedOnce?: boolean;
   /** The last restart request handled (the wimaxvm.io/restartedAt annotation's value). */
   restartedAt?: string;
+  /**
+   * Claimed by `wimaxvm adopt` (src/adoption/): the definition is the domain's own, not one
+   * wimaxvm made, and specHash is the adopted spec's fingerprint (src/adoption/fingerprint.ts).
+   */
+  adopted?: boolean;
 }
 
 export type NicAttachment =
@@ -108,20 +113,37 @@ function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
   return base;
 }
 
-export function buildDomainXml(def: DomainDefinition): string {
-  const owner: Record<string, unknown> = {
-    [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS,
-    '@uid': def.owner.uid,
-    '@namespace': def.owner.namespace,
-    '@name': def.owner.name,
-    '@generation': def.owner.generation,
-    '@specHash': def.owner.specHash,
-    '@mac': def.owner.mac,
+/** wimaxvm's metadata element's attributes (without its namespace declaration). */
+export function ownerAttributes(owner: OwnerMetadata): Record<string, string | number> {
+  const attrs: Record<string, string | number> = {
+    '@uid': owner.uid,
+    '@namespace': owner.namespace,
+    '@name': owner.name,
+    '@generation': owner.generation,
+    '@specHash': owner.specHash,
+    '@mac': owner.mac,
   };
-  if (def.owner.vlan !== undefined) owner['@vlan'] = def.owner.vlan;
-  if (def.owner.controller !== undefined) owner['@controller'] = def.owner.controller;
-  if (def.owner.startedOnce) owner['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
-  if (def.owner.restartedAt !== undefined) owner['@restartedAt'] = def.owner.restartedAt;
+  if (owner.vlan !== undefined) attrs['@vlan'] = owner.vlan;
+  if (owner.controller !== undefined) attrs['@controller'] = owner.controller;
+  if (owner.startedOnce) attrs['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
+  if (owner.restartedAt !== undefined) attrs['@restartedAt'] = owner.restartedAt;
+  if (owner.adopted) attrs['@adopted'] = 'yes';
+  return attrs;
+}
+
+/**
+ * The metadata element alone, for virDomainSetMetadata (key METADATA_PREFIX, namespace
+ * METADATA_NS): libvirt puts the prefix and the namespace declaration on it.
+ */
+export function ownerElementXml(owner: OwnerMetadata): string {
+  return (builder.build({ vm: ownerAttributes(owner) }) as string).trim();
+}
+
+/** The prefix wimaxvm's element gets in <metadata> (the key of virDomainSetMetadata). */
+export const METADATA_KEY = METADATA_PREFIX;
+
+export function buildDomainXml(def: DomainDefinition): string {
+  const owner: Record<string, unknown> = { [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS, ...ownerAttributes(def.owner) };
   const domain = {
     domain: {
       '@type': def.type,
@@ -197,6 +219,7 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       ...(attrs['@controller'] !== undefined ? { controller: attrs['@controller'] } : {}),
       ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
       ...(attrs['@restartedAt'] !== undefined ? { restartedAt: attrs['@restartedAt'] } : {}),
+      ...(attrs['@adopted'] === 'yes' ? { adopted: true } : {}),
     };
   }
   return undefined;
