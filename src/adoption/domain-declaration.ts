@@ -28,6 +28,8 @@ export interface AdoptOptions {
   namespace?: string;
   /** Default: Always for an active domain, Halted for one that is off. */
   runStrategy?: RunStrategy;
+  /** The identity of the controller that will manage it (file mode); absent: the first controller that declares it. */
+  controller?: string;
 }
 
 export type Adoption =
@@ -90,7 +92,10 @@ function adopt(found: DomainFindings, opts: AdoptOptions): Adoption {
     owner: {
       // The resource's uid is not known yet: the controller writes it (with its identity) when it takes the domain.
       uid: `adopted-${found.uuid}`, namespace, name, generation: 0, specHash: adoptionFingerprint(spec), mac,
-      ...(vlan !== undefined ? { vlan } : {}), adopted: true,
+      ...(vlan !== undefined ? { vlan } : {}), ...(opts.controller !== undefined ? { controller: opts.controller } : {}),
+      // It ran: a Once or RerunOnFailure declaration must not start it again as if it never had.
+      ...(found.state !== 'shutoff' ? { startedOnce: true } : {}),
+      adopted: true,
     },
   };
 }

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { RUN_STRATEGIES, type RunStrategy } from '../api/virtual-machine.js';
 import { DEFAULTS } from '../config.js';
+import { fileModeIdentity } from '../core/controller-identity.js';
 import type { AdoptResult, Adopted } from '../adoption/adopt.js';
 import type { AdoptionHost } from '../adoption/adoption-host.js';
 import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
@@ -31,7 +32,7 @@ function checked(command: string, values: Values): { runStrategy?: RunStrategy; 
   return { ...(runStrategy !== undefined ? { runStrategy: runStrategy as RunStrategy } : {}), source };
 }
 
-async function writerFor(command: string, source: 'dir' | 'kube', values: Values): Promise<{ writer: DesiredStateWriter; where: (ns: string, name: string) => string }> {
+async function writerFor(command: string, source: 'dir' | 'kube', values: Values): Promise<{ writer: DesiredStateWriter; where: (ns: string, name: string) => string; controller?: string }> {
   if (source === 'kube') {
     const { loadKubeConfig } = await import('../modes/kube-mode.js');
     const { KubeDesiredStateWriter } = await import('../adapters/kube-desired-state-writer.js');
@@ -39,7 +40,8 @@ async function writerFor(command: string, source: 'dir' | 'kube', values: Values
   }
   const dir = dirToEdit(command, values.dir);
   const { FileDesiredStateWriter, fileNameFor } = await import('../adapters/file-desired-state-writer.js');
-  return { writer: new FileDesiredStateWriter(dir), where: (ns, name) => `in ${dir}/${fileNameFor('VirtualMachine', ns, name)}` };
+  // The controller of that directory is named in the claim; in a cluster, the first controller that declares it takes it.
+  return { writer: new FileDesiredStateWriter(dir), where: (ns, name) => `in ${dir}/${fileNameFor('VirtualMachine', ns, name)}`, controller: fileModeIdentity(dir) };
 }
 
 async function withHost<T>(values: Values, fn: (host: AdoptionHost) => Promise<T>): Promise<T> {
@@ -62,12 +64,14 @@ function summary(a: Adopted): string {
 async function adoptAndReport(command: string, values: Values, domains: (host: AdoptionHost) => Promise<string[]>, legacy: boolean): Promise<number> {
   const opts = checked(command, values);
   const dryRun = values['dry-run'] ?? false;
-  const target = dryRun ? undefined : await writerFor(command, opts.source, values);
+  const target = dryRun && opts.source === 'kube' ? undefined : await writerFor(command, opts.source, values);
   const results = await withHost(values, async (host) => {
     const { adoptDomains } = await import('../adoption/adopt.js');
     const names = await domains(host);
-    return adoptDomains({ host, writer: target?.writer ?? refusingWriter, imageDir: values['image-dir'] ?? DEFAULTS.imageDir },
-      names, { ...(values.namespace !== undefined ? { namespace: values.namespace } : {}), ...(opts.runStrategy ? { runStrategy: opts.runStrategy } : {}), dryRun });
+    return adoptDomains({ host, writer: dryRun || !target ? refusingWriter : target.writer, imageDir: values['image-dir'] ?? DEFAULTS.imageDir }, names, {
+      ...(values.namespace !== undefined ? { namespace: values.namespace } : {}), ...(opts.runStrategy ? { runStrategy: opts.runStrategy } : {}),
+      ...(target?.controller ? { controller: target.controller } : {}), dryRun,
+    });
   });
   const shown = legacy ? results.filter((r) => !(r.outcome === 'refused' && r.alreadyManaged)) : results;
   if (legacy && shown.length === 0) process.stderr.write('initvms: no running domain without a declaration to adopt\n');

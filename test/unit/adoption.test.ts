@@ -1,7 +1,7 @@
 // Adoption's pure parts: the declaration a domain gets (or why it gets none), the fingerprint
 // that tells a changed spec, and who owns a claimed domain.
 import { describe, expect, it } from 'vitest';
-import { adoptionOf, type DomainFindings } from '../../src/adoption/domain-declaration.js';
+import { adoptionOf, type AdoptOptions, type DomainFindings } from '../../src/adoption/domain-declaration.js';
 import { diskSourceFiles, openvswitchPort } from '../../src/adoption/domain-devices.js';
 import { adoptionFingerprint } from '../../src/adoption/fingerprint.js';
 import type { VirtualMachineSpec } from '../../src/api/virtual-machine.js';
@@ -32,7 +32,7 @@ describe('adoptionOf: the declaration that matches the domain', () => {
         apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'vm30', namespace: 'default' },
         spec: { runStrategy: 'Always', memory: '512Mi', vcpus: 2, disks: [{ image: 'debian.qcow2' }], network: { mac: '52:52:52:52:52:52', vlan: 7 } },
       },
-      owner: { uid: `adopted-${UUID}`, namespace: 'default', name: 'vm30', generation: 0, specHash: expect.stringMatching(/^adopted-[0-9a-f]{16}$/), mac: '52:52:52:52:52:52', vlan: 7, adopted: true },
+      owner: { uid: `adopted-${UUID}`, namespace: 'default', name: 'vm30', generation: 0, specHash: expect.stringMatching(/^adopted-[0-9a-f]{16}$/), mac: '52:52:52:52:52:52', vlan: 7, startedOnce: true, adopted: true },
     });
     expect(a.ok && a.owner.specHash).toBe(adoptionFingerprint(a.ok ? a.declaration.spec : ({} as VirtualMachineSpec)));
   });
@@ -53,6 +53,12 @@ describe('adoptionOf: the declaration that matches the domain', () => {
     expect(a.ok).toBe(true);
     if (a.ok) expect(a.declaration.spec).toMatchObject(Object.fromEntries(Object.entries(specPart).filter(([, v]) => v !== undefined)));
     for (const [k, v] of Object.entries(specPart)) if (v === undefined && a.ok) expect(a.declaration.spec).not.toHaveProperty(k);
+  });
+
+  it('the controller named in the claim; a stopped domain has not run', () => {
+    const a = adoptionOf(findings(domainXml(), { state: 'shutoff' }), { controller: 'file://h/d' });
+    expect(a.ok && a.owner).toMatchObject({ controller: 'file://h/d' });
+    expect(a.ok && a.owner).not.toHaveProperty('startedOnce');
   });
 
   it('a domain named ns_name goes to namespace ns; --namespace of the same name agrees', () => {
@@ -79,7 +85,7 @@ describe('adoptionOf: the declaration that matches the domain', () => {
     ['a VLAN slices never use', findings(domainXml(), { portTag: 1 }), /VLAN 1 is outside 2-4094/],
     ['a wimaxvm VM already', findings(domainXml({ metadata: `<metadata><wimaxvm:vm xmlns:wimaxvm='${METADATA_NS}' uid='u' namespace='default' name='vm30' controller='file://h/d'/></metadata>` })),
       /already a wimaxvm VM \(default\/vm30, controller file:\/\/h\/d\)/],
-  ])('refused: %s', (_what, found, reason, opts = {}) => {
+  ] as [string, DomainFindings, RegExp, AdoptOptions?][])('refused: %s', (_what, found, reason, opts = {}) => {
     const a = adoptionOf(found, opts);
     expect(a.ok).toBe(false);
     expect(!a.ok && a.reason).toMatch(reason);
@@ -124,7 +130,8 @@ describe('ownershipOf a claimed domain', () => {
     ['declared: the controller that declares it', claim, true, { self: 'file://h/d' }, { kind: 'ours' }],
     ['not declared: nobody', claim, false, { self: 'file://h/d' }, { kind: 'elsewhere', controller: ADOPTING_OWNER }],
     ['not declared, even with --adopt-from legacy', claim, false, { self: 'file://h/d', adoptFrom: ['legacy'] }, { kind: 'elsewhere', controller: ADOPTING_OWNER }],
-    ['taken by a controller: its own', { ...claim, controller: 'file://h/d' }, false, { self: 'file://h/d' }, { kind: 'ours' }],
+    ['naming this controller, declared: ours', { ...claim, controller: 'file://h/d' }, true, { self: 'file://h/d' }, { kind: 'ours' }],
+    ['naming this controller, no longer declared: released, never removed', { ...claim, controller: 'file://h/d' }, false, { self: 'file://h/d' }, { kind: 'elsewhere', controller: 'file://h/d' }],
     ['taken by another controller: not ours', { ...claim, controller: 'file://other/d' }, true, { self: 'file://h/d' }, { kind: 'elsewhere', controller: 'file://other/d' }],
   ])('%s', (_what, owner, declared, identity, expected) => {
     expect(ownershipOf(owner, 'default', 'vm30', identity, declared)).toEqual(expected);

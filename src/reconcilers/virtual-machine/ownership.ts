@@ -29,9 +29,12 @@ export type Ownership =
  */
 export function ownershipOf(owner: OwnerMetadata | undefined, namespace: string, name: string, identity: Identity, declared: boolean): Ownership {
   if (!owner || owner.namespace !== namespace || owner.name !== name) return { kind: 'foreign' };
-  // Claimed by `wimaxvm adopt`, no controller has taken it yet: it becomes the one that declares
-  // it, and is no controller's to remove before that (not even with --adopt-from legacy).
-  if (owner.adopted && owner.controller === undefined) return declared ? { kind: 'ours' } : { kind: 'elsewhere', controller: ADOPTING_OWNER };
+  // Adopted (`wimaxvm adopt`) and still on its own definition: managed while declared, released
+  // (left as it is, claim and all) when not, never removed; the controller that declares a claim
+  // naming no controller takes it. A spec change makes wimaxvm's definition replace the domain's,
+  // which drops the mark: from then on it is a wimaxvm VM like any other.
+  if (owner.adopted && !declared) return { kind: 'elsewhere', controller: owner.controller ?? ADOPTING_OWNER };
+  if (owner.adopted && owner.controller === undefined) return { kind: 'ours' };
   const controller = owner.controller ?? LEGACY_OWNER;
   if (controller === identity.self || identity.adoptFrom?.includes(controller)) return { kind: 'ours' };
   if (owner.controller === undefined && declared) return { kind: 'ours' };
