@@ -11,9 +11,15 @@ export type PrintableStatus =
   | 'Stopped' | 'Pending' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
   | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown';
 
+export const POWER_STATES = ['Running', 'Paused', 'Saved'] as const;
+/** How a guest the runStrategy wants running should be: running, paused (suspended), or saved to disk (managed save). */
+export type PowerState = (typeof POWER_STATES)[number];
+
 export interface VirtualMachineSpec {
   nodeName?: string;
   runStrategy: RunStrategy;
+  /** Honoured when the runStrategy wants the guest running; Running when absent. */
+  powerState?: PowerState;
   memory: string | number;
   vcpus: number;
   disks?: { image: string }[];

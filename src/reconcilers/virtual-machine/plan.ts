@@ -57,6 +57,8 @@ export interface PlanInput {
   startedOnce: boolean;
   /** The user asked for a restart (the wimaxvm.io/restartedAt annotation moved on). */
   restartRequested?: boolean;
+  /** Fields (diffFacts names) a later step applies to the running guest: their change needs no restart. */
+  appliedLive?: readonly string[];
   nowMs: number;
   shutdownTimeoutMs: number;
 }
@@ -233,7 +235,7 @@ function planActions(input: PlanInput): Plan {
   }
   // The shutdown we waited for has happened (or there was none). A VLAN change is applied to the
   // running guest's switch port, never by a restart.
-  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts).filter((f) => f !== 'vlan') : [];
+  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts).filter((f) => f !== 'vlan' && !input.appliedLive?.includes(f)) : [];
 
   if (want === 'stop') {
     if (active) beginStopping('halt', input, observed!, actions, plan);

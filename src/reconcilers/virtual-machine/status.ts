@@ -1,7 +1,7 @@
 // The status a VirtualMachine reports, computed from what the reconcile saw and did. Pure.
 import { setKstatusConditions, type Progress } from '../../api/kstatus.js';
 import { removeCondition, setCondition, type Condition } from '../../api/meta.js';
-import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
+import type { PowerState, PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
 import type { SourceProblem } from '../../core/desired-store.js';
 import type { DomainState } from '../../ports/hypervisor.js';
 import type { SlicePath } from '../../ports/datapath.js';
@@ -33,6 +33,12 @@ export interface StatusInput {
   stopWait?: string;
   /** The running VM's switch port and what it carries. */
   port?: { name: string; slice?: SlicePath };
+  /** The power state declared for a guest the runStrategy wants running (Running when absent). */
+  powerState?: PowerState;
+  /** Conditions the steps that ran set; the ones they own and did not set are removed. */
+  stepConditions?: { set: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>[]; owned: string[] };
+  /** A step's claim on the printableStatus (a lease that expired): Ready is False with its reason. */
+  claim?: { printableStatus: PrintableStatus; reason: string; message: string };
   now: string;
 }
 
@@ -40,6 +46,7 @@ function printable(input: StatusInput): PrintableStatus {
   const state = input.domain?.state;
   if (input.stopping?.intent === 'delete') return 'Terminating';
   if (input.error?.terminal) return 'Failed';
+  if (input.claim) return input.claim.printableStatus;
   if (input.pending) return 'Pending';
   if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping, input.domain?.reason) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
@@ -62,6 +69,7 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
   if (input.error) return { ...base, status: 'False', reason: input.error.reason, message: input.error.message };
   // Not the slice its spec asks for (or none at all): not ready, whatever the guest's state.
   if (input.vlanProblem) return { ...base, status: 'False', reason: input.vlanProblem.reason, message: input.vlanProblem.message };
+  if (input.claim) return { ...base, status: 'False', reason: input.claim.reason, message: input.claim.message };
   const state = input.domain?.state;
   const converged =
     (status === 'Running' && want !== 'stop') ||
@@ -115,6 +123,8 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
     ? setCondition(conditions, { type: 'SourceValid', status: 'False', reason: input.sourceProblem.reason, message: input.sourceProblem.message, observedGeneration: input.generation }, input.now)
     : removeCondition(conditions, 'SourceValid');
 
+  conditions = applyStepConditions(conditions, input);
+
   const status: VirtualMachineStatus = {
     printableStatus,
     observedGeneration: input.generation,
@@ -137,4 +147,12 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
   if (input.restarts > 0) status.restarts = input.restarts;
   if (input.restartedAt) status.restartedAt = input.restartedAt;
   return status;
+}
+
+function applyStepConditions(conditions: Condition[], input: StatusInput): Condition[] {
+  const steps = input.stepConditions;
+  if (!steps) return conditions;
+  for (const type of steps.owned) if (!steps.set.some((c) => c.type === type)) conditions = removeCondition(conditions, type);
+  for (const c of steps.set) conditions = setCondition(conditions, { ...c, observedGeneration: input.generation }, input.now);
+  return conditions;
 }
