@@ -7,7 +7,8 @@ import { HypervisorUnavailableError, type DomainState } from '../../../ports/hyp
 import { act } from '../domain-actions.js';
 import { buildDomainXml, factsOf, type DomainDefinition } from '../domain-xml.js';
 import { observe } from '../observe.js';
-import { isActive, planVirtualMachine, remembersStart } from '../plan.js';
+import { isActive, planVirtualMachine, remembersStart, type PlanInput } from '../plan.js';
+import { planAndClaimAdopted } from '../../../adoption/adopted-power.js';
 import type { StepDeps } from './deps.js';
 import type { VmContext, VmStep } from './step.js';
 import { rememberStopping, stopWait } from './stopping.js';
@@ -38,7 +39,7 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   const ranBefore = (previous?.startedOnce ?? false) || observed?.owner?.startedOnce === true || (observed !== undefined && isActive(observed.state));
   definition.owner.startedOnce = ranBefore;
   const { runStrategy } = ctx.power;
-  const plan = planVirtualMachine({
+  const input: PlanInput = {
     restartRequested,
     runStrategy,
     appliedLive: ctx.appliedLive,
@@ -54,7 +55,9 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
     startedOnce: ranBefore,
     nowMs: deps.now(),
     shutdownTimeoutMs: deps.shutdownTimeoutMs,
-  });
+  };
+  // An adopted domain on its own definition: power only, its claim kept by the metadata call.
+  const plan = ctx.ownDefinition ? await planAndClaimAdopted(ctx, deps, input) : planVirtualMachine(input);
   if (plan.recordsStart) definition.owner.startedOnce = true;
 
   let startedOnce = ranBefore;
@@ -64,7 +67,7 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   const wasUp = previous?.domain !== undefined && isActive(previous.domain.state as DomainState);
   try {
     for (const action of plan.actions) {
-      await act(deps, key, action, domainName, definition, ctx.diskImages, observed);
+      await act(deps, key, action, domainName, definition, ctx.ownDefinition ? [] : ctx.diskImages, observed);
       if (action.type === 'start') {
         if (startedOnce && wasUp) restarts++;
         startedOnce = true;
