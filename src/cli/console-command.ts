@@ -5,7 +5,7 @@ import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { domainNameFor } from '../api/virtual-machine.js';
 import { DEFAULTS } from '../config.js';
 import { consoleRefusal, type VmRef } from '../console/attachable.js';
-import type { GuestConsoles } from '../console/console-port.js';
+import { ConsoleError, type GuestConsoles } from '../console/console-port.js';
 import { runConsoleSession, type ConsoleUser, type SessionEnd } from '../console/session.js';
 import { hostOfUri, vncTarget } from '../console/vnc-target.js';
 import { CONSOLE_OPTIONS, VNC_OPTIONS } from './command-options.js';
@@ -43,6 +43,8 @@ export async function consoleCommand(args: string[], user: ConsoleUser = { input
     // On stderr, as virsh's banner but apart from the guest's output, which a script reads from stdout.
     process.stderr.write(`Connected to domain ${vm.domainName}\nEscape character is ^] (Ctrl + ])\n`);
     const end = await runConsoleSession(channel, user);
+    // A pipe left open by the other side would keep the process alive after the session.
+    if (user.input === process.stdin) process.stdin.destroy();
     return reportEnd(end, vm.domainName);
   } finally {
     await consoles.close().catch(() => undefined);
@@ -56,9 +58,13 @@ function reportEnd(end: SessionEnd, domainName: string): number {
       process.stderr.write('\n');
       return 0;
     case 'guest':
-      process.stderr.write(`\nconsole of ${domainName} closed: the domain stopped, or another client took the console over (--force)\n`);
+      process.stderr.write(`\nconsole of ${domainName} closed: the domain stopped\n`);
       return 0;
     case 'error':
+      if (end.error instanceof ConsoleError && end.error.kind === 'taken-over') {
+        process.stderr.write(`\nconsole of ${domainName} closed: ${end.error.message}\n`);
+        return 0;
+      }
       process.stderr.write(`\nerror: console of ${domainName}: ${end.error.message}\n`);
       return 1;
   }

@@ -28,7 +28,9 @@ export type ConsoleErrorKind =
   | 'unsupported'
   /** The domain stopped between the look and the attach. */
   | 'not-running'
-  | 'absent';
+  | 'absent'
+  /** The session ended: another client took the console over with --force. */
+  | 'taken-over';
 
 export class ConsoleError extends Error {
   constructor(readonly kind: ConsoleErrorKind, message: string) {

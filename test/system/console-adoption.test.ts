@@ -46,9 +46,10 @@ function withoutMetadata(xml: string): string {
 
 function cliChild(args: string[], opts: { script?: boolean } = {}): ChildProcess & { out: () => string; err: () => string; done: Promise<number | null> } {
   const command = [process.execPath, 'bin/wimaxvm.js', ...args];
+  const quoted = command.map((a) => `'${a}'`).join(' ');
   const child = opts.script
-    // A pseudo-terminal: script runs the CLI on one and copies our pipe to it.
-    ? spawn('script', ['-qec', command.map((a) => `'${a}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    // A pseudo-terminal: script runs the CLI on one and copies our pipe to it (-e: the CLI's exit code).
+    ? spawn('script', ['-qec', quoted, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -180,13 +181,16 @@ describe.runIf(enabled)('adopting a hand-made domain with a real guest, and its 
     const second = cliChild(['console', VM, '--connect', 'qemu:///system', '--force']);
     children.push(second);
     expect(await first.done).toBe(0);
-    expect(first.err()).toMatch(/closed: the domain stopped, or another client took the console over/);
+    expect(first.err()).toMatch(/closed: another client took the console of .* over \(--force\)/);
     await eventually(() => counterIn(second.out()).length >= 1, 'a counter line on the forced console', 30_000);
     second.stdin!.end(); // the end of a piped stdin ends it too
     expect(await second.done).toBe(0);
   });
 
-  it('console on a pseudo-terminal (script): raw mode, the escape ends it with exit 0', async () => {
+  // In the terminal's cooked mode the escape would wait for a newline that never comes (seen: the
+  // test then times out with "^]" echoed). That the terminal is restored on every way out is
+  // test/unit/console.test.ts's: Node resets a terminal at exit anyway.
+  it('console on a pseudo-terminal (script): raw mode (the escape arrives without a newline), exit 0', async () => {
     const c = cliChild(['console', VM, '--connect', 'qemu:///system'], { script: true });
     children.push(c);
     await eventually(() => counterIn(c.out()).length >= 1, 'a counter line through the pseudo-terminal', 30_000);

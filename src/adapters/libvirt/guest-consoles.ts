@@ -3,7 +3,7 @@
 import { ConsoleError, type DomainView, type GuestConsoles } from '../../console/console-port.js';
 import type { ConsoleChannel } from '../../console/session.js';
 import { classify } from './errors.js';
-import { LibvirtError, openConnection, type Connection, type Domain } from './native.js';
+import { LibvirtError, openConnection, type Connection, type ConsoleStream, type Domain } from './native.js';
 
 export class LibvirtGuestConsoles implements GuestConsoles {
   private constructor(private readonly conn: Connection) {}
@@ -27,7 +27,7 @@ export class LibvirtGuestConsoles implements GuestConsoles {
     if (!domain) throw new ConsoleError('absent', `domain ${domainName} not found`);
     try {
       // safe: only a console libvirt can hand over without losing data (a pty, not a raw socket).
-      return await domain.openConsole(undefined, { force: opts.force, safe: true });
+      return tellingTakeover(await domain.openConsole(undefined, { force: opts.force, safe: true }), domainName);
     } catch (err) {
       throw consoleError(err, domainName);
     }
@@ -43,6 +43,21 @@ export class LibvirtGuestConsoles implements GuestConsoles {
       throw err;
     }
   }
+}
+
+/**
+ * A console another client took over (--force) ends with VIR_ERR_RPC from VIR_FROM_STREAMS
+ * ("stream had I/O failure", seen on libvirt 9.0); a stopped domain ends it without an error.
+ */
+function tellingTakeover(stream: ConsoleStream, domainName: string): ConsoleChannel {
+  return {
+    onData: (l) => stream.onData(l),
+    onEnd: (l) => stream.onEnd((err) => l(err instanceof LibvirtError && err.codeName === 'VIR_ERR_RPC' && err.domainName === 'VIR_FROM_STREAMS'
+      ? new ConsoleError('taken-over', `another client took the console of ${domainName} over (--force)`)
+      : err)),
+    write: (chunk) => stream.write(chunk),
+    close: () => stream.close(),
+  };
 }
 
 /** libvirt's refusals of virDomainOpenConsole, by code (seen on libvirt 9.0: test/libvirt-binding). */
