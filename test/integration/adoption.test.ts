@@ -3,6 +3,7 @@
 // definition is unchanged but for the metadata element, the controller then keeps it with no
 // mutating libvirt call, a domain nobody adopted is never touched, a changed declaration replaces
 // the definition by the usual rules, and a removed one releases the domain.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { callCounts, countsSince, isMutatingLibvirtCall } from '../../src/observ
 import { parseDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 import { cli } from '../helpers/run-cli.js';
+import { ovsTestsEnabled } from '../helpers/ovs-testbed.js';
 import { startCluster } from '../kube/cluster-fixture.js';
 import type { FakeApiServer } from '../kube/api-server.js';
 
@@ -130,6 +132,38 @@ describe('adoption on test:///default', () => {
     expect(r.code).toBe(1);
     expect(withoutMetadata(await xml(TAKEN))).toBe(before[TAKEN]); // its claim was taken back
     expect(parseDomainXml(await xml(TAKEN)).owner).toBeUndefined();
+  });
+});
+
+// The VLAN of a guest on Open vSwitch is its port's access tag (libvirt's XML has none when OVS
+// tagged the port itself): read from a real OVSDB, for a test-driver domain whose NIC names the port.
+describe.runIf(ovsTestsEnabled())('adoption of a guest on Open vSwitch', () => {
+  const bridge = `wxad${run}`;
+  const port = `wxadp${run}`;
+  const NAME = `ad-ovs-${run}`;
+  let conn: Connection;
+  let dir: string;
+
+  beforeAll(async () => {
+    execFileSync('ovs-vsctl', ['--timeout=20', 'add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=netdev',
+      '--', 'add-port', bridge, port, 'tag=23', '--', 'set', 'Interface', port, 'type=internal']);
+    conn = await openConnection('test:///default');
+    await (await conn.defineDomain(`<domain type='test'><name>${NAME}</name><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>
+<interface type='bridge'><mac address='${mac(7)}'/><source bridge='${bridge}'/><virtualport type='openvswitch'/><target dev='${port}'/></interface></devices></domain>`)).create();
+    dir = mkdtempSync(join(tmpdir(), 'wimaxvm-adopt-ovs-'));
+  });
+  afterAll(async () => {
+    const d = await conn.lookupDomainByName(NAME);
+    await d.destroy();
+    await d.undefine();
+    await conn.close();
+    execFileSync('ovs-vsctl', ['--timeout=20', '--if-exists', 'del-br', bridge]);
+  });
+
+  it('declares the port\'s tag as the VM\'s VLAN', async () => {
+    const r = await cli('adopt', NAME, '--dir', dir, '--connect', 'test:///default', '--dry-run', '-o', 'yaml');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`network:\n    mac: ${mac(7)}\n    vlan: 23\n`);
   });
 });
 
