@@ -8,7 +8,7 @@ import type { AdoptResult, Adopted } from '../adoption/adopt.js';
 import type { AdoptionHost } from '../adoption/adoption-host.js';
 import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
 import { ADOPT_OPTIONS } from './command-options.js';
-import { checkLogLevel, dirToEdit } from './common-flags.js';
+import { checkLogLevel, dirToEdit, namedDir } from './common-flags.js';
 import { CONNECT_ENV } from './console-command.js';
 import { UsageError, usage } from './usage.js';
 
@@ -64,7 +64,8 @@ function summary(a: Adopted): string {
 async function adoptAndReport(command: string, values: Values, domains: (host: AdoptionHost) => Promise<string[]>, legacy: boolean): Promise<number> {
   const opts = checked(command, values);
   const dryRun = values['dry-run'] ?? false;
-  const target = dryRun && opts.source === 'kube' ? undefined : await writerFor(command, opts.source, values);
+  // A dry run needs no place to write: --dir is optional then.
+  const target = dryRun && (opts.source === 'kube' || namedDir(values.dir) === undefined) ? undefined : await writerFor(command, opts.source, values);
   const results = await withHost(values, async (host) => {
     const { adoptDomains } = await import('../adoption/adopt.js');
     const names = await domains(host);

@@ -80,8 +80,10 @@ describe('adoption on test:///default', () => {
     const again = await cli('adopt', KEPT, '--dir', h.dir, '--connect', 'test:///default', '--image-dir', images);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/already a wimaxvm VM \(default\/ad-kept-\w+, controller file:\/\//);
-    const outside = await cli('adopt', KEPT, '--dir', h.dir, '--connect', 'test:///default', '--dry-run');
-    expect(outside.err).toMatch(/already a wimaxvm VM/);
+    const dry = await cli('adopt', TAKEN, '--connect', 'test:///default', '--dry-run', '-o', 'yaml'); // no --dir needed: nothing is written
+    expect(dry.code).toBe(0);
+    expect(dry.out).toBe(`apiVersion: wimaxvm.io/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: ${TAKEN}\n  namespace: default\nspec:\n  runStrategy: Always\n  memory: 96Mi\n  vcpus: 2\n  network:\n    mac: ${mac(3)}\n`);
+    expect(await xml(TAKEN)).toBe(before[TAKEN]);
   });
 
   it('the controller keeps an adopted domain as it is: no mutating libvirt call; a domain nobody adopted is left alone', async () => {
