@@ -9,7 +9,7 @@ import type { AdoptionHost } from '../adoption/adoption-host.js';
 import type { DesiredStateWriter } from '../ports/desired-state-writer.js';
 import { ADOPT_OPTIONS } from './command-options.js';
 import { checkLogLevel, dirToEdit, namedDir } from './common-flags.js';
-import { CONNECT_ENV } from './console-command.js';
+import { libvirtUriFor } from './libvirt-uri.js';
 import { UsageError, usage } from './usage.js';
 
 type Values = ReturnType<typeof parse>['values'];
@@ -46,7 +46,7 @@ async function writerFor(command: string, source: 'dir' | 'kube', values: Values
 
 async function withHost<T>(values: Values, fn: (host: AdoptionHost) => Promise<T>): Promise<T> {
   const { LibvirtAdoptionHost } = await import('../adapters/libvirt/adoption-host.js'); // the native binding only when needed
-  const host = await LibvirtAdoptionHost.open(values.connect ?? (process.env[CONNECT_ENV] || DEFAULTS.connect));
+  const host = await LibvirtAdoptionHost.open(await libvirtUriFor(values));
   try {
     return await fn(host);
   } finally {

@@ -3,23 +3,20 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_NAMESPACE } from '../api/meta.js';
 import { domainNameFor } from '../api/virtual-machine.js';
-import { DEFAULTS } from '../config.js';
 import { consoleRefusal, type VmRef } from '../console/attachable.js';
 import { ConsoleError, type GuestConsoles } from '../console/console-port.js';
 import { runConsoleSession, type ConsoleUser, type SessionEnd } from '../console/session.js';
 import { hostOfUri, vncTarget } from '../console/vnc-target.js';
 import { CONSOLE_OPTIONS, VNC_OPTIONS } from './command-options.js';
 import { checkLogLevel } from './common-flags.js';
+import { libvirtUriFor } from './libvirt-uri.js';
 import { UsageError, usage } from './usage.js';
 
-/** The environment variable naming the libvirt URI when --connect is not given. */
-export const CONNECT_ENV = 'WIMAXVM_CONNECT';
-
-function vmRef(command: string, positionals: string[], values: { namespace?: string | undefined; connect?: string | undefined }): VmRef {
+async function vmRef(command: string, positionals: string[], values: { namespace?: string | undefined; connect?: string | undefined; dir?: string | undefined; 'state-dir'?: string | undefined }): Promise<VmRef> {
   const [name] = positionals;
   if (!name || positionals.length > 1) throw new UsageError(`${command} needs one NAME`);
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
-  return { namespace, name, domainName: domainNameFor(namespace, name), uri: values.connect ?? (process.env[CONNECT_ENV] || DEFAULTS.connect) };
+  return { namespace, name, domainName: domainNameFor(namespace, name), uri: await libvirtUriFor(values) };
 }
 
 async function openConsoles(uri: string): Promise<GuestConsoles> {
@@ -31,7 +28,7 @@ export async function consoleCommand(args: string[], user: ConsoleUser = { input
   const { values, positionals } = parseArgs({ args, options: CONSOLE_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return (process.stdout.write(usage('console') + '\n'), 0);
   checkLogLevel(values['log-level']);
-  const vm = vmRef('console', positionals, values);
+  const vm = await vmRef('console', positionals, values);
   const consoles = await openConsoles(vm.uri);
   try {
     const refusal = consoleRefusal(vm, await consoles.describe(vm.domainName));
@@ -74,7 +71,7 @@ export async function vnc(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: VNC_OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return (process.stdout.write(usage('vnc') + '\n'), 0);
   checkLogLevel(values['log-level']);
-  const vm = vmRef('vnc', positionals, values);
+  const vm = await vmRef('vnc', positionals, values);
   const consoles = await openConsoles(vm.uri);
   try {
     const domain = await consoles.describe(vm.domainName);

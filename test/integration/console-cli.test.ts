@@ -2,7 +2,11 @@
 // (test:///default's state is shared by the connections of one process): the driver has no
 // guest consoles and gives no VNC port, so what is checked here is every refusal, with its
 // message and exit code. The attached console itself is test/system/console-adoption.test.ts.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireControllerLock } from '../../src/adapters/store/controller-lock.js';
 import { cli } from '../helpers/run-cli.js';
 import { openConnection, type Connection } from '../../src/adapters/libvirt/native.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
@@ -74,6 +78,21 @@ describe('wimaxvm console and vnc on test:///default', () => {
     const stopped = await cli('vnc', STOPPED, '--connect', 'test:///default');
     expect(stopped.code).toBe(1);
     expect(stopped.err).toMatch(/is not running .*cannot connect to its display/);
+  });
+
+  it('without --connect: the URI the controller running on --state-dir (or --dir) recorded', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'wimaxvm-console-state-'));
+    const socket = `/nonexistent/wimaxvm-console-${run}.sock`;
+    const lock = acquireControllerLock(stateDir, { directory: '/d', identity: 'file://h/d', listen: 'off', connect: `test+unix:///default?socket=${socket}` });
+    try {
+      const r = await cli('vnc', VM, '--state-dir', stateDir);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(socket); // libvirt could not reach the controller's libvirt: it was asked
+      expect((await cli('console', VM, '--state-dir', stateDir, '--connect', 'test:///default')).err).toMatch(/no guest consoles/); // --connect wins
+    } finally {
+      lock.release();
+    }
+    expect((await cli('console', VM, '--state-dir', stateDir)).err).toMatch(/no guest consoles/); // no controller running: the default
   });
 
   it('help names the escape and --force', async () => {
