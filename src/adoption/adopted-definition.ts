@@ -55,10 +55,8 @@ export function claimUpdate(current: OwnerMetadata, want: ClaimWanted): OwnerMet
 export function planAdoptedDomain(input: PlanInput & { observed: ObservedDomain }): Plan {
   const { observed } = input;
   const owner = observed.owner!;
-  const own: ObservedDomain = {
-    state: observed.state, persistent: observed.persistent, owner,
-    ...(observed.reason !== undefined ? { reason: observed.reason } : {}),
-  };
+  // Its live definition is not compared with anything: what it runs is its own.
+  const { live: _live, ...own } = observed;
   const plan = planVirtualMachine({
     ...input,
     observed: own,

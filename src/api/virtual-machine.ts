@@ -9,7 +9,9 @@ export type RunStrategy = (typeof RUN_STRATEGIES)[number];
 
 export type PrintableStatus =
   | 'Stopped' | 'Pending' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
-  | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown';
+  | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown'
+  /** Shut off with its memory saved to disk (libvirt managed save): declaring it Running restores it. */
+  | 'Saved';
 
 export const POWER_STATES = ['Running', 'Paused', 'Saved'] as const;
 /** How a guest the runStrategy wants running should be: running, paused (suspended), or saved to disk (managed save). */

@@ -154,15 +154,20 @@ export class LegacyApi {
 
   private async power(name: string, runStrategy: 'Always' | 'Halted'): Promise<LegacyResponse> {
     const vm = this.vm(name);
-    if (vm.spec.runStrategy !== runStrategy) await this.deps.writer.patch(this.vmKey(name), [{ path: ['spec', 'runStrategy'], value: runStrategy }]);
-    const want = runStrategy === 'Always' ? 'Running' : 'Stopped';
-    const generation = vm.metadata.generation + (vm.spec.runStrategy !== runStrategy ? 1 : 0);
+    const changes: { path: string[]; value: unknown }[] = [];
+    if (vm.spec.runStrategy !== runStrategy) changes.push({ path: ['spec', 'runStrategy'], value: runStrategy });
+    // start is virsh start: a paused guest is resumed, a saved one restored.
+    if (runStrategy === 'Always' && vm.spec.powerState !== undefined && vm.spec.powerState !== 'Running') changes.push({ path: ['spec', 'powerState'], value: 'Running' });
+    if (changes.length) await this.deps.writer.patch(this.vmKey(name), changes);
+    // A saved guest is stopped too (its memory stays on disk until it is started again).
+    const wanted = (st: VirtualMachineStatus) => (runStrategy === 'Always' ? st.printableStatus === 'Running' : st.printableStatus === 'Stopped' || st.printableStatus === 'Saved');
+    const generation = vm.metadata.generation + (changes.length ? 1 : 0);
     const current = (st: VirtualMachineStatus) => st.observedGeneration >= generation;
     // Stuck on something only the user can fix (Failed, a crash loop, a VLAN conflict): say so at once rather than wait.
-    const status = await this.waitFor<VirtualMachineStatus>(this.vmKey(name), (st) => current(st) && (st.printableStatus === want || stalled(st)));
+    const status = await this.waitFor<VirtualMachineStatus>(this.vmKey(name), (st) => current(st) && (wanted(st) || stalled(st)));
     const verb = runStrategy === 'Always' ? 'start' : 'stop';
-    if (status && current(status) && status.printableStatus !== want && stalled(status)) return text(409, `Domain ${name} cannot ${verb}: ${this.why(status)}`);
-    if (status?.printableStatus !== want) return text(202, `Domain ${name} asked to ${verb}; ${this.why(status)}`);
+    if (status && current(status) && !wanted(status) && stalled(status)) return text(409, `Domain ${name} cannot ${verb}: ${this.why(status)}`);
+    if (!status || !wanted(status)) return text(202, `Domain ${name} asked to ${verb}; ${this.why(status)}`);
     // The old service's answers, two spaces and all.
     return text(200, runStrategy === 'Always' ? `Domain ${name} started  with vlan tag ${status.allocations.vlan ?? 'none'}` : `Domain ${name} destroyed`);
   }

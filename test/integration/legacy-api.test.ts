@@ -212,6 +212,21 @@ describe('the legacy /wimaxvm API', () => {
     expect(stop.body).toMatch(/^Domain vm-nodisk cannot stop: it is Failed/);
   });
 
+  it('stop counts a saved VM as stopped; start restores it (powerState Running) and answers as before', async () => {
+    h.write('saved.yaml', vmYaml({ name: 'vm-saved' }));
+    await h.waitForStatus('vm-saved', 'Running');
+    h.write('saved.yaml', vmYaml({ name: 'vm-saved', extra: '  powerState: Saved' }));
+    await h.waitForStatus('vm-saved', 'Saved');
+    const stop = await get('/wimaxvm/stop?vmname=vm-saved');
+    expect([stop.status, stop.body]).toEqual([200, 'Domain vm-saved destroyed\n']);
+    expect(await h.observer.hasManagedSave('vm-saved')).toBe(true);
+    const start = await get('/wimaxvm/start?vmname=vm-saved');
+    expect(start.status).toBe(200);
+    expect(start.body).toMatch(/^Domain vm-saved started {2}with vlan tag/);
+    expect(readFileSync(join(h.dir, 'saved.yaml'), 'utf8')).toMatch(/powerState: Running/);
+    expect((await h.domain('vm-saved'))!.state).toBe('running');
+  });
+
   it('/healthz and /readyz', async () => {
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).body).toBe('ok\n');

@@ -105,6 +105,23 @@ describe('step runner', () => {
   });
 });
 
+describe('the power step with a declared power state (FakeHypervisor)', () => {
+  it('Saved saves, shows Saved and stays so; Running restores it, which is no restart', async () => {
+    const h = stepHarness();
+    await h.run(VM_STEPS, vmNamed('st-save'));
+    let out = await h.run(VM_STEPS, vmNamed('st-save', { powerState: 'Saved' }, 2));
+    expect(h.hv.ops('st-save').slice(-1)).toEqual(['managedSave']);
+    expect(out.status).toMatchObject({ printableStatus: 'Saved', domain: { state: 'shutoff' } });
+    out = await h.run(VM_STEPS, vmNamed('st-save', { powerState: 'Saved' }, 2));
+    expect(h.hv.ops('st-save').slice(-1)).toEqual(['managedSave']); // nothing more: not "off, so start it"
+    out = await h.run(VM_STEPS, vmNamed('st-save', { powerState: 'Running' }, 3));
+    expect((await h.hv.domainState('st-save'))).toEqual({ state: 'running', reason: 'restored' });
+    expect(out.status?.printableStatus).toBe('Running');
+    expect(out.status?.restarts).toBeUndefined();
+    expect(h.events.events.map((e) => e.reason)).toContain('Saved');
+  });
+});
+
 describe('plan: fields a later step applies live', () => {
   const facts = { memoryKiB: 262144, vcpus: 1, diskPaths: [], nics: [] };
   const grown = { ...facts, memoryKiB: 524288 };

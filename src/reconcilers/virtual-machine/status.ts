@@ -6,6 +6,7 @@ import type { SourceProblem } from '../../core/desired-store.js';
 import type { DomainState } from '../../ports/hypervisor.js';
 import type { SlicePath } from '../../ports/datapath.js';
 import { isActive, wantedPower, type Stopping } from './plan.js';
+import { holdsPowerState, powerStateActions } from './power-state.js';
 
 /** Consecutive failed starts before the status says CrashLoopBackOff, as KubeVirt does. */
 export const CRASH_LOOP_THRESHOLD = 3;
@@ -14,7 +15,8 @@ export interface StatusInput {
   generation: number;
   runStrategy: RunStrategy;
   previous?: VirtualMachineStatus;
-  domain?: { name: string; uuid: string; id?: number; state: DomainState; reason?: string; vncPort?: number };
+  /** saved: shut off with a managed-save image. */
+  domain?: { name: string; uuid: string; id?: number; state: DomainState; reason?: string; saved?: boolean; vncPort?: number };
   allocations: VirtualMachineStatus['allocations'];
   stopping?: Stopping;
   startedOnce: boolean;
@@ -59,8 +61,17 @@ function printable(input: StatusInput): PrintableStatus {
     case 'crashed': return 'Failed';
     case 'nostate': return 'Unknown';
     case 'shutoff':
-      return wantedPower(input.runStrategy, state, input.startedOnce, input.stopping, input.domain?.reason) === 'run' ? 'Starting' : 'Stopped';
+      return shutOff(input);
   }
+}
+
+/** Off: on its way up (the runStrategy or the declared power state starts it), saved, or stopped. */
+function shutOff(input: StatusInput): PrintableStatus {
+  const want = wantedPower(input.runStrategy, 'shutoff', input.startedOnce, input.stopping, input.domain?.reason);
+  const saved = input.domain?.saved === true;
+  const declared = powerStateActions({ runStrategy: input.runStrategy, want, state: 'shutoff', saved, ...(input.powerState ? { powerState: input.powerState } : {}) });
+  if (declared ? declared.some((a) => a.type === 'start') : want === 'run') return 'Starting';
+  return saved ? 'Saved' : 'Stopped';
 }
 
 function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition, 'lastTransitionTime'> {
@@ -71,13 +82,16 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
   if (input.vlanProblem) return { ...base, status: 'False', reason: input.vlanProblem.reason, message: input.vlanProblem.message };
   if (input.claim) return { ...base, status: 'False', reason: input.claim.reason, message: input.claim.message };
   const state = input.domain?.state;
-  const converged =
-    (status === 'Running' && want !== 'stop') ||
-    (status === 'Stopped' && want !== 'run') ||
+  const honoured = want !== 'stop' && input.runStrategy !== 'Manual' && input.powerState !== undefined && input.powerState !== 'Running';
+  const held = honoured && holdsPowerState(input.powerState, state, input.domain?.saved === true);
+  const converged = held || (!honoured && (status === 'Running' && want !== 'stop')) ||
+    ((status === 'Stopped' || status === 'Saved') && want !== 'run') ||
     (state !== undefined && !isActive(state) && want === 'keep');
   if (input.stopWait && (status === 'Stopping' || status === 'Terminating')) return { ...base, status: 'False', reason: status, message: input.stopWait };
   const wanted = want === 'run' ? 'wants it running' : want === 'stop' ? 'wants it stopped' : 'leaves starting and stopping it to you';
-  const message = converged
+  const message = held
+    ? `the guest is ${status.toLowerCase()}, as powerState ${input.powerState} asks`
+    : converged
     ? `the guest is ${status.toLowerCase()}, as runStrategy ${input.runStrategy} asks`
     : `the guest is ${status.toLowerCase()}; runStrategy ${input.runStrategy} ${wanted}`;
   return { ...base, status: converged ? 'True' : 'False', reason: status, message };

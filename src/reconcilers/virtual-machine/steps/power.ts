@@ -6,7 +6,7 @@ import { errorMessage } from '../../../core/logger.js';
 import { HypervisorUnavailableError, type DomainState } from '../../../ports/hypervisor.js';
 import { act } from '../domain-actions.js';
 import { buildDomainXml, factsOf, type DomainDefinition } from '../domain-xml.js';
-import { observe } from '../observe.js';
+import { observe, type Observed } from '../observe.js';
 import { isActive, planVirtualMachine, remembersStart, type PlanInput } from '../plan.js';
 import { planAndClaimAdopted } from '../../../adoption/adopted-power.js';
 import type { StepDeps } from './deps.js';
@@ -38,10 +38,12 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   // Whether the guest ever ran: the domain's metadata remembers it even if status was lost.
   const ranBefore = (previous?.startedOnce ?? false) || observed?.owner?.startedOnce === true || (observed !== undefined && isActive(observed.state));
   definition.owner.startedOnce = ranBefore;
-  const { runStrategy } = ctx.power;
+  const { runStrategy, powerState } = ctx.power;
+  if (observed) observed.saved = await hasSavedState(deps, ctx, observed);
   const input: PlanInput = {
     restartRequested,
     runStrategy,
+    ...(powerState ? { powerState } : {}),
     appliedLive: ctx.appliedLive,
     desired: {
       facts: factsOf(definition), specHash: definition.owner.specHash, generation: vm.metadata.generation,
@@ -84,6 +86,7 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   rememberStopping(deps, key, plan);
 
   const after = plan.actions.length ? observe(await deps.hypervisor.getDomain(domainName)) : observed;
+  if (after && after !== observed) after.saved = await hasSavedState(deps, ctx, after);
   ctx.domain = after;
   deps.memory.activity.note(domainName, after);
   // A restart request counts as handled once the guest is on its way down (or was not running).
@@ -110,4 +113,15 @@ async function unrecordStart(deps: StepDeps, domainName: string, definition: Dom
   } catch (err) {
     deps.logger.warn(`could not take back the recorded first start of ${domainName}`, { error: errorMessage(err) });
   }
+}
+
+/**
+ * Whether a shut-off domain has a managed-save image. Asked of libvirt only where it can be (the
+ * reason says saved, or the VM is declared or shown Saved): after a libvirtd restart the reason
+ * is gone but the image is not.
+ */
+async function hasSavedState(deps: StepDeps, ctx: VmContext, domain: Observed): Promise<boolean> {
+  if (domain.state !== 'shutoff') return false;
+  const hinted = domain.reason === 'saved' || ctx.power.powerState === 'Saved' || ctx.previous?.printableStatus === 'Saved';
+  return hinted && (await deps.hypervisor.hasManagedSave(ctx.domainName));
 }

@@ -30,7 +30,7 @@ class VmRun implements VmContext {
     readonly observed: Observed | undefined, readonly previous: VirtualMachineStatus | undefined,
   ) {
     this.domain = observed;
-    this.power = { runStrategy: vm.spec.runStrategy, powerState: vm.spec.powerState ?? 'Running' };
+    this.power = { runStrategy: vm.spec.runStrategy, ...(vm.spec.powerState ? { powerState: vm.spec.powerState } : {}) };
   }
 
   requeueAfter(ms: number): void {
@@ -93,7 +93,7 @@ async function writeStatus(ctx: VmRun, deps: StepDeps, ran: VmStep[], error?: St
     input.allocations = { ...(mac ? { mac } : {}), ip: ctx.ip, ...(vlan !== undefined ? { vlan } : {}), ...(uuid ? { uuid } : {}) };
   }
   input.runStrategy = ctx.power.runStrategy;
-  input.powerState = ctx.power.powerState;
+  if (ctx.power.powerState) input.powerState = ctx.power.powerState;
   const owned = ran.flatMap((s) => s.conditions ?? []);
   if (owned.length) input.stepConditions = { set: ctx.conditions, owned };
   if (ctx.claim) input.claim = ctx.claim;

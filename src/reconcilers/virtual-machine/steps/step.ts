@@ -13,8 +13,8 @@ export type StepCondition = Omit<Condition, 'lastTransitionTime' | 'observedGene
 /** The power the guest should have: the spec's, unless a step (a lease that expired) overrides it. */
 export interface PowerWish {
   runStrategy: RunStrategy;
-  /** How a guest the runStrategy wants running should be: running, paused, or saved to disk. */
-  powerState: PowerState;
+  /** How a guest the runStrategy wants running should be: running, paused, or saved to disk; undefined: not declared (left as it is). */
+  powerState?: PowerState;
   /** Who overrode the spec's wish, if anyone (said in the log and events): 'lease'... */
   overriddenBy?: string;
 }
