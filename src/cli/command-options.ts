@@ -31,6 +31,15 @@ export const READ_OPTIONS = {
 export const VMLIST_OPTIONS = { ...READ_OPTIONS, 'all-namespaces': { type: 'boolean', short: 'A' } } as const;
 export const VMSTAT_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, namespace: { type: 'string', short: 'n' } } as const;
 
+export const VNC_OPTIONS = { ...COMMON_OPTIONS, connect: { type: 'string' }, dir: { type: 'string' }, 'state-dir': { type: 'string' }, namespace: { type: 'string', short: 'n' } } as const;
+export const CONSOLE_OPTIONS = { ...VNC_OPTIONS, force: { type: 'boolean' } } as const;
+
+export const ADOPT_OPTIONS = {
+  ...COMMON_OPTIONS, connect: { type: 'string' }, dir: { type: 'string' }, 'state-dir': { type: 'string' }, source: { type: 'string' }, kubeconfig: { type: 'string' },
+  namespace: { type: 'string', short: 'n' }, 'image-dir': { type: 'string' }, 'run-strategy': { type: 'string' },
+  'dry-run': { type: 'boolean' }, output: { type: 'string', short: 'o' },
+} as const;
+
 /** The flags of each reading command but `get`. */
 export const READ_COMMAND_OPTIONS = { describe: READ_OPTIONS, vmlist: VMLIST_OPTIONS, vmstat: VMSTAT_OPTIONS };
 

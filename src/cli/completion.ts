@@ -10,7 +10,7 @@ import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
-import { CREATE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, IMAGE_OPTIONS, POOL_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS } from './command-options.js';
+import { ADOPT_OPTIONS, CONSOLE_OPTIONS, CREATE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, IMAGE_OPTIONS, POOL_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS, VNC_OPTIONS } from './command-options.js';
 import { checkLogLevel, COMMON_OPTIONS, LOG_LEVELS, namedDir } from './common-flags.js';
 import { BASH_SCRIPT, ZSH_SCRIPT } from './completion-scripts.js';
 import { kindArg, RESOURCE_TYPES } from './resource-types.js';
@@ -20,8 +20,7 @@ type Options = Record<string, { type: 'string' | 'boolean'; short?: string; mult
 
 const OPTIONS: Record<string, Options> = {
   run: RUN_OPTIONS, get: GET_OPTIONS, ...EDIT_COMMAND_OPTIONS, ...READ_COMMAND_OPTIONS,
-  validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {}, top: TOP_OPTIONS, pool: POOL_OPTIONS,
-  create: CREATE_OPTIONS, image: { ...IMAGE_OPTIONS.import, ...IMAGE_OPTIONS.list, ...IMAGE_OPTIONS.rm },
+import { ADOPT_OPTIONS, CONSOLE_OPTIONS, CREATE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, IMAGE_OPTIONS, POOL_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS, VNC_OPTIONS } from './command-options.js';
 };
 
 /** Values of flags that take one of a few words; paths for those that take a file or directory. */
@@ -36,7 +35,7 @@ const FLAG_VALUES: Record<string, string[]> = {
 type Arg = 'type' | 'statusType' | 'name' | 'vm' | 'files' | 'command' | 'shell' | 'none';
 const ARGS: Record<string, Arg[]> = {
   get: ['type', 'name'], describe: ['statusType', 'name'], delete: ['type', 'name'],
-  start: ['vm'], stop: ['vm'], restart: ['vm'], renew: ['vm'], vmstat: ['vm'], addclient: ['none', 'vm'],
+  start: ['vm'], stop: ['vm'], restart: ['vm'], renew: ['vm'], vmstat: ['vm'], console: ['vm'], vnc: ['vm'], addclient: ['none', 'vm'],
   validate: ['files'], help: ['command'], completion: ['shell'],
 };
 

@@ -36,6 +36,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'pool': return await (await import('./pool-command.js')).pool(rest);
       case 'image': return await (await import('./image-command.js')).image(rest);
       case 'create': return await (await import('./create-command.js')).create(rest);
+      case 'console': return await (await import('./console-command.js')).consoleCommand(rest);
+      case 'vnc': return await (await import('./console-command.js')).vnc(rest);
+      case 'adopt': return await (await import('./adopt-command.js')).adopt(rest);
+      case 'initvms': return await (await import('./adopt-command.js')).initvms(rest);
       case 'validate': return await (await import('./validate-command.js')).validate(rest);
       case 'completion': return (await import('./completion.js')).completion(rest);
       case '__complete': return await (await import('./completion.js')).completeCommand(rest);

@@ -77,6 +77,22 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   describe: { summary: 'status, conditions and recent events of one resource', usage: `wimaxvm describe vm|wxc NAME\n\n${READ_FLAGS}\n${COMMON_FLAGS}` },
   vmlist: { summary: "the old service's list: vm30 VLANid  7  mac address='...'/", usage: `wimaxvm vmlist [-A]\n\n${READ_FLAGS}\n  -A, --all-namespaces\n${COMMON_FLAGS}` },
   vmstat: { summary: "a VM's libvirt domain XML (live while running)", usage: `wimaxvm vmstat NAME [--connect URI]\n\n  --connect URI              libvirt URI (default: ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  console: {
+    summary: "attach to a VM's serial console (as virsh console; Ctrl-] ends it)",
+    usage: `wimaxvm console NAME [--connect URI] [--force]\n\nThe guest's serial console through libvirt: what you type goes to the guest (a terminal is put in raw\nmode, so Ctrl-C reaches the guest too), its output comes to stdout. Ctrl-] ends the session; so does the end\nof a piped stdin. One client at a time: --force takes the console over from another (virsh console...).\n\n  --connect URI              libvirt (default: $WIMAXVM_CONNECT, else the URI of the controller running on --dir\n                             or $WIMAXVM_DIR (or --state-dir), else ${DEFAULTS.connect})\n  --force                    take the console over from the client that holds it\n${NAMESPACE}\n${COMMON_FLAGS}`,
+  },
+  vnc: {
+    summary: "where a VNC client connects to a running VM's display (vnc://HOST:PORT)",
+    usage: `wimaxvm vnc NAME [--connect URI]\n\nPrints vnc://HOST:PORT from the running domain's live definition (libvirt chooses the port at start).\n\n  --connect URI              libvirt (default: $WIMAXVM_CONNECT, else the URI of the controller running on --dir\n                             or $WIMAXVM_DIR (or --state-dir), else ${DEFAULTS.connect})\n${NAMESPACE}\n${COMMON_FLAGS}`,
+  },
+  adopt: {
+    summary: 'take over libvirt domains made elsewhere: declare each as it is and claim it, without redefining it',
+    usage: `wimaxvm adopt DOMAIN... (--dir DIR | --source kube) [flags]\n\nWrites a VirtualMachine that matches each domain (memory, vCPUs, disks as image names, MAC, VLAN from its\nswitch port) and claims the domain through libvirt's metadata call only: its definition is not redefined, and\nthe controller keeps it as it is (power and metadata managed) until the declaration's memory, vCPUs, disks or\nMAC are changed. A domain that cannot be declared as it is (a disk outside --image-dir, two NICs...) is refused\nwith the reason, and nothing about it changes. Runs on the libvirt host.\n\n  --connect URI              libvirt (default: $WIMAXVM_CONNECT, else the URI of the controller running on --dir\n                             or $WIMAXVM_DIR (or --state-dir), else ${DEFAULTS.connect})\n${EDIT_DIR}\n  --source kube              declare in the cluster instead (--kubeconfig FILE, default: $KUBECONFIG, ~/.kube/config)\n  -n, --namespace NS         the namespace (default: from the domain name: NS_NAME, else default)\n  --image-dir DIR            the controller's --image-dir (default: ${DEFAULTS.imageDir})\n  --run-strategy STRATEGY    (default: Always for a running domain, Halted for one that is off)\n  --dry-run                  write and claim nothing; with -o yaml, print the declarations\n  -o, --output yaml\n${COMMON_FLAGS}`,
+  },
+  initvms: {
+    summary: "the old service's initvms: adopt every running domain that no declaration names",
+    usage: `wimaxvm initvms (--dir DIR | --source kube) [flags]\n\nwimaxvm adopt for each running domain without wimaxvm's metadata; prints the old service's lines\n(vm30 VLANid  7         mac address='52:52:52:52:52:52'/). Flags as for adopt.\n${COMMON_FLAGS}`,
+  },
   start: { summary: 'declare a VM running (runStrategy Always)', usage: `wimaxvm start NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Running (e.g. 60s)\n${COMMON_FLAGS}` },
   stop: { summary: 'declare a VM stopped (runStrategy Halted)', usage: `wimaxvm stop NAME --dir DIR [--wait DURATION]\n\n${EDIT_DIR}\n${NAMESPACE}\n${STATE_DIR}\n  --wait DURATION            wait until the controller reports it Stopped (e.g. 60s)\n${COMMON_FLAGS}` },
   restart: { summary: 'ask for a graceful restart (the wimaxvm.io/restartedAt annotation)', usage: `wimaxvm restart NAME --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },

@@ -42,6 +42,7 @@ export class FileMode implements Mode {
       directory: config.dir,
       identity: this.identity,
       listen: config.listen ? `${config.listen.host}:${config.listen.port}` : 'off',
+      connect: config.connect,
     };
     this.controllerLock = acquireControllerLock(config.stateDir, holder);
     let state: StateDatabase | undefined;

@@ -20,6 +20,8 @@ export interface LockHolder {
   identity: string;
   /** Where its HTTP API listens ("127.0.0.1:5012"), or "off". */
   listen: string;
+  /** Its libvirt URI (absent in facts an older wimaxvm wrote): where `wimaxvm console` and `adopt` connect by default. */
+  connect?: string;
   startedAt: string;
 }
 

@@ -31,6 +31,11 @@ export interface OwnerMetadata {
   restartedAt?: string;
   /** The lease in force (spec.lease), so a lost state store does not start it again (src/leases/). */
   lease?: LeaseRecord;
+  /**
+   * Claimed by `wimaxvm adopt` (src/adoption/): the definition is the domain's own, not one
+   * wimaxvm made, and specHash is the adopted spec's fingerprint (src/adoption/fingerprint.ts).
+   */
+  adopted?: boolean;
 }
 
 
@@ -121,27 +126,44 @@ function seedCdrom(path: string): Record<string, unknown> {
   };
 }
 
+/** wimaxvm's metadata element's attributes (without its namespace declaration). */
+export function ownerAttributes(owner: OwnerMetadata): Record<string, string | number> {
+  const attrs: Record<string, string | number> = {
+    '@uid': owner.uid,
+    '@namespace': owner.namespace,
+    '@name': owner.name,
+    '@generation': owner.generation,
+    '@specHash': owner.specHash,
+    '@mac': owner.mac,
+  };
+  if (owner.vlan !== undefined) attrs['@vlan'] = owner.vlan;
+  if (owner.ip !== undefined) attrs['@ip'] = owner.ip;
+  if (owner.controller !== undefined) attrs['@controller'] = owner.controller;
+  if (owner.startedOnce) attrs['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
+  if (owner.restartedAt !== undefined) attrs['@restartedAt'] = owner.restartedAt;
+  if (owner.lease) {
+    attrs['@leaseStartedAt'] = owner.lease.startedAt;
+    attrs['@leaseExpiresAt'] = owner.lease.expiresAt;
+    if (owner.lease.renewedAt !== undefined) attrs['@leaseRenewedAt'] = owner.lease.renewedAt;
+  }
+  if (owner.adopted) attrs['@adopted'] = 'yes';
+  return attrs;
+}
+
+/**
+ * The metadata element alone, for virDomainSetMetadata (key METADATA_PREFIX, namespace
+ * METADATA_NS): libvirt puts the prefix and the namespace declaration on it.
+ */
+export function ownerElementXml(owner: OwnerMetadata): string {
+  return (deviceBuilder.build({ vm: ownerAttributes(owner) }) as string).trim();
+}
+
+/** The prefix wimaxvm's element gets in <metadata> (the key of virDomainSetMetadata). */
+export const METADATA_KEY = METADATA_PREFIX;
+
 export function buildDomainXml(def: DomainDefinition): string {
   const maxVcpus = Math.max(def.maxVcpus ?? 0, def.vcpus);
-  const owner: Record<string, unknown> = {
-    [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS,
-    '@uid': def.owner.uid,
-    '@namespace': def.owner.namespace,
-    '@name': def.owner.name,
-    '@generation': def.owner.generation,
-    '@specHash': def.owner.specHash,
-    '@mac': def.owner.mac,
-  };
-  if (def.owner.vlan !== undefined) owner['@vlan'] = def.owner.vlan;
-  if (def.owner.ip !== undefined) owner['@ip'] = def.owner.ip;
-  if (def.owner.controller !== undefined) owner['@controller'] = def.owner.controller;
-  if (def.owner.startedOnce) owner['@startedOnce'] = 'yes'; // not 'true': the builder would write a bare attribute
-  if (def.owner.restartedAt !== undefined) owner['@restartedAt'] = def.owner.restartedAt;
-  if (def.owner.lease) {
-    owner['@leaseStartedAt'] = def.owner.lease.startedAt;
-    owner['@leaseExpiresAt'] = def.owner.lease.expiresAt;
-    if (def.owner.lease.renewedAt !== undefined) owner['@leaseRenewedAt'] = def.owner.lease.renewedAt;
-  }
+  const owner: Record<string, unknown> = { [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS, ...ownerAttributes(def.owner) };
   const domain = {
     domain: {
       '@type': def.type,
@@ -220,6 +242,7 @@ function readOwner(metadata: unknown): OwnerMetadata | undefined {
       ...(attrs['@leaseStartedAt'] !== undefined && attrs['@leaseExpiresAt'] !== undefined ? {
         lease: { startedAt: attrs['@leaseStartedAt'], expiresAt: attrs['@leaseExpiresAt'], ...(attrs['@leaseRenewedAt'] !== undefined ? { renewedAt: attrs['@leaseRenewedAt'] } : {}) },
       } : {}),
+      ...(attrs['@adopted'] === 'yes' ? { adopted: true } : {}),
     };
   }
   return undefined;

@@ -12,6 +12,9 @@ export interface Identity {
 /** What --adopt-from names to take over the domains made before identities were recorded. */
 export const LEGACY_OWNER = 'legacy';
 
+/** How a domain claimed by `wimaxvm adopt` and not declared yet is named where an owner is named. */
+export const ADOPTING_OWNER = 'wimaxvm adopt (not declared yet)';
+
 export type Ownership =
   /** Not a wimaxvm domain of this resource: never touched. */
   | { kind: 'foreign' }
@@ -27,6 +30,12 @@ export type Ownership =
  */
 export function ownershipOf(owner: OwnerMetadata | undefined, namespace: string, name: string, identity: Identity, declared: boolean): Ownership {
   if (!owner || owner.namespace !== namespace || owner.name !== name) return { kind: 'foreign' };
+  // Adopted (`wimaxvm adopt`) and still on its own definition: managed while declared, released
+  // (left as it is, claim and all) when not, never removed; the controller that declares a claim
+  // naming no controller takes it. A spec change makes wimaxvm's definition replace the domain's,
+  // which drops the mark: from then on it is a wimaxvm VM like any other.
+  if (owner.adopted && !declared) return { kind: 'elsewhere', controller: owner.controller ?? ADOPTING_OWNER };
+  if (owner.adopted && owner.controller === undefined) return { kind: 'ours' };
   const controller = owner.controller ?? LEGACY_OWNER;
   if (controller === identity.self || identity.adoptFrom?.includes(controller)) return { kind: 'ours' };
   if (owner.controller === undefined && declared) return { kind: 'ours' };

@@ -31,9 +31,10 @@ export class SwitchPorts {
    */
   async sync(
     key: ResourceKey, vm: VirtualMachine, domainName: string, vlan: number, previousVlan: number | undefined,
+    /** wimaxvm's name for it, unless the domain is adopted (src/adoption/adopted-port.ts). */
+    portName = vmPortName(domainName),
   ): Promise<{ slice?: SlicePath } | undefined> {
     const datapath = this.deps.datapath!;
-    const portName = vmPortName(domainName);
     const actual = await datapath.getPort(portName);
     if (!actual) return undefined; // not on the bridge (yet): the next look repairs it
     if (actual.tag !== vlan) {
@@ -42,7 +43,7 @@ export class SwitchPorts {
       this.deps.events.record(key, 'Normal', 'PortUpdated', `switch port ${portName}: ${what}`);
       this.deps.logger.info(`port ${portName} updated: ${what}`, { key });
     }
-    if (previousVlan !== undefined && previousVlan !== vlan) await this.dropSlicePath(domainName, previousVlan);
+    if (previousVlan !== undefined && previousVlan !== vlan) await this.dropSlicePath(domainName, previousVlan, portName);
     let desired: SlicePath | undefined;
     try {
       desired = desiredSlicePath(vlan, portName, vm.spec.network?.shaping, this.deps.shapingEnabled?.(vm.metadata.namespace) ?? true);
@@ -71,8 +72,8 @@ export class SwitchPorts {
   }
 
   /** Removes the slice rates this VM's port had on `vlan` (it stopped, moved VLAN, or went). */
-  async dropSlicePath(domainName: string, vlan: number): Promise<void> {
+  async dropSlicePath(domainName: string, vlan: number, portName = vmPortName(domainName)): Promise<void> {
     const datapath = this.deps.datapath;
-    if (datapath?.slicePath(vlan)?.vmPort === vmPortName(domainName)) await datapath.removeSlicePath(vlan);
+    if (datapath?.slicePath(vlan)?.vmPort === portName) await datapath.removeSlicePath(vlan);
   }
 }

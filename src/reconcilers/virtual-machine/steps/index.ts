@@ -1,6 +1,7 @@
 // A VirtualMachine's reconcile, in order. Each step is one module with one job and owns its
 // conditions; any step may stop the reconcile (status is still written by run.ts). A new step
 // is a module exporting a VmStep (step.ts), placed here once what it reads is ready.
+import { adoptedStep } from './adopted.js';
 import { definitionStep } from './definition.js';
 import { dhcpHostStep } from './dhcp-host.js';
 import { disksStep } from './disks.js';
@@ -29,6 +30,7 @@ export const VM_STEPS: readonly VmStep[] = [
   dhcpHostStep, //   (pools) the address in the domain's metadata and the libvirt network's DHCP
   seedStep, //       (seed) cloud-init CD-ROM added to the definition
   leaseStep, //      (leases) an expired lease overrides the power wish
+  adoptedStep, //    (console) an adopted domain keeps its own definition: power only
   powerStep, //      define, start, stop, pause, save: plan.ts decides
   liveStep, //       (live) changes applied to the running domain
   switchPortStep, // the port's VLAN tag and slice rates

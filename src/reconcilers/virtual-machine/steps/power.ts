@@ -7,7 +7,8 @@ import { HypervisorUnavailableError, type DomainState } from '../../../ports/hyp
 import { act } from '../domain-actions.js';
 import { buildDomainXml, factsOf, type DomainDefinition } from '../domain-xml.js';
 import { observe, type Observed } from '../observe.js';
-import { isActive, planVirtualMachine, remembersStart } from '../plan.js';
+import { isActive, planVirtualMachine, remembersStart, type PlanInput } from '../plan.js';
+import { planAndClaimAdopted } from '../../../adoption/adopted-power.js';
 import type { StepDeps } from './deps.js';
 import type { VmContext, VmStep } from './step.js';
 import { rememberStopping, stopWait } from './stopping.js';
@@ -39,7 +40,7 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   definition.owner.startedOnce = ranBefore;
   const { runStrategy, powerState } = ctx.power;
   if (observed) observed.saved = await hasSavedState(deps, ctx, observed);
-  const plan = planVirtualMachine({
+  const input: PlanInput = {
     restartRequested,
     runStrategy,
     ...(powerState ? { powerState } : {}),
@@ -56,7 +57,9 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
     startedOnce: ranBefore,
     nowMs: deps.now(),
     shutdownTimeoutMs: deps.shutdownTimeoutMs,
-  });
+  };
+  // An adopted domain on its own definition: power only, its claim kept by the metadata call.
+  const plan = ctx.ownDefinition ? await planAndClaimAdopted(ctx, deps, input) : planVirtualMachine(input);
   if (plan.recordsStart) definition.owner.startedOnce = true;
 
   let startedOnce = ranBefore;
@@ -66,7 +69,7 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   const wasUp = previous?.domain !== undefined && isActive(previous.domain.state as DomainState);
   try {
     for (const action of plan.actions) {
-      await act(deps, key, action, domainName, definition, ctx.diskImages, observed);
+      await act(deps, key, action, domainName, definition, ctx.ownDefinition ? [] : ctx.diskImages, observed);
       if (action.type === 'start') {
         if (startedOnce && wasUp) restarts++;
         startedOnce = true;

@@ -45,6 +45,8 @@ export interface VmContext {
    * RestartRequired. Added to by steps before power.
    */
   appliedLive: string[];
+  /** The domain was adopted and keeps its own definition (steps/adopted.ts): the power step plans its power only, and never defines it. */
+  ownDefinition?: boolean;
   /** Status fields the steps found out (the status written at the end is computed from them). */
   status: Partial<StatusInput>;
   /** A step's action failed: later steps that act on the domain skip; status says ReconcileError; the reconcile is retried. */

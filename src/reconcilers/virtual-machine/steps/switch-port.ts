@@ -4,6 +4,7 @@ import { DatapathUnavailableError } from '../../../ports/datapath.js';
 import { vmPortName } from '../domain-xml.js';
 import { isActive } from '../plan.js';
 import type { VmStep } from './step.js';
+import { adoptedPortName } from '../../../adoption/adopted-port.js';
 
 export const switchPortStep: VmStep = {
   name: 'switch-port',
@@ -14,13 +15,16 @@ export const switchPortStep: VmStep = {
     // No switch port carries a VLAN: one the VM moved away from is free at once.
     if (!deps.onSwitch) return deps.ports.settleVlans(key, vm.metadata.uid);
     if (vlan === undefined) return;
+    // An adopted guest's port has the name libvirt gave it; one not on this bridge is not ours to tag.
+    const portName = ctx.ownDefinition ? adoptedPortName(after?.live, deps.nic, ctx.previous?.domain?.port) : vmPortName(domainName);
+    if (portName === undefined) return deps.ports.settleVlans(key, vm.metadata.uid);
     try {
       let port: Awaited<ReturnType<typeof deps.ports.sync>>;
-      if (after && isActive(after.state)) port = await deps.ports.sync(key, vm, domainName, vlan, ctx.previous?.allocations.vlan);
-      else await deps.ports.dropSlicePath(domainName, vlan);
+      if (after && isActive(after.state)) port = await deps.ports.sync(key, vm, domainName, vlan, ctx.previous?.allocations.vlan, portName);
+      else await deps.ports.dropSlicePath(domainName, vlan, portName);
       // The port carries the new VLAN (or the guest is off): the old one may go to others now.
       if (!after || !isActive(after.state) || port) await deps.ports.settleVlans(key, vm.metadata.uid);
-      if (port) ctx.status.port = { name: vmPortName(domainName), ...(port.slice ? { slice: port.slice } : {}) };
+      if (port) ctx.status.port = { name: portName, ...(port.slice ? { slice: port.slice } : {}) };
     } catch (err) {
       // The switch is away (restarting): the port's status stays as it was, so its stations stay bound.
       if (err instanceof DatapathUnavailableError) throw err;
