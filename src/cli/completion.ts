@@ -20,7 +20,9 @@ type Options = Record<string, { type: 'string' | 'boolean'; short?: string; mult
 
 const OPTIONS: Record<string, Options> = {
   run: RUN_OPTIONS, get: GET_OPTIONS, ...EDIT_COMMAND_OPTIONS, ...READ_COMMAND_OPTIONS,
-import { ADOPT_OPTIONS, CONSOLE_OPTIONS, CREATE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, IMAGE_OPTIONS, POOL_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS, VNC_OPTIONS } from './command-options.js';
+  validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {}, top: TOP_OPTIONS, pool: POOL_OPTIONS,
+  create: CREATE_OPTIONS, image: { ...IMAGE_OPTIONS.import, ...IMAGE_OPTIONS.list, ...IMAGE_OPTIONS.rm },
+  console: CONSOLE_OPTIONS, vnc: VNC_OPTIONS, adopt: ADOPT_OPTIONS, initvms: ADOPT_OPTIONS,
 };
 
 /** Values of flags that take one of a few words; paths for those that take a file or directory. */
