@@ -1,6 +1,6 @@
 // The old OMF service's queries, as experiment scripts send them with wget, against a running
 // controller over real HTTP: the answers' formats, and what changed in the YAML and in libvirt.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,11 @@ describe('the legacy /wimaxvm API', () => {
 
   beforeAll(async () => {
     h = await Harness.create({ files: { 'vm7.yaml': COMMENTED } });
-    h.flags = { listen: '127.0.0.1:0' };
+    // An image directory of the test's own: the default one may not exist on a fresh machine,
+    // and the missing-image test wants "this image is not there", not "no image directory".
+    const images = join(h.dir, '..', 'images');
+    mkdirSync(images);
+    h.flags = { listen: '127.0.0.1:0', 'image-dir': images };
     const running = await h.start();
     base = `http://127.0.0.1:${running.httpAddress!.port}`;
     await h.waitForStatus('vm7', 'Stopped');

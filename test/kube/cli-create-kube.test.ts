@@ -33,7 +33,7 @@ describe('create and image through the API server', () => {
     expect(made).toMatchObject({ code: 0, out: 'virtualmachine.wimaxvm.io/vm40 created\n' });
     const api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     const stored = await api.getNamespacedCustomObject({ group: 'wimaxvm.io', version: 'v1alpha1', namespace: 'default', plural: 'virtualmachines', name: 'vm40' }) as { spec: unknown };
-    expect(stored.spec).toEqual({ runStrategy: 'Always', memory: '512Mi', vcpus: 1, disks: [{ image: 'debian.qcow2' }], network: { vlan: 40 }, lease: { duration: '2h' } });
+    expect(stored.spec).toEqual({ runStrategy: 'Always', memory: '512Mi', vcpus: 1, disks: [{ image: 'debian.qcow2' }], network: { vlan: 40 }, lease: { duration: '2h', onExpiry: 'Stop' } }); // onExpiry: the CRD's default
     expect(server.requests.filter((r) => r.method === 'POST').map((r) => r.path)).toContain('/apis/wimaxvm.io/v1alpha1/namespaces/default/virtualmachines');
 
     expect(await cli('create', 'vm40', '--memory', '1Gi', '--vcpus', '2', ...kube, kubeconfig)).toMatchObject({ code: 1, err: expect.stringMatching(/^error \(Conflict\): .*vm40.*already exists/) });
