@@ -156,6 +156,11 @@ export class Harness {
     return eventually(() => {
       const s = this.status(name);
       return s?.printableStatus === printable ? s : undefined;
-    }, `${name} to be ${printable} (is ${this.status(name)?.printableStatus})`, timeoutMs);
+    }, `${name} to be ${printable}`, timeoutMs).catch((err: Error) => {
+      // Say what it is at the end of the wait (and why), not what it was at the start.
+      const s = this.status(name);
+      const why = s?.conditions.find((c) => c.type === 'Ready')?.message;
+      throw new Error(`${err.message} (it is ${s?.printableStatus}${why ? `: ${why}` : ''})`);
+    });
   }
 }

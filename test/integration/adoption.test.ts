@@ -47,7 +47,7 @@ describe('adoption on test:///default', () => {
     h = await Harness.create();
     images = join(h.dir, '..', 'images');
     mkdirSync(images);
-    writeFileSync(join(images, 'disk.qcow2'), 'not read by the test driver');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(images, 'disk.qcow2'), '1M']); // the controller checks it is one
     h.flags = { 'image-dir': images, 'shutdown-timeout': '1s' };
     for (const [i, name] of [KEPT, CHANGED, RELEASED, TAKEN, LEGACY].entries()) {
       const d = await conn.defineDomain(handMade(name, i, i === 0 ? join(images, 'disk.qcow2') : undefined));

@@ -5,7 +5,7 @@
 // guest's serial console through `wimaxvm console` (a pipe, a pseudo-terminal via script, the
 // console held by another client, --force), and `wimaxvm vnc`.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callCounts, countsSince, isMutatingLibvirtCall, mutatingLibvirtCalls } from '../../src/observability/call-counters.js';
@@ -82,8 +82,10 @@ describe.runIf(enabled)('adopting a hand-made domain with a real guest, and its 
     images = join(h.dir, '..', 'images');
     mkdirSync(images);
     chmodSync(images, 0o755);
-    // The guest's own disk in the image directory: an overlay of the shared build, which stays read-only.
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', join(images, `${VM}.qcow2`)]);
+    // The guest's own disk in the image directory: an overlay of a copy of the shared build (16 MB),
+    // both inside the directory: the controller refuses a backing file outside it.
+    copyFileSync(base, join(images, `${VM}-base.qcow2`));
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(images, `${VM}-base.qcow2`), '-F', 'qcow2', join(images, `${VM}.qcow2`)]);
     h.flags = { 'image-dir': images, 'shutdown-timeout': '30s', poll: '200ms' };
     const xmlFile = join(h.dir, '..', 'domain.xml');
     writeFileSync(xmlFile, handWrittenXml(VM, join(images, `${VM}.qcow2`)));
