@@ -43,6 +43,7 @@ import { InProcessIpClaims } from './adapters/in-process-ip-claims.js';
 import { IPPOOL_KIND } from './api/ip-pool.js';
 import { IpAllocator } from './pools/ip-allocation.js';
 import { DhcpEntries } from './pools/dhcp-entries.js';
+import { declaredPools, guestAddressFor } from './pools/guest-address.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -130,6 +131,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     seeds: new GenisoimageSeeds(config.overlayDir), // cloud-init seeds, in the overlays' folders
+    // The seed's static network config: this reconcile's address with its pool's prefix, gateway and DNS.
+    seedAddress: (vm, ip) => guestAddressFor(vm, declaredPools(store, vm.metadata.namespace), ip),
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),

@@ -69,6 +69,19 @@ describe('the cloud-init seed in file mode', () => {
     expect(messages.some((m) => m.startsWith('spec.cloudInit.sshAuthorizedKeys[0]: Invalid value'))).toBe(true);
   });
 
+  it('a VM with a pooled address gets it in the seed\'s network config, with the pool\'s prefix, gateway and DNS', async () => {
+    const pooled = `cidata-pool-${run}`;
+    h.write('pool.yaml', 'apiVersion: wimaxvm.io/v1alpha1\nkind: IPPool\nmetadata: { name: seeds }\nspec: { cidr: 10.79.0.0/28, gateway: 10.79.0.1, dns: [10.79.0.2] }\n');
+    h.write('pooled.yaml', vmYaml({ name: pooled, extra: '  network: { ipPool: seeds }\n  cloudInit: { hostname: pooled }' }));
+    const status = await h.waitForStatus(pooled, 'Running');
+    const ip = status.allocations.ip!;
+    expect(ip).toMatch(/^10\.79\.0\.\d+$/);
+    const config = execFileSync('isoinfo', ['-i', join(h.stateDir, 'overlays', pooled, 'cidata.iso'), '-J', '-x', '/network-config']).toString();
+    expect(config).toContain(`- ${ip}/28`);
+    expect(config).toMatch(/via: 10\.79\.0\.1|gateway4: 10\.79\.0\.1/);
+    expect(config).toContain('10.79.0.2');
+  });
+
   it('deleting the file removes the domain and, with its overlays, the seed', async () => {
     expect(existsSync(iso())).toBe(true);
     h.remove('vm.yaml');

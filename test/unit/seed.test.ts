@@ -9,7 +9,6 @@ import { networkConfigV2 } from '../../src/seed/network-config.js';
 import { noCloudSeed, type SeedRequest } from '../../src/seed/nocloud-seed.js';
 import { SeedSpecError, seedRequestFor } from '../../src/seed/seed-request.js';
 import { userData, UserDataError } from '../../src/seed/user-data.js';
-import { withAllocatedIp } from '../../src/seed/allocated-ip.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q alice@lab';
 const KEY2 = 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC bob@lab';
@@ -154,18 +153,5 @@ describe('which VMs get a seed', () => {
   ])('refuses %s', (_, v, message) => {
     expect(() => seedRequestFor(v, 'vm30', MAC, undefined)).toThrow(SeedSpecError);
     expect(() => seedRequestFor(v, 'vm30', MAC, undefined)).toThrow(message);
-  });
-});
-
-describe('withAllocatedIp (for the pools area\'s guestAddressFor)', () => {
-  const vm = { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'vm30', namespace: 'default', uid: 'u', generation: 1 }, spec: { runStrategy: 'Always', memory: '64Mi', vcpus: 1 } } as VirtualMachine;
-  it.each([
-    ['no status: one with the address', vm, '10.0.0.5', { allocations: { ip: '10.0.0.5' } }],
-    ['a stale address: replaced, the rest kept', { ...vm, status: { allocations: { ip: '10.0.0.4', mac: '52:54:00:00:00:01' } } }, '10.0.0.5', { allocations: { ip: '10.0.0.5', mac: '52:54:00:00:00:01' } }],
-    ['no address held: the VM as it is', { ...vm, status: { allocations: { ip: '10.0.0.4' } } }, undefined, { allocations: { ip: '10.0.0.4' } }],
-  ])('%s', (_, v, ip, status) => {
-    const before = JSON.stringify(v);
-    expect(withAllocatedIp(v as VirtualMachine, ip).status).toEqual(status);
-    expect(JSON.stringify(v)).toBe(before); // not changed in place
   });
 });

@@ -18,9 +18,8 @@ declare module './deps.js' {
     seeds?: SeedImages;
     /**
      * The VM's static IPv4 configuration for the seed's network-config, given the address the ip
-     * step holds for it (`ip`): the pools area's guestAddressFor over the VM's pools, wired as
-     * `(vm, ip) => guestAddressFor(withAllocatedIp(vm, ip), declaredPools(store, vm.metadata.namespace))`
-     * (withAllocatedIp: src/seed/allocated-ip.ts). Without it, seeds carry no network-config.
+     * step holds for it (`ip`): main.ts wires the pools area's guestAddressFor over the VM's
+     * declared pools. Without it, seeds carry no network-config.
      */
     seedAddress?: (vm: VirtualMachine, ip: string | undefined) => SeedAddress | undefined;
   }
