@@ -36,6 +36,7 @@ import { shapingPolicyKey, type ShapingPolicy } from './api/shaping-policy.js';
 import type { TrafficFeed } from './traffic/traffic-feed.js';
 import { keepTrafficStatus } from './traffic/traffic-status.js';
 import { makeTraffic } from './traffic/traffic-wiring.js';
+import { makeHostsPart } from './hosts/hosts-part.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -175,6 +176,10 @@ export async function startController(config: Config, logger: Logger, signal?: A
     switchDown: () => switchWatch?.unreachableBecause,
   }) : undefined;
 
+  // The declared Hypervisors' status (many hosts, issue 11); file mode only for now (Kubernetes
+  // mode's source does not list Hypervisors yet).
+  const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger }) : undefined;
+
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;
   const listen = async (): Promise<void> => {
@@ -263,6 +268,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       stop: () => acting.stop(),
     },
     ...(traffic ? [traffic.part] : []),
+    ...(hosts ? [hosts] : []),
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });

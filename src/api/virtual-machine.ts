@@ -13,6 +13,8 @@ export type PrintableStatus =
 
 export interface VirtualMachineSpec {
   nodeName?: string;
+  /** Placement: only on a Hypervisor whose labels include every pair. */
+  nodeSelector?: Record<string, string>;
   runStrategy: RunStrategy;
   memory: string | number;
   vcpus: number;
@@ -25,6 +27,8 @@ export interface VirtualMachineStatus {
   observedGeneration: number;
   conditions: Condition[];
   allocations: { mac?: string; ip?: string; vlan?: number; uuid?: string };
+  /** The Hypervisor that runs it: spec.nodeName, or the scheduler's choice. */
+  nodeName?: string;
   domain?: { name: string; uuid: string; id?: number; state: string; vncPort?: number; port?: string };
   shaping?: { downlinkKbps?: number; uplinkKbps?: number };
   startedOnce?: boolean;

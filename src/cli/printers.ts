@@ -9,6 +9,8 @@ import { CLIENT_KIND, type WimaxClient } from '../api/wimax-client.js';
 import { formatBytes, formatRate } from '../traffic/format.js';
 import type { TrafficStatus } from '../traffic/traffic-status.js';
 import { age } from './output.js';
+import { HYPERVISOR_KIND } from '../api/hypervisor.js';
+import { hypervisorColumns } from './hypervisor-columns.js';
 
 export interface Columns {
   headers: string[];
@@ -69,8 +71,8 @@ function policyColumns(): Columns {
 
 /** The columns of `kind`, with NAMESPACE first when the list spans namespaces. */
 export function columnsFor(kind: string, wide: boolean, allNamespaces: boolean): Columns {
-  const base = kind === CLIENT_KIND ? clientColumns(wide) : kind === SHAPING_POLICY_KIND ? policyColumns() : vmColumns(wide);
-  if (!allNamespaces) return base;
+  const base = kind === CLIENT_KIND ? clientColumns(wide) : kind === SHAPING_POLICY_KIND ? policyColumns() : kind === HYPERVISOR_KIND ? hypervisorColumns(wide) : vmColumns(wide);
+  if (!allNamespaces || kind === HYPERVISOR_KIND) return base;
   return { headers: ['NAMESPACE', ...base.headers], row: (o) => [o.metadata.namespace, ...base.row(o)] };
 }
 
