@@ -104,3 +104,14 @@ export function hostViewOf(hv: Hypervisor, used: Resources & { vms: number }): H
     used,
   };
 }
+
+/** What wimaxvm's VMs take on the host as its last status says: allocatable total minus allocatable (before the caller knows better). */
+export function usedFromStatus(hv: Hypervisor): Resources & { vms: number } {
+  const memoryBytes = parseKiQuantity(hv.status?.capacity?.memory) ?? 0;
+  const total = allocatableTotal({ capacity: { memoryBytes, vcpus: hv.status?.capacity?.vcpus ?? 0 }, overcommit: overcommitOf(hv) } as HostView);
+  return {
+    memoryBytes: Math.max(0, total.memoryBytes - (parseKiQuantity(hv.status?.allocatable?.memory) ?? total.memoryBytes)),
+    vcpus: Math.max(0, total.vcpus - (hv.status?.allocatable?.vcpus ?? total.vcpus)),
+    vms: hv.status?.vmCount ?? 0,
+  };
+}
