@@ -9,13 +9,21 @@ export type RunStrategy = (typeof RUN_STRATEGIES)[number];
 
 export type PrintableStatus =
   | 'Stopped' | 'Pending' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
-  | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown';
+  | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown'
+  /** Shut off with its memory saved to disk (libvirt managed save): declaring it Running restores it. */
+  | 'Saved';
+
+export const POWER_STATES = ['Running', 'Paused', 'Saved'] as const;
+/** How a guest the runStrategy wants running should be: running, paused (suspended), or saved to disk (managed save). */
+export type PowerState = (typeof POWER_STATES)[number];
 
 export interface VirtualMachineSpec {
   nodeName?: string;
   /** Placement: only on a Hypervisor whose labels include every pair. */
   nodeSelector?: Record<string, string>;
   runStrategy: RunStrategy;
+  /** Honoured when the runStrategy wants the guest running; Running when absent. */
+  powerState?: PowerState;
   memory: string | number;
   vcpus: number;
   disks?: { image: string }[];

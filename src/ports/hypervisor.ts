@@ -106,7 +106,7 @@ export interface Hypervisor {
   start(name: string): Promise<void>;
   shutdown(name: string): Promise<void>;
   destroy(name: string): Promise<void>;
-  /** Deletes the domain's definition: only with the deletion gate's permit for it. */
+  /** Deletes the domain's definition, and its managed-save image: only with the deletion gate's permit for it. */
   undefine(name: string, permit: DeletionPermit): Promise<void>;
   suspend(name: string): Promise<void>;
   resume(name: string): Promise<void>;

@@ -145,7 +145,8 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
 
   async undefine(name: string, permit: DeletionPermit): Promise<void> {
     assertPermit(permit, name);
-    await this.domains.on(name, 'undefine', (d) => d.undefine());
+    // Its managed-save image goes with it (libvirt refuses to undefine a saved domain otherwise).
+    await this.domains.on(name, 'undefine', (d) => d.undefine({ managedSave: true }));
     this.domains.forget(name);
   }
 

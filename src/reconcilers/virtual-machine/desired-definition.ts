@@ -1,29 +1,23 @@
-// The domain a VirtualMachine asks for: its MAC, disks, VLAN and the definition with wimaxvm's
-// metadata. Spec errors only the user can fix are TerminalErrors.
+// The domain a VirtualMachine asks for: the spec checks, its MAC, its disks' images and the
+// definition with wimaxvm's metadata. Spec errors only the user can fix are TerminalErrors.
 import { createHash } from 'node:crypto';
 import type { ResourceKey } from '../../api/meta.js';
 import { parseMemory } from '../../api/quantity.js';
 import type { VirtualMachine, VirtualMachineStatus } from '../../api/virtual-machine.js';
 import type { MacAllocator } from '../../allocators/mac-allocator.js';
-import type { VlanAllocator } from '../../allocators/vlan-allocator.js';
 import { errorMessage } from '../../core/logger.js';
 import { TerminalError } from '../../core/result.js';
 import { ImageError, type DiskImages } from '../../ports/disk-images.js';
 import type { Hypervisor } from '../../ports/hypervisor.js';
-import type { VlanClaims } from '../../ports/vlan-claims.js';
 import { domainNameProblem } from './domain-name.js';
 import { logsSerialConsole, vmPortName, type DomainDefinition, type NicAttachment, type OwnerMetadata } from './domain-xml.js';
 import type { Observed } from './observe.js';
 import type { Identity } from './ownership.js';
-import { chooseVlan, type VlanChoice } from './slice-network.js';
 
 export interface DefinitionDeps {
-  macs: MacAllocator;
   disks: DiskImages;
   nic: NicAttachment;
   hypervisor: Hypervisor;
-  vlans: VlanAllocator;
-  vlanClaims: VlanClaims;
   identity: Identity;
 }
 
@@ -44,30 +38,32 @@ function memoryKiB(memory: string | number): number {
   return Math.ceil(bytes / 2 ** 20) * 1024;
 }
 
-/** The definition the VM asks for, with the VLAN it gets (or why it gets none yet). */
-export async function desiredDefinition(
-  deps: DefinitionDeps, key: ResourceKey, vm: VirtualMachine, domainName: string, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
-): Promise<{ definition: DomainDefinition; diskImages: string[]; vlanChoice: VlanChoice }> {
-  const { macs, disks, nic: nic0, hypervisor } = deps;
+/** Spec errors found before anything is claimed: a spec that can never run must not tie up a MAC, VLAN or address. */
+export function checkSpec(vm: VirtualMachine, domainName: string): void {
   const nameProblem = domainNameProblem(domainName);
   if (nameProblem) throw new TerminalError('NameTooLong', nameProblem);
-  // Before any VLAN is chosen: a spec that can never run must not tie one up (or take one from
-  // a VM that names it) while it waits for the user.
-  const memKiB = memoryKiB(vm.spec.memory);
+  memoryKiB(vm.spec.memory);
+}
+
+/** The VM's MAC: the spec's (if no other VM holds it), else the one it already has, else a new one. */
+export function claimMac(
+  macs: MacAllocator, key: ResourceKey, vm: VirtualMachine, observed: Observed | undefined, previous: VirtualMachineStatus | undefined,
+): string {
   const specMac = vm.spec.network?.mac?.toLowerCase();
-  let mac: string;
   if (specMac) {
     const holder = macs.holder(specMac);
     if (holder && holder !== key) throw new TerminalError('MACConflict', `MAC ${specMac} is already used by ${holder}`);
     macs.claim(key, specMac);
-    mac = specMac;
-  } else {
-    // Keep the MAC the guest already has (from status, or the domain if status was lost).
-    const kept = previous?.allocations.mac ?? observed?.owner?.mac;
-    if (!macs.get(key) && kept && !macs.holder(kept)) macs.claim(key, kept);
-    mac = macs.allocate(key, vm.metadata.uid);
+    return specMac;
   }
+  // Keep the MAC the guest already has (from status, or the domain if status was lost).
+  const kept = previous?.allocations.mac ?? observed?.owner?.mac;
+  if (!macs.get(key) && kept && !macs.holder(kept)) macs.claim(key, kept);
+  return macs.allocate(key, vm.metadata.uid);
+}
 
+/** Each disk's base image, resolved in the image directory. */
+export async function resolveDiskImages(disks: DiskImages, vm: VirtualMachine): Promise<string[]> {
   const diskImages: string[] = [];
   for (const disk of vm.spec.disks ?? []) {
     try {
@@ -77,14 +73,29 @@ export async function desiredDefinition(
       throw err;
     }
   }
+  return diskImages;
+}
+
+/** What the definition is built from: the spec and what the allocation steps chose. */
+export interface DefinitionInputs {
+  vm: VirtualMachine;
+  domainName: string;
+  mac: string;
+  diskImages: string[];
+  vlan?: number;
+  observed?: Observed;
+  previous?: VirtualMachineStatus;
+}
+
+/** The definition the VM asks for, with wimaxvm's metadata (and the specHash that tells a changed spec). */
+export function buildDefinition(deps: DefinitionDeps, inputs: DefinitionInputs): DomainDefinition {
+  const { vm, domainName, mac, diskImages, vlan, observed, previous } = inputs;
+  const { disks, nic: nic0, hypervisor } = deps;
   const uuid = observed?.snapshot.uuid ?? previous?.allocations.uuid ?? domainUuidFor(vm.metadata.uid);
-  const vlanChoice = await chooseVlan(deps.vlans, deps.vlanClaims, { key, uid: vm.metadata.uid }, vm.spec.network?.vlan, previous?.allocations.vlan ?? observed?.owner?.vlan);
-  // On a conflict the VM keeps the VLAN it holds, if any, until the one it asks for is free.
-  const vlan = 'vlan' in vlanChoice ? vlanChoice.vlan : deps.vlans.get(key);
   const nic: NicAttachment = nic0.type === 'bridge' ? { ...nic0, ...(vlan !== undefined ? { vlan } : {}), port: vmPortName(domainName) } : nic0;
   const shape = {
     type: hypervisor.domainType(),
-    memoryKiB: memKiB,
+    memoryKiB: memoryKiB(vm.spec.memory),
     vcpus: vm.spec.vcpus,
     diskPaths: diskImages.map((image, i) => disks.overlayPath(domainName, i, image)),
     mac,
@@ -97,5 +108,13 @@ export async function desiredDefinition(
     controller: deps.identity.self,
   };
   // Not part of specHash: where the console is logged is the connection's, not the spec's.
-  return { definition: { name: domainName, uuid, ...shape, owner, serialLog: logsSerialConsole(hypervisor.uri) }, diskImages, vlanChoice };
+  return { name: domainName, uuid, ...shape, owner, serialLog: logsSerialConsole(hypervisor.uri) };
+}
+
+/**
+ * A step that adds to the definition (a seed CD-ROM, memory maxima) folds what it added into
+ * the specHash, so that a change of it alone redefines the domain.
+ */
+export function extendSpecHash(definition: DomainDefinition, addition: unknown): void {
+  definition.owner.specHash = createHash('sha256').update(definition.owner.specHash).update(JSON.stringify(addition)).digest('hex').slice(0, 16);
 }

@@ -1,5 +1,5 @@
 // One planned action on the domain, with its event and log line: define, start, ACPI shutdown,
-// power-off, undefine (with the deletion gate's permit only). Overlays are made after the
+// power-off, pause, resume, managed save, undefine (with the deletion gate's permit only). Overlays are made after the
 // definition and before each start: a controller killed in between leaves a domain (which the
 // deletion gate can remove with its overlays), never overlays that no domain or status names.
 import type { ResourceKey } from '../../api/meta.js';
@@ -48,6 +48,21 @@ deps: ActionDeps, key: ResourceKey, action: Action, domainName: string, definiti
       await hypervisor.destroy(domainName);
       events.record(key, 'Normal', 'Stopped', `domain ${domainName} powered off`);
       logger.info(`destroyed ${domainName}`, { key });
+      return;
+    case 'suspend':
+      await hypervisor.suspend(domainName);
+      events.record(key, 'Normal', 'Paused', `domain ${domainName} paused`);
+      logger.info(`paused ${domainName}`, { key });
+      return;
+    case 'resume':
+      await hypervisor.resume(domainName);
+      events.record(key, 'Normal', 'Resumed', `domain ${domainName} resumed`);
+      logger.info(`resumed ${domainName}`, { key });
+      return;
+    case 'save':
+      await hypervisor.managedSave(domainName);
+      events.record(key, 'Normal', 'Saved', `domain ${domainName} saved to disk (managed save); declaring it Running restores it`);
+      logger.info(`saved ${domainName}`, { key });
       return;
     case 'undefine':
       await hypervisor.undefine(domainName, permit!);

@@ -1,4 +1,5 @@
 // Whose a domain is, from its wimaxvm metadata. Pure.
+import { parseResourceKey } from '../../api/meta.js';
 import type { OwnerMetadata } from './domain-xml.js';
 
 export interface Identity {
@@ -30,4 +31,17 @@ export function ownershipOf(owner: OwnerMetadata | undefined, namespace: string,
   if (controller === identity.self || identity.adoptFrom?.includes(controller)) return { kind: 'ours' };
   if (owner.controller === undefined && declared) return { kind: 'ours' };
   return { kind: 'elsewhere', controller };
+}
+
+/** Why the domain named after this resource is not this controller's to touch; undefined if it is. */
+export function notOurs(
+  owner: OwnerMetadata | undefined, key: string, domainName: string, identity: Identity, declared: boolean,
+): { reason: string; message: string } | undefined {
+  const { namespace, name } = parseResourceKey(key);
+  const ownership = ownershipOf(owner, namespace, name, identity, declared);
+  if (ownership.kind === 'ours') return undefined;
+  if (ownership.kind === 'elsewhere') {
+    return { reason: 'DomainOwnedElsewhere', message: `domain ${domainName} belongs to the wimaxvm controller ${ownership.controller}; this controller (${identity.self}) leaves it alone (see README: taking over from a controller that is gone)` };
+  }
+  return { reason: 'DomainNameTaken', message: `a libvirt domain named ${domainName} exists and does not belong to this resource; wimaxvm leaves it alone` };
 }

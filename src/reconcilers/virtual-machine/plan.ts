@@ -1,15 +1,20 @@
 // What to do to a domain, decided from desired and observed state alone. Pure: no I/O, no clock
 // (the caller passes `now`), so every branch is a row in a table test.
-import type { RunStrategy } from '../../api/virtual-machine.js';
+import type { PowerState, RunStrategy } from '../../api/virtual-machine.js';
 import type { DomainState } from '../../ports/hypervisor.js';
 import { diffFacts, type DomainFacts, type OwnerMetadata } from './domain-xml.js';
+import { powerStateActions } from './power-state.js';
 
 export type Action =
   | { type: 'define' }
   | { type: 'start' }
   | { type: 'shutdown' }
   | { type: 'destroy' }
-  | { type: 'undefine' };
+  | { type: 'undefine' }
+  | { type: 'suspend' }
+  | { type: 'resume' }
+  /** libvirt managed save: the guest's memory to disk, the domain off; the next start restores it. */
+  | { type: 'save' };
 
 /**
  * Why the controller asked the guest to shut down. 'withdrawn' is a halt the spec no longer asks
@@ -32,6 +37,8 @@ export interface ObservedDomain {
   persistent: DomainFacts;
   live?: DomainFacts;
   owner?: OwnerMetadata;
+  /** Shut off with a managed-save image (looked up only where it matters). */
+  saved?: boolean;
 }
 
 export interface DesiredDomain {
@@ -57,6 +64,10 @@ export interface PlanInput {
   startedOnce: boolean;
   /** The user asked for a restart (the wimaxvm.io/restartedAt annotation moved on). */
   restartRequested?: boolean;
+  /** The declared power state (spec.powerState, or a step's override); undefined: not declared. */
+  powerState?: PowerState;
+  /** Fields (diffFacts names) a later step applies to the running guest: their change needs no restart. */
+  appliedLive?: readonly string[];
   nowMs: number;
   shutdownTimeoutMs: number;
 }
@@ -158,8 +169,10 @@ function continueStopping(stopping: Stopping, input: PlanInput, actions: Action[
 }
 
 function beginStopping(intent: StopIntent, input: PlanInput, observed: ObservedDomain, actions: Action[], plan: Plan): void {
-  // A paused or crashed guest cannot react to ACPI: power it off.
-  if (observed.state === 'paused' || observed.state === 'crashed' || observed.state === 'pmsuspended') {
+  // A guest someone paused is resumed to shut down cleanly; one that libvirt paused (I/O error,
+  // a save under way) or that crashed cannot react to ACPI: power it off.
+  if (observed.state === 'paused' && observed.reason === 'user') actions.push({ type: 'resume' });
+  else if (observed.state === 'paused' || observed.state === 'crashed' || observed.state === 'pmsuspended') {
     actions.push({ type: 'destroy' });
     return;
   }
@@ -233,7 +246,14 @@ function planActions(input: PlanInput): Plan {
   }
   // The shutdown we waited for has happened (or there was none). A VLAN change is applied to the
   // running guest's switch port, never by a restart.
-  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts).filter((f) => f !== 'vlan') : [];
+  const liveDiff = active && observed?.live ? diffFacts(observed.live, desired.facts).filter((f) => f !== 'vlan' && !input.appliedLive?.includes(f)) : [];
+  const declared = powerStateActions({ runStrategy, want, state, saved: observed?.saved === true, ...(input.powerState ? { powerState: input.powerState } : {}), ...(observed?.reason ? { reason: observed.reason } : {}) });
+  if (declared) {
+    actions.push(...declared);
+    // A guest held paused is not restarted to apply a change (nor is one being saved): the change waits.
+    if (!declared.some((a) => a.type === 'save')) plan.restartRequired = liveDiff;
+    return plan;
+  }
 
   if (want === 'stop') {
     if (active) beginStopping('halt', input, observed!, actions, plan);

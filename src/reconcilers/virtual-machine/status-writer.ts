@@ -36,6 +36,7 @@ export function statusInputFor(
     ...(observed ? {
       domain: {
         name: observed.snapshot.name, uuid: observed.snapshot.uuid, state: observed.state, reason: observed.snapshot.reason,
+        ...(observed.saved ? { saved: true } : {}),
         ...(observed.snapshot.id !== undefined ? { id: observed.snapshot.id } : {}),
         ...(observed.vncPort !== undefined ? { vncPort: observed.vncPort } : {}),
       },

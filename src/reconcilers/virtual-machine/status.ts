@@ -1,11 +1,12 @@
 // The status a VirtualMachine reports, computed from what the reconcile saw and did. Pure.
 import { setKstatusConditions, type Progress } from '../../api/kstatus.js';
 import { removeCondition, setCondition, type Condition } from '../../api/meta.js';
-import type { PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
+import type { PowerState, PrintableStatus, RunStrategy, VirtualMachineStatus } from '../../api/virtual-machine.js';
 import type { SourceProblem } from '../../core/desired-store.js';
 import type { DomainState } from '../../ports/hypervisor.js';
 import type { SlicePath } from '../../ports/datapath.js';
 import { isActive, wantedPower, type Stopping } from './plan.js';
+import { holdsPowerState, powerStateActions } from './power-state.js';
 
 /** Consecutive failed starts before the status says CrashLoopBackOff, as KubeVirt does. */
 export const CRASH_LOOP_THRESHOLD = 3;
@@ -14,7 +15,8 @@ export interface StatusInput {
   generation: number;
   runStrategy: RunStrategy;
   previous?: VirtualMachineStatus;
-  domain?: { name: string; uuid: string; id?: number; state: DomainState; reason?: string; vncPort?: number };
+  /** saved: shut off with a managed-save image. */
+  domain?: { name: string; uuid: string; id?: number; state: DomainState; reason?: string; saved?: boolean; vncPort?: number };
   allocations: VirtualMachineStatus['allocations'];
   stopping?: Stopping;
   startedOnce: boolean;
@@ -33,6 +35,12 @@ export interface StatusInput {
   stopWait?: string;
   /** The running VM's switch port and what it carries. */
   port?: { name: string; slice?: SlicePath };
+  /** The power state declared for a guest the runStrategy wants running (Running when absent). */
+  powerState?: PowerState;
+  /** Conditions the steps that ran set; the ones they own and did not set are removed. */
+  stepConditions?: { set: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>[]; owned: string[] };
+  /** A step's claim on the printableStatus (a lease that expired): Ready is False with its reason. */
+  claim?: { printableStatus: PrintableStatus; reason: string; message: string };
   now: string;
 }
 
@@ -40,6 +48,7 @@ function printable(input: StatusInput): PrintableStatus {
   const state = input.domain?.state;
   if (input.stopping?.intent === 'delete') return 'Terminating';
   if (input.error?.terminal) return 'Failed';
+  if (input.claim) return input.claim.printableStatus;
   if (input.pending) return 'Pending';
   if (input.startFailures >= CRASH_LOOP_THRESHOLD && wantedPower(input.runStrategy, state, input.startedOnce, input.stopping, input.domain?.reason) === 'run') return 'CrashLoopBackOff';
   if (!state) return 'Provisioning';
@@ -52,8 +61,17 @@ function printable(input: StatusInput): PrintableStatus {
     case 'crashed': return 'Failed';
     case 'nostate': return 'Unknown';
     case 'shutoff':
-      return wantedPower(input.runStrategy, state, input.startedOnce, input.stopping, input.domain?.reason) === 'run' ? 'Starting' : 'Stopped';
+      return shutOff(input);
   }
+}
+
+/** Off: on its way up (the runStrategy or the declared power state starts it), saved, or stopped. */
+function shutOff(input: StatusInput): PrintableStatus {
+  const want = wantedPower(input.runStrategy, 'shutoff', input.startedOnce, input.stopping, input.domain?.reason);
+  const saved = input.domain?.saved === true;
+  const declared = powerStateActions({ runStrategy: input.runStrategy, want, state: 'shutoff', saved, ...(input.powerState ? { powerState: input.powerState } : {}) });
+  if (declared ? declared.some((a) => a.type === 'start') : want === 'run') return 'Starting';
+  return saved ? 'Saved' : 'Stopped';
 }
 
 function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition, 'lastTransitionTime'> {
@@ -62,14 +80,18 @@ function readiness(input: StatusInput, status: PrintableStatus): Omit<Condition,
   if (input.error) return { ...base, status: 'False', reason: input.error.reason, message: input.error.message };
   // Not the slice its spec asks for (or none at all): not ready, whatever the guest's state.
   if (input.vlanProblem) return { ...base, status: 'False', reason: input.vlanProblem.reason, message: input.vlanProblem.message };
+  if (input.claim) return { ...base, status: 'False', reason: input.claim.reason, message: input.claim.message };
   const state = input.domain?.state;
-  const converged =
-    (status === 'Running' && want !== 'stop') ||
+  const honoured = want !== 'stop' && input.runStrategy !== 'Manual' && input.powerState !== undefined && input.powerState !== 'Running';
+  const held = honoured && holdsPowerState(input.powerState, state, input.domain?.saved === true);
+  const converged = held || (!honoured && (status === 'Running' && want !== 'stop')) ||
     (status === 'Stopped' && want !== 'run') ||
     (state !== undefined && !isActive(state) && want === 'keep');
   if (input.stopWait && (status === 'Stopping' || status === 'Terminating')) return { ...base, status: 'False', reason: status, message: input.stopWait };
   const wanted = want === 'run' ? 'wants it running' : want === 'stop' ? 'wants it stopped' : 'leaves starting and stopping it to you';
-  const message = converged
+  const message = held
+    ? `the guest is ${status.toLowerCase()}, as powerState ${input.powerState} asks`
+    : converged
     ? `the guest is ${status.toLowerCase()}, as runStrategy ${input.runStrategy} asks`
     : `the guest is ${status.toLowerCase()}; runStrategy ${input.runStrategy} ${wanted}`;
   return { ...base, status: converged ? 'True' : 'False', reason: status, message };
@@ -115,6 +137,8 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
     ? setCondition(conditions, { type: 'SourceValid', status: 'False', reason: input.sourceProblem.reason, message: input.sourceProblem.message, observedGeneration: input.generation }, input.now)
     : removeCondition(conditions, 'SourceValid');
 
+  conditions = applyStepConditions(conditions, input);
+
   const status: VirtualMachineStatus = {
     printableStatus,
     observedGeneration: input.generation,
@@ -137,4 +161,12 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
   if (input.restarts > 0) status.restarts = input.restarts;
   if (input.restartedAt) status.restartedAt = input.restartedAt;
   return status;
+}
+
+function applyStepConditions(conditions: Condition[], input: StatusInput): Condition[] {
+  const steps = input.stepConditions;
+  if (!steps) return conditions;
+  for (const type of steps.owned) if (!steps.set.some((c) => c.type === type)) conditions = removeCondition(conditions, type);
+  for (const c of steps.set) conditions = setCondition(conditions, { ...c, observedGeneration: input.generation }, input.now);
+  return conditions;
 }
