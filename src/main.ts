@@ -117,11 +117,16 @@ export async function startController(config: Config, logger: Logger, signal?: A
   const macs = new MacAllocator();
   const vlans = new VlanAllocator(config.vlanRange);
 
+  // The declared Hypervisors' status and the VMs' placement (many hosts, issue 11); file mode
+  // only for now (Kubernetes mode's source does not list Hypervisors yet).
+  const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect }) : undefined;
+
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
     store, gate, identity, hypervisor: timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
+    ...(hosts ? { placement: hosts.view } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
@@ -146,6 +151,12 @@ export async function startController(config: Config, logger: Logger, signal?: A
     sourceBlocked: gate.blocked() !== undefined,
   }));
   routeChanges(store, clientIndex, controller, clients);
+  // A Hypervisor's figures or readiness changed: the VMs still waiting for a place look again.
+  hosts?.onStatusChange(() => {
+    for (const object of statuses.list(VM_KIND)) {
+      if ((object.status as { printableStatus?: string } | undefined)?.printableStatus === 'Pending') controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    }
+  });
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
   // one whose reconcile is still in flight is queued again too, never missed.
@@ -176,9 +187,6 @@ export async function startController(config: Config, logger: Logger, signal?: A
     switchDown: () => switchWatch?.unreachableBecause,
   }) : undefined;
 
-  // The declared Hypervisors' status (many hosts, issue 11); file mode only for now (Kubernetes
-  // mode's source does not list Hypervisors yet).
-  const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger }) : undefined;
 
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;

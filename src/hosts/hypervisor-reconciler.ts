@@ -19,6 +19,8 @@ export interface HypervisorReconcilerOptions<C extends HostConnection> {
   logger: Logger;
   /** How often a host's figures are read again (free memory, domains made by hand). */
   refreshMs?: number;
+  /** Told after a Hypervisor's status changed (VMs waiting for a place look again). */
+  onStatusChange?: (name: string) => void;
   now?: () => string;
 }
 
@@ -61,6 +63,7 @@ export class HypervisorReconciler<C extends HostConnection = HostConnection> imp
         (ready?.status === 'True' ? logger.info : logger.warn).call(logger, `hypervisor ${name}: ${ready?.message}`, { uri: hv.spec.uri });
       }
       await statuses.write(key, { ...hv, status });
+      this.opts.onStatusChange?.(name);
     }
     return { requeueAfterMs: this.refreshMs };
   }

@@ -25,6 +25,8 @@ describe('Hypervisor declarations in the watched directory', () => {
         'local.yaml': hypervisorYaml('local', 'test:///default', ['  overcommit: { memory: 1.5 }']),
         'gone.yaml': hypervisorYaml('gone', `qemu+unix:///session?socket=/tmp/wimaxvm-no-daemon-${run}.sock`, ['  unschedulable: true']),
         [`${vm}.yaml`]: vmYaml({ name: vm, memory: '512Mi', vcpus: 2 }),
+        [`${vm}-sel.yaml`]: vmYaml({ name: `${vm}-sel`, extra: '  nodeSelector: { rack: r9 }' }),
+        [`${vm}-there.yaml`]: vmYaml({ name: `${vm}-there`, extra: '  nodeName: gone' }),
       },
     });
     await h.start();
@@ -62,6 +64,29 @@ describe('Hypervisor declarations in the watched directory', () => {
       expect(lines[2]!.slice(0, 8)).toEqual(['local', 'True', 'test:///default', s.allocatable!.memory, s.capacity!.memory, String(s.allocatable!.vcpus), String(s.capacity!.vcpus), '1']);
     }
     expect((await cli('get', 'hv', 'local', '-o', 'name', '--dir', h.dir, '--state-dir', h.stateDir)).out).toBe('hypervisor/local\n');
+  });
+
+  it('placement: the scheduler puts a VM on the declared host this controller drives (status.nodeName)', async () => {
+    expect(h.status(vm)?.nodeName).toBe('local');
+    expect(h.status(vm)?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'True', message: 'the scheduler placed it on local' });
+    expect(h.statusFromDisk(vm)?.nodeName).toBe('local');
+  });
+
+  it("placement: a VM no Hypervisor takes is Pending with kube-scheduler's reasons, and nothing is defined", async () => {
+    const s = await h.waitForStatus(`${vm}-sel`, 'Pending');
+    expect(s.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({
+      status: 'False', reason: 'Unschedulable',
+      message: "0/2 hypervisors are available: 1 hypervisor(s) didn't match VM's node selector, 1 hypervisor(s) were not ready.",
+    });
+    expect(s.nodeName).toBeUndefined();
+    expect(await h.domain(`${vm}-sel`)).toBeUndefined();
+  });
+
+  it('placement: a VM whose spec.nodeName is a host this controller does not drive waits there (Pending), never defined here', async () => {
+    const s = await h.waitForStatus(`${vm}-there`, 'Pending');
+    expect(s.nodeName).toBe('gone');
+    expect(s.conditions.find((c) => c.type === 'Scheduled')?.message).toMatch(/^spec\.nodeName places it on gone, a hypervisor this controller does not drive \(it drives local\); waiting$/);
+    expect(await h.domain(`${vm}-there`)).toBeUndefined();
   });
 
   it('a removed declaration takes its status along; the VM is not touched', async () => {
