@@ -37,6 +37,9 @@ import type { TrafficFeed } from './traffic/traffic-feed.js';
 import { keepTrafficStatus } from './traffic/traffic-status.js';
 import { makeTraffic } from './traffic/traffic-wiring.js';
 import { makeHostsPart } from './hosts/hosts-part.js';
+import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
+import { markHostVms, withAssignments } from './hosts/host-vms.js';
+import { hypervisorKey } from './api/hypervisor.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -120,13 +123,23 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // The declared Hypervisors' status and the VMs' placement (many hosts, issue 11); file mode
   // only for now (Kubernetes mode's source does not list Hypervisors yet).
   const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect }) : undefined;
+  // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
+  const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses);
+  const placement = hosts && placedHypervisor && {
+    ...hosts.view,
+    // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
+    // parallel reconciles never both take the last room (the step decides and assigns synchronously).
+    placed: () => withAssignments(hosts.view.placed(), placedHypervisor.assignments(), store),
+    drives: (host: string) => store.has(hypervisorKey(host)),
+    assign: (domainName: string, host: string) => placedHypervisor.assign(domainName, host),
+  };
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
-    store, gate, identity, hypervisor: timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
+    store, gate, identity, hypervisor: placedHypervisor ?? timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
-    ...(hosts ? { placement: hosts.view } : {}),
+    ...(placement ? { placement } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
@@ -151,12 +164,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
     sourceBlocked: gate.blocked() !== undefined,
   }));
   routeChanges(store, clientIndex, controller, clients);
-  // A Hypervisor's figures or readiness changed: the VMs still waiting for a place look again.
-  hosts?.onStatusChange(() => {
-    for (const object of statuses.list(VM_KIND)) {
-      if ((object.status as { printableStatus?: string } | undefined)?.printableStatus === 'Pending') controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
-    }
-  });
+  // A Hypervisor's figures or readiness changed: the VMs still waiting for a place, and those on
+  // it, look again; on a host that stopped answering they are Unknown meanwhile.
+  hosts?.onStatusChange((host) => void markHostVms(host, hosts, statuses, (key) => controller.enqueue(key), logger));
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
   // one whose reconcile is still in flight is queued again too, never missed.

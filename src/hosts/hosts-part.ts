@@ -12,7 +12,7 @@ import type { StatusStore } from '../ports/status-store.js';
 import { HostConnections } from './host-connections.js';
 import { HypervisorReconciler } from './hypervisor-reconciler.js';
 import type { Hypervisor } from '../api/hypervisor.js';
-import { VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
+import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
 import type { PlacementView } from '../reconcilers/virtual-machine/steps/placement.js';
 import { demandOf, type PlacedVm } from './placement.js';
 
@@ -77,7 +77,7 @@ function placementView(store: DesiredStore, statuses: StatusStore, connect: stri
         if (!nodeName) continue;
         const key = `${VM_KIND}/${object.metadata.namespace}/${object.metadata.name}`;
         const spec = store.get<VirtualMachine>(key)?.spec;
-        if (spec) out.push({ key, nodeName, ...demandOf(spec) });
+        if (spec) out.push({ key, domainName: domainNameFor(object.metadata.namespace, object.metadata.name), nodeName, ...demandOf(spec) });
       }
       return out;
     },

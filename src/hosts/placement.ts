@@ -6,11 +6,13 @@
 import type { Hypervisor } from '../api/hypervisor.js';
 import { parseMemory } from '../api/quantity.js';
 import type { VirtualMachineSpec } from '../api/virtual-machine.js';
-import { hostViewOf } from './hypervisor-status.js';
+import { hostViewOf, isReady, usedFromStatus } from './hypervisor-status.js';
 import { schedule } from './scheduler.js';
 
 export interface PlacedVm {
   key: string;
+  /** Its libvirt domain's name (a Hypervisor's status.vms lists those it saw). */
+  domainName: string;
   nodeName: string;
   memoryBytes: number;
   vcpus: number;
@@ -20,8 +22,10 @@ export interface PlacementInput {
   vmKey: string;
   spec: VirtualMachineSpec;
   previousNodeName?: string | undefined;
-  /** The VM's domain exists on this controller's own libvirt connection. */
+  /** The VM's domain exists (where it is placed: its previous nodeName, else the own connection). */
   definedLocally: boolean;
+  /** Hosts besides localHost that this controller drives (src/hosts/placed-hypervisor.ts). */
+  drives?: (host: string) => boolean;
   hypervisors: readonly Hypervisor[];
   /** The declared Hypervisor this controller's own connection (--connect) reaches, if any. */
   localHost?: string | undefined;
@@ -40,24 +44,35 @@ export type PlacementDecision =
 export function decidePlacement(input: PlacementInput): PlacementDecision {
   const { spec, hypervisors, localHost } = input;
   if (hypervisors.length === 0) return { kind: 'unmanaged' };
-  const at = (nodeName: string, why: string): PlacementDecision => nodeName === localHost
+  const driven = (host: string): boolean => host === localHost || input.drives?.(host) === true;
+  const ready = (host: string): boolean => hypervisors.some((hv) => hv.metadata.name === host && isReady(hv));
+  const at = (nodeName: string, why: string): PlacementDecision => driven(nodeName) && (nodeName === localHost || ready(nodeName))
     ? { kind: 'here', nodeName, message: `${why} on ${nodeName}` }
+    : driven(nodeName)
+    ? { kind: 'elsewhere', nodeName, message: `${why} on ${nodeName}, which is not Ready; waiting` }
     : { kind: 'elsewhere', nodeName, message: `${why} on ${nodeName}, a hypervisor this controller does not drive (${localHost ? `it drives ${localHost}` : 'its --connect URI is no declared Hypervisor'}); waiting` };
   // A guest that runs here stays here, whatever else is said: moving it is a migration.
-  if (input.definedLocally && localHost) {
-    return spec.nodeName && spec.nodeName !== localHost
-      ? { kind: 'here', nodeName: localHost, message: `runs on ${localHost}; spec.nodeName names ${spec.nodeName}, and migrating it there is not built yet` }
-      : { kind: 'here', nodeName: localHost, message: `runs on ${localHost}` };
+  const definedAt = input.definedLocally ? input.previousNodeName ?? localHost : undefined;
+  if (definedAt) {
+    return spec.nodeName && spec.nodeName !== definedAt
+      ? { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}; spec.nodeName names ${spec.nodeName}, and migrating it there is not built yet` }
+      : { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}` };
   }
   if (spec.nodeName) return at(spec.nodeName, 'spec.nodeName places it');
   if (input.previousNodeName) return at(input.previousNodeName, 'placed');
-  const used = new Map<string, { memoryBytes: number; vcpus: number; vms: number }>();
-  for (const vm of input.placed) {
-    if (vm.key === input.vmKey) continue;
-    const u = used.get(vm.nodeName) ?? { memoryBytes: 0, vcpus: 0, vms: 0 };
-    used.set(vm.nodeName, { memoryBytes: u.memoryBytes + vm.memoryBytes, vcpus: u.vcpus + vm.vcpus, vms: u.vms + 1 });
-  }
-  const hosts = hypervisors.map((hv) => hostViewOf(hv, used.get(hv.metadata.name) ?? { memoryBytes: 0, vcpus: 0, vms: 0 }));
+  // What the host's status counted (every wimaxvm domain there), plus the VMs placed on it that
+  // its status does not list yet (kube-scheduler's assumed pods).
+  const hosts = hypervisors.map((hv) => {
+    const used = usedFromStatus(hv);
+    const seen = new Set(hv.status?.vms ?? []);
+    for (const vm of input.placed) {
+      if (vm.key === input.vmKey || vm.nodeName !== hv.metadata.name || seen.has(vm.domainName)) continue;
+      used.memoryBytes += vm.memoryBytes;
+      used.vcpus += vm.vcpus;
+      used.vms += 1;
+    }
+    return hostViewOf(hv, used);
+  });
   const placement = schedule({ memoryBytes: parseMemory(spec.memory), vcpus: spec.vcpus, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) }, hosts);
   if (placement.host === undefined) return { kind: 'unschedulable', message: placement.message, reasons: placement.reasons };
   return at(placement.host, 'the scheduler placed it');

@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { hostViewOf, usedFromStatus } from '../../src/hosts/hypervisor-status.js';
 import { scheduleAll } from '../../src/hosts/scheduler.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
-import { eventually, Harness } from '../helpers/harness.js';
+import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
 import { ensureRealGuestDisk, GUEST_SAYS, REAL_GUEST_MEMORY, SerialLog } from '../helpers/real-guest/index.js';
 
@@ -177,6 +177,41 @@ describe.runIf(enabled)('two real hypervisors: status, placement by capacity, li
     await eventually(() => ready(hvB)?.status === 'True', 'hv-b Ready again', 60_000);
     for (const name of onB) expect(b.runningIds().has(name), name).toBe(true); // its guests ran on meanwhile
   }, 120_000);
+
+  it('the controller places declared VMs over both daemons: status.nodeName, each domain on exactly that daemon, the rest Pending; a killed daemon leaves its VMs Unknown, never recreated; removal reaches the host', async () => {
+    const freeA = status(hvA)!.allocatable!.vcpus;
+    const freeB = status(hvB)!.allocatable!.vcpus;
+    expect(freeA).toBeGreaterThan(0);
+    expect(freeB).toBeGreaterThan(0);
+    const vms = Array.from({ length: freeA + freeB + 1 }, (_, i) => `eng-${run}-${i}`);
+    for (const name of vms) h.write(`${name}.yaml`, vmYaml({ name, memory: '64Mi' }));
+    const settled = () => vms.every((n) => ['Running', 'Pending'].includes(h.status(n)?.printableStatus ?? ''));
+    await eventually(settled, 'every VM Running or Pending', 120_000);
+    const on = (host: string) => vms.filter((n) => h.status(n)?.printableStatus === 'Running' && h.status(n)?.nodeName === host).sort();
+    const pending = vms.filter((n) => h.status(n)?.printableStatus === 'Pending');
+    expect([on(hvA).length, on(hvB).length, pending.length]).toEqual([freeA, freeB, 1]);
+    expect(h.status(pending[0]!)?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: '0/2 hypervisors are available: 2 Insufficient vcpus.' });
+    for (const n of on(hvA)) expect([a.runningIds().has(n), names(b).includes(n)], n).toEqual([true, false]);
+    for (const n of on(hvB)) expect([b.runningIds().has(n), names(a).includes(n)], n).toEqual([true, false]);
+    expect(names(a).concat(names(b)).filter((n) => n === pending[0])).toEqual([]);
+
+    const namesOfA = names(a);
+    await b.kill();
+    for (const n of on(hvB)) {
+      const s = await eventually(() => (h.status(n)?.printableStatus === 'Unknown' ? h.status(n) : undefined), `${n} Unknown`, 30_000);
+      expect(s.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'Unknown', reason: 'HypervisorNotReady' });
+      expect(s.nodeName).toBe(hvB);
+    }
+    h.running!.resync(); // every VM looked at again while hv-b is down: none of them moves
+    await new Promise((r) => setTimeout(r, 1000)).then(() => h.running!.idle());
+    expect(names(a)).toEqual(namesOfA);
+    expect(h.status(pending[0]!)?.printableStatus).toBe('Pending');
+    await b.start();
+    for (const n of on(hvB)) await h.waitForStatus(n, 'Running', 60_000);
+
+    for (const name of vms) h.remove(`${name}.yaml`);
+    await eventually(() => vms.every((n) => !names(a).includes(n) && !names(b).includes(n)), 'the removed VMs gone from both daemons', 120_000);
+  }, 400_000);
 });
 
 function stringify(v: unknown): string {

@@ -23,9 +23,9 @@ const input = (over: Partial<PlacementInput>): PlacementInput => ({ vmKey: 'Virt
 describe('decidePlacement', () => {
   it.each<[string, Partial<PlacementInput>, string, string?]>([
     ['no Hypervisors declared: nothing decided', { hypervisors: [] }, 'unmanaged'],
-    ['the scheduler: the emptier host (a holds a VM)', { placed: [{ key: 'x', nodeName: 'a', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'elsewhere', 'b'],
-    ['the scheduler: the local host when it is the best', { placed: [{ key: 'x', nodeName: 'b', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'here', 'a'],
-    ['its own earlier placement is not counted against it', { placed: [{ key: 'VirtualMachine/default/v', nodeName: 'a', memoryBytes: 7 * Gi, vcpus: 1 }], spec: spec({ memory: '2Gi' }) }, 'here', 'a'],
+    ['the scheduler: the emptier host (a holds a VM)', { placed: [{ key: 'x', domainName: 'x', nodeName: 'a', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'elsewhere', 'b'],
+    ['the scheduler: the local host when it is the best', { placed: [{ key: 'x', domainName: 'x', nodeName: 'b', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'here', 'a'],
+    ['its own earlier placement is not counted against it', { placed: [{ key: 'VirtualMachine/default/v', domainName: 'v', nodeName: 'a', memoryBytes: 7 * Gi, vcpus: 1 }], spec: spec({ memory: '2Gi' }) }, 'here', 'a'],
     ['sticky: where it was placed before', { previousNodeName: 'b' }, 'elsewhere', 'b'],
     ['spec.nodeName wins over an earlier placement', { previousNodeName: 'b', spec: spec({ nodeName: 'a' }) }, 'here', 'a'],
     ['a guest already defined here stays here, whatever spec.nodeName says', { definedLocally: true, spec: spec({ nodeName: 'b' }) }, 'here', 'a'],

@@ -12,6 +12,9 @@ export interface PlacementView {
   /** The Hypervisor whose URI is this controller's own connection, if one is declared. */
   localHost(): string | undefined;
   placed(): PlacedVm[];
+  /** Whether this controller drives the host (besides its own connection), and routes a domain there. */
+  drives?(host: string): boolean;
+  assign?(domainName: string, host: string): void;
 }
 
 declare module './deps.js' {
@@ -35,6 +38,7 @@ export const placementStep: VmStep = {
     const decision = decidePlacement({
       vmKey: ctx.key, spec: ctx.vm.spec, previousNodeName: ctx.previous?.nodeName, definedLocally: ctx.observed !== undefined,
       hypervisors: view.hypervisors(), localHost: view.localHost(), placed: view.placed(),
+      ...(view.drives ? { drives: (host: string) => view.drives!(host) } : {}),
     });
     switch (decision.kind) {
       case 'unmanaged':
@@ -50,6 +54,7 @@ export const placementStep: VmStep = {
         ctx.status.pending = true;
         return { stop: true, requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
       case 'here':
+        view.assign?.(ctx.domainName, decision.nodeName);
         ctx.status.nodeName = decision.nodeName;
         ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: decision.message });
         return;
