@@ -39,7 +39,8 @@ import { makeTraffic } from './traffic/traffic-wiring.js';
 import { makeHostsPart } from './hosts/hosts-part.js';
 import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
 import { markHostVms, withAssignments } from './hosts/host-vms.js';
-import { hypervisorKey } from './api/hypervisor.js';
+import { hypervisorKey, type Hypervisor as HypervisorObject } from './api/hypervisor.js';
+import { Migrations } from './hosts/migrations.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -124,7 +125,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // only for now (Kubernetes mode's source does not list Hypervisors yet).
   const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect }) : undefined;
   // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
-  const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses);
+  // The own connection migrates through the adapter itself (the timed port has no migrate).
+  const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor);
+  const migrations = new Migrations();
   const placement = hosts && placedHypervisor && {
     ...hosts.view,
     // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
@@ -132,6 +135,11 @@ export async function startController(config: Config, logger: Logger, signal?: A
     placed: () => withAssignments(hosts.view.placed(), placedHypervisor.assignments(), store),
     drives: (host: string) => store.has(hypervisorKey(host)),
     assign: (domainName: string, host: string) => placedHypervisor.assign(domainName, host),
+    hostOf: (domainName: string) => placedHypervisor.hostOf(domainName),
+    migrate: (domainName: string, from: string, to: string) => migrations.start(domainName, from, to,
+      () => placedHypervisor.migrate(domainName, from, store.get<HypervisorObject>(hypervisorKey(to))?.spec.uri ?? ''),
+      (ok) => { if (ok) placedHypervisor.assign(domainName, to); }),
+    clearMigration: (domainName: string) => migrations.clear(domainName),
   };
 
   // Declared before use in the reconcilers' callbacks; assigned just below.

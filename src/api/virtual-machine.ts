@@ -11,7 +11,9 @@ export type PrintableStatus =
   | 'Stopped' | 'Pending' | 'Provisioning' | 'Starting' | 'Running' | 'Paused' | 'Stopping'
   | 'Terminating' | 'CrashLoopBackOff' | 'Failed' | 'Unknown'
   /** Shut off with its memory saved to disk (libvirt managed save): declaring it Running restores it. */
-  | 'Saved';
+  | 'Saved'
+  /** Being moved to another hypervisor (spec.nodeName changed): live migration in progress. */
+  | 'Migrating';
 
 export const POWER_STATES = ['Running', 'Paused', 'Saved'] as const;
 /** How a guest the runStrategy wants running should be: running, paused (suspended), or saved to disk (managed save). */

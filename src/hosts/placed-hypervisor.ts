@@ -12,6 +12,7 @@ import {
   type Hypervisor, type HypervisorEvent, type Impact, type InterfaceStatistics, type NetworkInfo, type NodeFigures,
 } from '../ports/hypervisor.js';
 import type { StatusStore } from '../ports/status-store.js';
+import type { DomainMigration, MigrationOptions } from '../ports/migration.js';
 import type { HostConnections } from './host-connections.js';
 
 export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unreachableBecause: string | undefined }> implements Hypervisor {
@@ -24,6 +25,8 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
     private readonly localHost: () => string | undefined,
     private readonly hosts: HostConnections<C & import('./host-connections.js').HostConnection>,
     private readonly statuses: StatusStore,
+    /** How the own connection migrates (the adapter behind `local`). */
+    private readonly localMigration?: DomainMigration,
   ) {
     this.uri = local.uri;
   }
@@ -57,6 +60,13 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
   private others(): C[] {
     const local = this.localHost();
     return this.hosts.names().filter((n) => n !== local).map((n) => this.hosts.get(n)!).filter((c) => c.connected);
+  }
+
+  /** Live-migrates the domain from host `from` to `destUri` (the port's DomainMigration on the source's connection). */
+  async migrate(domainName: string, from: string, destUri: string, opts?: MigrationOptions): Promise<void> {
+    const source = (from === this.localHost() ? this.localMigration : this.hosts.get(from)) as Partial<DomainMigration> | undefined;
+    if (!source?.migrate) throw new Error(`hypervisor ${from} cannot migrate guests`);
+    await source.migrate(domainName, destUri, opts);
   }
 
   domainType(): 'kvm' | 'qemu' | 'test' { return this.local.domainType(); }

@@ -26,6 +26,8 @@ export interface PlacementInput {
   definedLocally: boolean;
   /** Hosts besides localHost that this controller drives (src/hosts/placed-hypervisor.ts). */
   drives?: (host: string) => boolean;
+  /** Where the domain's calls go now (a finished migration's destination before status says it); previousNodeName when absent. */
+  currentHost?: string | undefined;
   hypervisors: readonly Hypervisor[];
   /** The declared Hypervisor this controller's own connection (--connect) reaches, if any. */
   localHost?: string | undefined;
@@ -39,7 +41,9 @@ export type PlacementDecision =
   | { kind: 'here'; nodeName: string; message: string }
   /** Placed on a host this controller does not drive (acting on other hosts is not built yet). */
   | { kind: 'elsewhere'; nodeName: string; message: string }
-  | { kind: 'unschedulable'; message: string; reasons: Record<string, string[]> };
+  | { kind: 'unschedulable'; message: string; reasons: Record<string, string[]> }
+  /** Defined on `from`, spec.nodeName names `to`, a Ready host this controller drives: move it. */
+  | { kind: 'migrate'; from: string; to: string };
 
 export function decidePlacement(input: PlacementInput): PlacementDecision {
   const { spec, hypervisors, localHost } = input;
@@ -52,11 +56,11 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     ? { kind: 'elsewhere', nodeName, message: `${why} on ${nodeName}, which is not Ready; waiting` }
     : { kind: 'elsewhere', nodeName, message: `${why} on ${nodeName}, a hypervisor this controller does not drive (${localHost ? `it drives ${localHost}` : 'its --connect URI is no declared Hypervisor'}); waiting` };
   // A guest that runs here stays here, whatever else is said: moving it is a migration.
-  const definedAt = input.definedLocally ? input.previousNodeName ?? localHost : undefined;
+  const definedAt = input.definedLocally ? input.currentHost ?? input.previousNodeName ?? localHost : undefined;
   if (definedAt) {
-    return spec.nodeName && spec.nodeName !== definedAt
-      ? { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}; spec.nodeName names ${spec.nodeName}, and migrating it there is not built yet` }
-      : { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}` };
+    if (!spec.nodeName || spec.nodeName === definedAt) return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}` };
+    if (driven(spec.nodeName) && ready(spec.nodeName)) return { kind: 'migrate', from: definedAt, to: spec.nodeName };
+    return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}; spec.nodeName names ${spec.nodeName}, which is not a Ready hypervisor this controller drives: it stays` };
   }
   if (spec.nodeName) return at(spec.nodeName, 'spec.nodeName places it');
   if (input.previousNodeName) return at(input.previousNodeName, 'placed');

@@ -209,6 +209,22 @@ describe.runIf(enabled)('two real hypervisors: status, placement by capacity, li
     await b.start();
     for (const n of on(hvB)) await h.waitForStatus(n, 'Running', 60_000);
 
+    // spec.nodeName changed on a running VM: live migration to hv-b, Migrating meanwhile, exactly one domain after.
+    const moving = on(hvA)[0]!;
+    const seen: string[] = [];
+    const statuses = h.running!.statuses;
+    const write = statuses.write.bind(statuses);
+    statuses.write = async (key, object) => {
+      if (key === `VirtualMachine/default/${moving}`) seen.push((object.status as { printableStatus: string }).printableStatus);
+      return write(key, object);
+    };
+    h.write(`${moving}.yaml`, vmYaml({ name: moving, memory: '64Mi', extra: `  nodeName: ${hvB}` }));
+    await eventually(() => h.status(moving)?.nodeName === hvB && h.status(moving)?.printableStatus === 'Running', `${moving} Running on hv-b`, 120_000)
+      .catch((err) => { throw new Error(`${err}; status ${JSON.stringify(h.status(moving))}`); });
+    statuses.write = write;
+    expect(seen).toContain('Migrating');
+    expect([b.runningIds().has(moving), names(a).includes(moving)]).toEqual([true, false]);
+
     for (const name of vms) h.remove(`${name}.yaml`);
     await eventually(() => vms.every((n) => !names(a).includes(n) && !names(b).includes(n)), 'the removed VMs gone from both daemons', 120_000);
   }, 400_000);

@@ -37,6 +37,14 @@ describe('decidePlacement', () => {
     if (nodeName) expect((d as { nodeName: string }).nodeName).toBe(nodeName);
   });
 
+  it('a running guest whose spec.nodeName names another Ready, driven host: migrate; to a host not Ready or not driven: it stays', () => {
+    expect(decidePlacement(input({ definedLocally: true, currentHost: 'a', spec: spec({ nodeName: 'b' }), drives: () => true }))).toEqual({ kind: 'migrate', from: 'a', to: 'b' });
+    expect(decidePlacement(input({ definedLocally: true, currentHost: 'b', previousNodeName: 'a', spec: spec({ nodeName: 'b' }), drives: () => true }))).toMatchObject({ kind: 'here', nodeName: 'b' });
+    expect(decidePlacement(input({ definedLocally: true, spec: spec({ nodeName: 'b' }), hypervisors: [hv('a'), hv('b', { ready: false })], drives: () => true })))
+      .toEqual({ kind: 'here', nodeName: 'a', message: 'runs on a; spec.nodeName names b, which is not a Ready hypervisor this controller drives: it stays' });
+    expect(decidePlacement(input({ definedLocally: true, spec: spec({ nodeName: 'b' }) })).kind).toBe('here');
+  });
+
   it("nothing fits: kube-scheduler's summary and the reason of each host", () => {
     const d = decidePlacement(input({ spec: spec({ memory: '6Gi' }), hypervisors: [hv('a', { memGi: 4 }), hv('b', { ready: false }), hv('c', { cordoned: true })] }));
     expect(d).toEqual({
