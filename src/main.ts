@@ -126,7 +126,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect }) : undefined;
   // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
   // The own connection migrates through the adapter itself (the timed port has no migrate).
-  const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor);
+  const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
   const migrations = new Migrations();
   const placement = hosts && placedHypervisor && {
     ...hosts.view,

@@ -27,6 +27,8 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
     private readonly statuses: StatusStore,
     /** How the own connection migrates (the adapter behind `local`). */
     private readonly localMigration?: DomainMigration,
+    /** Whether a host is a declared Hypervisor: a nodeName that is not (a DaemonSet-style spec.nodeName) stays on the own connection. */
+    private readonly declared: (host: string) => boolean = () => true,
   ) {
     this.uri = local.uri;
   }
@@ -51,7 +53,7 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
 
   private on(domainName: string): Hypervisor {
     const host = this.hostOf(domainName);
-    if (!host || host === this.localHost()) return this.local;
+    if (!host || host === this.localHost() || !this.declared(host)) return this.local;
     const conn = this.hosts.get(host);
     if (!conn?.connected) throw new HypervisorUnavailableError(`hypervisor ${host} is not connected${conn?.unreachableBecause ? ` (${conn.unreachableBecause})` : ''}`);
     return conn;
@@ -70,8 +72,8 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
   }
 
   domainType(): 'kvm' | 'qemu' | 'test' { return this.local.domainType(); }
-  getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined> { return this.on(name).getDomain(name, fresh); }
-  domainState(name: string): Promise<DomainStateInfo | undefined> { return this.on(name).domainState(name); }
+  async getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined> { return this.on(name).getDomain(name, fresh); }
+  async domainState(name: string): Promise<DomainStateInfo | undefined> { return this.on(name).domainState(name); }
 
   /** Every host's domains (names are testbed-wide); hosts that do not answer are left out. */
   async listDomains(): Promise<DomainSnapshot[]> {
@@ -92,28 +94,28 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
 
   eventsDelivered(): boolean { return this.local.eventsDelivered(); }
 
-  define(xml: string): Promise<void> {
+  async define(xml: string): Promise<void> {
     const name = /<name>([^<]+)<\/name>/.exec(xml)?.[1];
     return (name ? this.on(name) : this.local).define(xml);
   }
 
-  start(name: string): Promise<void> { return this.on(name).start(name); }
-  shutdown(name: string): Promise<void> { return this.on(name).shutdown(name); }
-  destroy(name: string): Promise<void> { return this.on(name).destroy(name); }
-  undefine(name: string, permit: DeletionPermit): Promise<void> { return this.on(name).undefine(name, permit); }
-  suspend(name: string): Promise<void> { return this.on(name).suspend(name); }
-  resume(name: string): Promise<void> { return this.on(name).resume(name); }
-  setMetadata(name: string, uri: string, key: string, xml: string | null, impact?: Impact): Promise<void> { return this.on(name).setMetadata(name, uri, key, xml, impact); }
-  getMetadata(name: string, uri: string, impact?: Impact): Promise<string | undefined> { return this.on(name).getMetadata(name, uri, impact); }
-  setMemory(name: string, kib: number, impact?: Impact): Promise<void> { return this.on(name).setMemory(name, kib, impact); }
-  setVcpus(name: string, count: number, impact?: Impact): Promise<void> { return this.on(name).setVcpus(name, count, impact); }
-  attachDevice(name: string, xml: string, impact?: Impact): Promise<void> { return this.on(name).attachDevice(name, xml, impact); }
-  detachDevice(name: string, xml: string, impact?: Impact): Promise<void> { return this.on(name).detachDevice(name, xml, impact); }
-  managedSave(name: string): Promise<void> { return this.on(name).managedSave(name); }
-  hasManagedSave(name: string): Promise<boolean> { return this.on(name).hasManagedSave(name); }
-  removeManagedSave(name: string): Promise<void> { return this.on(name).removeManagedSave(name); }
-  interfaceStats(name: string, device: string): Promise<InterfaceStatistics> { return this.on(name).interfaceStats(name, device); }
-  blockStats(name: string, device: string): Promise<BlockStatistics> { return this.on(name).blockStats(name, device); }
+  async start(name: string): Promise<void> { return this.on(name).start(name); }
+  async shutdown(name: string): Promise<void> { return this.on(name).shutdown(name); }
+  async destroy(name: string): Promise<void> { return this.on(name).destroy(name); }
+  async undefine(name: string, permit: DeletionPermit): Promise<void> { return this.on(name).undefine(name, permit); }
+  async suspend(name: string): Promise<void> { return this.on(name).suspend(name); }
+  async resume(name: string): Promise<void> { return this.on(name).resume(name); }
+  async setMetadata(name: string, uri: string, key: string, xml: string | null, impact?: Impact): Promise<void> { return this.on(name).setMetadata(name, uri, key, xml, impact); }
+  async getMetadata(name: string, uri: string, impact?: Impact): Promise<string | undefined> { return this.on(name).getMetadata(name, uri, impact); }
+  async setMemory(name: string, kib: number, impact?: Impact): Promise<void> { return this.on(name).setMemory(name, kib, impact); }
+  async setVcpus(name: string, count: number, impact?: Impact): Promise<void> { return this.on(name).setVcpus(name, count, impact); }
+  async attachDevice(name: string, xml: string, impact?: Impact): Promise<void> { return this.on(name).attachDevice(name, xml, impact); }
+  async detachDevice(name: string, xml: string, impact?: Impact): Promise<void> { return this.on(name).detachDevice(name, xml, impact); }
+  async managedSave(name: string): Promise<void> { return this.on(name).managedSave(name); }
+  async hasManagedSave(name: string): Promise<boolean> { return this.on(name).hasManagedSave(name); }
+  async removeManagedSave(name: string): Promise<void> { return this.on(name).removeManagedSave(name); }
+  async interfaceStats(name: string, device: string): Promise<InterfaceStatistics> { return this.on(name).interfaceStats(name, device); }
+  async blockStats(name: string, device: string): Promise<BlockStatistics> { return this.on(name).blockStats(name, device); }
   nodeFigures(): Promise<NodeFigures> { return this.local.nodeFigures(); }
   getNetwork(name: string): Promise<NetworkInfo | undefined> { return this.local.getNetwork(name); }
   updateDhcpHost(network: string, change: 'add' | 'modify' | 'delete', host: DhcpHost, impact?: Impact): Promise<void> { return this.local.updateDhcpHost(network, change, host, impact); }
