@@ -9,6 +9,10 @@ import type { DesiredStore } from '../core/desired-store.js';
 import { errorMessage, type Logger } from '../core/logger.js';
 import type { Reconciler, ReconcileResult } from '../core/result.js';
 import type { StatusStore } from '../ports/status-store.js';
+import { HypervisorUnavailableError } from '../ports/hypervisor.js';
+
+/** How soon a host whose figures could not be read on a live connection is looked at again. */
+const RETRY_AFTER_FAILED_READ_MS = 1_000;
 import type { HostConnection, HostConnections } from './host-connections.js';
 import { reachableStatus, unreachableStatus, usageOf } from './hypervisor-status.js';
 
@@ -54,6 +58,12 @@ export class HypervisorReconciler<C extends HostConnection = HostConnection> imp
         const [figures, domains] = await Promise.all([conn.nodeFigures(), conn.listDomains()]);
         status = reachableStatus(current, figures, usageOf(domains), conn.domainType(), this.now());
       } catch (err) {
+        // One failed call on a live connection (a busy daemon) is no reason to call the host
+        // NotReady: look again soon. A lost connection is (libvirt says so, or the close callback).
+        if (conn.connected && !(err instanceof HypervisorUnavailableError)) {
+          logger.warn(`hypervisor ${name}: reading its figures failed; trying again`, { error: errorMessage(err) });
+          return { requeueAfterMs: RETRY_AFTER_FAILED_READ_MS };
+        }
         status = unreachableStatus(current, errorMessage(err), this.now());
       }
     }
