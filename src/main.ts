@@ -44,6 +44,11 @@ import { IPPOOL_KIND } from './api/ip-pool.js';
 import { IpAllocator } from './pools/ip-allocation.js';
 import { DhcpEntries } from './pools/dhcp-entries.js';
 import { declaredPools, guestAddressFor } from './pools/guest-address.js';
+import { makeHostsPart } from './hosts/hosts-part.js';
+import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
+import { markHostVms, withAssignments } from './hosts/host-vms.js';
+import { hypervisorKey, type Hypervisor as HypervisorObject } from './api/hypervisor.js';
+import { Migrations } from './hosts/migrations.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -124,11 +129,33 @@ export async function startController(config: Config, logger: Logger, signal?: A
   const macs = new MacAllocator();
   const vlans = new VlanAllocator(config.vlanRange);
 
+  // The declared Hypervisors' status and the VMs' placement (many hosts, issue 11); file mode
+  // only for now (Kubernetes mode's source does not list Hypervisors yet).
+  const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect }) : undefined;
+  // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
+  // The own connection migrates through the adapter itself (the timed port has no migrate).
+  const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
+  const migrations = new Migrations();
+  const placement = hosts && placedHypervisor && {
+    ...hosts.view,
+    // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
+    // parallel reconciles never both take the last room (the step decides and assigns synchronously).
+    placed: () => withAssignments(hosts.view.placed(), placedHypervisor.assignments(), store),
+    drives: (host: string) => store.has(hypervisorKey(host)),
+    assign: (domainName: string, host: string) => placedHypervisor.assign(domainName, host),
+    hostOf: (domainName: string) => placedHypervisor.hostOf(domainName),
+    migrate: (domainName: string, from: string, to: string) => migrations.start(domainName, from, to,
+      () => placedHypervisor.migrate(domainName, from, store.get<HypervisorObject>(hypervisorKey(to))?.spec.uri ?? ''),
+      (ok) => { if (ok) placedHypervisor.assign(domainName, to); }),
+    clearMigration: (domainName: string) => migrations.clear(domainName),
+  };
+
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
   const reconciler = new VirtualMachineReconciler({
-    store, gate, identity, hypervisor: timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
+    store, gate, identity, hypervisor: placedHypervisor ?? timedHypervisor, statuses, events, macs, vlans, vlanClaims: mode.vlanClaims, logger, shapingEnabled,
     ...(timedDatapath ? { datapath: timedDatapath } : {}),
+    ...(placement ? { placement } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     seeds: new GenisoimageSeeds(config.overlayDir), // cloud-init seeds, in the overlays' folders
     // The seed's static network config: this reconcile's address with its pool's prefix, gateway and DNS.
@@ -162,6 +189,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
     reconciler: new IpPoolReconciler({ store, statuses, ipClaims: mode.ipClaims }), workers: 1, logger, onReconcile: metrics.reconcileObserver(IPPOOL_KIND),
   });
   routePoolChanges(store, statuses, mode.ipClaims, pools, controller);
+  // A Hypervisor's figures or readiness changed: the VMs still waiting for a place, and those on
+  // it, look again; on a host that stopped answering they are Unknown meanwhile.
+  hosts?.onStatusChange((host) => void markHostVms(host, hosts, statuses, (key) => controller.enqueue(key), logger));
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
   // one whose reconcile is still in flight is queued again too, never missed.
@@ -192,6 +222,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     config, bridge: config.nic.source, mode, store, clientIndex, vlans, registry: metrics.registry, logger, mayWrite: () => acting.isActing,
     switchDown: () => switchWatch?.unreachableBecause,
   }) : undefined;
+
 
   let http: HttpServer | undefined;
   let httpAddress: AddressInfo | undefined;
@@ -281,6 +312,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       stop: () => acting.stop(),
     },
     ...(traffic ? [traffic.part] : []),
+    ...(hosts ? [hosts] : []),
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });

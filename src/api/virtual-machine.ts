@@ -15,7 +15,9 @@ export type PrintableStatus =
   /** Shut off with its memory saved to disk (libvirt managed save): declaring it Running restores it. */
   | 'Saved'
   /** Its lease (spec.lease) expired: stopped, saved or removed until renewed. */
-  | 'Expired';
+  | 'Expired'
+  /** Being moved to another hypervisor (spec.nodeName changed): live migration in progress. */
+  | 'Migrating';
 
 export const POWER_STATES = ['Running', 'Paused', 'Saved'] as const;
 /** How a guest the runStrategy wants running should be: running, paused (suspended), or saved to disk (managed save). */
@@ -23,6 +25,8 @@ export type PowerState = (typeof POWER_STATES)[number];
 
 export interface VirtualMachineSpec {
   nodeName?: string;
+  /** Placement: only on a Hypervisor whose labels include every pair. */
+  nodeSelector?: Record<string, string>;
   runStrategy: RunStrategy;
   /** Honoured when the runStrategy wants the guest running; Running when absent. */
   powerState?: PowerState;
@@ -56,6 +60,8 @@ export interface VirtualMachineStatus {
   observedGeneration: number;
   conditions: Condition[];
   allocations: { mac?: string; ip?: string; vlan?: number; uuid?: string };
+  /** The Hypervisor that runs it: spec.nodeName, or the scheduler's choice. */
+  nodeName?: string;
   domain?: { name: string; uuid: string; id?: number; state: string; vncPort?: number; port?: string };
   shaping?: { downlinkKbps?: number; uplinkKbps?: number };
   startedOnce?: boolean;

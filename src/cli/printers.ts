@@ -11,6 +11,8 @@ import { formatBytes, formatRate } from '../traffic/format.js';
 import type { TrafficStatus } from '../traffic/traffic-status.js';
 import { expiresCell } from '../leases/duration.js';
 import { age } from './output.js';
+import { HYPERVISOR_KIND } from '../api/hypervisor.js';
+import { hypervisorColumns } from './hypervisor-columns.js';
 
 export interface Columns {
   headers: string[];
@@ -82,8 +84,9 @@ function poolColumns(): Columns {
 
 /** The columns of `kind`, with NAMESPACE first when the list spans namespaces. */
 export function columnsFor(kind: string, wide: boolean, allNamespaces: boolean): Columns {
-  const base = kind === CLIENT_KIND ? clientColumns(wide) : kind === SHAPING_POLICY_KIND ? policyColumns() : kind === IPPOOL_KIND ? poolColumns() : vmColumns(wide);
-  if (!allNamespaces) return base;
+  const base = kind === CLIENT_KIND ? clientColumns(wide) : kind === SHAPING_POLICY_KIND ? policyColumns() : kind === IPPOOL_KIND ? poolColumns()
+    : kind === HYPERVISOR_KIND ? hypervisorColumns(wide) : vmColumns(wide);
+  if (!allNamespaces || kind === HYPERVISOR_KIND) return base;
   return { headers: ['NAMESPACE', ...base.headers], row: (o) => [o.metadata.namespace, ...base.row(o)] };
 }
 

@@ -2,6 +2,7 @@
 // plural and the CRDs' short names (crds/*.yaml), plus the CLI's own `vm`/`vms`.
 import { KINDS } from '../api/kinds.js';
 import { IPPOOL_KIND } from '../api/ip-pool.js';
+import { HYPERVISOR_KIND, HYPERVISOR_PLURAL } from '../api/hypervisor.js';
 import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
@@ -19,9 +20,11 @@ export interface ResourceType {
 const SHORT_NAMES: Record<string, string[]> = { [VM_KIND]: ['wvm'], [CLIENT_KIND]: ['wxc'], [SHAPING_POLICY_KIND]: ['wsp'], [IPPOOL_KIND]: ['ipp'] };
 const ALIASES: Record<string, string[]> = { [VM_KIND]: ['vm', 'vms'], [CLIENT_KIND]: ['clients'], [SHAPING_POLICY_KIND]: [], [IPPOOL_KIND]: ['pools'] };
 
-export const RESOURCE_TYPES: ResourceType[] = KINDS.map(({ kind, plural }) => ({
-  kind, plural, shortNames: SHORT_NAMES[kind] ?? [], aliases: ALIASES[kind] ?? [],
-}));
+export const RESOURCE_TYPES: ResourceType[] = [
+  ...KINDS.map(({ kind, plural }) => ({ kind, plural, shortNames: SHORT_NAMES[kind] ?? [], aliases: ALIASES[kind] ?? [] })),
+  // Cluster-scoped, kept by its own part of the controller (src/hosts/), not among KINDS.
+  { kind: HYPERVISOR_KIND, plural: HYPERVISOR_PLURAL, shortNames: ['hv'], aliases: [] },
+];
 
 /** Every name of every type (lower case), e.g. for shell completion. */
 export function typeNames(type: ResourceType): string[] {

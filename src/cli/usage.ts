@@ -62,7 +62,7 @@ const GET_FLAGS = `${READ_FLAGS}
   -w, --watch                after the list, print a line for each change until Ctrl-C
   --output-watch-events      with -w: an EVENT column (ADDED, MODIFIED, DELETED)`;
 
-const TYPES = 'virtualmachines (vm, vms, wvm), wimaxclients (wxc), shapingpolicies (wsp), ippools (ipp, pools)';
+const TYPES = 'virtualmachines (vm, vms, wvm), wimaxclients (wxc), shapingpolicies (wsp), ippools (ipp, pools), hypervisors (hv)';
 
 export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   run: { summary: 'the controller: reconcile a watched directory of YAML files, or a cluster\'s resources, onto libvirt', usage: `wimaxvm run [flags]\n\n${RUN_FLAGS}` },

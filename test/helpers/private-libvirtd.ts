@@ -4,7 +4,7 @@
 // the kvm group may use /dev/kvm, else emulation); they survive a restart of the daemon, as
 // they survive one of the system's libvirtd. Nothing else on the machine sees it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './harness.js';
@@ -42,11 +42,21 @@ export class PrivateLibvirtd {
   readonly uri = `qemu+unix:///session?socket=${this.socket}`;
   private child: ChildProcess | undefined;
 
-  constructor() {
+  /**
+   * `hostUuid`: the daemon's host_uuid (libvirtd.conf). Two daemons on one machine report the
+   * machine's SMBIOS UUID alike, and libvirt refuses to migrate a guest between daemons of one host.
+   */
+  constructor(opts: { hostUuid?: string } = {}) {
     chmodSync(this.dir, 0o755);
     for (const sub of ['run', 'home']) {
       mkdirSync(join(this.dir, sub));
       chownSync(join(this.dir, sub), NOBODY, NOGROUP);
+    }
+    if (opts.hostUuid) {
+      const config = join(this.dir, 'home', '.config', 'libvirt');
+      mkdirSync(config, { recursive: true });
+      writeFileSync(join(config, 'libvirtd.conf'), `host_uuid = "${opts.hostUuid}"\n`);
+      for (const d of [join(this.dir, 'home', '.config'), config]) chownSync(d, NOBODY, NOGROUP);
     }
   }
 

@@ -61,7 +61,7 @@ describe('bash completion', () => {
   });
 
   it('completes resource types', async () => {
-    expect(await complete('get', '')).toEqual(['clients', 'ipp', 'ippools', 'pools', 'shapingpolicies', 'virtualmachines', 'vm', 'vms', 'wimaxclients', 'wsp', 'wvm', 'wxc']);
+    expect(await complete('get', '')).toEqual(['clients', 'hv', 'hypervisors', 'ipp', 'ippools', 'pools', 'shapingpolicies', 'virtualmachines', 'vm', 'vms', 'wimaxclients', 'wsp', 'wvm', 'wxc']);
     expect(await complete('describe', 'w')).toEqual(['wimaxclients', 'wvm', 'wxc']); // policies have nothing to describe
   });
 

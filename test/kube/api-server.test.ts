@@ -68,7 +68,7 @@ const asVm = (o: KubernetesObject) => o as unknown as Vm;
 describe('CRDs and discovery', () => {
   it('installs the project CRDs as established, and serves them to KubernetesObjectApi through discovery', async () => {
     const crds = await server.kubeConfig().makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
-    expect(crds.items.map((c) => c.metadata?.name).sort()).toEqual(['ippools.wimaxvm.io', 'shapingpolicies.wimaxvm.io', 'virtualmachines.wimaxvm.io', 'wimaxclients.wimaxvm.io']);
+    expect(crds.items.map((c) => c.metadata?.name).sort()).toEqual(['hypervisors.wimaxvm.io', 'ippools.wimaxvm.io', 'shapingpolicies.wimaxvm.io', 'virtualmachines.wimaxvm.io', 'wimaxclients.wimaxvm.io']);
     for (const crd of crds.items) expect(crd.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
 
     const objects = KubernetesObjectApi.makeApiClient(server.kubeConfig());

@@ -7,7 +7,7 @@ const IMAGE_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*
 const MAC_PATTERN = '^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$';
 const IP_PATTERN = '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$';
 const MEMORY_MSG = `in body should match '${MEMORY_PATTERN}'`;
-const KNOWS = '(wimaxvm knows wimaxvm.io/v1alpha1 IPPool, wimaxvm.io/v1alpha1 ShapingPolicy, wimaxvm.io/v1alpha1 VirtualMachine, wimaxvm.io/v1alpha1 WimaxClient)';
+const KNOWS = '(wimaxvm knows wimaxvm.io/v1alpha1 Hypervisor, wimaxvm.io/v1alpha1 IPPool, wimaxvm.io/v1alpha1 ShapingPolicy, wimaxvm.io/v1alpha1 VirtualMachine, wimaxvm.io/v1alpha1 WimaxClient)';
 
 function vm(spec: Record<string, unknown> = {}, metadata: Record<string, unknown> = { name: 'vm30' }): Record<string, unknown> {
   return { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata, spec };

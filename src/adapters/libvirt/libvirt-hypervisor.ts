@@ -8,6 +8,7 @@ import {
   HypervisorNotFoundError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo,
   type Hypervisor, type HypervisorEvent, type Impact, type InterfaceStatistics, type NetworkInfo, type NodeFigures,
 } from '../../ports/hypervisor.js';
+import type { DomainMigration, MigrationOptions } from '../../ports/migration.js';
 import { KeptConnection } from './connection.js';
 import { DomainCalls } from './domains.js';
 import { classify, toPortError } from './errors.js';
@@ -28,7 +29,7 @@ export function defaultDomainType(uri: string): 'kvm' | 'qemu' | 'test' {
   return existsSync('/dev/kvm') ? 'kvm' : 'qemu';
 }
 
-export class LibvirtHypervisor implements Hypervisor {
+export class LibvirtHypervisor implements Hypervisor, DomainMigration {
   readonly uri: string;
   private readonly type: 'kvm' | 'qemu' | 'test';
   private readonly conn: KeptConnection;
@@ -151,6 +152,15 @@ export class LibvirtHypervisor implements Hypervisor {
 
   suspend(name: string): Promise<void> {
     return this.domains.on(name, 'suspend', (d) => d.suspend());
+  }
+
+  /** DomainMigration (src/ports/migration.ts). */
+  async migrate(name: string, destUri: string, opts: MigrationOptions = {}): Promise<void> {
+    await this.domains.on(name, 'migrate', (d) => d.migrateToUri3(destUri, {
+      ...(opts.migrateUri ? { migrateUri: opts.migrateUri } : {}),
+      ...(opts.bandwidthMiBs ? { bandwidthMiBs: opts.bandwidthMiBs } : {}),
+    }, { live: true, peer2peer: true, persistDest: true, undefineSource: true, ...(opts.sharedStorage ? { unsafe: true } : {}) }));
+    this.domains.forget(name); // its definition left with it
   }
 
   resume(name: string): Promise<void> {

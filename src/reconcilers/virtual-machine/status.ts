@@ -32,6 +32,8 @@ export interface StatusInput {
   vlanProblem?: { reason: string; message: string };
   /** Not defined yet: waiting for a VLAN (an OVS port is never attached without one). */
   pending?: boolean;
+  /** The Hypervisor that runs the VM (placement step, hosts area). */
+  nodeName?: string;
   /** What a graceful stop waits for (shown in the Ready condition while Stopping or Terminating). */
   stopWait?: string;
   /** The running VM's switch port and what it carries. */
@@ -148,6 +150,7 @@ export function computeStatus(input: StatusInput): VirtualMachineStatus {
     conditions,
     allocations: input.allocations,
   };
+  if (input.nodeName) status.nodeName = input.nodeName;
   if (input.domain) {
     const { name, uuid, id, state, vncPort } = input.domain;
     status.domain = { name, uuid, state, ...(id !== undefined ? { id } : {}), ...(vncPort !== undefined ? { vncPort } : {}) };

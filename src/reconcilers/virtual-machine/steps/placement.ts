@@ -1,4 +1,90 @@
-// Slot for the hosts area (issue 11): where the VM runs. Does nothing yet.
+// Where the VM runs (hosts area, issue 11): src/hosts/placement.ts decides; this step records it
+// in status.nodeName and the Scheduled condition. A VM that fits on no declared Hypervisor is
+// Pending (Scheduled=False, Unschedulable, kube-scheduler's words); one placed on a host this
+// controller does not drive waits (Pending) rather than being defined here.
+import type { Hypervisor } from '../../../api/hypervisor.js';
+import { decidePlacement, type PlacedVm } from '../../../hosts/placement.js';
+import type { MigrationJob } from '../../../hosts/migrations.js';
 import type { VmStep } from './step.js';
 
-export const placementStep: VmStep = { name: 'placement', run: () => undefined };
+/** The declared Hypervisors and the VMs placed on them, as the hosts part knows them. */
+export interface PlacementView {
+  hypervisors(): Hypervisor[];
+  /** The Hypervisor whose URI is this controller's own connection, if one is declared. */
+  localHost(): string | undefined;
+  placed(): PlacedVm[];
+  /** Whether this controller drives the host (besides its own connection), and routes a domain there. */
+  drives?(host: string): boolean;
+  assign?(domainName: string, host: string): void;
+  /** Where the domain's calls go now. */
+  hostOf?(domainName: string): string | undefined;
+  /** The live migration of the domain to `to`: started the first time, its job afterwards. */
+  migrate?(domainName: string, from: string, to: string): MigrationJob;
+  clearMigration?(domainName: string): void;
+}
+
+declare module './deps.js' {
+  interface AreaDeps {
+    placement?: PlacementView;
+  }
+}
+
+/** How soon an unschedulable VM looks again (a Hypervisor's status changing enqueues nothing yet). */
+export const UNSCHEDULABLE_RETRY_MS = 15_000;
+/** How often a VM being migrated looks whether its migration finished. */
+export const MIGRATION_POLL_MS = 500;
+
+export const placementStep: VmStep = {
+  name: 'placement',
+  conditions: ['Scheduled'],
+  run(ctx, deps) {
+    const view = deps.placement;
+    if (!view) {
+      if (ctx.vm.spec.nodeName) ctx.status.nodeName = ctx.vm.spec.nodeName;
+      return;
+    }
+    const decision = decidePlacement({
+      vmKey: ctx.key, spec: ctx.vm.spec, previousNodeName: ctx.previous?.nodeName, definedLocally: ctx.observed !== undefined,
+      hypervisors: view.hypervisors(), localHost: view.localHost(), placed: view.placed(),
+      ...(view.drives ? { drives: (host: string) => view.drives!(host) } : {}),
+      currentHost: view.hostOf?.(ctx.domainName),
+    });
+    switch (decision.kind) {
+      case 'unmanaged':
+        if (ctx.vm.spec.nodeName) ctx.status.nodeName = ctx.vm.spec.nodeName;
+        return;
+      case 'unschedulable':
+        ctx.setCondition({ type: 'Scheduled', status: 'False', reason: 'Unschedulable', message: decision.message });
+        ctx.status.pending = true;
+        return { stop: true, requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      case 'elsewhere':
+        ctx.status.nodeName = decision.nodeName;
+        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: decision.message });
+        ctx.status.pending = true;
+        return { stop: true, requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      case 'migrate': {
+        const { from, to } = decision;
+        ctx.status.nodeName = from;
+        if (!view.migrate || ctx.observed?.state !== 'running') {
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; spec.nodeName names ${to}, and only a running guest is moved (live)` });
+          return;
+        }
+        const job = view.migrate(ctx.domainName, from, to);
+        if (job.error) {
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `live migration to ${to} failed: ${job.error}; it runs on ${from} (not tried again until spec.nodeName changes)` });
+          return;
+        }
+        const message = `live migration from ${from} to ${to} in progress`;
+        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
+        ctx.claimPrintableStatus('Migrating', 'Migrating', message);
+        return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
+      }
+      case 'here':
+        view.clearMigration?.(ctx.domainName);
+        view.assign?.(ctx.domainName, decision.nodeName);
+        ctx.status.nodeName = decision.nodeName;
+        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: decision.message });
+        return;
+    }
+  },
+};

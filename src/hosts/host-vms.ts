@@ -1,0 +1,41 @@
+// What a change of a Hypervisor's status means for the VMs: those waiting for a place and those
+// on it look again; those on a host (not the controller's own connection) that stopped answering
+// are Unknown meanwhile (unknown-marker.ts).
+import { resourceKey, type ResourceKey } from '../api/meta.js';
+import { hypervisorKey, type HypervisorStatus } from '../api/hypervisor.js';
+import { resourceNameForDomain, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../api/virtual-machine.js';
+import type { DesiredStore } from '../core/desired-store.js';
+import { demandOf, type PlacedVm } from './placement.js';
+import { errorMessage, type Logger } from '../core/logger.js';
+import type { StatusStore } from '../ports/status-store.js';
+import type { HostsPart } from './hosts-part.js';
+import { unknownStatus } from './unknown-marker.js';
+
+export async function markHostVms(host: string, hosts: HostsPart, statuses: StatusStore, enqueue: (key: ResourceKey) => void, logger: Logger): Promise<void> {
+  const ready = (statuses.get(hypervisorKey(host))?.status as HypervisorStatus | undefined)?.conditions.find((c) => c.type === 'Ready');
+  const down = ready?.status === 'False' && host !== hosts.view.localHost();
+  for (const object of statuses.list(VM_KIND)) {
+    const status = object.status as VirtualMachineStatus | undefined;
+    const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
+    if (status?.printableStatus === 'Pending') enqueue(key);
+    if (!status || status.nodeName !== host) continue;
+    if (down) {
+      const unknown = unknownStatus(status, host, ready!.message, new Date().toISOString());
+      if (unknown) await statuses.write(key, { ...object, status: unknown }).catch((err) => logger.warn(`could not mark ${key} Unknown`, { error: errorMessage(err) }));
+    } else {
+      enqueue(key);
+    }
+  }
+}
+
+/** The VMs placed per their status, with this process's newer decisions (not in status yet) over them. */
+export function withAssignments(placed: PlacedVm[], assigned: ReadonlyMap<string, string>, store: DesiredStore): PlacedVm[] {
+  const out = new Map(placed.map((vm) => [vm.domainName, vm]));
+  for (const [domainName, nodeName] of assigned) {
+    const { namespace, name } = resourceNameForDomain(domainName);
+    const key = resourceKey(VM_KIND, namespace, name);
+    const spec = store.get<VirtualMachine>(key)?.spec;
+    if (spec) out.set(domainName, { key, domainName, nodeName, ...demandOf(spec) });
+  }
+  return [...out.values()];
+}

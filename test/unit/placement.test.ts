@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { Hypervisor } from '../../src/api/hypervisor.js';
+import type { VirtualMachineSpec } from '../../src/api/virtual-machine.js';
+import { decidePlacement, type PlacementInput } from '../../src/hosts/placement.js';
+import { stepHarness, vmNamed } from '../helpers/vm-steps.js';
+import { placementStep, type PlacementView } from '../../src/reconcilers/virtual-machine/steps/placement.js';
+
+const Gi = 2 ** 30;
+function hv(name: string, opts: { ready?: boolean; labels?: Record<string, string>; memGi?: number; cordoned?: boolean } = {}): Hypervisor {
+  return {
+    apiVersion: 'wimaxvm.io/v1alpha1', kind: 'Hypervisor',
+    metadata: { name, namespace: 'default', uid: name, generation: 1, creationTimestamp: '', labels: opts.labels ?? {} },
+    spec: { uri: `qemu+ssh://${name}/system`, ...(opts.cordoned ? { unschedulable: true } : {}) },
+    status: {
+      observedGeneration: 1, capacity: { memory: `${(opts.memGi ?? 8) * 1024 * 1024}Ki`, vcpus: 4 },
+      conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True', reason: 'x', message: '', observedGeneration: 1, lastTransitionTime: '' }],
+    },
+  };
+}
+const spec = (s: Partial<VirtualMachineSpec> = {}): VirtualMachineSpec => ({ runStrategy: 'Always', memory: '1Gi', vcpus: 1, ...s });
+const input = (over: Partial<PlacementInput>): PlacementInput => ({ vmKey: 'VirtualMachine/default/v', spec: spec(), definedLocally: false, hypervisors: [hv('a'), hv('b')], localHost: 'a', placed: [], ...over });
+
+describe('decidePlacement', () => {
+  it.each<[string, Partial<PlacementInput>, string, string?]>([
+    ['no Hypervisors declared: nothing decided', { hypervisors: [] }, 'unmanaged'],
+    ['the scheduler: the emptier host (a holds a VM)', { placed: [{ key: 'x', domainName: 'x', nodeName: 'a', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'elsewhere', 'b'],
+    ['the scheduler: the local host when it is the best', { placed: [{ key: 'x', domainName: 'x', nodeName: 'b', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'here', 'a'],
+    ['its own earlier placement is not counted against it', { placed: [{ key: 'VirtualMachine/default/v', domainName: 'v', nodeName: 'a', memoryBytes: 7 * Gi, vcpus: 1 }], spec: spec({ memory: '2Gi' }) }, 'here', 'a'],
+    ['sticky: where it was placed before', { previousNodeName: 'b' }, 'elsewhere', 'b'],
+    ['spec.nodeName wins over an earlier placement', { previousNodeName: 'b', spec: spec({ nodeName: 'a' }) }, 'here', 'a'],
+    ['a guest already defined here stays here, whatever spec.nodeName says', { definedLocally: true, spec: spec({ nodeName: 'b' }) }, 'here', 'a'],
+    ['selector', { spec: spec({ nodeSelector: { rack: 'r2' } }), hypervisors: [hv('a', { labels: { rack: 'r1' } }), hv('b', { labels: { rack: 'r2' } })] }, 'elsewhere', 'b'],
+    ['no --connect among the Hypervisors: every placement is elsewhere', { localHost: undefined }, 'elsewhere', 'a'],
+  ])('%s', (_name, over, kind, nodeName) => {
+    const d = decidePlacement(input(over));
+    expect(d.kind).toBe(kind);
+    if (nodeName) expect((d as { nodeName: string }).nodeName).toBe(nodeName);
+  });
+
+  it('a running guest whose spec.nodeName names another Ready, driven host: migrate; to a host not Ready or not driven: it stays', () => {
+    expect(decidePlacement(input({ definedLocally: true, currentHost: 'a', spec: spec({ nodeName: 'b' }), drives: () => true }))).toEqual({ kind: 'migrate', from: 'a', to: 'b' });
+    expect(decidePlacement(input({ definedLocally: true, currentHost: 'b', previousNodeName: 'a', spec: spec({ nodeName: 'b' }), drives: () => true }))).toMatchObject({ kind: 'here', nodeName: 'b' });
+    expect(decidePlacement(input({ definedLocally: true, spec: spec({ nodeName: 'b' }), hypervisors: [hv('a'), hv('b', { ready: false })], drives: () => true })))
+      .toEqual({ kind: 'here', nodeName: 'a', message: 'runs on a; spec.nodeName names b, which is not a Ready hypervisor this controller drives: it stays' });
+    expect(decidePlacement(input({ definedLocally: true, spec: spec({ nodeName: 'b' }) })).kind).toBe('here');
+  });
+
+  it("nothing fits: kube-scheduler's summary and the reason of each host", () => {
+    const d = decidePlacement(input({ spec: spec({ memory: '6Gi' }), hypervisors: [hv('a', { memGi: 4 }), hv('b', { ready: false }), hv('c', { cordoned: true })] }));
+    expect(d).toEqual({
+      kind: 'unschedulable',
+      message: '0/3 hypervisors are available: 1 Insufficient memory, 1 hypervisor(s) were cordoned, 1 hypervisor(s) were not ready.',
+      reasons: { a: ['Insufficient memory'], b: ['hypervisor(s) were not ready'], c: ['hypervisor(s) were cordoned'] },
+    });
+  });
+
+  it('a Hypervisor without figures yet (never reached) takes nothing', () => {
+    const fresh = { ...hv('a'), status: undefined };
+    expect(decidePlacement(input({ hypervisors: [fresh] })).kind).toBe('unschedulable');
+  });
+});
+
+describe('placement step', () => {
+  const view = (hypervisors: Hypervisor[], localHost = 'a'): PlacementView => ({ hypervisors: () => hypervisors, localHost: () => localHost, placed: () => [] });
+
+  it('placed here: status.nodeName and Scheduled=True, and the later steps run (the guest is defined)', async () => {
+    const h = stepHarness({ placement: view([hv('a')]) });
+    const out = await h.run([placementStep], vmNamed('p1'));
+    expect(out.status?.nodeName).toBe('a');
+    expect(out.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'True', reason: 'Scheduled', message: 'the scheduler placed it on a' });
+  });
+
+  it('unschedulable: Pending, Scheduled=False with the message, requeued, nothing defined', async () => {
+    const h = stepHarness({ placement: view([hv('a', { memGi: 1 })]) });
+    const out = await h.run([placementStep], vmNamed('p2', { memory: '2Gi' }));
+    expect(out.status?.printableStatus).toBe('Pending');
+    expect(out.status?.nodeName).toBeUndefined();
+    expect(out.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: '0/1 hypervisors are available: 1 Insufficient memory.' });
+    expect(out.result).toEqual({ requeueAfterMs: 15_000 });
+  });
+
+  it('without the hosts part: spec.nodeName shows in status.nodeName, no condition', async () => {
+    const h = stepHarness();
+    const out = await h.run([placementStep], vmNamed('p3', { nodeName: 'node-7' }));
+    expect(out.status?.nodeName).toBe('node-7');
+    expect(out.status?.conditions.find((c) => c.type === 'Scheduled')).toBeUndefined();
+  });
+});
