@@ -79,7 +79,9 @@ function setIn(root: Record<string, unknown>, path: (string | number)[], value: 
   if (!path.length) return;
   let node = root as Record<string | number, unknown>;
   for (const step of path.slice(0, -1)) node = node[step] as Record<string | number, unknown>;
-  node[path[path.length - 1]!] = value;
+  // A copy: the hostile values ([], {}, [1, 2]...) are shared constants, and a later mutation
+  // through this path must not reach into them (seed 1539336194 made an array hold itself).
+  node[path[path.length - 1]!] = structuredClone(value);
 }
 
 /** A hostile value for a field: by what the field holds, else anything. */
