@@ -4,17 +4,12 @@
 // (409 AlreadyExists refuses a second holder atomically); taking it over (its VM moved to this
 // node, or its VM is gone) and releasing it run under uid/resourceVersion preconditions. A watch
 // keeps the claims known here, for pool counts and for skipping addresses taken elsewhere.
-import {
-  ApiException, CoordinationV1Api, CustomObjectsApi, makeInformer,
-  type Informer, type KubeConfig, type ObjectCache, type V1Lease,
-} from '@kubernetes/client-node';
-import { kindInfo } from '../api/kinds.js';
-import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js';
+import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
+import { resourceKey, type ResourceKey } from '../api/meta.js';
 import { VM_KIND } from '../api/virtual-machine.js';
-import { errorMessage, type Logger } from '../core/logger.js';
-import { WatchBackoff } from '../core/watch-backoff.js';
+import type { Logger } from '../core/logger.js';
 import type { IpClaim, IpClaimResult, IpClaims } from '../ports/ip-claims.js';
-import { HOLDER_UID_ANNOTATION, NODE_ANNOTATION } from './kube-vlan-claims.js';
+import { HOLDER_UID_ANNOTATION, LeaseClaimStore, NODE_ANNOTATION, serverMessage } from './kube-lease-claims.js';
 
 /** Marks wimaxvm's IP claims among the namespace's Leases. */
 export const IP_CLAIM_LABEL = 'wimaxvm.io/ip-claim';
@@ -39,19 +34,6 @@ interface Known extends IpClaim {
   objectUid: string;
 }
 
-const statusOf = (err: unknown) => (err instanceof ApiException ? err.code : undefined);
-
-function serverMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    try {
-      const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { message?: string };
-      if (body?.message) return `${body.message} (HTTP ${err.code})`;
-    } catch { /* not a Status */ }
-    return `HTTP ${err.code}`;
-  }
-  return errorMessage(err);
-}
-
 function claimOf(lease: V1Lease): Known | undefined {
   const annotations = lease.metadata?.annotations ?? {};
   const m = /^wimaxvm-ip-(\d+)-(\d+)-(\d+)-(\d+)$/.exec(lease.metadata?.name ?? '');
@@ -69,40 +51,27 @@ function claimOf(lease: V1Lease): Known | undefined {
 const plain = ({ ip, holderKey, holderUid, pool }: Known): IpClaim => ({ ip, holderKey, holderUid, ...(pool ? { pool } : {}) });
 
 export class KubeIpClaims implements IpClaims {
-  private readonly leases: CoordinationV1Api;
-  private readonly vms: CustomObjectsApi;
   private readonly known = new Map<string, Known>();
   private readonly listeners: ((claim: IpClaim, change: 'claimed' | 'released') => void)[] = [];
-  private readonly informer: Informer<V1Lease> & ObjectCache<V1Lease>;
-  private readonly backoff: WatchBackoff;
-  private retry: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly leases: LeaseClaimStore;
 
   constructor(private readonly opts: KubeIpClaimsOptions) {
-    this.leases = opts.kubeConfig.makeApiClient(CoordinationV1Api);
-    this.vms = opts.kubeConfig.makeApiClient(CustomObjectsApi);
-    const list = () => this.leases.listNamespacedLease({ namespace: opts.namespace, labelSelector: IP_CLAIM_LABEL });
-    this.informer = makeInformer<V1Lease>(opts.kubeConfig, `/apis/coordination.k8s.io/v1/namespaces/${opts.namespace}/leases`, list as never, IP_CLAIM_LABEL);
-    this.backoff = new WatchBackoff(opts.retryMaxMs !== undefined ? { maxMs: opts.retryMaxMs } : {});
-    this.informer.on('connect', () => this.backoff.attempt());
-    this.informer.on('add', (lease) => { this.backoff.delivered(); this.remember(lease); });
-    this.informer.on('update', (lease) => { this.backoff.delivered(); this.remember(lease); });
-    this.informer.on('delete', (lease) => {
-      this.backoff.delivered();
-      const claim = claimOf(lease);
-      if (claim) this.forget(claim.ip, claim.objectUid);
+    this.leases = new LeaseClaimStore({
+      ...opts, label: IP_CLAIM_LABEL, what: 'IP claims',
+      onLease: (lease) => this.remember(lease),
+      onDeleted: (lease) => {
+        const claim = claimOf(lease);
+        if (claim) this.forget(claim.ip, claim.objectUid);
+      },
     });
-    this.informer.on('error', (err) => this.restartWatch(err));
   }
 
   async start(): Promise<void> {
-    await this.informer.start();
+    await this.leases.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    await this.informer.stop();
+    await this.leases.stop();
   }
 
   list(): IpClaim[] {
@@ -125,9 +94,9 @@ export class KubeIpClaims implements IpClaims {
     let create = cached === undefined;
     try {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        if (create && (await this.create(ip, holderKey, holderUid, pool))) return 'granted';
+        if (create && (await this.leases.create(this.lease(ip, holderKey, holderUid, pool)))) return 'granted';
         create = true;
-        const lease = await this.read(ip);
+        const lease = await this.leases.read(ipClaimName(ip));
         if (!lease) continue; // released in between: create again
         const held = claimOf(lease);
         if (!held) return { heldBy: resourceKey('Lease', this.opts.namespace, ipClaimName(ip)) }; // not ours to touch
@@ -137,12 +106,12 @@ export class KubeIpClaims implements IpClaims {
             return 'granted';
           }
           // The VM moved to this node (its claim follows it), or it now counts in another pool.
-          if (await this.replace({ ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...this.annotations(holderUid, pool) } } })) return 'granted';
+          if (await this.leases.replace({ ...lease, metadata: { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...this.annotations(holderUid, pool) } } })) return 'granted';
           continue;
         }
-        if (await this.holderExists(held)) return { heldBy: held.holderKey };
+        if (await this.leases.holderExists(held.holderKey, held.holderUid)) return { heldBy: held.holderKey };
         this.opts.logger.info(`IP ${ip}: reclaiming the claim of ${held.holderKey}, which no longer exists`);
-        await this.remove(lease);
+        await this.leases.remove(lease);
       }
     } catch (err) {
       throw new Error(`claiming IP ${ip} in namespace ${this.opts.namespace}: ${serverMessage(err)}`);
@@ -153,11 +122,11 @@ export class KubeIpClaims implements IpClaims {
   async release(ip: string, holderUid: string): Promise<void> {
     try {
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        const lease = await this.read(ip);
+        const lease = await this.leases.read(ipClaimName(ip));
         const held = lease && claimOf(lease);
         // Another VM's, or the VM moved on and its new node holds it now: not ours to give back.
         if (!held || held.holderUid !== holderUid || held.node !== this.opts.node) return;
-        if (await this.remove(lease)) return;
+        if (await this.leases.remove(lease)) return;
       }
     } catch (err) {
       throw new Error(`releasing IP ${ip} in namespace ${this.opts.namespace}: ${serverMessage(err)}`);
@@ -169,71 +138,8 @@ export class KubeIpClaims implements IpClaims {
     return { [HOLDER_UID_ANNOTATION]: holderUid, [NODE_ANNOTATION]: this.opts.node, [POOL_ANNOTATION]: pool ?? '' };
   }
 
-  private async create(ip: string, holderKey: ResourceKey, holderUid: string, pool: string | undefined): Promise<boolean> {
-    const { namespace, name } = parseResourceKey(holderKey);
-    const body: V1Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: {
-        name: ipClaimName(ip),
-        namespace: this.opts.namespace,
-        labels: { [IP_CLAIM_LABEL]: ip.replace(/\./g, '-'), 'app.kubernetes.io/managed-by': 'wimaxvm' },
-        annotations: this.annotations(holderUid, pool),
-      },
-      // No duration: a claim lasts until released, not until a renew is missed.
-      spec: { holderIdentity: `${namespace}/${name}` },
-    };
-    try {
-      this.remember(await this.leases.createNamespacedLease({ namespace: this.opts.namespace, body }));
-      return true;
-    } catch (err) {
-      if (statusOf(err) === 409) return false;
-      throw err;
-    }
-  }
-
-  private async replace(body: V1Lease): Promise<boolean> {
-    try {
-      this.remember(await this.leases.replaceNamespacedLease({ name: body.metadata!.name!, namespace: this.opts.namespace, body }));
-      return true;
-    } catch (err) {
-      if (statusOf(err) === 409 || statusOf(err) === 404) return false;
-      throw err;
-    }
-  }
-
-  private async remove(lease: V1Lease): Promise<boolean> {
-    const { name, uid, resourceVersion } = lease.metadata!;
-    try {
-      await this.leases.deleteNamespacedLease({ name: name!, namespace: this.opts.namespace, body: { preconditions: { uid: uid!, resourceVersion: resourceVersion! } } });
-    } catch (err) {
-      if (statusOf(err) === 409) return false;
-      if (statusOf(err) !== 404) throw err;
-    }
-    const claim = claimOf(lease);
-    if (claim) this.forget(claim.ip, claim.objectUid);
-    return true;
-  }
-
-  private async read(ip: string): Promise<V1Lease | undefined> {
-    try {
-      return await this.leases.readNamespacedLease({ name: ipClaimName(ip), namespace: this.opts.namespace });
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
-  }
-
-  private async holderExists(claim: IpClaim): Promise<boolean> {
-    const { namespace, name } = parseResourceKey(claim.holderKey);
-    const { group, version, plural } = kindInfo(VM_KIND);
-    try {
-      const vm = (await this.vms.getNamespacedCustomObject({ group, version, plural, namespace, name })) as { metadata?: { uid?: string } };
-      return vm.metadata?.uid === claim.holderUid;
-    } catch (err) {
-      if (statusOf(err) === 404) return false;
-      throw err;
-    }
+  private lease(ip: string, holderKey: ResourceKey, holderUid: string, pool: string | undefined): V1Lease {
+    return this.leases.claimLease(ipClaimName(ip), ip.replace(/\./g, '-'), holderKey, this.annotations(holderUid, pool));
   }
 
   private remember(lease: V1Lease): void {
@@ -253,15 +159,5 @@ export class KubeIpClaims implements IpClaims {
 
   private tell(claim: Known, change: 'claimed' | 'released'): void {
     for (const listener of this.listeners) listener(plain(claim), change);
-  }
-
-  private restartWatch(err: unknown): void {
-    if (this.stopped) return;
-    const delay = this.backoff.failed();
-    this.opts.logger.warn('IP claims watch failed, restarting', { error: serverMessage(err), retryInMs: delay });
-    clearTimeout(this.retry);
-    this.retry = setTimeout(() => {
-      if (!this.stopped) this.informer.start().catch(() => { /* reported through 'error' again */ });
-    }, delay);
   }
 }
