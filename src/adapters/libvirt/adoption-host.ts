@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 import type { AdoptionHost, DomainOnHost } from '../../adoption/adoption-host.js';
 import { execFile } from '../../observability/counted-child-process.js';
 import { METADATA_KEY, METADATA_NS } from '../../reconcilers/virtual-machine/domain-xml.js';
+import { domainXmls, lookupDomain } from './cli-domains.js';
 import { classify } from './errors.js';
-import { openConnection, type Connection, type Domain } from './native.js';
+import { openConnection, type Connection } from './native.js';
 
 const run = promisify(execFile);
 
@@ -20,11 +21,10 @@ export class LibvirtAdoptionHost implements AdoptionHost {
   get uri(): string { return this.conn.uri; }
 
   async describe(domainName: string): Promise<DomainOnHost | undefined> {
-    const domain = await this.lookup(domainName);
+    const domain = await lookupDomain(this.conn, domainName);
     if (!domain) return undefined;
-    const [{ state }, persistentXml, persistent] = await Promise.all([domain.getState(), domain.getXmlDesc({ inactive: true }), domain.isPersistent()]);
-    const liveXml = state === 'shutoff' ? undefined : await domain.getXmlDesc();
-    return { name: domain.name, uuid: domain.uuid, state, persistent, persistentXml, ...(liveXml !== undefined ? { liveXml } : {}) };
+    const [xmls, persistent] = await Promise.all([domainXmls(domain), domain.isPersistent()]);
+    return { name: domain.name, uuid: domain.uuid, persistent, ...xmls };
   }
 
   async activeDomainNames(): Promise<string[]> {
@@ -60,19 +60,10 @@ export class LibvirtAdoptionHost implements AdoptionHost {
   }
 
   async setOwnerElement(domainName: string, xml: string | null, live: boolean): Promise<void> {
-    const domain = await this.lookup(domainName);
+    const domain = await lookupDomain(this.conn, domainName);
     if (!domain) throw new Error(`domain ${domainName} not found`);
     await domain.setMetadataElement(METADATA_NS, METADATA_KEY, xml, { config: true, ...(live ? { live: true } : {}) });
   }
 
   close(): Promise<void> { return this.conn.close(); }
-
-  private async lookup(name: string): Promise<Domain | undefined> {
-    try {
-      return await this.conn.lookupDomainByName(name);
-    } catch (err) {
-      if (classify(err) === 'absent') return undefined;
-      throw err;
-    }
-  }
 }

@@ -2,8 +2,8 @@
 // for one command and closed after it (no reconnect: a lost daemon ends the session).
 import { ConsoleError, type DomainView, type GuestConsoles } from '../../console/console-port.js';
 import type { ConsoleChannel } from '../../console/session.js';
-import { classify } from './errors.js';
-import { LibvirtError, openConnection, type Connection, type ConsoleStream, type Domain } from './native.js';
+import { domainXmls, lookupDomain } from './cli-domains.js';
+import { LibvirtError, openConnection, type Connection, type ConsoleStream } from './native.js';
 
 export class LibvirtGuestConsoles implements GuestConsoles {
   private constructor(private readonly conn: Connection) {}
@@ -15,15 +15,13 @@ export class LibvirtGuestConsoles implements GuestConsoles {
   get uri(): string { return this.conn.uri; }
 
   async describe(domainName: string): Promise<DomainView | undefined> {
-    const domain = await this.lookup(domainName);
+    const domain = await lookupDomain(this.conn, domainName);
     if (!domain) return undefined;
-    const [{ state }, persistentXml] = await Promise.all([domain.getState(), domain.getXmlDesc({ inactive: true })]);
-    const liveXml = state === 'shutoff' ? undefined : await domain.getXmlDesc();
-    return { name: domainName, state, persistentXml, ...(liveXml !== undefined ? { liveXml } : {}) };
+    return { name: domainName, ...(await domainXmls(domain)) };
   }
 
   async open(domainName: string, opts: { force: boolean }): Promise<ConsoleChannel> {
-    const domain = await this.lookup(domainName);
+    const domain = await lookupDomain(this.conn, domainName);
     if (!domain) throw new ConsoleError('absent', `domain ${domainName} not found`);
     try {
       // safe: only a console libvirt can hand over without losing data (a pty, not a raw socket).
@@ -34,15 +32,6 @@ export class LibvirtGuestConsoles implements GuestConsoles {
   }
 
   close(): Promise<void> { return this.conn.close(); }
-
-  private async lookup(name: string): Promise<Domain | undefined> {
-    try {
-      return await this.conn.lookupDomainByName(name);
-    } catch (err) {
-      if (classify(err) === 'absent') return undefined;
-      throw err;
-    }
-  }
 }
 
 /**
