@@ -25,8 +25,6 @@ export interface ParsePoolOptions {
 
 /** Files within the limits of manifest-limits.ts take under a second: this is the backstop. */
 export const DEFAULT_PARSE_BUDGET_MS = 10_000;
-/** A worker that has not loaded by then (it takes about a second; more on a loaded host) fails its first file. */
-const START_BUDGET_MS = 60_000;
 export const DEFAULT_PARSE_HEAP_MIB = 512;
 export const DEFAULT_PARSE_IDLE_MS = 10_000;
 
@@ -54,8 +52,6 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** Stops the worker once it has been idle for idleMs. */
   idleTimer?: NodeJS.Timeout;
-  /** The worker has loaded and compiled the schemas: parse budgets run from then on. */
-  ready: boolean;
 }
 
 /**
@@ -126,30 +122,22 @@ export class ManifestParsePool {
     }
   }
 
-  /** The first job's budget starts (once the worker is ready: its start-up has a budget of its own). */
+  /** The first job's budget starts. */
   private arm(slot: Slot): void {
     clearTimeout(slot.timer);
     const job = slot.jobs[0];
-    if (!job) return;
-    slot.timer = slot.ready
-      ? setTimeout(() => this.fail(slot, `parse exceeded ${job.budgetMs} ms; nothing in this file is applied (split it or simplify it)`), job.budgetMs)
-      : setTimeout(() => this.fail(slot, `the parser did not start within ${START_BUDGET_MS} ms`), START_BUDGET_MS);
+    slot.timer = job && setTimeout(() => this.fail(slot, `parse exceeded ${job.budgetMs} ms; nothing in this file is applied (split it or simplify it)`), job.budgetMs);
   }
 
   private spawn(): Slot {
     const worker = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMiB } });
-    const slot: Slot = { worker, jobs: [], ready: false };
-    worker.on('message', ({ id, result, ready }: { id?: number; result?: ParsedFile; ready?: true }) => {
-      if (ready) {
-        slot.ready = true;
-        this.arm(slot);
-        return;
-      }
+    const slot: Slot = { worker, jobs: [] };
+    worker.on('message', ({ id, result }: { id: number; result: ParsedFile }) => {
       if (slot.jobs[0]?.id !== id) return;
       const job = slot.jobs.shift()!;
       this.arm(slot);
       if (slot.jobs.length === 0) this.idle(slot);
-      job.resolve(result!);
+      job.resolve(result);
       this.dispatch();
     });
     worker.on('error', (err) => {
