@@ -88,9 +88,12 @@ export class ManifestParsePool {
     return this.slots.length;
   }
 
-  /** Starts a worker if none runs, so that a parse expected soon does not wait for one to load. */
-  warm(): void {
-    if (this.slots.length === 0) this.idle(this.spawn());
+  /**
+   * Starts a worker if none runs (every worker with `all`: many files to read soon), so that a
+   * parse expected soon does not wait for one to load.
+   */
+  warm(all = false): void {
+    while (this.slots.length < (all ? this.workers : 1)) this.idle(this.spawn());
   }
 
   /** Parses `text` (the content of `file`) in a worker; never rejects: every failure is an error of the file. */
@@ -201,10 +204,10 @@ export function parseManifestsOffThread(text: string, file: string): Promise<Par
   return shared.parse(text, file);
 }
 
-/** A parse is expected soon (a file changed and waits for its settle time): start a worker meanwhile. */
-export function warmManifestParser(): void {
+/** A parse is expected soon (a file changed, or `all`: a directory is about to be read): start workers meanwhile. */
+export function warmManifestParser(all = false): void {
   shared ??= new ManifestParsePool();
-  shared.warm();
+  shared.warm(all);
 }
 
 /**
