@@ -52,9 +52,10 @@ fi
 
 # The native builds: better-sqlite3 (package.json's allowScripts lets it build under npm 11; no
 # prebuilt binary can be downloaded here, so node-gyp compiles its bundled SQLite: about two
-# minutes on two cores, needs python3, make and g++) and wimaxvm's own libvirt binding
-# (binding.gyp, built by the package's install script against libvirt-dev).
-native=(node_modules/better-sqlite3/build/Release/better_sqlite3.node build/Release/wimaxvm_libvirt.node)
+# minutes on two cores, needs python3, make and g++) and wimaxvm's own libvirt binding and
+# inotify addon (binding.gyp, built by the package's install script against libvirt-dev).
+own=(build/Release/wimaxvm_libvirt.node build/Release/wimaxvm_inotify.node)
+native=(node_modules/better-sqlite3/build/Release/better_sqlite3.node "${own[@]}")
 
 # Does node_modules hold what package-lock.json says? npm records what it installed in
 # node_modules/.package-lock.json: every package the lock names must be there in the same
@@ -84,9 +85,10 @@ if ! installed_matches_lock; then
   npm ci --no-audit --no-fund
 fi
 # A package installed while its scripts were not allowed has no binary: build it now; so is
-# wimaxvm's own binding when its sources are newer than its build (after a pull).
-binding=build/Release/wimaxvm_libvirt.node
-if [ -f "$binding" ] && [ -n "$(find native binding.gyp -newer "$binding" 2>/dev/null | head -1)" ]; then rm -f "$binding"; fi
+# wimaxvm's own addons when their sources are newer than their build (after a pull).
+for binding in "${own[@]}"; do
+  if [ -f "$binding" ] && [ -n "$(find native binding.gyp -newer "$binding" 2>/dev/null | head -1)" ]; then rm -f "$binding"; fi
+done
 for f in "${native[@]}"; do
   if [ ! -f "$f" ]; then
     if [[ $f == node_modules/* ]]; then
@@ -94,7 +96,7 @@ for f in "${native[@]}"; do
       pkg=${pkg%%/build/*}
       npm rebuild "$pkg" --no-audit --no-fund
     else
-      npm run install --silent # wimaxvm's own binding (binding.gyp)
+      npm run install --silent # wimaxvm's own addons (binding.gyp builds both)
     fi
   fi
 done

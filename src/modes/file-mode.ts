@@ -16,6 +16,7 @@ import { fileModeIdentity } from '../core/controller-identity.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { DirectorySource, SOURCE_ANNOTATION } from '../sources/directory-source.js';
+import { warmManifestParser } from '../sources/manifest-parse-pool.js';
 import type { Mode } from './mode.js';
 
 /** Kinds with stored status. */
@@ -61,6 +62,9 @@ export class FileMode implements Mode {
       throw err;
     }
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
+    // The parse workers load (half a second of CPU each, seconds on a busy machine) while
+    // libvirt and the switch are set up, not after: the directory is read only then.
+    warmManifestParser(true);
   }
 
   get witness(): DirectorySource | undefined {

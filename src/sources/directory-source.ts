@@ -16,7 +16,8 @@ import { duplicateDeclarationProblem } from './duplicate-declarations.js';
 import { FILE_TOO_LARGE, MAX_MANIFEST_BYTES } from './manifest-limits.js';
 import { parseManifestsOffThread, warmManifestParser } from './manifest-parse-pool.js';
 import { formatManifestError, type ManifestError } from './manifest-parser.js';
-import { DEFAULT_SETTLE_MS, QuietFiles } from './quiet-files.js';
+import { DEFAULT_SETTLE_MS } from './quiet-files.js';
+import { ChangedFiles } from './changed-files.js';
 import { DirectoryWatch } from './directory-watch.js';
 
 /** Kept here too for its users; defined in api/meta.ts, which the CLI loads without chokidar. */
@@ -67,8 +68,8 @@ export interface DirectorySourceOptions {
 export class DirectorySource implements AbsenceWitness {
   private readonly root: string;
   private watcher: DirectoryWatch | undefined;
-  /** Paths with events before the first read completed: looked at again once it has. */
-  private readonly early = new Set<string>();
+  /** Paths with events before the first read completed (and whether their last event said complete): looked at again once it has. */
+  private readonly early = new Map<string, boolean>();
   /** The last good declarations of each file (relative path). */
   private readonly files = new Map<string, Map<ResourceKey, Declaration>>();
   /** Files whose current content is broken, with why. */
@@ -90,13 +91,13 @@ export class DirectorySource implements AbsenceWitness {
   /** Keys whose removal was seen in a file that read well (or a file deleted), with what was seen. */
   private readonly removed = new Map<ResourceKey, string>();
   private readonly now: () => Date;
-  /** Changed files wait here until they are quiet: a save in several steps is read once. */
-  private readonly quiet: QuietFiles;
+  /** Changed files wait here until it is time to read them: a complete file at once, the rest once quiet. */
+  private readonly changes: ChangedFiles;
 
   constructor(private readonly opts: DirectorySourceOptions) {
     this.root = resolve(opts.dir);
     this.now = opts.now ?? (() => new Date());
-    this.quiet = new QuietFiles(opts.settleMs ?? DEFAULT_SETTLE_MS, (path) => this.schedule(path, 'change'));
+    this.changes = new ChangedFiles(opts.settleMs ?? DEFAULT_SETTLE_MS, (path) => this.schedule(path, 'change'));
   }
 
   /** Starts watching; resolves once every file present at start has been read. */
@@ -108,12 +109,12 @@ export class DirectorySource implements AbsenceWitness {
       this.rootTimer.unref();
     }
     this.early.clear();
-    warmManifestParser(); // loads while the directory is listed
+    warmManifestParser(true); // loads while the directory is listed (FileMode started it earlier still)
     this.watcher = new DirectoryWatch(this.root, {
       // Dot files and folders are editors' and tools' (.git, .#x.yaml, .x.yaml.swp).
       ignored: (path, isFile) => basename(path).startsWith('.') && path !== this.root || (isFile && !MANIFEST_FILE.test(path)),
-      changed: (path) => (this.synced ? this.changed(path) : this.early.add(path)),
-      removed: (path) => (this.synced ? this.schedule(path, 'unlink') : this.early.add(path)),
+      changed: (path, complete) => (this.synced ? this.changed(path, complete) : this.early.set(path, complete)),
+      removed: (path) => (this.synced ? this.removedFile(path) : this.early.set(path, false)),
       rootGone: () => { if (this.synced) this.awaitReturn(); },
       error: (err) => this.opts.logger.error('watch error', { dir: this.root, error: errorMessage(err) }),
     });
@@ -128,7 +129,7 @@ export class DirectorySource implements AbsenceWitness {
     this.synced = true;
     this.syncedAt = this.now().toISOString();
     // Changes made while the initial read ran: looked at again now (a removal gets its second look).
-    for (const path of this.early) (existsSync(path) ? this.changed(path) : this.schedule(path, 'unlink'));
+    for (const [path, complete] of this.early) (existsSync(path) ? this.changed(path, complete) : this.removedFile(path));
     this.early.clear();
     for (const path of files) this.recheckLater(path, relative(this.root, path));
     this.opts.logger.info('directory source synced', { dir: this.root, files: this.files.size, resources: this.opts.store.size });
@@ -140,7 +141,7 @@ export class DirectorySource implements AbsenceWitness {
     this.rootTimer = undefined;
     for (const timer of this.rechecks) clearTimeout(timer);
     this.rechecks.clear();
-    this.quiet.stop();
+    this.changes.stop();
     this.watcher?.close();
     await Promise.all(this.pending.values());
   }
@@ -218,17 +219,24 @@ export class DirectorySource implements AbsenceWitness {
 
   /** Resolves when every file event seen so far has been handled. Tests use it. */
   async settled(): Promise<void> {
-    while (this.pending.size || this.quiet.isBusy()) {
-      await this.quiet.idle();
+    while (this.pending.size || this.changes.isBusy()) {
+      await this.changes.idle();
       await Promise.all(this.pending.values());
     }
   }
 
-  /** A file changed: it is read once it has been quiet for the settle time. */
-  private changed(path: string): void {
+  /** A file changed: read at once when complete and alone, else once quiet (changed-files.ts). */
+  private changed(path: string, complete: boolean): void {
     if (!MANIFEST_FILE.test(path)) return;
-    this.quiet.touch(path);
-    warmManifestParser(); // a stopped parser starts during the settle time, not after it
+    this.changes.seen(path, complete);
+    warmManifestParser(); // a stopped parser starts while the file waits, not after
+  }
+
+  /** A file is gone: its resources leave on a second look; the removal also makes a change span several files. */
+  private removedFile(path: string): void {
+    if (!MANIFEST_FILE.test(path)) return;
+    this.changes.removed(path);
+    this.schedule(path, 'unlink');
   }
 
   private schedule(path: string, event: 'change' | 'unlink' | 'confirm'): void {
@@ -240,9 +248,9 @@ export class DirectorySource implements AbsenceWitness {
       if (event === 'unlink') return this.confirmLater(path);
       // The second look: the file as it is now decides, removals included; a file being
       // written again is read once it is quiet (what leaves then gets its own second look).
-      if (this.quiet.isWaiting(path)) return;
+      if (this.changes.isWaiting(path)) return;
       // A declaration cut from this file may be on its way into one still being written.
-      if (this.quiet.isBusy()) return this.confirmLater(path);
+      if (this.changes.isBusy()) return this.confirmLater(path);
       return existsSync(path) ? this.load(path, false, true) : this.unlink(rel);
     };
     const next = previous
@@ -315,7 +323,7 @@ export class DirectorySource implements AbsenceWitness {
     const timer = setTimeout(() => {
       this.rechecks.delete(timer);
       stat(path).then(
-        (s) => { if (this.readVersions.get(rel) !== version(s)) this.changed(path); },
+        (s) => { if (this.readVersions.get(rel) !== version(s)) this.changed(path, false); },
         () => { /* removed: the unlink event handles it */ },
       );
     }, RECHECK_MS);

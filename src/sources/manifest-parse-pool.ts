@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { FILE_TOO_LARGE, MAX_MANIFEST_BYTES } from './manifest-limits.js';
-import type { ParseRequest } from './manifest-parse-worker.js';
+import type { ParseRequest, WorkerReady } from './manifest-parse-worker.js';
 import type { ParsedFile } from './manifest-parser.js';
 
 export interface ParsePoolOptions {
@@ -21,6 +21,8 @@ export interface ParsePoolOptions {
   maxHeapMiB?: number;
   /** A worker with nothing to parse for this long is stopped (it holds 10-40 MB); the next parse starts one. */
   idleMs?: number;
+  /** The worker's script (tests: one that starts slowly); default the compiled manifest-parse-worker.js. */
+  script?: string;
 }
 
 /** Files within the limits of manifest-limits.ts take under a second: this is the backstop. */
@@ -46,6 +48,8 @@ interface Job extends ParseRequest {
 
 interface Slot {
   worker: Worker;
+  /** Loaded and warm: budgets run only from then on (a start-up is no file's fault). */
+  ready: boolean;
   /** Sent to the worker, answered in order; the first is the one being parsed. */
   jobs: Job[];
   /** The budget of the first job. */
@@ -69,12 +73,14 @@ export class ManifestParsePool {
   private readonly budgetMs: number;
   private readonly maxHeapMiB: number;
   private readonly idleMs: number;
+  private readonly script: string | undefined;
 
   constructor(opts: ParsePoolOptions = {}) {
     this.workers = opts.workers ?? 2;
     this.budgetMs = opts.budgetMs ?? DEFAULT_PARSE_BUDGET_MS;
     this.maxHeapMiB = opts.maxHeapMiB ?? DEFAULT_PARSE_HEAP_MIB;
     this.idleMs = opts.idleMs ?? DEFAULT_PARSE_IDLE_MS;
+    this.script = opts.script;
   }
 
   /** Workers running now. */
@@ -82,9 +88,12 @@ export class ManifestParsePool {
     return this.slots.length;
   }
 
-  /** Starts a worker if none runs, so that a parse expected soon does not wait for one to load. */
-  warm(): void {
-    if (this.slots.length === 0) this.idle(this.spawn());
+  /**
+   * Starts a worker if none runs (every worker with `all`: many files to read soon), so that a
+   * parse expected soon does not wait for one to load.
+   */
+  warm(all = false): void {
+    while (this.slots.length < (all ? this.workers : 1)) this.idle(this.spawn());
   }
 
   /** Parses `text` (the content of `file`) in a worker; never rejects: every failure is an error of the file. */
@@ -122,17 +131,22 @@ export class ManifestParsePool {
     }
   }
 
-  /** The first job's budget starts. */
+  /** The first job's budget starts (once the worker is ready: before, it is loading, not parsing). */
   private arm(slot: Slot): void {
     clearTimeout(slot.timer);
-    const job = slot.jobs[0];
+    const job = slot.ready ? slot.jobs[0] : undefined;
     slot.timer = job && setTimeout(() => this.fail(slot, `parse exceeded ${job.budgetMs} ms; nothing in this file is applied (split it or simplify it)`), job.budgetMs);
   }
 
   private spawn(): Slot {
-    const worker = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMiB } });
-    const slot: Slot = { worker, jobs: [] };
-    worker.on('message', ({ id, result }: { id: number; result: ParsedFile }) => {
+    const worker = new Worker(this.script ?? workerScript(), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMiB } });
+    const slot: Slot = { worker, jobs: [], ready: false };
+    worker.on('message', (message: WorkerReady | { id: number; result: ParsedFile }) => {
+      if ('ready' in message) {
+        slot.ready = true;
+        return this.arm(slot);
+      }
+      const { id, result } = message;
       if (slot.jobs[0]?.id !== id) return;
       const job = slot.jobs.shift()!;
       this.arm(slot);
@@ -190,10 +204,10 @@ export function parseManifestsOffThread(text: string, file: string): Promise<Par
   return shared.parse(text, file);
 }
 
-/** A parse is expected soon (a file changed and waits for its settle time): start a worker meanwhile. */
-export function warmManifestParser(): void {
+/** A parse is expected soon (a file changed, or `all`: a directory is about to be read): start workers meanwhile. */
+export function warmManifestParser(all = false): void {
   shared ??= new ManifestParsePool();
-  shared.warm();
+  shared.warm(all);
 }
 
 /**

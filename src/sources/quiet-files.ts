@@ -50,6 +50,16 @@ export class QuietFiles {
     return this.waiting.size > 0;
   }
 
+  /** Whether a file other than `path` is waiting. */
+  isBusyOtherThan(path: string): boolean {
+    return this.waiting.size > (this.waiting.has(path) ? 1 : 0);
+  }
+
+  /** Drops a file's wait without handing it on (it is read another way). */
+  forget(path: string): void {
+    this.finish(path);
+  }
+
   /** Resolves once no file is waiting (each handed on or dropped). */
   async idle(): Promise<void> {
     while (this.waiting.size) await Promise.all([...this.waiting.values()].map((w) => w.finished));

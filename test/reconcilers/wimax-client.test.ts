@@ -116,6 +116,17 @@ describe('WimaxClient reconciler', () => {
     expect(result.requeueAfterMs).toBeGreaterThan(0);
   });
 
+  it('a station whose VM has no status yet (a fresh start) is not written Pending: it waits for the VM\'s first status', async () => {
+    t.vm('vm-a');
+    t.client('st1');
+    const result = await t.reconcile('st1');
+    expect([t.status('st1'), t.events.events.length, t.datapath.paths.size]).toEqual([undefined, 0, 0]);
+    expect(result.requeueAfterMs).toBeGreaterThan(0); // a safety net: the VM's status write queues it
+    t.runningVm('vm-a', 7);
+    await t.reconcile('st1');
+    expect(t.status('st1')).toMatchObject({ printableStatus: 'Bound', vlan: 7 });
+  });
+
   it('a VM that stops takes its stations off the switch', async () => {
     t.runningVm('vm-a', 7);
     t.client('st1');

@@ -1,6 +1,7 @@
 // The directory watch on a real temporary directory tree (inotify): files in folders made,
-// renamed and removed after it started are reported; dot files and folders are not.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// renamed and removed after it started are reported, and whether a file is complete; dot files
+// and folders are not.
+import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,18 +22,20 @@ function watched(files: string[] = []) {
     writeFileSync(join(root, f), 'x: 1\n');
   }
   const changed = new Set<string>();
+  /** The complete flag of each path's last change. */
+  const complete = new Map<string, boolean>();
   const removed = new Set<string>();
   let rootGone = false;
   const w = new DirectoryWatch(root, {
     ignored: (path, isFile) => basename(path).startsWith('.') || (isFile && !path.endsWith('.yaml')),
-    changed: (p) => { changed.add(p.slice(root.length + 1)); removed.delete(p.slice(root.length + 1)); },
+    changed: (p, done) => { changed.add(p.slice(root.length + 1)); complete.set(p.slice(root.length + 1), done); removed.delete(p.slice(root.length + 1)); },
     removed: (p) => removed.add(p.slice(root.length + 1)),
     rootGone: () => { rootGone = true; },
     error: (err) => { throw err; },
   });
   watches.push(w);
   const initial = w.start().map((p) => p.slice(root.length + 1)).sort();
-  return { root, initial, changed, removed, gone: () => rootGone };
+  return { root, initial, changed, complete, removed, gone: () => rootGone };
 }
 
 async function until(what: string, ok: () => boolean): Promise<void> {
@@ -61,6 +64,19 @@ describe('one watch per directory', () => {
     expect(w.changed.has('.a.yaml.swp')).toBe(false);
     rmSync(join(w.root, 'new.yaml'));
     await until('new.yaml removed', () => w.removed.has('new.yaml'));
+  });
+
+  it('says a file is complete once its writer closed it or renamed it into place, not while it is open', async () => {
+    const w = watched();
+    const fd = openSync(join(w.root, 'open.yaml'), 'w');
+    writeSync(fd, 'x: 1\n');
+    await until('open.yaml changed', () => w.changed.has('open.yaml'));
+    expect(w.complete.get('open.yaml')).toBe(false);
+    closeSync(fd);
+    await until('open.yaml complete', () => w.complete.get('open.yaml') === true);
+    writeFileSync(join(w.root, '.r.yaml.tmp'), 'x: 2\n');
+    renameSync(join(w.root, '.r.yaml.tmp'), join(w.root, 'r.yaml'));
+    await until('r.yaml complete', () => w.complete.get('r.yaml') === true);
   });
 
   it('watches a folder made after the start, and reports the files of a folder removed or renamed', async () => {

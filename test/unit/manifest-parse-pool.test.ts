@@ -1,4 +1,6 @@
 // The parse pool runs the real worker (dist/, kept current by the test setup).
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManifestParsePool } from '../../src/sources/manifest-parse-pool.js';
 import { parseManifests } from '../../src/sources/manifest-parser.js';
@@ -57,6 +59,14 @@ describe('manifests are parsed off the event loop, within a budget (issue 15, 1-
     const behind = Array.from({ length: 20 }, (_, i) => p.parse(VM, `${i}.yaml`));
     expect((await slow).errors[0]!.message).toMatch(/^parse exceeded 1 ms/);
     expect((await Promise.all(behind)).map((r) => r.resources.length)).toEqual(Array(20).fill(1));
+  });
+
+  it('a worker slow to start fails no file: the budget starts once it is loaded (the 1000-station stall)', async () => {
+    // On a loaded machine a fresh worker took longer than the budget to load and compile the
+    // schemas; the first files then failed as "parse exceeded" and were never read again.
+    const p = pool({ workers: 1, budgetMs: 500, script: join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'slow-start-parse-worker.mjs') });
+    const results = await Promise.all(['a', 'b', 'c'].map((name) => p.parse(VM.replace('name: a', `name: ${name}`), `${name}.yaml`)));
+    expect(results.map((r) => [r.errors, r.resources.length])).toEqual([[[], 1], [[], 1], [[], 1]]);
   });
 
   it('a worker idle for idleMs is stopped, and the next parse starts another', async () => {

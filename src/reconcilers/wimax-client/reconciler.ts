@@ -59,6 +59,9 @@ export class WimaxClientReconciler implements Reconciler {
       this.problems.resolved(key);
       return this.remove(key);
     }
+    // Its VM is declared but has no status yet (a fresh start): this station would be written
+    // Pending only to be written Bound moments later. The VM's first status write queues it again.
+    if (this.awaitsFirstVmStatus(key, client)) return { requeueAfterMs: 30_000 };
     const mac = canonicalMac(client.spec.mac);
     const outcome = this.decide(key, client, mac);
     if (!('bound' in outcome) && NEEDS_THE_USER.has(outcome.reason)) this.problems.report(key, outcome.reason, outcome.message);
@@ -111,6 +114,12 @@ export class WimaxClientReconciler implements Reconciler {
       }
     }
     return { bound: { mac, vlan, vmPort: port, ...rates }, vmName };
+  }
+
+  private awaitsFirstVmStatus(key: ResourceKey, client: WimaxClient): boolean {
+    if (!this.deps.datapath || this.deps.statuses.get(key)) return false;
+    const vmKey = resourceKey(VM_KIND, parseResourceKey(key).namespace, client.spec.vmName);
+    return this.deps.store.has(vmKey) && !this.deps.statuses.get(vmKey);
   }
 
   /** A station's path may be removed by this client only if no other valid client holds the MAC. */
