@@ -5,6 +5,7 @@ import { CLIENT_KIND } from '../api/wimax-client.js';
 import { FileDesiredStateWriter } from '../adapters/file-desired-state-writer.js';
 import { acquireControllerLock, type ControllerLock, type LockHolderInput } from '../adapters/store/controller-lock.js';
 import { SqliteEventLog } from '../adapters/store/sqlite-event-log.js';
+import { FileTrafficStatusWriter } from '../traffic/traffic-status-writers.js';
 import { SqliteStatusStore } from '../adapters/store/sqlite-status-store.js';
 import { openStateDatabase, type StateDatabase } from '../adapters/store/state-database.js';
 import { DIRECTORY_META_KEY } from '../adapters/store/state-reader.js';
@@ -27,6 +28,7 @@ export class FileMode implements Mode {
   readonly statuses: SqliteStatusStore;
   readonly events: SqliteEventLog;
   readonly writer: FileDesiredStateWriter;
+  readonly trafficWriter: FileTrafficStatusWriter;
   readonly identity: string;
   readonly state: StateDatabase;
   private controllerLock: ControllerLock;
@@ -56,6 +58,7 @@ export class FileMode implements Mode {
       this.state = state;
       this.statuses = new SqliteStatusStore(state);
       this.events = new SqliteEventLog(state, logger);
+      this.trafficWriter = new FileTrafficStatusWriter(this.statuses);
     } catch (err) {
       state?.close();
       this.controllerLock.release();

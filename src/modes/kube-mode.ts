@@ -16,6 +16,7 @@ import { KubeIpClaims } from '../adapters/kube-ip-claims.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import { KubeSource } from '../sources/kube-source.js';
+import { KubeTrafficStatusWriter } from '../traffic/kube-traffic-status-writer.js';
 import type { Mode } from './mode.js';
 
 export interface KubeModeOptions {
@@ -57,6 +58,7 @@ export class KubeMode implements Mode {
   readonly statuses: KubeStatusStore;
   readonly events: KubeEventRecorder;
   readonly writer: KubeDesiredStateWriter;
+  readonly trafficWriter: KubeTrafficStatusWriter;
   readonly vlanClaims: KubeVlanClaims;
   readonly ipClaims: KubeIpClaims;
   readonly namespace: string | undefined;
@@ -84,6 +86,7 @@ export class KubeMode implements Mode {
       return o?.metadata.uid ? { apiVersion: o.apiVersion!, uid: o.metadata.uid } : undefined;
     }, logger);
     this.writer = new KubeDesiredStateWriter(opts.kubeConfig);
+    this.trafficWriter = new KubeTrafficStatusWriter(opts.kubeConfig);
     this.vlanClaims = new KubeVlanClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
     // In the same namespace as VLAN claims: one place holds everything the testbed hands out.
     this.ipClaims = new KubeIpClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });

@@ -8,6 +8,7 @@ import type { EventRecorder } from '../ports/event-recorder.js';
 import type { StatusStore } from '../ports/status-store.js';
 import type { VlanClaims } from '../ports/vlan-claims.js';
 import type { IpClaims } from '../ports/ip-claims.js';
+import type { TrafficStatusWriter } from '../traffic/traffic-status.js';
 
 export interface Mode {
   readonly name: 'file' | 'kube';
@@ -22,6 +23,8 @@ export interface Mode {
   readonly vlanClaims: VlanClaims;
   /** Where pooled and fixed IPv4 addresses are claimed, so that no two VMs share one. */
   readonly ipClaims: IpClaims;
+  /** Where status.traffic goes (the traffic publisher's, with a switch). */
+  readonly trafficWriter: TrafficStatusWriter;
   /** Fills `store` and keeps it current; resolves once the first full view is in. */
   startSource(store: DesiredStore): Promise<void>;
   stopSource(): Promise<void>;

@@ -28,7 +28,10 @@ export interface ParsePoolOptions {
 /** Files within the limits of manifest-limits.ts take under a second: this is the backstop. */
 export const DEFAULT_PARSE_BUDGET_MS = 10_000;
 export const DEFAULT_PARSE_HEAP_MIB = 512;
-export const DEFAULT_PARSE_IDLE_MS = 10_000;
+// A worker holds 20-30 MB (its own V8 heap with the YAML parser and schema validator): after the
+// start's burst it goes soon. An edit starts one during its settle window (warm), so the next
+// parse rarely waits for it.
+export const DEFAULT_PARSE_IDLE_MS = 3_000;
 
 /**
  * The worker's compiled script. Under vitest or tsx this module is TypeScript, which a worker

@@ -6,8 +6,6 @@ import type { Config } from '../config.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import type { Runnable } from '../core/manager.js';
-import { FileMode } from '../modes/file-mode.js';
-import { loadKubeConfig } from '../modes/kube-mode.js';
 import type { Mode } from '../modes/mode.js';
 import type { ClientIndex } from '../reconcilers/wimax-client/client-index.js';
 import { controllerNaming } from './naming.js';
@@ -16,7 +14,6 @@ import type { TrafficFeed } from './traffic-feed.js';
 import { registerTrafficMetrics } from './traffic-metrics.js';
 import { TrafficSampler } from './traffic-sampler.js';
 import { TrafficStatusPublisher } from './traffic-status.js';
-import { FileTrafficStatusWriter, KubeTrafficStatusWriter } from './traffic-status-writers.js';
 
 export interface TrafficDeps {
   config: Config;
@@ -53,7 +50,7 @@ export function makeTraffic(deps: TrafficDeps): Traffic | undefined {
   const publisher = new TrafficStatusPublisher({
     feed: sampler,
     statuses: mode.statuses,
-    writer: mode instanceof FileMode ? new FileTrafficStatusWriter(mode.statuses) : new KubeTrafficStatusWriter(loadKubeConfig(config.kube?.kubeconfig)),
+    writer: mode.trafficWriter,
     intervalMs: config.trafficStatusIntervalMs,
     mayWrite: deps.mayWrite,
     logger,

@@ -3,7 +3,7 @@
 // (helpers/module-trace.mjs) and the list of what it loaded is checked, so a new eager import of
 // the Kubernetes client, libvirt, the schema validator or the metrics library cannot creep back
 // unnoticed. Which modules load, not how long they take: nothing here is timed.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -109,4 +109,32 @@ describe('CLI start-up loads only what the command uses', () => {
       expectNone(packages(modules), CONTROLLER_ONLY, args.join(' '));
     }
   });
+
+  it('the controller in file mode: nothing of the Kubernetes client (about 50 MB of its heap)', async () => {
+    const out = join(mkdtempSync(join(base, 'trace-')), 'modules.txt');
+    writeFileSync(out, '');
+    const vms = mkdtempSync(join(base, 'run-vms-'));
+    const child = spawn(process.execPath, ['--import', TRACE, 'bin/wimaxvm.js', 'run', '--dir', vms, '--connect', 'test:///default', '--state-dir', join(vms, '.state'), '--listen', '127.0.0.1:0', '--allow-empty', '--log-format', 'json'], {
+      env: { ...process.env, MODULE_TRACE_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (c) => (log += String(c)));
+    child.stderr.on('data', (c) => (log += String(c)));
+    const exited = new Promise((resolve) => child.once('close', resolve));
+    try {
+      // Started completely: libvirt and the source are in, so every module of the start is traced.
+      await new Promise<void>((resolve, reject) => {
+        child.once('close', () => reject(new Error(`the controller exited:\n${log}`)));
+        const poll = setInterval(() => {
+          if (/"msg":"directory source synced"/.test(log) && /"msg":"HTTP API listening"/.test(log)) { clearInterval(poll); resolve(); }
+        }, 20);
+      });
+      const loaded = packages(readFileSync(out, 'utf8').split('\n').filter(Boolean));
+      expect(loaded.has('addon:wimaxvm_libvirt.node'), 'the trace sees the controller').toBe(true);
+      expectNone(loaded, ['@kubernetes/client-node'], 'run --dir');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 60_000);
 });

@@ -48,6 +48,9 @@ export function openStateDatabase(stateDir: string): StateDatabase {
   return new StateDatabase(openWritable(stateDir), stateDir);
 }
 
+/** The controller's SQLite page cache, KiB. */
+export const CACHE_KIB = 2048;
+
 function openWritable(stateDir: string): SqliteDatabase {
   const path = stateDbPath(stateDir);
   let db: SqliteDatabase | undefined;
@@ -57,6 +60,10 @@ function openWritable(stateDir: string): SqliteDatabase {
     db.pragma('journal_mode = WAL');
     // WAL with synchronous=NORMAL: a power cut may lose the last commits, never corrupt.
     db.pragma('synchronous = NORMAL');
+    // A 2 MiB page cache instead of better-sqlite3's 16 MiB: the stores serve reads from memory,
+    // so the cache only speeds up writes, which touch a few pages each. At 10,000 VMs the
+    // database is ~30 MB and the default cache grew to its full 16 MiB of the controller's RSS.
+    db.pragma(`cache_size = -${CACHE_KIB}`);
     migrate(db, path);
     // The CLI's "showing status as of" asks for MAX(written_at): answered from this index
     // instead of reading every stored body (no schema version: older readers ignore it).
