@@ -22,6 +22,8 @@ export interface KubeSettings {
     /** client-go's defaults (15 s, 10 s, 2 s) unless set; tests shorten them. */
     leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number;
   };
+  /** DaemonSet mode's Hypervisor registration and placement leader: timings (src/hosts/kube/); tests shorten them. */
+  hosts?: import('./hosts/kube/kube-hosts-part.js').KubeHostsTimings;
 }
 
 export interface Config {

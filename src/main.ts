@@ -136,7 +136,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // The own connection migrates through the adapter itself (the timed port has no migrate).
   const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
   const migrations = new Migrations();
-  const placement = hosts && placedHypervisor && {
+  // Kubernetes mode with a node (DaemonSet): the node's Hypervisor registered, placement by a leader.
+  const kubeHosts = await makeKubeHosts(config, mode, hypervisor, logger);
+  const placement = kubeHosts?.view ?? (hosts && placedHypervisor && {
     ...hosts.view,
     // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
     // parallel reconciles never both take the last room (the step decides and assigns synchronously).
@@ -148,7 +150,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       () => placedHypervisor.migrate(domainName, from, store.get<HypervisorObject>(hypervisorKey(to))?.spec.uri ?? ''),
       (ok) => { if (ok) placedHypervisor.assign(domainName, to); }),
     clearMigration: (domainName: string) => migrations.clear(domainName),
-  };
+  });
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
@@ -313,6 +315,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     },
     ...(traffic ? [traffic.part] : []),
     ...(hosts ? [hosts] : []),
+    ...(kubeHosts ? [kubeHosts] : []),
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -340,6 +343,19 @@ export async function startController(config: Config, logger: Logger, signal?: A
       await manager.stop();
     },
   };
+}
+
+/** Kubernetes mode's hosts part (src/hosts/kube/), loaded only there: file mode never needs the client. */
+async function makeKubeHosts(config: Config, mode: Mode, hypervisor: LibvirtHypervisor, logger: Logger) {
+  const nodeName = config.kube?.nodeName;
+  if (mode.name !== 'kube' || !nodeName) return undefined;
+  const [{ makeKubeHostsPart }, { KubeMode, loadKubeConfig }] = await Promise.all([import('./hosts/kube/kube-hosts-part.js'), import('./modes/kube-mode.js')]);
+  const kube = mode as InstanceType<typeof KubeMode>;
+  return makeKubeHostsPart({
+    kubeConfig: loadKubeConfig(config.kube?.kubeconfig), source: kube.witness, onObjectSeen: (l) => kube.onObjectSeen(l),
+    host: nodeName, uri: config.connect, conn: hypervisor, namespace: config.kube!.vlanClaimNamespace, logger,
+    ...(config.kube?.hosts ? { timings: config.kube.hosts } : {}),
+  });
 }
 
 /** The state database's events, as `describe` reads them. */
