@@ -18,6 +18,8 @@ import { PLACEMENT_LEASE } from '../../src/hosts/kube/placement-leader.js';
 import type { KubeObject } from '../../src/sources/kube-source.js';
 import { eventually } from '../helpers/harness.js';
 import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
+import { USER_AGENT } from '../../src/adapters/kube-client-identity.js';
+import { attributesOf, refusedCalls } from './rbac-rules.js';
 import type { FakeApiServer } from './api-server.js';
 import { startCluster } from './cluster-fixture.js';
 
@@ -173,5 +175,15 @@ describe.runIf(privateLibvirtdEnabled())('many hosts in Kubernetes mode: registr
     const stillOnB = execFileSync('virsh', ['-c', `test+unix:///default?socket=${daemon.socket}`, 'list', '--all', '--name'], { encoding: 'utf8' });
     for (const name of onB) expect(stillOnB).toContain(name);
     for (const name of onA.filter((n) => placed.includes(n))) expect((await vm(name)).status?.printableStatus).toBe('Running');
+  });
+
+  it('the shipped RBAC allows every call the two nodes made (registration, heartbeats, placement, marking a node lost)', () => {
+    const calls = server.requests.filter((r) => r.userAgent === USER_AGENT);
+    expect(refusedCalls(calls)).toEqual([]);
+    const seen = new Set(calls.map(attributesOf).filter((a) => a).map((a) => `${a!.verb} ${a!.group || 'core'}/${a!.resource}${a!.namespace ? ` in ${a!.namespace}` : ''}`));
+    for (const needed of [
+      'create wimaxvm.io/hypervisors', 'patch wimaxvm.io/hypervisors/status', 'update wimaxvm.io/hypervisors/status', 'watch wimaxvm.io/hypervisors',
+      'update wimaxvm.io/virtualmachines/status in default', 'list coordination.k8s.io/leases in wimaxvm-system', 'update coordination.k8s.io/leases in wimaxvm-system',
+    ]) expect(seen, needed).toContain(needed);
   });
 });
