@@ -13,7 +13,7 @@ export interface KubeSettings {
   kubeconfig?: string;
   /** Watch one namespace; all when absent. */
   namespace?: string;
-  /** DaemonSet mode: only VMs whose spec.nodeName is this node. */
+  /** DaemonSet mode: only VMs placed on this node (spec.nodeName, else the placement leader's status.nodeName). */
   nodeName?: string;
   /** Where every controller of the testbed claims VLANs (one Lease per VLAN): the same for all of them. */
   vlanClaimNamespace: string;

@@ -42,6 +42,8 @@ export class PlacementLeader {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private again = false;
+  /** The next pass also reads the heartbeats (the timer's passes; a VM's change alone needs no API call). */
+  private checkHeartbeats = false;
 
   constructor(private readonly opts: PlacementLeaderOptions) {
     this.hypervisors = opts.objects.informer();
@@ -59,8 +61,9 @@ export class PlacementLeader {
   }
 
   /** A VM or Hypervisor changed: the leader looks again (changes close together, once). */
-  wake(): void {
+  wake(heartbeats = false): void {
     if (!this.leading) return;
+    if (heartbeats) this.checkHeartbeats = true;
     if (this.pass) {
       this.again = true;
       return;
@@ -85,9 +88,9 @@ export class PlacementLeader {
         this.leading = true;
         this.clock.reset();
         this.opts.logger.info('leads placement', { host: this.opts.host });
-        this.timer = setInterval(() => this.wake(), this.opts.checkMs);
+        this.timer = setInterval(() => this.wake(true), this.opts.checkMs);
         this.timer.unref();
-        this.wake();
+        this.wake(true);
       },
       onStoppedLeading: () => {
         this.leading = false;
@@ -122,7 +125,10 @@ export class PlacementLeader {
     });
     for (const key of this.assumed.keys()) if (!objectsByKey.has(key)) this.assumed.delete(key);
     const hvObjects = this.hypervisors.list();
-    await this.markLostHosts(hvObjects, vms, objectsByKey, now);
+    if (this.checkHeartbeats) {
+      this.checkHeartbeats = false;
+      await this.markLostHosts(hvObjects, vms, objectsByKey, now);
+    }
     const hypervisors = hvObjects.map(toHypervisor);
     for (const write of planPlacements(vms, hypervisors, this.assumed, now)) {
       if (!this.leading) return;
