@@ -59,7 +59,7 @@ export function makeKubeHostsPart(opts: {
     registration,
     start: async () => {
       registration.start();
-      await leader.start().catch((err) => log.error('placement leader could not start; this node only runs its own VMs', { error: errorMessage(err) }));
+      await leader.start().catch((err) => log.error('placement leader could not start; this node only runs the VMs placed on it', { error: errorMessage(err) }));
     },
     stop: async () => {
       await leader.stop();

@@ -42,6 +42,8 @@ export class PlacementLeader {
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private again = false;
+  /** The Hypervisors have been listed: before that, every VM would look unschedulable. */
+  private listed = false;
   /** The next pass also reads the heartbeats (the timer's passes; a VM's change alone needs no API call). */
   private checkHeartbeats = false;
 
@@ -79,7 +81,7 @@ export class PlacementLeader {
   }
 
   async start(): Promise<void> {
-    await this.hypervisors.start();
+    void this.watchHypervisors();
     const elector = new LeaseElector({
       kubeConfig: this.opts.kubeConfig, namespace: this.opts.namespace, name: PLACEMENT_LEASE, identity: this.opts.host, logger: this.opts.logger, ...this.opts.election,
     });
@@ -100,6 +102,21 @@ export class PlacementLeader {
     }, this.abort.signal);
   }
 
+  /** Lists and watches the Hypervisors, retrying a failed first list (their CRD not served yet). */
+  private async watchHypervisors(): Promise<void> {
+    for (let delay = 1_000; !this.abort.signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+      try {
+        await this.hypervisors.start();
+        this.listed = true;
+        this.wake(true);
+        return;
+      } catch (err) {
+        this.opts.logger.warn('cannot list Hypervisors yet; placement waits', { error: kubeErrorMessage(err), retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay).unref());
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     this.leading = false;
@@ -110,6 +127,7 @@ export class PlacementLeader {
   }
 
   private async run(): Promise<void> {
+    if (!this.listed) return;
     const { source, objects, logger } = this.opts;
     const now = new Date().toISOString();
     const objectsByKey = new Map<string, KubeObject>();
