@@ -49,6 +49,7 @@ import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
 import { markHostVms, withAssignments } from './hosts/host-vms.js';
 import { hypervisorKey, type Hypervisor as HypervisorObject } from './api/hypervisor.js';
 import { Migrations } from './hosts/migrations.js';
+import { makeKubeHosts } from './hosts/kube-hosts.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -343,19 +344,6 @@ export async function startController(config: Config, logger: Logger, signal?: A
       await manager.stop();
     },
   };
-}
-
-/** Kubernetes mode's hosts part (src/hosts/kube/), loaded only there: file mode never needs the client. */
-async function makeKubeHosts(config: Config, mode: Mode, hypervisor: LibvirtHypervisor, logger: Logger) {
-  const nodeName = config.kube?.nodeName;
-  if (mode.name !== 'kube' || !nodeName) return undefined;
-  const [{ makeKubeHostsPart }, { KubeMode, loadKubeConfig }] = await Promise.all([import('./hosts/kube/kube-hosts-part.js'), import('./modes/kube-mode.js')]);
-  const kube = mode as InstanceType<typeof KubeMode>;
-  return makeKubeHostsPart({
-    kubeConfig: loadKubeConfig(config.kube?.kubeconfig), source: kube.witness, onObjectSeen: (l) => kube.onObjectSeen(l),
-    host: nodeName, uri: config.connect, conn: hypervisor, namespace: config.kube!.vlanClaimNamespace, logger,
-    ...(config.kube?.hosts ? { timings: config.kube.hosts } : {}),
-  });
 }
 
 /** The state database's events, as `describe` reads them. */

@@ -5,7 +5,7 @@
 // that name no node (status.nodeName), each node runs those placed on it, VLANs are unique
 // testbed-wide, and a node that goes away leaves its VMs Unknown, not recreated elsewhere.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -46,10 +46,11 @@ describe.runIf(privateLibvirtdEnabled())('many hosts in Kubernetes mode: registr
       source: 'kube', kubeconfig, 'node-name': name, connect, 'state-dir': mkdtempSync(join(tmpdir(), 'wimaxvm-hk-')),
       listen: 'off', poll: '100ms', resync: '10m', 'shutdown-timeout': '1s',
     });
-    // Heartbeats renewed every 0.3 s and called lost after 5 s of silence; the placement Lease as the rbac test's.
+    // Heartbeats renewed every 0.5 s and called lost after 8 s of silence; the placement Lease
+    // renewed every 0.5 s (a call may take 1 s) and lost after 6 s without a renewal.
     config.kube!.hosts = {
-      heartbeat: { leaseDurationMs: 5_000, renewMs: 300 }, refreshMs: 1_000, checkMs: 300,
-      election: { leaseDurationMs: 8_000, renewDeadlineMs: 6_000, retryPeriodMs: 200 },
+      heartbeat: { leaseDurationMs: 8_000, renewMs: 500 }, refreshMs: 1_000, checkMs: 500,
+      election: { leaseDurationMs: 8_000, renewDeadlineMs: 6_000, retryPeriodMs: 500 },
     };
     nodes[name] = await startController(config, createLogger({ level: 'info', format: 'json', write: (l) => logs.push(`${name} ${l}`) }));
   };
@@ -70,6 +71,7 @@ describe.runIf(privateLibvirtdEnabled())('many hosts in Kubernetes mode: registr
     await startNode(NODE_B, `test+unix:///default?socket=${daemon.socket}`);
   }, 60_000);
   afterAll(async () => {
+    if (process.env.HOSTS_KUBE_LOG) writeFileSync(process.env.HOSTS_KUBE_LOG, logs.join('\n'));
     for (const r of Object.values(nodes)) await r.stop();
     await server?.stop();
     await daemon.dispose();
@@ -175,7 +177,7 @@ describe.runIf(privateLibvirtdEnabled())('many hosts in Kubernetes mode: registr
     const stillOnB = execFileSync('virsh', ['-c', `test+unix:///default?socket=${daemon.socket}`, 'list', '--all', '--name'], { encoding: 'utf8' });
     for (const name of onB) expect(stillOnB).toContain(name);
     for (const name of onA.filter((n) => placed.includes(n))) expect((await vm(name)).status?.printableStatus).toBe('Running');
-  });
+  }, 180_000);
 
   it('the shipped RBAC allows every call the two nodes made (registration, heartbeats, placement, marking a node lost)', () => {
     const calls = server.requests.filter((r) => r.userAgent === USER_AGENT);

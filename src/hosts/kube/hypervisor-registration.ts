@@ -38,6 +38,8 @@ export class HypervisorRegistration {
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   private heartbeatFailing = false;
+  /** A renewal in flight: the next waits for it (two at once would make each other's 409). */
+  private beating = false;
 
   constructor(private readonly opts: RegistrationOptions) {}
 
@@ -72,6 +74,8 @@ export class HypervisorRegistration {
   }
 
   private async beat(): Promise<void> {
+    if (this.beating || this.stopped) return;
+    this.beating = true;
     try {
       await this.opts.heartbeat.renew();
       if (this.heartbeatFailing) this.opts.logger.info('heartbeat renewed again', { host: this.opts.host });
@@ -79,6 +83,8 @@ export class HypervisorRegistration {
     } catch (err) {
       if (!this.heartbeatFailing) this.opts.logger.warn('could not renew the hypervisor heartbeat; retrying', { host: this.opts.host, error: kubeErrorMessage(err) });
       this.heartbeatFailing = true;
+    } finally {
+      this.beating = false;
     }
   }
 
