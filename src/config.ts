@@ -13,7 +13,7 @@ export interface KubeSettings {
   kubeconfig?: string;
   /** Watch one namespace; all when absent. */
   namespace?: string;
-  /** DaemonSet mode: only VMs whose spec.nodeName is this node. */
+  /** DaemonSet mode: only VMs placed on this node (spec.nodeName, else the placement leader's status.nodeName). */
   nodeName?: string;
   /** Where every controller of the testbed claims VLANs (one Lease per VLAN): the same for all of them. */
   vlanClaimNamespace: string;
@@ -22,6 +22,8 @@ export interface KubeSettings {
     /** client-go's defaults (15 s, 10 s, 2 s) unless set; tests shorten them. */
     leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number;
   };
+  /** DaemonSet mode's Hypervisor registration and placement leader: timings (src/hosts/kube/); tests shorten them. */
+  hosts?: import('./hosts/kube/kube-hosts-part.js').KubeHostsTimings;
 }
 
 export interface Config {

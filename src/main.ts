@@ -49,6 +49,7 @@ import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
 import { markHostVms, withAssignments } from './hosts/host-vms.js';
 import { hypervisorKey, type Hypervisor as HypervisorObject } from './api/hypervisor.js';
 import { Migrations } from './hosts/migrations.js';
+import { makeKubeHosts } from './hosts/kube-hosts.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -136,7 +137,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // The own connection migrates through the adapter itself (the timed port has no migrate).
   const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
   const migrations = new Migrations();
-  const placement = hosts && placedHypervisor && {
+  // Kubernetes mode with a node (DaemonSet): the node's Hypervisor registered, placement by a leader.
+  const kubeHosts = await makeKubeHosts(config, mode, hypervisor, logger);
+  const placement = kubeHosts?.view ?? (hosts && placedHypervisor && {
     ...hosts.view,
     // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
     // parallel reconciles never both take the last room (the step decides and assigns synchronously).
@@ -148,7 +151,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       () => placedHypervisor.migrate(domainName, from, store.get<HypervisorObject>(hypervisorKey(to))?.spec.uri ?? ''),
       (ok) => { if (ok) placedHypervisor.assign(domainName, to); }),
     clearMigration: (domainName: string) => migrations.clear(domainName),
-  };
+  });
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
@@ -313,6 +316,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     },
     ...(traffic ? [traffic.part] : []),
     ...(hosts ? [hosts] : []),
+    ...(kubeHosts ? [kubeHosts] : []),
   );
   const onAbort = () => void manager.stop();
   signal?.addEventListener('abort', onAbort, { once: true });

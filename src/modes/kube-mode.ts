@@ -66,6 +66,7 @@ export class KubeMode implements Mode {
   identity: string;
   readonly witness: KubeSource;
   private readonly source: KubeSource;
+  private readonly seenListeners: ((key: string) => void)[] = [];
 
   constructor(private readonly opts: KubeModeOptions, private readonly logger: Logger) {
     this.namespace = opts.namespace;
@@ -76,7 +77,10 @@ export class KubeMode implements Mode {
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
       ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),
       writing: !opts.standby,
-      onObject: (key) => this.statuses.seen(key),
+      onObject: (key) => {
+        this.statuses.seen(key);
+        for (const listener of this.seenListeners) listener(key);
+      },
       ...(opts.allowEmpty ? { allowEmpty: true } : {}),
     });
     this.witness = this.source;
@@ -90,6 +94,11 @@ export class KubeMode implements Mode {
     this.vlanClaims = new KubeVlanClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
     // In the same namespace as VLAN claims: one place holds everything the testbed hands out.
     this.ipClaims = new KubeIpClaims({ kubeConfig: opts.kubeConfig, namespace: opts.vlanClaimNamespace, node: opts.nodeName ?? '', logger });
+  }
+
+  /** Told of every object the watch delivers, every node's (the placement leader looks again). */
+  onObjectSeen(listener: (key: string) => void): void {
+    this.seenListeners.push(listener);
   }
 
   async startSource(store: DesiredStore): Promise<void> {

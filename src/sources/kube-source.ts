@@ -24,7 +24,7 @@ export interface KubeSourceOptions {
   logger: Logger;
   /** One namespace, or all when absent. */
   namespace?: string;
-  /** DaemonSet mode: only VirtualMachines whose spec.nodeName is this node (and their stations). */
+  /** DaemonSet mode: only VirtualMachines placed on this node (spec.nodeName, else status.nodeName: the placement leader's choice) and their stations. */
   nodeName?: string;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -56,6 +56,17 @@ export function toResource(object: KubeObject): Resource<any, unknown> {
     },
     spec: object.spec ?? {},
   };
+}
+
+/**
+ * The node a VM is this node's business on: spec.nodeName (the user's), else status.nodeName (the
+ * placement leader's choice, src/hosts/kube/placement-leader.ts); '' for neither (not placed yet).
+ */
+export function nodeOf(vm: KubeObject): string {
+  const spec = vm.spec?.nodeName;
+  if (typeof spec === 'string' && spec) return spec;
+  const placed = vm.status?.nodeName;
+  return typeof placed === 'string' ? placed : '';
 }
 
 export class KubeSource implements AbsenceWitness {
@@ -130,7 +141,7 @@ export class KubeSource implements AbsenceWitness {
     if (object.metadata.deletionTimestamp) return { confirmed: true, evidence: `deleted through the API at ${object.metadata.deletionTimestamp}` };
     if (!this.mine(kindInfo(kind), object)) {
       // Moved to a node by name; an emptied nodeName (an apply without it) is no node at all.
-      const node = typeof object.spec?.nodeName === 'string' ? object.spec.nodeName : '';
+      const node = nodeOf(object);
       if (!node) return { confirmed: false, why: 'its spec.nodeName is empty: no node would run it, so this node keeps it' };
       return { confirmed: true, evidence: `declared for node ${node}, not this one` };
     }
@@ -171,9 +182,9 @@ export class KubeSource implements AbsenceWitness {
     const [kind, namespace, name] = key.split('/');
     if (!this.opts.nodeName || kind !== VM_KIND) return undefined;
     const object = this.informers.get(kind)?.get(name!, namespace);
-    const toNode = object?.spec?.nodeName;
+    const toNode = object && nodeOf(object);
     if (!object || object.metadata.deletionTimestamp || toNode === this.opts.nodeName) return undefined;
-    return { object, toNode: typeof toNode === 'string' && toNode ? toNode : '(none)' };
+    return { object, toNode: toNode || '(none)' };
   }
 
   get nodeName(): string | undefined {
@@ -183,6 +194,11 @@ export class KubeSource implements AbsenceWitness {
   list(kind: string): KubeObject[] {
     const info = kindInfo(kind);
     return (this.informers.get(kind)?.list() ?? []).filter((o) => this.mine(info, o));
+  }
+
+  /** Every object of the kind the watch holds, every node's (the placement leader reads them all). */
+  listAll(kind: string): readonly KubeObject[] {
+    return this.informers.get(kind)?.list() ?? [];
   }
 
   private informer(info: KindInfo): Watched {
@@ -264,10 +280,10 @@ export class KubeSource implements AbsenceWitness {
   private mine(info: KindInfo, object: KubeObject): boolean {
     const node = this.opts.nodeName;
     if (!node) return true;
-    if (info.kind === VM_KIND) return object.spec?.nodeName === node;
+    if (info.kind === VM_KIND) return nodeOf(object) === node;
     if (info.kind === 'WimaxClient') {
       const vm = this.informers.get(VM_KIND)?.get(String(object.spec?.vmName), object.metadata.namespace);
-      return vm?.spec?.nodeName === node;
+      return vm !== undefined && nodeOf(vm) === node;
     }
     return true;
   }

@@ -3,59 +3,19 @@
 // election, a VM and a station through the legacy API, shaping on and off, deletion through the
 // finalizer), the double records each request with its User-Agent, and every request of
 // wimaxvm's user agent is checked against the rules of manifests/base/rbac.yaml and vlan-claims-rbac.yaml.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { FIELD_MANAGER, USER_AGENT } from '../../src/adapters/kube-client-identity.js';
 import { buildConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
-import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { eventually } from '../helpers/harness.js';
 import { FakeApiServer, type RequestRecord } from './api-server.js';
+import { attributesOf, authorizer, rbacDocs, SA, type Rule } from './rbac-rules.js';
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
-interface Attributes { verb: string; group: string; resource: string; namespace?: string }
-
-/** The request as the authorizer sees it (k8s.io/apiserver's RequestInfo), or undefined for discovery. */
-export function attributesOf(r: RequestRecord): Attributes | undefined {
-  const parts = r.path.split('/').filter(Boolean);
-  let group: string;
-  let rest: string[];
-  if (parts[0] === 'api') [group, rest] = ['', parts.slice(2)];
-  else if (parts[0] === 'apis') [group, rest] = [parts[1]!, parts.slice(3)];
-  else return undefined;
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) [namespace, rest] = [rest[1], rest.slice(2)];
-  const [plural, name, sub] = rest;
-  if (!plural) return undefined;
-  const verb = { GET: name ? 'get' : r.query.watch === 'true' || r.query.watch === '1' ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: name ? 'delete' : 'deletecollection' }[r.method]!;
-  return { verb, group, resource: sub ? `${plural}/${sub}` : plural, ...(namespace ? { namespace } : {}) };
-}
-
-/** ClusterRoles bound cluster-wide, Roles only in their namespace. */
-function authorizer(docs: any[], serviceAccount: { name: string; namespace: string }) {
-  const bound = (b: any) => b.subjects.some((s: any) => s.kind === 'ServiceAccount' && s.name === serviceAccount.name && s.namespace === serviceAccount.namespace);
-  const rulesOf = (kind: string, name: string, namespace?: string): Rule[] =>
-    docs.find((d) => d.kind === kind && d.metadata.name === name && (namespace === undefined || d.metadata.namespace === namespace))?.rules ?? [];
-  const grants: { rules: Rule[]; namespace?: string }[] = [
-    ...docs.filter((d) => d.kind === 'ClusterRoleBinding' && bound(d)).map((b) => ({ rules: rulesOf('ClusterRole', b.roleRef.name) })),
-    ...docs.filter((d) => d.kind === 'RoleBinding' && bound(d)).map((b) => ({
-      rules: b.roleRef.kind === 'Role' ? rulesOf('Role', b.roleRef.name, b.metadata.namespace) : rulesOf('ClusterRole', b.roleRef.name),
-      namespace: b.metadata.namespace,
-    })),
-  ];
-  return (a: Attributes) => grants.some((g) => (g.namespace === undefined || g.namespace === a.namespace)
-    && g.rules.some((r) => r.apiGroups.includes(a.group) && r.resources.includes(a.resource) && r.verbs.includes(a.verb)));
-}
-
-/** Every RBAC file the base kustomization applies. */
-const RBAC_FILES = ['manifests/base/rbac.yaml', 'manifests/base/vlan-claims-rbac.yaml'];
-const rbacDocs = RBAC_FILES.flatMap((file) => parseAllDocuments(readFileSync(join(PACKAGE_ROOT, file), 'utf8')).map((d) => d.toJS()));
-const SA = { name: 'wimaxvm-controller', namespace: 'wimaxvm-system' };
 const VMS = { group: 'wimaxvm.io', version: 'v1alpha1', plural: 'virtualmachines', namespace: 'default' };
 
 describe('RBAC covers what the controller calls', () => {

@@ -92,6 +92,9 @@ async function writeStatus(ctx: VmRun, deps: StepDeps, ran: VmStep[], error?: St
     const { mac, vlan, uuid } = input.allocations;
     input.allocations = { ...(mac ? { mac } : {}), ip: ctx.ip, ...(vlan !== undefined ? { vlan } : {}), ...(uuid ? { uuid } : {}) };
   }
+  // Where it runs is the placement step's, like its condition: kept as it was when not reached (a
+  // spec error before it), or a VM the Kubernetes placement leader placed would fall back unplaced.
+  if (input.nodeName === undefined && ctx.previous?.nodeName && !ran.some((s) => s.name === 'placement')) input.nodeName = ctx.previous.nodeName;
   input.runStrategy = ctx.power.runStrategy;
   if (ctx.power.powerState) input.powerState = ctx.power.powerState;
   const owned = ran.flatMap((s) => s.conditions ?? []);
