@@ -85,7 +85,8 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   }
   rememberStopping(deps, key, plan);
 
-  const after = plan.actions.length ? observe(await deps.hypervisor.getDomain(domainName)) : observed;
+  // The definition is the one just defined (or untouched): state and live XML are what is new.
+  const after = plan.actions.length ? observe(await deps.hypervisor.getDomainView(domainName)) : observed;
   if (after && after !== observed) after.saved = await hasSavedState(deps, ctx, after);
   ctx.domain = after;
   deps.memory.activity.note(domainName, after);
