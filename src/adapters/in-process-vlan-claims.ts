@@ -4,6 +4,8 @@ import type { ClaimResult, VlanClaim, VlanClaims } from '../ports/vlan-claims.js
 
 export class InProcessVlanClaims implements VlanClaims {
   private readonly claims = new Map<number, VlanClaim>();
+  /** The VLANs each holder (by uid) has claimed: a new VM asks without a scan of every claim. */
+  private readonly byHolder = new Map<string, Set<number>>();
   private readonly listeners: ((claim: VlanClaim) => void)[] = [];
   private readonly wantedListeners: ((claim: VlanClaim) => void)[] = [];
   /** What list() returns until a claim changes: every reconcile asks, and claims rarely change. */
@@ -17,6 +19,7 @@ export class InProcessVlanClaims implements VlanClaims {
     // Claimed again as it is (every reconcile of its holder does): nothing changes.
     if (held && held.holderKey === holderKey && (held.explicit === true) === explicit && held.wantedBy === wantedBy) return 'granted';
     this.claims.set(vlan, { vlan, holderKey, holderUid, ...(explicit ? { explicit } : {}), ...(wantedBy ? { wantedBy } : {}) });
+    this.index(holderUid, vlan, true);
     this.snapshot = undefined;
     return 'granted';
   }
@@ -33,6 +36,7 @@ export class InProcessVlanClaims implements VlanClaims {
     const held = this.claims.get(vlan);
     if (held?.holderUid !== holderUid) return;
     this.claims.delete(vlan);
+    this.index(holderUid, vlan, false);
     this.snapshot = undefined;
     for (const listener of this.listeners) listener(held);
   }
@@ -46,6 +50,18 @@ export class InProcessVlanClaims implements VlanClaims {
   get(vlan: number): VlanClaim | undefined {
     const held = this.claims.get(vlan);
     return held && { ...held };
+  }
+
+  heldBy(holderUid: string): VlanClaim[] {
+    return [...this.byHolder.get(holderUid) ?? []].map((vlan) => ({ ...this.claims.get(vlan)! }));
+  }
+
+  private index(holderUid: string, vlan: number, held: boolean): void {
+    const vlans = this.byHolder.get(holderUid) ?? new Set<number>();
+    if (held) vlans.add(vlan);
+    else vlans.delete(vlan);
+    if (vlans.size) this.byHolder.set(holderUid, vlans);
+    else this.byHolder.delete(holderUid);
   }
 
   onWanted(listener: (claim: VlanClaim) => void): void {

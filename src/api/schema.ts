@@ -1,17 +1,16 @@
 // Validation of declared resources against the CRDs in crds/, so a bad file gets the error
 // kubectl would have given. Defaults from the schema are applied, as the API server does.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parse } from 'yaml';
-import { CRDS_DIR } from '../package-root.js';
-import { API_VERSION, DEFAULT_NAMESPACE, GROUP } from './meta.js';
+import type { ErrorObject } from 'ajv';
+import { API_VERSION, DEFAULT_NAMESPACE } from './meta.js';
+import { knownKinds, validatorFor } from './crd-schemas.js';
 import { annotationErrors, labelErrors } from './metadata-checks.js';
 import { kindRuleErrors } from './kind-rules.js';
 import { LEASE_DURATION_HELP, LEASE_DURATION_PATTERN } from '../leases/duration.js';
 
 /** Patterns said in words (the API server shows only the regex). */
 const PATTERN_HINTS: Record<string, string> = { [LEASE_DURATION_PATTERN]: LEASE_DURATION_HELP };
+
+export { checkCrdSchemas, crdDocuments, knownKinds } from './crd-schemas.js';
 
 export type FieldPath = (string | number)[];
 /** `hint`: what a valid value looks like, for a pattern a reader cannot be expected to decode (file mode shows it; the API server's words stay as they are). */
@@ -25,103 +24,6 @@ export interface DeclaredResource {
 }
 
 export type ValidationResult = { ok: true; resource: DeclaredResource } | { ok: false; errors: FieldError[] };
-
-const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-
-/** What the API server checks of metadata on create, for the fields a user may write. */
-const METADATA_SCHEMA = {
-  type: 'object',
-  required: ['name'],
-  additionalProperties: false,
-  properties: {
-    name: { type: 'string', maxLength: 253, pattern: DNS1123_SUBDOMAIN },
-    namespace: { type: 'string', maxLength: 63, pattern: DNS1123_LABEL },
-    labels: { type: 'object', additionalProperties: { type: 'string' } },
-    annotations: { type: 'object', additionalProperties: { type: 'string' } },
-  },
-};
-
-interface CrdVersion { name: string; schema: { openAPIV3Schema: Record<string, any> } }
-interface Crd { spec: { group: string; names: { kind: string }; versions: CrdVersion[] } }
-
-/**
- * A structural schema prunes unknown fields; kubectl's default strict field validation turns
- * them into errors. Mark every object that lists its properties as closed, like that.
- */
-function closeObjects(schema: any): any {
-  if (Array.isArray(schema)) return schema.map(closeObjects);
-  if (!schema || typeof schema !== 'object') return schema;
-  const out: any = {};
-  for (const [key, value] of Object.entries(schema)) out[key] = closeObjects(value);
-  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
-const NUMBER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
-const STRING_KEYWORDS = ['pattern', 'minLength', 'maxLength', 'format'];
-
-/**
- * The API server's int-or-string form (`anyOf: [{type: integer}, {type: string}]`, constraints
- * beside it) in the words ajv's strict mode understands: each constraint moved into the branch of
- * the type it applies to, as the server applies it (pattern to strings, minimum to integers).
- */
-function intOrStringForAjv(schema: any): any {
-  if (Array.isArray(schema)) return schema.map(intOrStringForAjv);
-  if (!schema || typeof schema !== 'object') return schema;
-  const out: any = {};
-  for (const [key, value] of Object.entries(schema)) out[key] = intOrStringForAjv(value);
-  if (out['x-kubernetes-int-or-string'] !== true) return out;
-  const integer: any = { type: 'integer' };
-  const string: any = { type: 'string' };
-  for (const k of NUMBER_KEYWORDS) if (k in out) { integer[k] = out[k]; delete out[k]; }
-  for (const k of STRING_KEYWORDS) if (k in out) { string[k] = out[k]; delete out[k]; }
-  out.anyOf = [integer, string];
-  return out;
-}
-
-function loadCrds(dir: string): Map<string, ValidateFunction> {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
-  for (const keyword of [
-    'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type',
-    'x-kubernetes-list-map-keys', 'x-kubernetes-map-type', 'x-kubernetes-embedded-resource',
-  ]) ajv.addKeyword({ keyword });
-  const validators = new Map<string, ValidateFunction>();
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    const crd = parse(readFileSync(join(dir, file), 'utf8')) as Crd;
-    if (crd.spec.group !== GROUP) continue;
-    for (const version of crd.spec.versions) {
-      const root = version.schema.openAPIV3Schema;
-      const schema = {
-        type: 'object',
-        required: ['apiVersion', 'kind', 'metadata', ...(root.required ?? [])],
-        additionalProperties: false,
-        properties: {
-          apiVersion: { type: 'string' },
-          kind: { type: 'string' },
-          metadata: METADATA_SCHEMA,
-          spec: closeObjects(intOrStringForAjv(root.properties.spec)),
-          // Status is the controller's: the API server ignores it on create, and so do we.
-          status: {},
-        },
-      };
-      validators.set(`${crd.spec.group}/${version.name}/${crd.spec.names.kind}`, ajv.compile(schema));
-    }
-  }
-  return validators;
-}
-
-let cached: Map<string, ValidateFunction> | undefined;
-function validators(): Map<string, ValidateFunction> {
-  cached ??= loadCrds(CRDS_DIR);
-  return cached;
-}
-
-export function knownKinds(): string[] {
-  return [...validators().keys()].map((k) => k.split('/').pop()!);
-}
 
 function pathOf(instancePath: string): FieldPath {
   if (!instancePath) return [];
@@ -260,7 +162,7 @@ export function validateResource(input: unknown): ValidationResult {
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
     return { ok: false, errors: [{ path: typeof apiVersion !== 'string' ? ['apiVersion'] : ['kind'], message: 'apiVersion and kind are required' }] };
   }
-  const validate = kind.includes('/') ? undefined : validators().get(`${apiVersion}/${kind}`);
+  const validate = kind.includes('/') ? undefined : validatorFor(apiVersion, kind);
   if (!validate) {
     return {
       ok: false,

@@ -168,6 +168,7 @@ export class Metrics {
       get uri() { return h.uri; },
       domainType: () => h.domainType(),
       getDomain: (...a) => t('getDomain', () => h.getDomain(...a)),
+      getDomainView: (...a) => t('getDomainView', () => h.getDomainView(...a)),
       listDomains: () => t('listDomains', () => h.listDomains()),
       activity: () => t('activity', () => h.activity()),
       nameOfActiveDomain: (...a) => t('nameOfActiveDomain', () => h.nameOfActiveDomain(...a)),

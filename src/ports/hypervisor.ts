@@ -17,17 +17,21 @@ export interface DomainStateInfo {
   reason: StateReason;
 }
 
-export interface DomainSnapshot {
+/** A domain as it is now: everything in a DomainSnapshot but its persistent definition. */
+export interface DomainView {
   name: string;
   uuid: string;
   /** Present while the domain is active. */
   id?: number;
   state: DomainState;
   reason: StateReason;
-  /** The persistent definition (VIR_DOMAIN_XML_INACTIVE). */
-  persistentXml: string;
   /** The running configuration, when the domain is active. */
   liveXml?: string;
+}
+
+export interface DomainSnapshot extends DomainView {
+  /** The persistent definition (VIR_DOMAIN_XML_INACTIVE). */
+  persistentXml: string;
 }
 
 /** Cheap view of every domain's activity, for noticing changes made behind our back. */
@@ -89,6 +93,12 @@ export interface Hypervisor {
    * (its own defines and the last listing); `fresh` asks libvirt itself.
    */
   getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined>;
+  /**
+   * The domain as it is now without its persistent definition: state and, while active, the live
+   * XML (one or two calls where getDomain makes two or three). For the look right after acting on
+   * a domain, whose definition is the one just defined. undefined when absent.
+   */
+  getDomainView(name: string): Promise<DomainView | undefined>;
   /** The state and its reason only (one call); undefined when absent. */
   domainState(name: string): Promise<DomainStateInfo | undefined>;
   listDomains(): Promise<DomainSnapshot[]>;

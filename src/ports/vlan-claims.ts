@@ -38,6 +38,8 @@ export interface VlanClaims {
   list(): VlanClaim[];
   /** The claim on `vlan` known now, as list() has it: asked at every reconcile, so without copying the whole list. */
   get?(vlan: number): VlanClaim | undefined;
+  /** The claims the VM `holderUid` holds, as list() has them: asked for every new VM, so without scanning the whole list. */
+  heldBy?(holderUid: string): VlanClaim[];
   /** Told when a claim goes away, so VMs waiting for that VLAN look again. */
   onReleased(listener: (claim: VlanClaim) => void): void;
   /** Told when another VM asks for a claim's VLAN, so that its holder looks again (and moves). */

@@ -1,7 +1,9 @@
 // Turns the text of one YAML file (several documents allowed) into validated resources, or
 // errors with file and line. Pure; shared by the directory source and `wimaxvm validate`.
+import { createRequire } from 'node:module';
 import { loadAll } from 'js-yaml';
-import { isCollection, isMap, isPair, isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { resourceKey } from '../api/meta.js';
 import { validateResource, type DeclaredResource, type FieldPath } from '../api/schema.js';
 import { checkManifestLimits } from './manifest-limits.js';
@@ -15,6 +17,17 @@ export interface ParsedManifest {
 
 export { formatManifestError, type ManifestError } from './manifest-error.js';
 
+let yamlLibrary: typeof Yaml | undefined;
+/**
+ * The yaml library, for the careful parser only: loaded (through its CommonJS build, so the
+ * parse stays synchronous) the first time a file needs it. The common case (js-yaml, below)
+ * never does, and loading it was a good part of a parse worker's start-up.
+ */
+function yaml(): typeof Yaml {
+  yamlLibrary ??= createRequire(import.meta.url)('yaml') as typeof Yaml;
+  return yamlLibrary;
+}
+
 /**
  * The line of the deepest field on `path` that exists in the document: the line of its key
  * where it has one (a block mapping's value starts on the next line).
@@ -23,8 +36,8 @@ function lineOf(doc: Document, path: FieldPath, lines: LineCounter): number {
   for (let depth = path.length; depth >= 0; depth--) {
     if (depth > 0) {
       const parent = depth === 1 ? doc.contents : doc.getIn(path.slice(0, depth - 1), true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === path[depth - 1]);
+      if (yaml().isMap(parent)) {
+        const pair = parent.items.find((item) => yaml().isScalar(item.key) && item.key.value === path[depth - 1]);
         const keyRange = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
         if (keyRange) return lines.linePos(keyRange[0]).line;
       }
@@ -42,11 +55,11 @@ function duplicateKeys(doc: Document): number[] {
   const pending: unknown[] = [doc.contents];
   while (pending.length) {
     const node = pending.pop();
-    if (!isCollection(node)) continue;
+    if (!yaml().isCollection(node)) continue;
     const seen = new Set<unknown>();
     for (const item of node.items as unknown[]) {
-      if (isPair(item)) {
-        if (isScalar(item.key)) {
+      if (yaml().isPair(item)) {
+        if (yaml().isScalar(item.key)) {
           if (seen.has(item.key.value)) found.push(item.key.range?.[0] ?? 0);
           seen.add(item.key.value);
         }
@@ -142,11 +155,11 @@ export function parseManifests(text: string, file: string): ParsedFile {
 
 /** Every document through the YAML AST: exact lines for every error. Exported for the tests. */
 export function parseManifestsCarefully(text: string, file: string): ParsedFile {
-  const lines = new LineCounter();
+  const lines = new (yaml().LineCounter)();
   // logLevel 'error': the library's warnings come back in `warnings`, never raw on stderr.
   // The library's own unique-key check compares every key with every other (minutes for 50,000
   // keys): duplicateKeys below does it in linear time.
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
+  const docs = yaml().parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   const resources: ParsedManifest[] = [];
   const errors: ManifestError[] = [];
   const warnings: ManifestError[] = [];
@@ -177,8 +190,8 @@ export function parseManifestsCarefully(text: string, file: string): ParsedFile 
       continue;
     }
     // An empty document (a trailing ---, or only comments) parses to a null scalar.
-    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
-    if (!isCollection(doc.contents)) {
+    if (doc.contents === null || (yaml().isScalar(doc.contents) && doc.contents.value === null)) continue;
+    if (!yaml().isCollection(doc.contents)) {
       errors.push({ file, line: lineOf(doc, [], lines), message: 'a document must be a mapping (apiVersion, kind, metadata, spec)' });
       continue;
     }

@@ -11,6 +11,7 @@ import {
   type DhcpHost,
   type DomainActivity,
   type DomainSnapshot,
+  type DomainView,
   type DomainState,
   type DomainStateInfo,
   type Hypervisor,
@@ -212,6 +213,14 @@ export class FakeHypervisor implements Hypervisor {
     this.injected('getDomain');
     const d = this.domains.get(name);
     return d ? this.snapshot(d) : undefined;
+  }
+
+  /** getDomain without the persistent XML; failures injected for getDomain apply to it too (both are a look at the domain). */
+  async getDomainView(name: string): Promise<DomainView | undefined> {
+    const snapshot = await this.getDomain(name);
+    if (!snapshot) return undefined;
+    const { persistentXml: _, ...view } = snapshot;
+    return view;
   }
 
   async domainState(name: string): Promise<DomainStateInfo | undefined> {

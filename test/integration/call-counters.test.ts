@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsDatapath } from '../../src/adapters/ovs-datapath.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { callCounts, countsSince, isMutatingLibvirtCall, mutatingLibvirtCalls } from '../../src/observability/call-counters.js';
+import { callCounts, countsSince, isMutatingLibvirtCall, mutatingLibvirtCalls, type CallCounts } from '../../src/observability/call-counters.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { eventually, Harness, manyVms } from '../helpers/harness.js';
 import { parseSamples as samples, sum } from '../helpers/metrics-text.js';
@@ -14,11 +14,13 @@ import { ovsTestsEnabled } from '../helpers/ovs-testbed.js';
 describe('libvirt call counters on the real controller', () => {
   let h: Harness;
   let url: string;
+  let beforeStart: CallCounts;
   const N = 30;
 
   beforeAll(async () => {
     h = await Harness.create({ files: { 'a.yaml': manyVms(Array.from({ length: N }, (_, i) => ({ name: `cc-${i}` }))) } });
     h.flags = { listen: '127.0.0.1:0' };
+    beforeStart = callCounts();
     url = `http://127.0.0.1:${(await h.start()).httpAddress!.port}/metrics`;
   });
   afterAll(async () => h.dispose());
@@ -31,6 +33,24 @@ describe('libvirt call counters on the real controller', () => {
     expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainDefineXML",mutating="true"}')).toBe(N);
     expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainCreateWithFlags",mutating="true"}')).toBe(N);
     expect(m.get('wimaxvm_libvirt_calls_total{call="virDomainGetXMLDesc",mutating="false"}')).toBeGreaterThan(0);
+  });
+
+  it('a converge of N new VMs makes 4 libvirt calls a VM: define, start, then state and live XML once (no lookup, no second XML)', async () => {
+    await eventually(() => Array.from({ length: N }, (_, i) => h.status(`cc-${i}`)?.printableStatus).every((s) => s === 'Running'), 'all Running');
+    await h.running!.idle();
+    const calls = countsSince(beforeStart).libvirt;
+    const n = (call: string) => calls.get(call) ?? 0;
+    // Not per VM: the survey looks at the test driver's own domain once (state, two XMLs), and
+    // the first keys a worker took before the start-up's enqueue-all are looked at once more
+    // (state, two XMLs each, nothing done): at most one per worker.
+    const workers = Number(h.flags.workers ?? 8); // the harness's default
+    expect(n('virDomainDefineXML')).toBe(N);
+    expect(n('virDomainCreateWithFlags')).toBe(N);
+    expect(n('virDomainLookupByName')).toBe(0); // define gave the handle
+    expect(n('virDomainGetState')).toBeLessThanOrEqual(N + 1 + workers);
+    expect(n('virDomainGetXMLDesc')).toBeLessThanOrEqual(N + 2 * (1 + workers)); // one live XML a VM; no persistent XML after acting
+    const total = [...calls.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThanOrEqual(4 * N + 3 * (1 + workers) + 8);
   });
 
   it('a resync with nothing to do reads libvirt but makes no mutating call', async () => {

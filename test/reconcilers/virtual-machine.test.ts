@@ -199,24 +199,44 @@ describe('runStrategy Halted', () => {
     expect(h.statuses.writes).toBe(0);
   });
 
-  it('switching a running VM to Halted shuts it down gracefully (Stopping, requeue), then Stopped', async () => {
+  it('switching a running VM to Halted shuts it down gracefully; a guest off at once is Stopped in the same reconcile, no second look', async () => {
     await running(h, 'vm1');
     h.put('vm1', { runStrategy: 'Halted' });
 
     const result = await h.reconcile('vm1');
     expect(h.hv.ops().filter((op) => op !== 'define')).toEqual(['shutdown']);
     expect(h.hv.ops()).not.toContain('destroy');
+    expect(result).toEqual({});
+    expect(h.status('vm1')!.printableStatus).toBe('Stopped');
+    expect(h.status('vm1')!.observedGeneration).toBe(2);
+    expect(h.condition('vm1', 'Ready')).toMatchObject({ status: 'True', reason: 'Stopped', observedGeneration: 2 });
+
+    h.reset();
+    expect(await h.reconcile('vm1')).toEqual({});
+    expect(h.hv.ops()).toEqual([]);
+    expect(h.status('vm1')!.printableStatus).toBe('Stopped');
+  });
+
+  it('switching a running VM to Halted: a guest still up after the ACPI request is Stopping (requeued within STOP_POLL_MS), then Stopped', async () => {
+    await running(h, 'vm1');
+    h.hv.ignoreShutdown.add('vm1');
+    h.put('vm1', { runStrategy: 'Halted' });
+
+    const result = await h.reconcile('vm1');
+    expect(h.hv.ops().filter((op) => op !== 'define')).toEqual(['shutdown']);
     expect(result.requeueAfterMs).toBeGreaterThan(0);
     expect(result.requeueAfterMs).toBeLessThanOrEqual(STOP_POLL_MS);
     expect(h.status('vm1')!.printableStatus).toBe('Stopping');
     expect(h.condition('vm1', 'Ready')?.status).toBe('False');
 
+    // The guest goes down by itself before the timeout: the next look says Stopped, nothing forced.
+    h.hv.ignoreShutdown.delete('vm1');
+    await h.hv.shutdown('vm1');
     h.reset();
     h.advance(result.requeueAfterMs!);
     expect(await h.reconcile('vm1')).toEqual({});
-    expect(h.hv.calls).toEqual([]);
+    expect(h.hv.ops()).toEqual([]);
     expect(h.status('vm1')!.printableStatus).toBe('Stopped');
-    expect(h.status('vm1')!.observedGeneration).toBe(2);
     expect(h.condition('vm1', 'Ready')).toMatchObject({ status: 'True', reason: 'Stopped', observedGeneration: 2 });
   });
 

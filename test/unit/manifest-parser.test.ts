@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatManifestError, parseManifests, parseManifestsCarefully } from '../../src/sources/manifest-parser.js';
 
@@ -151,5 +155,35 @@ describe('hostile YAML is an error of its file, with a line, never a crash (issu
     expect(resources).toEqual([]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ file: 'f.yaml', line: 1, message: expect.stringMatching(message) });
+  });
+});
+
+describe('what the parser loads', () => {
+  // The built parser in a child process with a module trace (test/helpers/module-trace.mjs):
+  // which modules load, nothing timed. The yaml library was a good part of a parse worker's start.
+  it('a valid file never loads the yaml library; the first file with an error does (its lines come from it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wimaxvm-parser-trace-'));
+    try {
+      const out = join(dir, 'modules.txt');
+      const script = join(dir, 'parse.mjs');
+      writeFileSync(out, '');
+      writeFileSync(script, [
+        `import { appendFileSync } from 'node:fs';`,
+        `const { parseManifests } = await import(${JSON.stringify(resolve('dist/src/sources/manifest-parser.js'))});`,
+        `const ok = parseManifests(${JSON.stringify(vm('a'))}, 'a.yaml');`,
+        `appendFileSync(${JSON.stringify(out)}, 'MARK ' + ok.resources.length + '\\n');`,
+        `const bad = parseManifests(${JSON.stringify(vm('b', ['  memory: [1'])).replace(/\\n$/, '')}, 'b.yaml');`,
+        `appendFileSync(${JSON.stringify(out)}, 'MARK ' + bad.errors.map((e) => e.line).join(',') + '\\n');`,
+      ].join('\n'));
+      execFileSync(process.execPath, ['--import', resolve('test/helpers/module-trace.mjs'), script], { env: { ...process.env, MODULE_TRACE_OUT: out } });
+      const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+      const marks = lines.flatMap((l, i) => (l.startsWith('MARK ') ? [i] : []));
+      expect(marks.map((i) => lines[i])).toEqual(['MARK 1', 'MARK 7']);
+      const yamlLib = (l: string) => /\/node_modules\/yaml\//.test(l);
+      expect(lines.slice(0, marks[0]).filter(yamlLib)).toEqual([]);
+      expect(lines.slice(marks[0]! + 1, marks[1]).some(yamlLib)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -116,4 +116,30 @@ describe('VLANs claimed across controllers', () => {
     await expect(chooseVlan(new VlanAllocator(), failing, vm('a'), 5, undefined)).rejects.toThrow('ECONNREFUSED');
     await expect(chooseVlan(new VlanAllocator(), failing, vm('a'), undefined, undefined)).rejects.toThrow('ECONNREFUSED');
   });
+
+  it('heldBy answers from an index that follows claims and releases (a new VM asks without a scan of every claim)', async () => {
+    const claims = new InProcessVlanClaims();
+    await claims.claim(4, 'VirtualMachine/default/a', 'uid-a');
+    await claims.claim(5, 'VirtualMachine/default/a', 'uid-a', true);
+    await claims.claim(6, 'VirtualMachine/default/b', 'uid-b');
+    expect(await claims.claim(6, 'VirtualMachine/default/a', 'uid-a')).toEqual({ heldBy: 'VirtualMachine/default/b', explicit: false });
+    expect(claims.heldBy('uid-a').map((c) => c.vlan).sort()).toEqual([4, 5]);
+    await claims.release(4, 'uid-a');
+    await claims.release(6, 'uid-a'); // not a's: nothing changes
+    expect(claims.heldBy('uid-a')).toEqual([{ vlan: 5, holderKey: 'VirtualMachine/default/a', holderUid: 'uid-a', explicit: true }]);
+    expect(claims.heldBy('uid-b').map((c) => c.vlan)).toEqual([6]);
+    expect(claims.heldBy('uid-c')).toEqual([]);
+    // A VM whose status was lost finds its claim again through the index.
+    expect(await chooseVlan(new VlanAllocator(), claims, vm('b'), undefined, undefined)).toEqual({ vlan: 6 });
+  });
+
+  it('automatic allocation of 2000 VMs in a row (the index path): each VM its own VLAN, in order, none skipped', async () => {
+    const claims = new InProcessVlanClaims();
+    const local = new VlanAllocator();
+    const got: number[] = [];
+    for (let i = 0; i < 2000; i++) got.push(((await chooseVlan(local, claims, vm(`n${i}`), undefined, undefined)) as { vlan: number }).vlan);
+    expect(new Set(got).size).toBe(2000);
+    expect(got[0]).toBe(local.range.min);
+    expect(got[1999]).toBe(local.range.min + 1999);
+  });
 });

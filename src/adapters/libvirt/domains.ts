@@ -4,7 +4,7 @@
 import { classify, toPortError } from './errors.js';
 import type { KeptConnection } from './connection.js';
 import type { Domain } from './native.js';
-import { HypervisorNotFoundError, type DomainActivity, type DomainSnapshot } from '../../ports/hypervisor.js';
+import { HypervisorNotFoundError, type DomainActivity, type DomainSnapshot, type DomainView } from '../../ports/hypervisor.js';
 
 /** The domain's name from its XML, so no extra call is needed for it. */
 export function xmlName(xml: string): string {
@@ -50,6 +50,20 @@ export class DomainCalls {
       this.forget(name);
       const again = await this.lookup(name, true);
       return again ? this.snapshot(again) : undefined;
+    }
+  }
+
+  /** The domain without its persistent definition: state, and the live XML while active. */
+  async view(name: string): Promise<DomainView | undefined> {
+    const domain = await this.lookup(name);
+    if (!domain) return undefined;
+    try {
+      return await this.runningView(domain);
+    } catch (err) {
+      if (classify(err) !== 'absent') throw err;
+      this.forget(name);
+      const again = await this.lookup(name, true);
+      return again ? this.runningView(again) : undefined;
     }
   }
 
@@ -124,15 +138,21 @@ export class DomainCalls {
 
   /** Two or three calls: state with reason, persistent XML, and the live XML while active (name, uuid, id are known or in the XML). */
   private async snapshot(domain: Domain): Promise<DomainSnapshot> {
-    const [{ state, reason }, persistentXml] = await Promise.all([
-      this.conn.call(() => domain.getState()),
+    const [view, persistentXml] = await Promise.all([
+      this.runningView(domain),
       this.conn.call(() => domain.getXmlDesc({ inactive: true })),
     ]);
+    return { ...view, persistentXml };
+  }
+
+  /** One or two calls: state with reason, then the live XML unless it is off. */
+  private async runningView(domain: Domain): Promise<DomainView> {
+    const { state, reason } = await this.conn.call(() => domain.getState());
     const { name, uuid } = domain;
-    if (state === 'shutoff') return { name, uuid, state, reason, persistentXml };
+    if (state === 'shutoff') return { name, uuid, state, reason };
     const liveXml = await this.conn.call(() => domain.getXmlDesc());
     const id = XML_ID.exec(liveXml)?.[1];
-    return { name, uuid, state, reason, persistentXml, liveXml, ...(id !== undefined ? { id: Number(id) } : {}) };
+    return { name, uuid, state, reason, liveXml, ...(id !== undefined ? { id: Number(id) } : {}) };
   }
 
   private async lookup(name: string, fresh = false): Promise<Domain | undefined> {

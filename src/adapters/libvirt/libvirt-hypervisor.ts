@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from '../../core/logger.js';
 import { assertPermit, type DeletionPermit } from '../../core/deletion-gate.js';
 import {
-  HypervisorNotFoundError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo,
+  HypervisorNotFoundError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo, type DomainView,
   type Hypervisor, type HypervisorEvent, type Impact, type InterfaceStatistics, type NetworkInfo, type NodeFigures,
 } from '../../ports/hypervisor.js';
 import type { DomainMigration, MigrationOptions } from '../../ports/migration.js';
@@ -93,6 +93,10 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
 
   getDomain(name: string, fresh = false): Promise<DomainSnapshot | undefined> {
     return this.domains.get(name, fresh);
+  }
+
+  getDomainView(name: string): Promise<DomainView | undefined> {
+    return this.domains.view(name);
   }
 
   async domainState(name: string): Promise<DomainStateInfo | undefined> {

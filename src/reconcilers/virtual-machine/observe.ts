@@ -1,12 +1,13 @@
 // What a reconcile sees of a domain: its state and, parsed only when a field needs it, its
 // persistent and live definitions and wimaxvm's metadata.
 import { createHash } from 'node:crypto';
-import type { DomainSnapshot } from '../../ports/hypervisor.js';
+import type { DomainSnapshot, DomainView } from '../../ports/hypervisor.js';
 import { parseDomainXml, type ParsedDomain } from './domain-xml.js';
 import type { ObservedDomain } from './plan.js';
 
 export interface Observed extends ObservedDomain {
-  snapshot: DomainSnapshot;
+  /** A DomainView when looked at right after acting (getDomainView): then only state and live facts may be read. */
+  snapshot: DomainView;
   vncPort?: number;
 }
 
@@ -50,13 +51,17 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * What a reconcile sees of a domain. The XML is parsed only when a field needs it: a look right
- * after our own define and start reads the state and the VNC port, not the definitions.
+ * after our own define and start reads the state and the VNC port, not the definitions (and
+ * reads no persistent definition at all: getDomainView).
  */
-export function observe(snapshot: DomainSnapshot | undefined): Observed | undefined {
+export function observe(snapshot: DomainSnapshot | DomainView | undefined): Observed | undefined {
   if (!snapshot) return undefined;
   let persistent: ReturnType<typeof parseDomainXml> | undefined;
   let live: ReturnType<typeof parseDomainXml> | undefined;
-  const parsedPersistent = () => (persistent ??= parseOnce(snapshot.name, 'persistent', snapshot.persistentXml));
+  const parsedPersistent = () => {
+    if (!('persistentXml' in snapshot)) throw new Error(`the persistent definition of ${snapshot.name} was not read (a look after acting reads the state and live XML only)`);
+    return (persistent ??= parseOnce(snapshot.name, 'persistent', snapshot.persistentXml));
+  };
   const parsedLive = () => (live ??= parseOnce(snapshot.name, 'live', snapshot.liveXml!));
   const port = snapshot.liveXml ? vncPortOf(snapshot.liveXml) : 0;
   return {

@@ -89,15 +89,15 @@ async function automatic(vlans: VlanAllocator, claims: VlanClaims, vm: Vm, kept:
   const own = vlans.get(key);
   const current = (keepable(own) ? own : undefined)
     ?? (inRange(kept) ? kept : undefined)
-    ?? claims.list().find((c) => c.holderUid === uid && inRange(c.vlan))?.vlan;
+    ?? (claims.heldBy ? claims.heldBy(uid) : claims.list()).find((c) => c.holderUid === uid && inRange(c.vlan))?.vlan;
   if (current !== undefined && (await claims.claim(current, key, uid)) === 'granted') {
     vlans.claim(key, current);
     return { vlan: current };
   }
   // Someone else's elsewhere: skip what is known to be claimed; the registry decides the rest.
-  const takenElsewhere = new Set(claims.list().filter((c) => c.holderUid !== uid).map((c) => c.vlan));
+  const takenElsewhere = claimedByOthers(claims, uid);
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-    const vlan = vlans.nextFree((v) => takenElsewhere.has(v));
+    const vlan = vlans.nextFree(takenElsewhere.has);
     if (vlan === undefined) break;
     if ((await claims.claim(vlan, key, uid)) === 'granted') {
       vlans.claim(key, vlan);
@@ -105,7 +105,7 @@ async function automatic(vlans: VlanAllocator, claims: VlanClaims, vm: Vm, kept:
     }
     takenElsewhere.add(vlan);
   }
-  if (vlans.nextFree((v) => takenElsewhere.has(v)) !== undefined) {
+  if (vlans.nextFree(takenElsewhere.has) !== undefined) {
     throw new Error(`no VLAN could be claimed in ${CLAIM_ATTEMPTS} tries: other controllers claimed each first`);
   }
   // Everything is claimed somewhere: the registry hands over a claim whose VM is gone (a few a
@@ -119,6 +119,20 @@ async function automatic(vlans: VlanAllocator, claims: VlanClaims, vm: Vm, kept:
     }
   }
   return { reason: 'VLANRangeExhausted', message: `every VLAN in ${vlans.range.min}-${vlans.range.max} is taken; the VM waits for one to be freed` };
+}
+
+/**
+ * VLANs claimed by other VMs, plus those added as refused: asked of the registry one VLAN at a
+ * time where it can (a new VM must not copy every claim: that made a converge quadratic).
+ */
+function claimedByOthers(claims: VlanClaims, uid: string): { has: (vlan: number) => boolean; add: (vlan: number) => void } {
+  const refused = new Set<number>();
+  const get = claims.get?.bind(claims);
+  const known = get ? undefined : new Set(claims.list().filter((c) => c.holderUid !== uid).map((c) => c.vlan));
+  return {
+    has: (vlan) => refused.has(vlan) || (known ? known.has(vlan) : (get!(vlan)?.holderUid ?? uid) !== uid),
+    add: (vlan) => void refused.add(vlan),
+  };
 }
 
 /** The slice's rates on the switch; undefined when it has none (or shaping is off). */

@@ -43,7 +43,8 @@ export async function removeExpiredDomain(ctx: VmContext, deps: StepDeps, record
   // VM, and a renewal during the stop withdraws a halt as it should (the guest runs on).
   if (plan.stopping) deps.memory.stopping.set(key, { ...plan.stopping, intent: 'halt' });
   else deps.memory.stopping.delete(key);
-  const after = plan.actions.length ? observe(await deps.hypervisor.getDomain(domainName)) : observed;
+  // The definition is the one just defined (or untouched): state and live XML are what is new.
+  const after = plan.actions.length ? observe(await deps.hypervisor.getDomainView(domainName)) : observed;
   ctx.domain = after;
   deps.memory.activity.note(domainName, after);
   const wait = stopWait(deps, key, domainName, plan, after);

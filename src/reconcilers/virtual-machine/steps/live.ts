@@ -22,10 +22,15 @@ export const liveStep: VmStep = {
 };
 
 async function applyLive(ctx: VmContext, deps: StepDeps): Promise<void> {
-  const live = ctx.domain?.state === 'running' ? ctx.domain.live : undefined;
+  const running = ctx.domain?.state === 'running' && ctx.domain.snapshot.liveXml !== undefined;
   // Off, stopping (a restart takes everything) or after a failed action: nothing to do live.
-  if (!live || ctx.failure || deps.memory.stopping.has(ctx.key) || !ctx.definition) return;
-  const plan = planLiveChanges({ desired: factsOf(ctx.definition), live });
+  if (!running || ctx.failure || deps.memory.stopping.has(ctx.key) || !ctx.definition) return;
+  // Nothing the running guest takes live has changed: no need to parse its live XML to know it.
+  if (!ctx.appliedLive.length) {
+    keepPrevious(ctx);
+    return;
+  }
+  const plan = planLiveChanges({ desired: factsOf(ctx.definition), live: ctx.domain!.live! });
   const operations = plan.operations.filter((op) => ctx.appliedLive.includes(fieldOf(op)));
   if (!operations.length) {
     keepPrevious(ctx);

@@ -85,8 +85,14 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   }
   rememberStopping(deps, key, plan);
 
-  const after = plan.actions.length ? observe(await deps.hypervisor.getDomain(domainName)) : observed;
+  // The definition is the one just defined (or untouched): state and live XML are what is new.
+  const after = plan.actions.length ? observe(await deps.hypervisor.getDomainView(domainName)) : observed;
   if (after && after !== observed) after.saved = await hasSavedState(deps, ctx, after);
+  // A halt the guest carried out at once (libvirt's test driver does; so may a guest quick to act
+  // on ACPI): the stop is over now, not at the next look half a second later.
+  const haltDone = plan.stopping?.intent === 'halt' && after?.state === 'shutoff' && !ctx.failure;
+  if (haltDone) deps.memory.stopping.delete(key);
+  const waiting = haltDone ? { ...plan, stopping: undefined, requeueAfterMs: undefined } : plan;
   ctx.domain = after;
   deps.memory.activity.note(domainName, after);
   // A restart request counts as handled once the guest is on its way down (or was not running).
@@ -97,9 +103,9 @@ async function power(ctx: VmContext, deps: StepDeps): Promise<void> {
   ctx.status.startedOnce = startedOnce || after?.state === 'running';
   ctx.status.restarts = restarts;
   ctx.status.restartRequired = plan.restartRequired;
-  const wait = stopWait(deps, key, domainName, plan, after);
+  const wait = stopWait(deps, key, domainName, waiting, after);
   if (wait) ctx.status.stopWait = wait;
-  if (plan.requeueAfterMs !== undefined) ctx.requeueAfter(plan.requeueAfterMs);
+  if (waiting.requeueAfterMs !== undefined) ctx.requeueAfter(waiting.requeueAfterMs);
 }
 
 /**
