@@ -8,7 +8,7 @@ import { resourceKey } from '../api/meta.js';
 import { resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
 import type { DeletionPermit } from '../core/deletion-gate.js';
 import {
-  HypervisorUnavailableError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo,
+  HypervisorUnavailableError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo, type DomainView,
   type Hypervisor, type HypervisorEvent, type Impact, type InterfaceStatistics, type NetworkInfo, type NodeFigures,
 } from '../ports/hypervisor.js';
 import type { StatusStore } from '../ports/status-store.js';
@@ -73,6 +73,7 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
 
   domainType(): 'kvm' | 'qemu' | 'test' { return this.local.domainType(); }
   async getDomain(name: string, fresh?: boolean): Promise<DomainSnapshot | undefined> { return this.on(name).getDomain(name, fresh); }
+  async getDomainView(name: string): Promise<DomainView | undefined> { return this.on(name).getDomainView(name); }
   async domainState(name: string): Promise<DomainStateInfo | undefined> { return this.on(name).domainState(name); }
 
   /** Every host's domains (names are testbed-wide); hosts that do not answer are left out. */
