@@ -46,9 +46,9 @@ import { DhcpEntries } from './pools/dhcp-entries.js';
 import { declaredPools, guestAddressFor } from './pools/guest-address.js';
 import { makeHostsPart } from './hosts/hosts-part.js';
 import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
-import { markHostVms, withAssignments } from './hosts/host-vms.js';
-import { hypervisorKey, type Hypervisor as HypervisorObject } from './api/hypervisor.js';
-import { Migrations } from './hosts/migrations.js';
+import { markHostVms } from './hosts/host-vms.js';
+import { hypervisorKey } from './api/hypervisor.js';
+import { placementFor } from './hosts/placement-wiring.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
 const STATION_WORKERS_PER_WORKER = 64;
@@ -135,20 +135,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
   // The own connection migrates through the adapter itself (the timed port has no migrate).
   const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
-  const migrations = new Migrations();
-  const placement = hosts && placedHypervisor && {
-    ...hosts.view,
-    // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
-    // parallel reconciles never both take the last room (the step decides and assigns synchronously).
-    placed: () => withAssignments(hosts.view.placed(), placedHypervisor.assignments(), store),
-    drives: (host: string) => store.has(hypervisorKey(host)),
-    assign: (domainName: string, host: string) => placedHypervisor.assign(domainName, host),
-    hostOf: (domainName: string) => placedHypervisor.hostOf(domainName),
-    migrate: (domainName: string, from: string, to: string) => migrations.start(domainName, from, to,
-      () => placedHypervisor.migrate(domainName, from, store.get<HypervisorObject>(hypervisorKey(to))?.spec.uri ?? ''),
-      (ok) => { if (ok) placedHypervisor.assign(domainName, to); }),
-    clearMigration: (domainName: string) => migrations.clear(domainName),
-  };
+  const placement = hosts && placedHypervisor && placementFor({ hosts, placed: placedHypervisor, store, gate, logger, requeue: (key) => controller.enqueue(key) });
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;

@@ -4,7 +4,7 @@
 // controller does not drive waits (Pending) rather than being defined here.
 import type { Hypervisor } from '../../../api/hypervisor.js';
 import { decidePlacement, type PlacedVm } from '../../../hosts/placement.js';
-import type { MigrationJob } from '../../../hosts/migrations.js';
+import { describeMove, type MigrationJob } from '../../../hosts/migrations.js';
 import type { VmStep } from './step.js';
 
 /** The declared Hypervisors and the VMs placed on them, as the hosts part knows them. */
@@ -18,7 +18,7 @@ export interface PlacementView {
   assign?(domainName: string, host: string): void;
   /** Where the domain's calls go now. */
   hostOf?(domainName: string): string | undefined;
-  /** The live migration of the domain to `to`: started the first time, its job afterwards. */
+  /** The move (live or cold) of the domain to `to`: started the first time, its job afterwards. */
   migrate?(domainName: string, from: string, to: string): MigrationJob;
   clearMigration?(domainName: string): void;
 }
@@ -31,8 +31,8 @@ declare module './deps.js' {
 
 /** How soon an unschedulable VM looks again (a Hypervisor's status changing enqueues nothing yet). */
 export const UNSCHEDULABLE_RETRY_MS = 15_000;
-/** How often a VM being migrated looks whether its migration finished. */
-export const MIGRATION_POLL_MS = 500;
+/** How often a VM being moved looks at its move: its status (with the progress) is written at most this often. */
+export const MIGRATION_POLL_MS = 1000;
 
 export const placementStep: VmStep = {
   name: 'placement',
@@ -65,16 +65,17 @@ export const placementStep: VmStep = {
       case 'migrate': {
         const { from, to } = decision;
         ctx.status.nodeName = from;
-        if (!view.migrate || ctx.observed?.state !== 'running') {
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; spec.nodeName names ${to}, and only a running guest is moved (live)` });
+        if (!view.migrate) {
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; ${decision.drain ? `${from} is being drained` : `spec.nodeName names ${to}`}, and this controller cannot move it` });
           return;
         }
         const job = view.migrate(ctx.domainName, from, to);
-        if (job.error) {
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `live migration to ${to} failed: ${job.error}; it runs on ${from} (not tried again until spec.nodeName changes)` });
+        if (job.error && !job.moved) {
+          const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; it stays on ${from} (not tried again until ${decision.drain ? 'the scheduler chooses another host' : 'spec.nodeName changes'})` });
           return;
         }
-        const message = `live migration from ${from} to ${to} in progress`;
+        const message = describeMove(job, decision.drain);
         ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
         ctx.claimPrintableStatus('Migrating', 'Migrating', message);
         return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
@@ -83,7 +84,7 @@ export const placementStep: VmStep = {
         view.clearMigration?.(ctx.domainName);
         view.assign?.(ctx.domainName, decision.nodeName);
         ctx.status.nodeName = decision.nodeName;
-        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: decision.message });
+        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: decision.reason ?? 'Scheduled', message: decision.message });
         return;
     }
   },
