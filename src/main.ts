@@ -1,7 +1,7 @@
 // Composition root: config → adapters → mode (source, status, events) → controllers → HTTP,
 // started in order by the Manager (src/core/manager.ts). Nothing else wires things together.
 import type { AddressInfo } from 'node:net';
-import { resourceKey, type ResourceKey } from './api/meta.js';
+import { parseResourceKey, resourceKey, type ResourceKey } from './api/meta.js';
 import { VM_KIND } from './api/virtual-machine.js';
 import { CLIENT_KIND } from './api/wimax-client.js';
 import { LibvirtHypervisor } from './adapters/libvirt/libvirt-hypervisor.js';
@@ -47,7 +47,7 @@ import { declaredPools, guestAddressFor } from './pools/guest-address.js';
 import { makeHostsPart } from './hosts/hosts-part.js';
 import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
 import { markHostVms } from './hosts/host-vms.js';
-import { hypervisorKey } from './api/hypervisor.js';
+import { HYPERVISOR_KIND, hypervisorKey } from './api/hypervisor.js';
 import { placementFor } from './hosts/placement-wiring.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
@@ -179,6 +179,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // A Hypervisor's figures or readiness changed: the VMs still waiting for a place, and those on
   // it, look again; on a host that stopped answering they are Unknown meanwhile.
   hosts?.onStatusChange((host) => void markHostVms(host, hosts, statuses, (key) => controller.enqueue(key), logger));
+  // A Hypervisor drained or uncordoned (its declaration changed): its VMs look again.
+  if (hosts) store.onChange((key) => { if (key.startsWith(`${HYPERVISOR_KIND}/`)) void markHostVms(parseResourceKey(key).name, hosts, statuses, (k) => controller.enqueue(k), logger); });
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
   // one whose reconcile is still in flight is queued again too, never missed.

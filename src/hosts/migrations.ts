@@ -9,6 +9,8 @@ import type { MoveMode, MoveObserver } from './domain-move.js';
 export interface MigrationJob {
   from: string;
   to: string;
+  /** What the move was asked for with (the VM's generation, the drain, running or not): a failed one is retried only when it changes. */
+  attempt?: string;
   done: boolean;
   /** live or cold, once decided. */
   mode?: MoveMode;
@@ -37,14 +39,14 @@ export class Migrations {
 
   /**
    * Starts `move` unless a job for this domain runs (it is returned, whatever its destination) or
-   * one to `to` finished with an error (returned: not retried); `progress` is read every second
+   * one to `to` of the same `attempt` finished with an error (returned: not retried); `progress` is read every second
    * while a live move runs; `onDone` runs before the job counts as done.
    */
-  start(domainName: string, from: string, to: string, move: (observer: MoveObserver) => Promise<unknown>,
+  start(domainName: string, from: string, to: string, attempt: string, move: (observer: MoveObserver) => Promise<unknown>,
     progress: () => Promise<MigrationProgress | undefined>, onDone: (job: MigrationJob) => void): MigrationJob {
     const existing = this.jobs.get(domainName);
-    if (existing && (!existing.done || existing.to === to)) return existing;
-    const job: MigrationJob = { from, to, done: false, startedAt: Date.now() };
+    if (existing && (!existing.done || (existing.to === to && existing.attempt === attempt))) return existing;
+    const job: MigrationJob = { from, to, attempt, done: false, startedAt: Date.now() };
     this.jobs.set(domainName, job);
     const timer = setInterval(() => {
       if (job.mode === 'live' && !job.moved) progress().then((p) => { if (p && !job.moved) job.progress = p; }, () => undefined);

@@ -43,7 +43,7 @@ export type PlacementDecision =
   | { kind: 'elsewhere'; nodeName: string; message: string }
   | { kind: 'unschedulable'; message: string; reasons: Record<string, string[]> }
   /** Defined on `from`, spec.nodeName names `to` (or `from` is drained and the scheduler chose `to`), a Ready host this controller drives: move it. */
-  | { kind: 'migrate'; from: string; to: string; drain?: true };
+  | { kind: 'migrate'; from: string; to: string; drain?: string };
 
 export function decidePlacement(input: PlacementInput): PlacementDecision {
   const { spec, hypervisors, localHost } = input;
@@ -80,7 +80,8 @@ function draining(hypervisors: readonly Hypervisor[], host: string): boolean {
 function drainedAway(input: PlacementInput, from: string, driven: (h: string) => boolean, ready: (h: string) => boolean): PlacementDecision {
   const placement = scheduleVm(input);
   const to = placement.host;
-  if (to !== undefined && to !== from && driven(to) && ready(to)) return { kind: 'migrate', from, to, drain: true };
+  const drainedAt = input.hypervisors.find((h) => h.metadata.name === from)?.metadata.annotations?.[DRAIN_ANNOTATION] ?? '';
+  if (to !== undefined && to !== from && driven(to) && ready(to)) return { kind: 'migrate', from, to, drain: drainedAt };
   const why = to === undefined ? placement.message : `the scheduler chose ${to}, which this controller cannot move it to`;
   return { kind: 'here', nodeName: from, reason: 'DrainBlocked', message: `runs on ${from}, which is being drained; it stays: ${why}` };
 }

@@ -53,7 +53,7 @@ describe('decidePlacement', () => {
       return { ...h, metadata: { ...h.metadata, annotations: annotated ? { 'wimaxvm.io/drain': '2026-12-03T07:00:00Z' } : {} } };
     };
     const on = { definedLocally: true, currentHost: 'a', drives: () => true };
-    expect(decidePlacement(input({ ...on, hypervisors: [drained('a'), hv('b')] }))).toEqual({ kind: 'migrate', from: 'a', to: 'b', drain: true });
+    expect(decidePlacement(input({ ...on, hypervisors: [drained('a'), hv('b')] }))).toEqual({ kind: 'migrate', from: 'a', to: 'b', drain: '2026-12-03T07:00:00Z' });
     expect(decidePlacement(input({ ...on, hypervisors: [drained('a', false), hv('b')] }))).toMatchObject({ kind: 'here', nodeName: 'a' });
     expect(decidePlacement(input({ ...on, spec: spec({ nodeName: 'a' }), hypervisors: [drained('a'), hv('b')] }))).toMatchObject({ kind: 'here', nodeName: 'a', message: 'runs on a' });
     expect(decidePlacement(input({ ...on, hypervisors: [drained('a'), hv('b', { ready: false })] }))).toEqual({
@@ -110,7 +110,7 @@ describe('placement step', () => {
     expect(out.result).toEqual({ requeueAfterMs: 1000 });
     Object.assign(job, { done: true, mode: 'cold', error: 'b: no room', progress: undefined });
     const failed = await h.run([placementStep], vmNamed('m1', { nodeName: 'b' }));
-    expect(failed.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'MigrationFailed', message: 'cold move to b failed: b: no room; it stays on a (not tried again until spec.nodeName changes)' });
+    expect(failed.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'MigrationFailed', message: 'cold move to b failed: b: no room; it stays on a (not tried again until its spec, its power state or the destination changes)' });
     expect(failed.status?.nodeName).toBe('a');
   });
 

@@ -19,7 +19,7 @@ export interface PlacementView {
   /** Where the domain's calls go now. */
   hostOf?(domainName: string): string | undefined;
   /** The move (live or cold) of the domain to `to`: started the first time, its job afterwards. */
-  migrate?(domainName: string, from: string, to: string): MigrationJob;
+  migrate?(domainName: string, from: string, to: string, attempt?: string): MigrationJob;
   clearMigration?(domainName: string): void;
 }
 
@@ -66,16 +66,18 @@ export const placementStep: VmStep = {
         const { from, to } = decision;
         ctx.status.nodeName = from;
         if (!view.migrate) {
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; ${decision.drain ? `${from} is being drained` : `spec.nodeName names ${to}`}, and this controller cannot move it` });
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; ${decision.drain !== undefined ? `${from} is being drained` : `spec.nodeName names ${to}`}, and this controller cannot move it` });
           return;
         }
-        const job = view.migrate(ctx.domainName, from, to);
+        // A failed move is tried again only when what it was asked with changes: the spec, the drain, running or not.
+        const attempt = [ctx.vm.metadata.generation, decision.drain ?? '', ctx.observed?.state === 'running' ? 'running' : 'off'].join('/');
+        const job = view.migrate(ctx.domainName, from, to, attempt);
         if (job.error && !job.moved) {
           const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; it stays on ${from} (not tried again until ${decision.drain ? 'the scheduler chooses another host' : 'spec.nodeName changes'})` });
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; it stays on ${from} (not tried again until its spec, its power state${decision.drain ? ', the drain' : ''} or the destination changes)` });
           return;
         }
-        const message = describeMove(job, decision.drain);
+        const message = describeMove(job, decision.drain !== undefined);
         ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
         ctx.claimPrintableStatus('Migrating', 'Migrating', message);
         return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
