@@ -17,6 +17,7 @@ import { CORDON_OPTIONS, DRAIN_OPTIONS } from './command-options.js';
 import { checkLogLevel, dirToEdit } from './common-flags.js';
 import { declaredListing } from './declared-listing.js';
 import { UsageError, usage } from './usage.js';
+import { declaredSpec, observed } from './wait-for-observed.js';
 
 const POLL_MS = 500;
 const DEFAULT_TIMEOUT = '10m';
@@ -28,8 +29,9 @@ function parseHost(command: string, args: string[], options: typeof DRAIN_OPTION
   if (positionals.length !== 1) throw new UsageError(`${command} takes 1 argument (the hypervisor); see 'wimaxvm help ${command}'`);
   const dir = dirToEdit(command, values.dir);
   const host = positionals[0]!;
-  if (!declaredListing(dir, { kind: HYPERVISOR_KIND, name: host, selector: [] }).list().length) throw new Error(`hypervisor "${host}" is not declared in ${dir}`);
-  return { values: values as { 'state-dir'?: string; force?: boolean; timeout?: string }, dir, host, writer: new FileDesiredStateWriter(dir) };
+  const declared = declaredListing(dir, { kind: HYPERVISOR_KIND, name: host, selector: [] }).list()[0] as Hypervisor | undefined;
+  if (!declared) throw new Error(`hypervisor "${host}" is not declared in ${dir}`);
+  return { values: values as { 'state-dir'?: string; force?: boolean; timeout?: string }, dir, host, declared, writer: new FileDesiredStateWriter(dir) };
 }
 
 export async function cordon(command: 'cordon' | 'uncordon', args: string[]): Promise<number> {
@@ -37,7 +39,10 @@ export async function cordon(command: 'cordon' | 'uncordon', args: string[]): Pr
   if (!p) return (process.stdout.write(usage(command) + '\n'), 0);
   await p.writer.patch(hypervisorKey(p.host), command === 'cordon'
     ? [{ path: ['spec', 'unschedulable'], value: true }]
-    : [{ path: ['spec', 'unschedulable'], value: undefined }, { path: ['metadata', 'annotations', DRAIN_ANNOTATION], value: undefined }]);
+    : [
+      ...(p.declared.spec.unschedulable !== undefined ? [{ path: ['spec', 'unschedulable'], value: undefined }] : []),
+      ...(p.declared.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined ? [{ path: ['metadata', 'annotations', DRAIN_ANNOTATION], value: undefined }] : []),
+    ]);
   process.stdout.write(`hypervisor/${p.host} ${command}ed\n`);
   return 0;
 }
@@ -63,15 +68,14 @@ export async function drain(args: string[]): Promise<number> {
     process.stderr.write(`error: no controller is running for ${dir}: nothing moves the VMs off hypervisor/${host} (it stays cordoned)\n`);
     return 1;
   }
-  return watchDrain(stateDir, host, timeoutMs);
+  return watchDrain(dir, stateDir, host, timeoutMs);
 }
 
 /** Prints each VM's move as the controller reports it until none is left on the host. */
-async function watchDrain(stateDir: string, host: string, timeoutMs: number): Promise<number> {
+async function watchDrain(dir: string, stateDir: string, host: string, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   const said = new Map<string, string>();
   const seenOnHost = new Set<string>();
-  const drainStartedAt = Date.now();
   let reader: StateReader | undefined;
   try {
     for (;;) {
@@ -90,9 +94,8 @@ async function watchDrain(stateDir: string, host: string, timeoutMs: number): Pr
           said.set(name, line);
         }
         if (vm.status?.nodeName !== host || !scheduled) continue;
-        // Decided after this drain began: a failed move or nowhere to go ends it.
-        const fresh = Date.parse(scheduled.lastTransitionTime) >= drainStartedAt - 1000;
-        if (fresh && (scheduled.reason === 'MigrationFailed' || scheduled.reason === 'DrainBlocked')) {
+        // A failed move or nowhere to go ends the drain, once the controller has seen the VM's spec as declared now (not an answer from before an edit).
+        if (final(vm.status!, scheduled) && observed(vm, await declaredSpec(dir, resourceKey(VM_KIND, vm.metadata.namespace, vm.metadata.name)))) {
           process.stderr.write(`error: cannot drain hypervisor/${host}: virtualmachine/${name}: ${scheduled.message}\n`);
           return 1;
         }
@@ -112,6 +115,17 @@ async function watchDrain(stateDir: string, host: string, timeoutMs: number): Pr
   } finally {
     reader?.close();
   }
+}
+
+/**
+ * Whether the VM's Scheduled condition ends the drain: no room elsewhere, or a failed move that the
+ * controller will not try again (a live migration that failed is tried again cold once the guest is
+ * stopped, so that one counts only while the guest still runs).
+ */
+function final(status: VirtualMachineStatus, scheduled: { reason: string; message: string }): boolean {
+  if (scheduled.reason === 'DrainBlocked') return true;
+  if (scheduled.reason !== 'MigrationFailed') return false;
+  return !scheduled.message.startsWith('live migration') || ['Running', 'Paused', 'Migrating'].includes(status.printableStatus);
 }
 
 function label(vm: { metadata: { namespace?: string; name: string } }): string {
