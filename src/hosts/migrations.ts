@@ -74,7 +74,9 @@ export function describeMove(job: MigrationJob, drain?: boolean): string {
   const p = job.progress;
   if (!p || p.totalBytes <= 0) return `${head} in progress`;
   const mib = (b: number) => Math.round(b / 2 ** 20);
+  // Done is what is no longer remaining (libvirt skips zero pages: processed stays below the total).
+  const done = Math.max(0, p.totalBytes - p.remainingBytes);
   // Whole percent: the message (and so the status) changes at most once a percent, and at most once per look.
-  const percent = Math.min(100, Math.floor((100 * p.processedBytes) / p.totalBytes));
-  return `${head}: ${percent} % (${mib(p.processedBytes)} of ${mib(p.totalBytes)} MiB, ${mib(p.remainingBytes)} MiB remaining)`;
+  const percent = Math.min(100, Math.floor((100 * done) / p.totalBytes));
+  return `${head}: ${percent} % (${mib(done)} of ${mib(p.totalBytes)} MiB)`;
 }
