@@ -11,6 +11,8 @@ export interface MigrationJob {
   to: string;
   /** What the move was asked for with (the VM's generation, the drain, running or not): a failed one is retried only when it changes. */
   attempt?: string;
+  /** Asked for by a drain of `from`. */
+  drain?: boolean;
   done: boolean;
   /** live or cold, once decided. */
   mode?: MoveMode;
@@ -32,7 +34,7 @@ export class Migrations {
     return this.jobs.get(domainName);
   }
 
-  /** The moves not finished, by domain. */
+  /** The moves not finished, by domain (the one of `domainName`: inFlight().get). */
   inFlight(): Map<string, MigrationJob> {
     return new Map([...this.jobs].filter(([, job]) => !job.done));
   }
@@ -42,11 +44,11 @@ export class Migrations {
    * one to `to` of the same `attempt` finished with an error (returned: not retried); `progress` is read every second
    * while a live move runs; `onDone` runs before the job counts as done.
    */
-  start(domainName: string, from: string, to: string, attempt: string, move: (observer: MoveObserver) => Promise<unknown>,
+  start(domainName: string, from: string, to: string, attempt: { token: string; drain: boolean }, move: (observer: MoveObserver) => Promise<unknown>,
     progress: () => Promise<MigrationProgress | undefined>, onDone: (job: MigrationJob) => void): MigrationJob {
     const existing = this.jobs.get(domainName);
-    if (existing && (!existing.done || (existing.to === to && existing.attempt === attempt))) return existing;
-    const job: MigrationJob = { from, to, attempt, done: false, startedAt: Date.now() };
+    if (existing && (!existing.done || (existing.to === to && existing.attempt === attempt.token))) return existing;
+    const job: MigrationJob = { from, to, attempt: attempt.token, drain: attempt.drain, done: false, startedAt: Date.now() };
     this.jobs.set(domainName, job);
     const timer = setInterval(() => {
       if (job.mode === 'live' && !job.moved) progress().then((p) => { if (p && !job.moved) job.progress = p; }, () => undefined);

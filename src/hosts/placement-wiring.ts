@@ -55,7 +55,7 @@ export function placementFor(opts: {
     drives: (host: string) => store.has(hypervisorKey(host)),
     assign: (domainName: string, host: string) => placed.assign(domainName, host),
     hostOf: (domainName: string) => placed.hostOf(domainName),
-    migrate: (domainName: string, from: string, to: string, attempt = '') => migrations.start(domainName, from, to, attempt,
+    migrate: (domainName: string, from: string, to: string, attempt = { token: '', drain: false }) => migrations.start(domainName, from, to, attempt,
       (observer) => moveDomain({ key: keyOf(domainName), domainName, from, to }, moveHosts, gate, {
         mode: (mode) => observer.mode?.(mode),
         // From here on the guest is the destination's: its calls go there.
@@ -68,5 +68,6 @@ export function placementFor(opts: {
         opts.requeue(keyOf(domainName));
       }),
     clearMigration: (domainName: string) => migrations.clear(domainName),
+    moveUnderWay: (domainName: string) => migrations.inFlight().get(domainName),
   };
 }

@@ -108,6 +108,10 @@ describe('placement step', () => {
     expect(out.status?.printableStatus).toBe('Migrating');
     expect(out.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'Migrating', message: 'live migration from a to b: 45 % (58 of 128 MiB)' });
     expect(out.result).toEqual({ requeueAfterMs: 1000 });
+    // While it runs, it is followed whatever the hosts say (its incoming copy fills b already).
+    const full: PlacementView = { ...moving, hypervisors: () => [hv('a', { cordoned: true }), hv('b', { memGi: 0 })], moveUnderWay: () => (job.done ? undefined : job) };
+    const followed = await stepHarness({ placement: full }).run([placementStep], vmNamed('m2'));
+    expect([followed.status?.printableStatus, followed.status?.nodeName, followed.result]).toEqual(['Migrating', 'a', { requeueAfterMs: 1000 }]);
     Object.assign(job, { done: true, mode: 'cold', error: 'b: no room', progress: undefined });
     const failed = await h.run([placementStep], vmNamed('m1', { nodeName: 'b' }));
     expect(failed.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'MigrationFailed', message: 'cold move to b failed: b: no room; it stays on a (not tried again until its spec, its power state or the destination changes)' });

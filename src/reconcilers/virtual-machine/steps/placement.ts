@@ -5,7 +5,7 @@
 import type { Hypervisor } from '../../../api/hypervisor.js';
 import { decidePlacement, type PlacedVm } from '../../../hosts/placement.js';
 import { describeMove, type MigrationJob } from '../../../hosts/migrations.js';
-import type { VmStep } from './step.js';
+import type { StepOutcome, VmContext, VmStep } from './step.js';
 
 /** The declared Hypervisors and the VMs placed on them, as the hosts part knows them. */
 export interface PlacementView {
@@ -19,8 +19,10 @@ export interface PlacementView {
   /** Where the domain's calls go now. */
   hostOf?(domainName: string): string | undefined;
   /** The move (live or cold) of the domain to `to`: started the first time, its job afterwards. */
-  migrate?(domainName: string, from: string, to: string, attempt?: string): MigrationJob;
+  migrate?(domainName: string, from: string, to: string, attempt?: { token: string; drain: boolean }): MigrationJob;
   clearMigration?(domainName: string): void;
+  /** The domain's move, while it runs. */
+  moveUnderWay?(domainName: string): MigrationJob | undefined;
 }
 
 declare module './deps.js' {
@@ -43,6 +45,10 @@ export const placementStep: VmStep = {
       if (ctx.vm.spec.nodeName) ctx.status.nodeName = ctx.vm.spec.nodeName;
       return;
     }
+    // A move under way is followed to its end whatever the hosts look like meanwhile (the guest's
+    // incoming copy counts on its destination already: deciding again would find no room for it).
+    const moving = view.moveUnderWay?.(ctx.domainName);
+    if (moving) return migrating(ctx, moving.from, moving, moving.drain === true);
     const decision = decidePlacement({
       vmKey: ctx.key, spec: ctx.vm.spec, previousNodeName: ctx.previous?.nodeName, definedLocally: ctx.observed !== undefined,
       hypervisors: view.hypervisors(), localHost: view.localHost(), placed: view.placed(),
@@ -70,17 +76,14 @@ export const placementStep: VmStep = {
           return;
         }
         // A failed move is tried again only when what it was asked with changes: the spec, the drain, running or not.
-        const attempt = [ctx.vm.metadata.generation, decision.drain ?? '', ctx.observed?.state === 'running' ? 'running' : 'off'].join('/');
+        const attempt = { token: [ctx.vm.metadata.generation, decision.drain ?? '', ctx.observed?.state === 'running' ? 'running' : 'off'].join('/'), drain: decision.drain !== undefined };
         const job = view.migrate(ctx.domainName, from, to, attempt);
         if (job.error && !job.moved) {
           const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
           ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; it stays on ${from} (not tried again until its spec, its power state${decision.drain ? ', the drain' : ''} or the destination changes)` });
           return;
         }
-        const message = describeMove(job, decision.drain !== undefined);
-        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
-        ctx.claimPrintableStatus('Migrating', 'Migrating', message);
-        return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
+        return migrating(ctx, from, job, decision.drain !== undefined);
       }
       case 'here':
         view.clearMigration?.(ctx.domainName);
@@ -91,3 +94,12 @@ export const placementStep: VmStep = {
     }
   },
 };
+
+/** Migrating, with the move's figures; looked at again in a second. */
+function migrating(ctx: VmContext, from: string, job: MigrationJob, drain: boolean): StepOutcome {
+  ctx.status.nodeName = from;
+  const message = describeMove(job, drain);
+  ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
+  ctx.claimPrintableStatus('Migrating', 'Migrating', message);
+  return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
+}
