@@ -1,7 +1,7 @@
 // Composition root: config → adapters → mode (source, status, events) → controllers → HTTP,
 // started in order by the Manager (src/core/manager.ts). Nothing else wires things together.
 import type { AddressInfo } from 'node:net';
-import { resourceKey, type ResourceKey } from './api/meta.js';
+import { parseResourceKey, resourceKey, type ResourceKey } from './api/meta.js';
 import { VM_KIND } from './api/virtual-machine.js';
 import { CLIENT_KIND } from './api/wimax-client.js';
 import { LibvirtHypervisor } from './adapters/libvirt/libvirt-hypervisor.js';
@@ -46,9 +46,9 @@ import { DhcpEntries } from './pools/dhcp-entries.js';
 import { declaredPools, guestAddressFor } from './pools/guest-address.js';
 import { makeHostsPart } from './hosts/hosts-part.js';
 import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
-import { markHostVms, withAssignments } from './hosts/host-vms.js';
-import { hypervisorKey, type Hypervisor as HypervisorObject } from './api/hypervisor.js';
-import { Migrations } from './hosts/migrations.js';
+import { markHostVms } from './hosts/host-vms.js';
+import { HYPERVISOR_KIND, hypervisorKey } from './api/hypervisor.js';
+import { placementFor } from './hosts/placement-wiring.js';
 import { makeKubeHosts } from './hosts/kube-hosts.js';
 
 /** Station reconciles mostly wait for the switch batch their change rides in: the more wait together, the fewer ovs-ofctl processes (bench/bind-clients.ts). */
@@ -136,22 +136,10 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
   // The own connection migrates through the adapter itself (the timed port has no migrate).
   const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
-  const migrations = new Migrations();
   // Kubernetes mode with a node (DaemonSet): the node's Hypervisor registered, placement by a leader.
   const kubeHosts = await makeKubeHosts(config, mode, hypervisor, logger);
-  const placement = kubeHosts?.view ?? (hosts && placedHypervisor && {
-    ...hosts.view,
-    // Decided in this process but maybe not in status yet: counted at once, so two VMs placed in
-    // parallel reconciles never both take the last room (the step decides and assigns synchronously).
-    placed: () => withAssignments(hosts.view.placed(), placedHypervisor.assignments(), store),
-    drives: (host: string) => store.has(hypervisorKey(host)),
-    assign: (domainName: string, host: string) => placedHypervisor.assign(domainName, host),
-    hostOf: (domainName: string) => placedHypervisor.hostOf(domainName),
-    migrate: (domainName: string, from: string, to: string) => migrations.start(domainName, from, to,
-      () => placedHypervisor.migrate(domainName, from, store.get<HypervisorObject>(hypervisorKey(to))?.spec.uri ?? ''),
-      (ok) => { if (ok) placedHypervisor.assign(domainName, to); }),
-    clearMigration: (domainName: string) => migrations.clear(domainName),
-  });
+  const placement = kubeHosts?.view
+    ?? (hosts && placedHypervisor && placementFor({ hosts, placed: placedHypervisor, store, gate, logger, requeue: (key) => controller.enqueue(key) }));
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;
@@ -195,6 +183,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // A Hypervisor's figures or readiness changed: the VMs still waiting for a place, and those on
   // it, look again; on a host that stopped answering they are Unknown meanwhile.
   hosts?.onStatusChange((host) => void markHostVms(host, hosts, statuses, (key) => controller.enqueue(key), logger));
+  // A Hypervisor drained or uncordoned (its declaration changed): its VMs look again.
+  if (hosts) store.onChange((key) => { if (key.startsWith(`${HYPERVISOR_KIND}/`)) void markHostVms(parseResourceKey(key).name, hosts, statuses, (k) => controller.enqueue(k), logger); });
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
   // one whose reconcile is still in flight is queued again too, never missed.

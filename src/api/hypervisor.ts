@@ -43,6 +43,12 @@ export interface HypervisorStatus {
 
 export type Hypervisor = Resource<HypervisorSpec, HypervisorStatus>;
 
+/**
+ * Set by `wimaxvm drain` with spec.unschedulable (its value: when): the VMs the scheduler placed
+ * on the host move to others. A cordon alone (kubectl cordon) keeps them; uncordon removes both.
+ */
+export const DRAIN_ANNOTATION = 'wimaxvm.io/drain';
+
 export function hypervisorKey(name: string): string {
   return `${HYPERVISOR_KIND}/${HYPERVISOR_NAMESPACE}/${name}`;
 }

@@ -59,6 +59,12 @@ export const EDIT_COMMAND_OPTIONS = {
   delete: EDIT_OPTIONS.named, apply: EDIT_OPTIONS.apply,
 };
 
+/** drain / cordon / uncordon HOST (src/cli/drain-command.ts). */
+export const DRAIN_OPTIONS = {
+  ...COMMON_OPTIONS, ...DIR, 'state-dir': { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'string' },
+} as const;
+export const CORDON_OPTIONS = { ...COMMON_OPTIONS, ...DIR } as const;
+
 /** `pool import FILE`: writes into --dir, or prints with -o yaml. */
 export const POOL_OPTIONS = {
   ...COMMON_OPTIONS, ...DIR, ...NAMESPACE, name: { type: 'string' }, output: { type: 'string', short: 'o' },

@@ -10,7 +10,7 @@ import { SHAPING_POLICY_KIND } from '../api/shaping-policy.js';
 import { VM_KIND } from '../api/virtual-machine.js';
 import { stateDirFor } from '../config.js';
 import { EXAMPLES_DIR } from '../package-root.js';
-import { ADOPT_OPTIONS, CONSOLE_OPTIONS, CREATE_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, IMAGE_OPTIONS, POOL_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS, VNC_OPTIONS } from './command-options.js';
+import { ADOPT_OPTIONS, CONSOLE_OPTIONS, CORDON_OPTIONS, CREATE_OPTIONS, DRAIN_OPTIONS, EDIT_COMMAND_OPTIONS, GET_OPTIONS, IMAGE_OPTIONS, POOL_OPTIONS, READ_COMMAND_OPTIONS, RUN_OPTIONS, TOP_OPTIONS, VNC_OPTIONS } from './command-options.js';
 import { checkLogLevel, COMMON_OPTIONS, LOG_LEVELS, namedDir } from './common-flags.js';
 import { BASH_SCRIPT, ZSH_SCRIPT } from './completion-scripts.js';
 import { kindArg, RESOURCE_TYPES } from './resource-types.js';
@@ -23,6 +23,7 @@ const OPTIONS: Record<string, Options> = {
   validate: COMMON_OPTIONS, completion: COMMON_OPTIONS, version: COMMON_OPTIONS, help: {}, top: TOP_OPTIONS, pool: POOL_OPTIONS,
   create: CREATE_OPTIONS, image: { ...IMAGE_OPTIONS.import, ...IMAGE_OPTIONS.list, ...IMAGE_OPTIONS.rm },
   console: CONSOLE_OPTIONS, vnc: VNC_OPTIONS, adopt: ADOPT_OPTIONS, initvms: ADOPT_OPTIONS,
+  drain: DRAIN_OPTIONS, cordon: CORDON_OPTIONS, uncordon: CORDON_OPTIONS,
 };
 
 /** Values of flags that take one of a few words; paths for those that take a file or directory. */

@@ -33,6 +33,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'addclient': return await (await import('./edit-commands.js')).addClient(rest);
       case 'apply': return await (await import('./edit-commands.js')).apply(rest);
       case 'delete': return await (await import('./edit-commands.js')).remove(rest);
+      case 'drain': return await (await import('./drain-command.js')).drain(rest);
+      case 'cordon': case 'uncordon': return await (await import('./drain-command.js')).cordon(command, rest);
       case 'pool': return await (await import('./pool-command.js')).pool(rest);
       case 'image': return await (await import('./image-command.js')).image(rest);
       case 'create': return await (await import('./create-command.js')).create(rest);

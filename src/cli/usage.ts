@@ -100,6 +100,12 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   addclient: { summary: 'bind a WiMAX station (by MAC) to a VM', usage: `wimaxvm addclient MAC VM --dir DIR\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
   apply: { summary: 'declare the resources of a file (created, configured or unchanged)', usage: `wimaxvm apply -f FILE --dir DIR\n\n  -f, --filename FILE        a YAML file of resources (several documents allowed)\n${EDIT_DIR}\n${COMMON_FLAGS}` },
   delete: { summary: 'remove a declaration (the controller then removes the VM or path)', usage: `wimaxvm delete TYPE NAME --dir DIR\n\nTYPE: ${TYPES}.\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
+  drain: {
+    summary: 'cordon a hypervisor and move its VMs to others (live when running, cold otherwise), as kubectl drain',
+    usage: `wimaxvm drain HOST --dir DIR [--force] [--timeout DURATION]\n\nSets spec.unschedulable and the wimaxvm.io/drain annotation in the Hypervisor's file; the running controller then\nmoves every VM the scheduler placed on HOST to where the scheduler puts it now, and drain prints each move until\nnone is left (exit 0). A VM pinned to HOST by spec.nodeName is refused (exit 1, the host stays cordoned) unless\n--force, which removes its spec.nodeName. A failed move, no room elsewhere or the timeout: exit 1 with the reason.\n\n${EDIT_DIR}\n${STATE_DIR}\n  --force                    also move VMs pinned to HOST (their spec.nodeName is removed)\n  --timeout DURATION         give up after this long (default: 10m)\n${COMMON_FLAGS}`,
+  },
+  cordon: { summary: 'no new VM is placed on a hypervisor (spec.unschedulable); its VMs stay', usage: `wimaxvm cordon HOST --dir DIR\n\n${EDIT_DIR}\n${COMMON_FLAGS}` },
+  uncordon: { summary: 'a cordoned or drained hypervisor takes VMs again', usage: `wimaxvm uncordon HOST --dir DIR\n\n${EDIT_DIR}\n${COMMON_FLAGS}` },
   pool: {
     summary: 'import a Nimbus network pool file as an IPPool (hostname ip gateway broadcast netmask [MAC] lines)',
     usage: `wimaxvm pool import FILE [--name NAME] --dir DIR\n\nWrites the IPPool into the watched directory (default name: the file's), or prints it with -o yaml\n(for kubectl apply -f -). Every bad line is reported as FILE:LINE; nothing is written then.\n\n  --name NAME                the pool's name (VMs name it in spec.network.ipPool)\n  -o, --output yaml          print the IPPool instead of writing it\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}`,

@@ -4,12 +4,16 @@
 // successfully, has lost its connection, or reads as empty vouches for nothing, so nothing is
 // deleted; the gate says so (log, /readyz, metric). One narrow rule more: a declaration whose
 // lease says onExpiry Delete and has expired, by the gate's own reading of the declaration it
-// holds, gets a permit for its domain (decideLeaseExpired); the declaration stays. A new source or code path cannot go around
-// it: the Hypervisor and DiskImages ports demand a permit, and their adapters check it.
+// holds, gets a permit for its domain (decideLeaseExpired); the declaration stays. A VM moved to
+// another host gets a permit for its old definition only, usable only on the old host's
+// connection and never for its disks (decideMigrated: src/hosts/moved-evidence.ts says when).
+// A new source or code path cannot go around it: the Hypervisor and DiskImages ports demand a
+// permit, and their adapters check it.
 import type { ResourceKey } from '../api/meta.js';
 import type { VirtualMachine } from '../api/virtual-machine.js';
 import { leaseExpiryEvidence } from '../leases/expiry-evidence.js';
 import type { LeaseRecord } from '../leases/lease-clock.js';
+import { movedEvidence, type MoveSides } from '../hosts/moved-evidence.js';
 import type { DesiredStore } from './desired-store.js';
 import type { Logger } from './logger.js';
 
@@ -35,6 +39,8 @@ export class DeletionPermit {
     token: typeof GATE, readonly key: ResourceKey, readonly domainName: string, readonly evidence: string,
     /** Why the permit no longer holds (declared again; a lease renewed), checked again when it is used. */
     readonly revokedBecause: () => string | undefined,
+    /** A moved VM's old definition: only on the connection to this libvirt URI, never its disks. */
+    readonly onlyOnHost?: string,
   ) {
     if (token !== GATE) throw new Error('deletion permits come from the deletion gate only');
   }
@@ -44,9 +50,13 @@ export class DeletionPermit {
  * Adapters call this before any destructive call: a missing or mismatched permit is refused, and
  * so is one whose resource was declared again since it was given (a stop takes seconds).
  */
-export function assertPermit(permit: DeletionPermit | undefined, domainName: string): void {
+export function assertPermit(permit: DeletionPermit | undefined, domainName: string, use: { hostUri: string } | 'disks' = 'disks'): void {
   if (!(permit instanceof DeletionPermit) || permit.domainName !== domainName) {
     throw new Error(`refusing to delete domain ${domainName}: no deletion permit from the deletion gate`);
+  }
+  if (permit.onlyOnHost !== undefined && (use === 'disks' || use.hostUri !== permit.onlyOnHost)) {
+    const what = use === 'disks' ? `the disks of ${domainName}` : `domain ${domainName} at ${use.hostUri}`;
+    throw new Error(`refusing to delete ${what}: the permit is for its moved definition at ${permit.onlyOnHost} only`);
   }
   const revoked = permit.revokedBecause();
   if (revoked) throw new Error(`refusing to delete domain ${domainName}: ${revoked}`);
@@ -98,6 +108,21 @@ export class DeletionGate {
       return 'why' in again ? `${key}: ${again.why}` : undefined;
     };
     return { permit: new DeletionPermit(GATE, key, domainName, first.evidence, revokedBecause) };
+  }
+
+  /**
+   * Whether a moved VM's definition may leave its old host: `look` reads both hosts now
+   * (movedEvidence says what must hold). The permit works only on the old host's connection and
+   * never for disks (they are the guest's, wherever it runs); a declaration removed meanwhile
+   * revokes it (the deletion path takes over).
+   */
+  async decideMigrated(key: ResourceKey, domainName: string, look: () => Promise<MoveSides>): Promise<Decision> {
+    const sides = await look();
+    const judged = movedEvidence(domainName, { ...sides, declared: sides.declared && this.store.has(key) });
+    if ('why' in judged) return { withheld: `not removing ${domainName} from ${sides.from.host}: ${judged.why}` };
+    this.logger.info('a move permits removing the old definition', { key, from: sides.from.host, evidence: judged.evidence });
+    const revokedBecause = () => (this.store.has(key) ? undefined : `${key} is not declared any more`);
+    return { permit: new DeletionPermit(GATE, key, domainName, judged.evidence, revokedBecause, sides.from.uri) };
   }
 
   /** The resource is declared again, or nothing of it is left: no deletion is pending. */

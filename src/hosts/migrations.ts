@@ -1,15 +1,31 @@
-// Migrations in progress, one per domain, run in the background so that reconciles can say
+// Moves in progress, one per domain, run in the background so that reconciles can say
 // `Migrating` meanwhile (the status is written at the end of each reconcile) and a failed one is
-// not tried again until spec.nodeName names another host.
+// not tried again until the destination changes. A live move's progress is libvirt's job figures,
+// read while it runs.
 import { errorMessage } from '../core/logger.js';
+import type { MigrationProgress } from '../ports/migration.js';
+import type { MoveMode, MoveObserver } from './domain-move.js';
 
 export interface MigrationJob {
   from: string;
   to: string;
+  /** What the move was asked for with (the VM's generation, the drain, running or not): a failed one is retried only when it changes. */
+  attempt?: string;
+  /** Asked for by a drain of `from`. */
+  drain?: boolean;
   done: boolean;
+  /** live or cold, once decided. */
+  mode?: MoveMode;
+  /** The guest is the destination's (its calls go there) even if the job failed afterwards. */
+  moved?: boolean;
+  /** The last job figures of a live move. */
+  progress?: MigrationProgress;
   error?: string;
   startedAt: number;
 }
+
+/** How often a live move's figures are read. */
+export const PROGRESS_EVERY_MS = 1000;
 
 export class Migrations {
   private readonly jobs = new Map<string, MigrationJob>();
@@ -18,16 +34,32 @@ export class Migrations {
     return this.jobs.get(domainName);
   }
 
-  /** Starts `move` unless a job for this destination exists; `onDone` runs before the job counts as done. */
-  start(domainName: string, from: string, to: string, move: () => Promise<void>, onDone: (ok: boolean) => void): MigrationJob {
+  /** The moves not finished, by domain (the one of `domainName`: inFlight().get). */
+  inFlight(): Map<string, MigrationJob> {
+    return new Map([...this.jobs].filter(([, job]) => !job.done));
+  }
+
+  /**
+   * Starts `move` unless a job for this domain runs (it is returned, whatever its destination) or
+   * one to `to` of the same `attempt` finished with an error (returned: not retried); `progress` is read every second
+   * while a live move runs; `onDone` runs before the job counts as done.
+   */
+  start(domainName: string, from: string, to: string, attempt: { token: string; drain: boolean }, move: (observer: MoveObserver) => Promise<unknown>,
+    progress: () => Promise<MigrationProgress | undefined>, onDone: (job: MigrationJob) => void): MigrationJob {
     const existing = this.jobs.get(domainName);
-    if (existing && existing.to === to) return existing;
-    const job: MigrationJob = { from, to, done: false, startedAt: Date.now() };
+    if (existing && (!existing.done || (existing.to === to && existing.attempt === attempt.token))) return existing;
+    const job: MigrationJob = { from, to, attempt: attempt.token, drain: attempt.drain, done: false, startedAt: Date.now() };
     this.jobs.set(domainName, job);
-    void move().then(
-      () => { onDone(true); job.done = true; },
-      (err) => { job.error = errorMessage(err); onDone(false); job.done = true; },
-    );
+    const timer = setInterval(() => {
+      if (job.mode === 'live' && !job.moved) progress().then((p) => { if (p && !job.moved) job.progress = p; }, () => undefined);
+    }, PROGRESS_EVERY_MS);
+    const finish = (error?: unknown) => {
+      clearInterval(timer);
+      if (error !== undefined) job.error = errorMessage(error);
+      onDone(job);
+      job.done = true;
+    };
+    void move({ mode: (mode) => { job.mode = mode; }, moved: () => { job.moved = true; } }).then(() => finish(), finish);
     return job;
   }
 
@@ -35,4 +67,18 @@ export class Migrations {
   clear(domainName: string): void {
     if (this.jobs.get(domainName)?.done) this.jobs.delete(domainName);
   }
+}
+
+/** What a Migrating VM's condition says: `live migration from a to b: 45 % (58 of 128 MiB)`. */
+export function describeMove(job: MigrationJob, drain?: boolean): string {
+  const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
+  const head = `${drain ? `draining ${job.from}: ` : ''}${kind} from ${job.from} to ${job.to}`;
+  const p = job.progress;
+  if (!p || p.totalBytes <= 0) return `${head} in progress`;
+  const mib = (b: number) => Math.round(b / 2 ** 20);
+  // Done is what is no longer remaining (libvirt skips zero pages: processed stays below the total).
+  const done = Math.max(0, p.totalBytes - p.remainingBytes);
+  // Whole percent: the message (and so the status) changes at most once a percent, and at most once per look.
+  const percent = Math.min(100, Math.floor((100 * done) / p.totalBytes));
+  return `${head}: ${percent} % (${mib(done)} of ${mib(p.totalBytes)} MiB)`;
 }

@@ -12,7 +12,7 @@ import {
   type Hypervisor, type HypervisorEvent, type Impact, type InterfaceStatistics, type NetworkInfo, type NodeFigures,
 } from '../ports/hypervisor.js';
 import type { StatusStore } from '../ports/status-store.js';
-import type { DomainMigration, MigrationOptions } from '../ports/migration.js';
+import type { DomainMigration, MigrationOptions, MigrationProgress } from '../ports/migration.js';
 import type { HostConnections } from './host-connections.js';
 
 export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unreachableBecause: string | undefined }> implements Hypervisor {
@@ -52,7 +52,11 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
   }
 
   private on(domainName: string): Hypervisor {
-    const host = this.hostOf(domainName);
+    return this.portOf(this.hostOf(domainName));
+  }
+
+  /** One host's own connection (undefined, the own host, or one not declared: the own connection); throws if it is not connected. */
+  portOf(host: string | undefined): Hypervisor {
     if (!host || host === this.localHost() || !this.declared(host)) return this.local;
     const conn = this.hosts.get(host);
     if (!conn?.connected) throw new HypervisorUnavailableError(`hypervisor ${host} is not connected${conn?.unreachableBecause ? ` (${conn.unreachableBecause})` : ''}`);
@@ -69,6 +73,18 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
     const source = (from === this.localHost() ? this.localMigration : this.hosts.get(from)) as Partial<DomainMigration> | undefined;
     if (!source?.migrate) throw new Error(`hypervisor ${from} cannot migrate guests`);
     await source.migrate(domainName, destUri, opts);
+  }
+
+  /** Whether the domain's definition on `host` is persistent (false where the host cannot say: no evidence). */
+  async isPersistent(domainName: string, host: string): Promise<boolean> {
+    const port = (host === this.localHost() ? this.localMigration : this.hosts.get(host)) as Partial<DomainMigration> | undefined;
+    return port?.isPersistent ? port.isPersistent(domainName) : false;
+  }
+
+  /** The running migration's figures, from the source host (undefined: no job, or the host cannot say). */
+  async migrationProgress(domainName: string, from: string): Promise<MigrationProgress | undefined> {
+    const source = (from === this.localHost() ? this.localMigration : this.hosts.get(from)) as Partial<DomainMigration> | undefined;
+    return source?.migrationProgress?.(domainName);
   }
 
   domainType(): 'kvm' | 'qemu' | 'test' { return this.local.domainType(); }

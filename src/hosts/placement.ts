@@ -3,7 +3,7 @@
 // else the scheduler's choice over the declared Hypervisors, counting every VM already placed on
 // each (kube-scheduler's assumed pods: placed but not defined yet). Without declared
 // Hypervisors, nothing is decided (one host, as before).
-import type { Hypervisor } from '../api/hypervisor.js';
+import { DRAIN_ANNOTATION, type Hypervisor } from '../api/hypervisor.js';
 import { parseMemory } from '../api/quantity.js';
 import type { VirtualMachineSpec } from '../api/virtual-machine.js';
 import { hostViewOf, isReady, usedFromStatus } from './hypervisor-status.js';
@@ -38,12 +38,12 @@ export interface PlacementInput {
 export type PlacementDecision =
   | { kind: 'unmanaged' }
   /** Runs on the host this controller drives. */
-  | { kind: 'here'; nodeName: string; message: string }
+  | { kind: 'here'; nodeName: string; message: string; reason?: 'DrainBlocked' }
   /** Placed on a host this controller does not drive (acting on other hosts is not built yet). */
   | { kind: 'elsewhere'; nodeName: string; message: string }
   | { kind: 'unschedulable'; message: string; reasons: Record<string, string[]> }
-  /** Defined on `from`, spec.nodeName names `to`, a Ready host this controller drives: move it. */
-  | { kind: 'migrate'; from: string; to: string };
+  /** Defined on `from`, spec.nodeName names `to` (or `from` is drained and the scheduler chose `to`), a Ready host this controller drives: move it. */
+  | { kind: 'migrate'; from: string; to: string; drain?: string };
 
 export function decidePlacement(input: PlacementInput): PlacementDecision {
   const { spec, hypervisors, localHost } = input;
@@ -58,12 +58,37 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   // A guest that runs here stays here, whatever else is said: moving it is a migration.
   const definedAt = input.definedLocally ? input.currentHost ?? input.previousNodeName ?? localHost : undefined;
   if (definedAt) {
+    if (!spec.nodeName && draining(hypervisors, definedAt)) return drainedAway(input, definedAt, driven, ready);
     if (!spec.nodeName || spec.nodeName === definedAt) return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}` };
     if (driven(spec.nodeName) && ready(spec.nodeName)) return { kind: 'migrate', from: definedAt, to: spec.nodeName };
     return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}; spec.nodeName names ${spec.nodeName}, which is not a Ready hypervisor this controller drives: it stays` };
   }
   if (spec.nodeName) return at(spec.nodeName, 'spec.nodeName places it');
   if (input.previousNodeName) return at(input.previousNodeName, 'placed');
+  const placement = scheduleVm(input);
+  if (placement.host === undefined) return { kind: 'unschedulable', message: placement.message, reasons: placement.reasons };
+  return at(placement.host, 'the scheduler placed it');
+}
+
+/** A host being drained (wimaxvm drain): cordoned, and its scheduler-placed VMs leave it. */
+function draining(hypervisors: readonly Hypervisor[], host: string): boolean {
+  const hv = hypervisors.find((h) => h.metadata.name === host);
+  return hv?.spec.unschedulable === true && hv.metadata.annotations?.[DRAIN_ANNOTATION] !== undefined;
+}
+
+/** A VM the scheduler placed on a drained host: where the scheduler puts it now (the drained host is cordoned), else it stays and says why. */
+function drainedAway(input: PlacementInput, from: string, driven: (h: string) => boolean, ready: (h: string) => boolean): PlacementDecision {
+  const placement = scheduleVm(input);
+  const to = placement.host;
+  const drainedAt = input.hypervisors.find((h) => h.metadata.name === from)?.metadata.annotations?.[DRAIN_ANNOTATION] ?? '';
+  if (to !== undefined && to !== from && driven(to) && ready(to)) return { kind: 'migrate', from, to, drain: drainedAt };
+  const why = to === undefined ? placement.message : `the scheduler chose ${to}, which this controller cannot move it to`;
+  return { kind: 'here', nodeName: from, reason: 'DrainBlocked', message: `runs on ${from}, which is being drained; it stays: ${why}` };
+}
+
+/** The scheduler over the declared Hypervisors for this VM, counting the VMs placed on each. */
+function scheduleVm(input: PlacementInput): ReturnType<typeof schedule> {
+  const { spec, hypervisors } = input;
   // What the host's status counted (every wimaxvm domain there), plus the VMs placed on it that
   // its status does not list yet (kube-scheduler's assumed pods).
   const hosts = hypervisors.map((hv) => {
@@ -77,9 +102,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     }
     return hostViewOf(hv, used);
   });
-  const placement = schedule({ memoryBytes: parseMemory(spec.memory), vcpus: spec.vcpus, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) }, hosts);
-  if (placement.host === undefined) return { kind: 'unschedulable', message: placement.message, reasons: placement.reasons };
-  return at(placement.host, 'the scheduler placed it');
+  return schedule({ memoryBytes: parseMemory(spec.memory), vcpus: spec.vcpus, ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}) }, hosts);
 }
 
 /** What a placed VM takes, for PlacedVm (its spec's memory and vCPUs; a spec that does not parse takes nothing). */

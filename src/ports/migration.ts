@@ -17,12 +17,25 @@ export interface MigrationOptions {
   bandwidthMiBs?: number;
 }
 
+/** libvirt's job figures while a migration runs (virDomainGetJobInfo). */
+export interface MigrationProgress {
+  processedBytes: number;
+  remainingBytes: number;
+  totalBytes: number;
+  elapsedMs: number;
+}
+
 export interface DomainMigration {
   /**
    * Live-migrates the running domain `name` to the host at `destUri` (libvirt peer-to-peer: this
-   * host's daemon connects to the destination). The persistent definition goes along and leaves
-   * this host in the same step (libvirt's PERSIST_DEST + UNDEFINE_SOURCE), so there is never a
-   * moment with two definitions or none. On failure the guest keeps running here.
+   * host's daemon connects to the destination). The persistent definition goes along
+   * (PERSIST_DEST); the source keeps its own, shut off with reason `migrated`, until the
+   * deletion gate permits removing it (decideMigrated): libvirt's UNDEFINE_SOURCE would remove
+   * it outside the gate. On failure the guest keeps running here.
    */
   migrate(name: string, destUri: string, opts?: MigrationOptions): Promise<void>;
+  /** Whether the domain's definition here is persistent (a transient one vanishes when it stops). */
+  isPersistent?(name: string): Promise<boolean>;
+  /** The running migration's figures; undefined when no job runs (yet). */
+  migrationProgress?(name: string): Promise<MigrationProgress | undefined>;
 }

@@ -285,7 +285,7 @@ export class FakeHypervisor implements Hypervisor {
   }
 
   async undefine(name: string, permit: DeletionPermit): Promise<void> {
-    assertPermit(permit, name);
+    assertPermit(permit, name, { hostUri: this.uri });
     this.record('undefine', name);
     const d = this.must(name);
     if (ACTIVE.has(d.state)) throw new HypervisorInvalidOperationError(`Requested operation is not valid: cannot undefine active domain '${name}'`);

@@ -3,6 +3,8 @@ import type { Hypervisor } from '../../src/api/hypervisor.js';
 import type { VirtualMachineSpec } from '../../src/api/virtual-machine.js';
 import { decidePlacement, type PlacementInput } from '../../src/hosts/placement.js';
 import { stepHarness, vmNamed } from '../helpers/vm-steps.js';
+import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { describeMove, type MigrationJob } from '../../src/hosts/migrations.js';
 import { placementStep, type PlacementView } from '../../src/reconcilers/virtual-machine/steps/placement.js';
 
 const Gi = 2 ** 30;
@@ -45,6 +47,22 @@ describe('decidePlacement', () => {
     expect(decidePlacement(input({ definedLocally: true, spec: spec({ nodeName: 'b' }) })).kind).toBe('here');
   });
 
+  it('a drained host (cordoned + the drain annotation): its scheduler-placed VMs move to where the scheduler puts them; pinned ones and a cordon alone keep them', () => {
+    const drained = (name: string, annotated = true): Hypervisor => {
+      const h = hv(name, { cordoned: true });
+      return { ...h, metadata: { ...h.metadata, annotations: annotated ? { 'wimaxvm.io/drain': '2026-12-03T07:00:00Z' } : {} } };
+    };
+    const on = { definedLocally: true, currentHost: 'a', drives: () => true };
+    expect(decidePlacement(input({ ...on, hypervisors: [drained('a'), hv('b')] }))).toEqual({ kind: 'migrate', from: 'a', to: 'b', drain: '2026-12-03T07:00:00Z' });
+    expect(decidePlacement(input({ ...on, hypervisors: [drained('a', false), hv('b')] }))).toMatchObject({ kind: 'here', nodeName: 'a' });
+    expect(decidePlacement(input({ ...on, spec: spec({ nodeName: 'a' }), hypervisors: [drained('a'), hv('b')] }))).toMatchObject({ kind: 'here', nodeName: 'a', message: 'runs on a' });
+    expect(decidePlacement(input({ ...on, hypervisors: [drained('a'), hv('b', { ready: false })] }))).toEqual({
+      kind: 'here', nodeName: 'a', reason: 'DrainBlocked',
+      message: 'runs on a, which is being drained; it stays: 0/2 hypervisors are available: 1 hypervisor(s) were cordoned, 1 hypervisor(s) were not ready.',
+    });
+    expect(decidePlacement(input({ ...on, hypervisors: [drained('a'), hv('b')], drives: (h) => h === 'a' }))).toMatchObject({ kind: 'here', reason: 'DrainBlocked', message: 'runs on a, which is being drained; it stays: the scheduler chose b, which this controller cannot move it to' });
+  });
+
   it("nothing fits: kube-scheduler's summary and the reason of each host", () => {
     const d = decidePlacement(input({ spec: spec({ memory: '6Gi' }), hypervisors: [hv('a', { memGi: 4 }), hv('b', { ready: false }), hv('c', { cordoned: true })] }));
     expect(d).toEqual({
@@ -77,6 +95,37 @@ describe('placement step', () => {
     expect(out.status?.nodeName).toBeUndefined();
     expect(out.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable', message: '0/1 hypervisors are available: 1 Insufficient memory.' });
     expect(out.result).toEqual({ requeueAfterMs: 15_000 });
+  });
+
+  it('a move under way: Migrating with libvirt\'s figures in the message, requeued in a second; a failed one says why and stays', async () => {
+    const job: MigrationJob = { from: 'a', to: 'b', done: false, mode: 'live', startedAt: 0, progress: { processedBytes: 50 * 2 ** 20, remainingBytes: 70 * 2 ** 20, totalBytes: 128 * 2 ** 20, elapsedMs: 900 } };
+    const started: string[] = [];
+    const moving: PlacementView = { ...view([hv('a'), hv('b')]), drives: () => true, hostOf: () => 'a', migrate: (d, from, to) => { started.push(`${d} ${from}->${to}`); return job; } };
+    const h = stepHarness({ placement: moving });
+    await h.hv.define(buildDomainXml({ name: 'm1', uuid: '11111111-1111-4111-8111-111111111111', type: 'test', memoryKiB: 65536, vcpus: 1, diskPaths: [], mac: '52:54:00:00:00:01', nic: { type: 'user' }, owner: { uid: 'u', namespace: 'default', name: 'm1', generation: 1, specHash: 'h', mac: '52:54:00:00:00:01' } }));
+    const out = await h.run([placementStep], vmNamed('m1', { nodeName: 'b' }));
+    expect(started).toEqual(['m1 a->b']);
+    expect(out.status?.printableStatus).toBe('Migrating');
+    expect(out.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'Migrating', message: 'live migration from a to b: 45 % (58 of 128 MiB)' });
+    expect(out.result).toEqual({ requeueAfterMs: 1000 });
+    // While it runs, it is followed whatever the hosts say (its incoming copy fills b already).
+    const full: PlacementView = { ...moving, hypervisors: () => [hv('a', { cordoned: true }), hv('b', { memGi: 0 })], moveUnderWay: () => (job.done ? undefined : job) };
+    const followed = await stepHarness({ placement: full }).run([placementStep], vmNamed('m2'));
+    expect([followed.status?.printableStatus, followed.status?.nodeName, followed.result]).toEqual(['Migrating', 'a', { requeueAfterMs: 1000 }]);
+    Object.assign(job, { done: true, mode: 'cold', error: 'b: no room', progress: undefined });
+    const failed = await h.run([placementStep], vmNamed('m1', { nodeName: 'b' }));
+    expect(failed.status?.conditions.find((c) => c.type === 'Scheduled')).toMatchObject({ reason: 'MigrationFailed', message: 'cold move to b failed: b: no room; it stays on a (not tried again until its spec, its power state or the destination changes)' });
+    expect(failed.status?.nodeName).toBe('a');
+  });
+
+  it.each<[string, Partial<MigrationJob>, boolean, string]>([
+    ['cold, no figures', { mode: 'cold' }, false, 'cold move from a to b in progress'],
+    ['live, not started moving', { mode: 'live' }, false, 'live migration from a to b in progress'],
+    ['a drain, live, done', { mode: 'live', progress: { processedBytes: 2 ** 30, remainingBytes: 0, totalBytes: 2 ** 30, elapsedMs: 1 } }, true, 'draining a: live migration from a to b: 100 % (1024 of 1024 MiB)'],
+    ['whole percent, rounded down', { mode: 'live', progress: { processedBytes: 999, remainingBytes: 1, totalBytes: 1000, elapsedMs: 1 } }, false, 'live migration from a to b: 99 % (0 of 0 MiB)'],
+    ['zero pages skipped: done is what no longer remains', { mode: 'live', progress: { processedBytes: 98753794, remainingBytes: 0, totalBytes: 139272192, elapsedMs: 14064 } }, false, 'live migration from a to b: 100 % (133 of 133 MiB)'],
+  ])('describeMove: %s', (_name, over, drain, text) => {
+    expect(describeMove({ from: 'a', to: 'b', done: false, startedAt: 0, ...over }, drain)).toBe(text);
   });
 
   it('without the hosts part: spec.nodeName shows in status.nodeName, no condition', async () => {

@@ -8,7 +8,7 @@ import {
   HypervisorNotFoundError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo, type DomainView,
   type Hypervisor, type HypervisorEvent, type Impact, type InterfaceStatistics, type NetworkInfo, type NodeFigures,
 } from '../../ports/hypervisor.js';
-import type { DomainMigration, MigrationOptions } from '../../ports/migration.js';
+import type { DomainMigration, MigrationOptions, MigrationProgress } from '../../ports/migration.js';
 import { KeptConnection } from './connection.js';
 import { DomainCalls } from './domains.js';
 import { classify, toPortError } from './errors.js';
@@ -148,7 +148,7 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
   }
 
   async undefine(name: string, permit: DeletionPermit): Promise<void> {
-    assertPermit(permit, name);
+    assertPermit(permit, name, { hostUri: this.uri });
     // Its managed-save image goes with it (libvirt refuses to undefine a saved domain otherwise).
     await this.domains.on(name, 'undefine', (d) => d.undefine({ managedSave: true }));
     this.domains.forget(name);
@@ -158,13 +158,24 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
     return this.domains.on(name, 'suspend', (d) => d.suspend());
   }
 
-  /** DomainMigration (src/ports/migration.ts). */
+  /** DomainMigration (src/ports/migration.ts): the source keeps its (now shut off) definition. */
   async migrate(name: string, destUri: string, opts: MigrationOptions = {}): Promise<void> {
     await this.domains.on(name, 'migrate', (d) => d.migrateToUri3(destUri, {
       ...(opts.migrateUri ? { migrateUri: opts.migrateUri } : {}),
       ...(opts.bandwidthMiBs ? { bandwidthMiBs: opts.bandwidthMiBs } : {}),
-    }, { live: true, peer2peer: true, persistDest: true, undefineSource: true, ...(opts.sharedStorage ? { unsafe: true } : {}) }));
-    this.domains.forget(name); // its definition left with it
+    }, { live: true, peer2peer: true, persistDest: true, ...(opts.sharedStorage ? { unsafe: true } : {}) }));
+  }
+
+  /** DomainMigration: whether the domain has a persistent definition here (survives its stop). */
+  isPersistent(name: string): Promise<boolean> {
+    return this.domains.on(name, 'persistence of', (d) => d.isPersistent());
+  }
+
+  /** DomainMigration: libvirt's job figures of the domain's migration in progress. */
+  async migrationProgress(name: string): Promise<MigrationProgress | undefined> {
+    const job = await this.domains.on(name, 'job info of', (d) => d.getJobInfo());
+    if (job.type === 0 || job.dataTotal === 0) return undefined; // VIR_DOMAIN_JOB_NONE, or not started moving
+    return { processedBytes: job.dataProcessed, remainingBytes: job.dataRemaining, totalBytes: job.dataTotal, elapsedMs: job.timeElapsedMs };
   }
 
   resume(name: string): Promise<void> {

@@ -4,8 +4,8 @@
 // controller does not drive waits (Pending) rather than being defined here.
 import type { Hypervisor } from '../../../api/hypervisor.js';
 import { decidePlacement, type PlacedVm } from '../../../hosts/placement.js';
-import type { MigrationJob } from '../../../hosts/migrations.js';
-import type { VmStep } from './step.js';
+import { describeMove, type MigrationJob } from '../../../hosts/migrations.js';
+import type { StepOutcome, VmContext, VmStep } from './step.js';
 
 /** The declared Hypervisors and the VMs placed on them, as the hosts part knows them. */
 export interface PlacementView {
@@ -18,9 +18,11 @@ export interface PlacementView {
   assign?(domainName: string, host: string): void;
   /** Where the domain's calls go now. */
   hostOf?(domainName: string): string | undefined;
-  /** The live migration of the domain to `to`: started the first time, its job afterwards. */
-  migrate?(domainName: string, from: string, to: string): MigrationJob;
+  /** The move (live or cold) of the domain to `to`: started the first time, its job afterwards. */
+  migrate?(domainName: string, from: string, to: string, attempt?: { token: string; drain: boolean }): MigrationJob;
   clearMigration?(domainName: string): void;
+  /** The domain's move, while it runs. */
+  moveUnderWay?(domainName: string): MigrationJob | undefined;
 }
 
 declare module './deps.js' {
@@ -31,8 +33,8 @@ declare module './deps.js' {
 
 /** How soon an unschedulable VM looks again (a Hypervisor's status changing enqueues nothing yet). */
 export const UNSCHEDULABLE_RETRY_MS = 15_000;
-/** How often a VM being migrated looks whether its migration finished. */
-export const MIGRATION_POLL_MS = 500;
+/** How often a VM being moved looks at its move: its status (with the progress) is written at most this often. */
+export const MIGRATION_POLL_MS = 1000;
 
 export const placementStep: VmStep = {
   name: 'placement',
@@ -43,6 +45,10 @@ export const placementStep: VmStep = {
       if (ctx.vm.spec.nodeName) ctx.status.nodeName = ctx.vm.spec.nodeName;
       return;
     }
+    // A move under way is followed to its end whatever the hosts look like meanwhile (the guest's
+    // incoming copy counts on its destination already: deciding again would find no room for it).
+    const moving = view.moveUnderWay?.(ctx.domainName);
+    if (moving) return migrating(ctx, moving.from, moving, moving.drain === true);
     const decision = decidePlacement({
       vmKey: ctx.key, spec: ctx.vm.spec, previousNodeName: ctx.previous?.nodeName, definedLocally: ctx.observed !== undefined,
       hypervisors: view.hypervisors(), localHost: view.localHost(), placed: view.placed(),
@@ -65,26 +71,35 @@ export const placementStep: VmStep = {
       case 'migrate': {
         const { from, to } = decision;
         ctx.status.nodeName = from;
-        if (!view.migrate || ctx.observed?.state !== 'running') {
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; spec.nodeName names ${to}, and only a running guest is moved (live)` });
+        if (!view.migrate) {
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: `runs on ${from}; ${decision.drain !== undefined ? `${from} is being drained` : `spec.nodeName names ${to}`}, and this controller cannot move it` });
           return;
         }
-        const job = view.migrate(ctx.domainName, from, to);
-        if (job.error) {
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `live migration to ${to} failed: ${job.error}; it runs on ${from} (not tried again until spec.nodeName changes)` });
+        // A failed move is tried again only when what it was asked with changes: the spec, the drain, running or not.
+        const attempt = { token: [ctx.vm.metadata.generation, decision.drain ?? '', ctx.observed?.state === 'running' ? 'running' : 'off'].join('/'), drain: decision.drain !== undefined };
+        const job = view.migrate(ctx.domainName, from, to, attempt);
+        if (job.error && !job.moved) {
+          const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; it stays on ${from} (not tried again until its spec, its power state${decision.drain ? ', the drain' : ''} or the destination changes)` });
           return;
         }
-        const message = `live migration from ${from} to ${to} in progress`;
-        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
-        ctx.claimPrintableStatus('Migrating', 'Migrating', message);
-        return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
+        return migrating(ctx, from, job, decision.drain !== undefined);
       }
       case 'here':
         view.clearMigration?.(ctx.domainName);
         view.assign?.(ctx.domainName, decision.nodeName);
         ctx.status.nodeName = decision.nodeName;
-        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: decision.message });
+        ctx.setCondition({ type: 'Scheduled', status: 'True', reason: decision.reason ?? 'Scheduled', message: decision.message });
         return;
     }
   },
 };
+
+/** Migrating, with the move's figures; looked at again in a second. */
+function migrating(ctx: VmContext, from: string, job: MigrationJob, drain: boolean): StepOutcome {
+  ctx.status.nodeName = from;
+  const message = describeMove(job, drain);
+  ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Migrating', message });
+  ctx.claimPrintableStatus('Migrating', 'Migrating', message);
+  return { stop: true, requeueAfterMs: MIGRATION_POLL_MS };
+}

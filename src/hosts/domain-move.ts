@@ -1,0 +1,88 @@
+// Moving a VM's domain from one host to another: live (libvirt migrates the running guest) or
+// cold (the guest is not running: its definition is defined at the destination), and in both
+// cases the old definition leaves only with the deletion gate's permit (decideMigrated), once
+// the destination is seen to hold the same guest. Disks are not copied: one controller makes
+// every overlay in its one --overlay-dir, so the hosts it drives must see that directory at the
+// same path (shared storage; on this machine both daemons share one filesystem).
+import type { DeletionGate } from '../core/deletion-gate.js';
+import type { DomainSnapshot, Hypervisor } from '../ports/hypervisor.js';
+import type { MoveSide } from './moved-evidence.js';
+
+export type MoveMode = 'live' | 'cold';
+
+/** What a move needs of the hosts (src/hosts/placed-hypervisor.ts has it). */
+export interface MoveHosts {
+  /** The host's own connection. */
+  portOf(host: string): Hypervisor;
+  uriOf(host: string): string;
+  /** Live-migrates `name` from `from` to `to`, keeping the source's (shut off) definition. */
+  migrateLive(name: string, from: string, to: string): Promise<void>;
+  isPersistent(name: string, host: string): Promise<boolean>;
+}
+
+export interface MoveRequest {
+  key: string;
+  domainName: string;
+  from: string;
+  to: string;
+}
+
+export interface MoveObserver {
+  /** Decided how it moves. */
+  mode?(mode: MoveMode): void;
+  /** The guest is the destination's now: its calls go there, even if the old definition stays. */
+  moved(): void;
+}
+
+const ACTIVE = new Set(['running', 'blocked', 'paused', 'shutdown', 'pmsuspended', 'crashed']);
+
+/** Moves the domain; throws what stopped it (before `moved`: the guest stays where it was). */
+export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<DeletionGate, 'decideMigrated'>, observer: MoveObserver): Promise<MoveMode> {
+  const { domainName: name, from, to } = req;
+  const source = hosts.portOf(from);
+  const destination = hosts.portOf(to);
+  const [there, here] = await Promise.all([destination.getDomain(name, true), source.getDomain(name, true)]);
+  if (there && here && there.uuid !== here.uuid) throw new Error(`${to} holds another domain named ${name} (uuid ${there.uuid}): not moving onto it`);
+  if (!here) {
+    if (!there) throw new Error(`neither ${from} nor ${to} holds a domain ${name}`);
+    observer.moved(); // moved before (a crash between the steps): only the bookkeeping is left
+    return 'cold';
+  }
+  const mode: MoveMode = ACTIVE.has(here.state) ? 'live' : 'cold';
+  observer.mode?.(mode);
+  if (mode === 'live') {
+    await hosts.migrateLive(name, from, to); // an inactive definition of it at the destination is replaced
+  } else if (!there) {
+    // A managed-save image is the guest's memory on the source's disk: moving the definition would lose it.
+    if (await source.hasManagedSave(name)) throw new Error(`${name} has a saved state on ${from}: start it there first (a cold move would lose it)`);
+    await destination.define(here.persistentXml);
+  }
+  observer.moved();
+  const decision = await gate.decideMigrated(req.key, name, async () => ({
+    declared: true,
+    from: await side(hosts, from, name, true),
+    to: await side(hosts, to, name, false),
+  }));
+  if ('withheld' in decision) throw new MovedButKept(decision.withheld);
+  await source.undefine(name, decision.permit);
+  return mode;
+}
+
+/** The guest moved; its old definition stays (shut off) because the gate withheld its removal. */
+export class MovedButKept extends Error {
+  override readonly name = 'MovedButKept';
+}
+
+async function side(hosts: MoveHosts, host: string, name: string, isSource: boolean): Promise<MoveSide> {
+  const port = hosts.portOf(host);
+  const domain: DomainSnapshot | undefined = await port.getDomain(name, true);
+  if (!domain) return { host, uri: hosts.uriOf(host) };
+  return {
+    host, uri: hosts.uriOf(host),
+    domain: {
+      uuid: domain.uuid, state: domain.state,
+      persistent: await hosts.isPersistent(name, host),
+      ...(isSource ? { saved: await port.hasManagedSave(name) } : {}),
+    },
+  };
+}

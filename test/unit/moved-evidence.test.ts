@@ -1,0 +1,147 @@
+// The rule that lets a moved VM's old definition go (the deletion gate's decideMigrated), the
+// permit it gives (only on the old host, never for disks), and the move itself over two fake
+// hosts with a failure at every call: never zero definitions, never two running guests, and the
+// host the engine routes to always holds the guest.
+import { describe, expect, it } from 'vitest';
+import { assertPermit, DeletionGate, DeletionPermit } from '../../src/core/deletion-gate.js';
+import { DesiredStore } from '../../src/core/desired-store.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { moveDomain, MovedButKept, type MoveHosts } from '../../src/hosts/domain-move.js';
+import { movedEvidence, type MoveSides } from '../../src/hosts/moved-evidence.js';
+import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { FakeDiskImages } from '../fakes/fake-disk-images.js';
+import { FakeHypervisor, type FakeHypervisorOp } from '../fakes/fake-hypervisor.js';
+import { FakeWitness } from '../fakes/fake-witness.js';
+import { vmNamed } from '../helpers/vm-steps.js';
+
+const KEY = 'VirtualMachine/default/vm1';
+const U = '11111111-1111-4111-8111-111111111111';
+const sides = (over: { declared?: boolean; from?: Partial<MoveSides['from']['domain']> | null; to?: Partial<MoveSides['to']['domain']> | null; toUri?: string } = {}): MoveSides => ({
+  declared: over.declared ?? true,
+  from: { host: 'a', uri: 'qemu+ssh://a/system', ...(over.from === null ? {} : { domain: { uuid: U, state: 'shutoff', persistent: true, saved: false, ...over.from } }) },
+  to: { host: 'b', uri: over.toUri ?? 'qemu+ssh://b/system', ...(over.to === null ? {} : { domain: { uuid: U, state: 'running', persistent: true, ...over.to } }) },
+});
+
+describe('movedEvidence: when the old definition of a moved VM may go', () => {
+  it.each<[string, MoveSides, string | RegExp]>([
+    ['the destination runs the same guest, persistent; the source is shut off', sides(), /^b holds vm1 \(uuid 1111.*, running, persistent\); a's copy is shutoff$/],
+    ['a cold move: the destination holds it shut off', sides({ to: { state: 'shutoff' } }), /^b holds vm1 .*shutoff, persistent/],
+    ['not declared any more: a deletion, not a move', sides({ declared: false }), 'vm1 is not declared any more: removing it is a deletion, not a move'],
+    ['the same URI on both sides', sides({ toUri: 'qemu+ssh://a/system' }), 'a and b are the same libvirt URI'],
+    ['nothing at the source', sides({ from: null }), 'a holds no domain vm1: nothing to remove'],
+    ['nothing at the destination', sides({ to: null }), "b holds no domain vm1: the source's definition is the only one"],
+    ['another guest of that name at the destination', sides({ to: { uuid: '22222222-2222-4222-8222-222222222222' } }), /^b's vm1 has uuid 2222.*, a's 1111.*: not the same guest$/],
+    ['a transient domain at the destination', sides({ to: { persistent: false } }), "b's vm1 is not persistent (it would vanish when it stops)"],
+    ['still running at the source', sides({ from: { state: 'running' } }), 'vm1 is still running on a'],
+    ['paused at the source', sides({ from: { state: 'paused' } }), 'vm1 is still paused on a'],
+    ['a saved state at the source', sides({ from: { saved: true } }), 'vm1 has a saved state on a that removing it would lose'],
+  ])('%s', (_name, input, expected) => {
+    const judged = movedEvidence('vm1', input);
+    const text = 'evidence' in judged ? judged.evidence : judged.why;
+    if (typeof expected === 'string') expect(text).toBe(expected);
+    else expect(text).toMatch(expected);
+    expect('evidence' in judged).toBe(_name.startsWith('the destination runs') || _name.startsWith('a cold move'));
+  });
+});
+
+function gateWithVm() {
+  const store = new DesiredStore();
+  store.set(KEY, vmNamed('vm1'));
+  return { store, gate: new DeletionGate(store, () => new FakeWitness(), silentLogger) };
+}
+
+describe('DeletionGate.decideMigrated and its permit', () => {
+  it('permits on the evidence, for the old host only and never for disks; a removed declaration revokes it', async () => {
+    const { store, gate } = gateWithVm();
+    const decision = await gate.decideMigrated(KEY, 'vm1', async () => sides());
+    if (!('permit' in decision)) throw new Error(decision.withheld);
+    expect(decision.permit.onlyOnHost).toBe('qemu+ssh://a/system');
+    expect(() => assertPermit(decision.permit, 'vm1', { hostUri: 'qemu+ssh://a/system' })).not.toThrow();
+    expect(() => assertPermit(decision.permit, 'vm1', { hostUri: 'qemu+ssh://b/system' }))
+      .toThrow('refusing to delete domain vm1 at qemu+ssh://b/system: the permit is for its moved definition at qemu+ssh://a/system only');
+    expect(() => assertPermit(decision.permit, 'vm1')).toThrow('refusing to delete the disks of vm1: the permit is for its moved definition at qemu+ssh://a/system only');
+    await expect(new FakeDiskImages().removeOverlays('vm1', decision.permit)).rejects.toThrow(/disks of vm1/);
+    store.delete(KEY);
+    expect(() => assertPermit(decision.permit, 'vm1', { hostUri: 'qemu+ssh://a/system' })).toThrow(`${KEY} is not declared any more`);
+  });
+
+  it('withholds when the evidence is missing, and for a VM the store does not declare whatever the caller says', async () => {
+    const { store, gate } = gateWithVm();
+    expect(await gate.decideMigrated(KEY, 'vm1', async () => sides({ to: null }))).toEqual({ withheld: "not removing vm1 from a: b holds no domain vm1: the source's definition is the only one" });
+    store.delete(KEY);
+    expect(await gate.decideMigrated(KEY, 'vm1', async () => sides())).toEqual({ withheld: 'not removing vm1 from a: vm1 is not declared any more: removing it is a deletion, not a move' });
+  });
+
+  it('an ordinary deletion permit still works on any host and for disks', () => {
+    const { gate, store } = gateWithVm();
+    store.delete(KEY);
+    const d = gate.decide(KEY, 'vm1');
+    if (!('permit' in d)) throw new Error(d.withheld);
+    expect(d.permit).toBeInstanceOf(DeletionPermit);
+    expect(() => assertPermit(d.permit, 'vm1', { hostUri: 'qemu+ssh://b/system' })).not.toThrow();
+    expect(() => assertPermit(d.permit, 'vm1')).not.toThrow();
+  });
+});
+
+/** Two fake hosts; a live migration defines and starts at the destination and stops the source in one step, as libvirt's hand-over does. */
+function twoHosts() {
+  const hv = { a: new FakeHypervisor({ uri: 'fake://a' }), b: new FakeHypervisor({ uri: 'fake://b' }) };
+  const failMigration: Error[] = [];
+  const transientAt = new Set<string>();
+  const hosts: MoveHosts = {
+    portOf: (host) => hv[host as 'a' | 'b'],
+    uriOf: (host) => hv[host as 'a' | 'b'].uri,
+    migrateLive: async (name, from, to) => {
+      const error = failMigration.shift();
+      if (error) throw error;
+      const src = hv[from as 'a' | 'b'];
+      const dst = hv[to as 'a' | 'b'];
+      const xml = src.peek(name)!.persistentXml;
+      await dst.define(xml); // a failure here leaves the guest running at the source, as libvirt's does
+      await src.destroy(name);
+      await dst.start(name);
+    },
+    isPersistent: async (name, host) => !transientAt.has(`${host}/${name}`) && hv[host as 'a' | 'b'].peek(name) !== undefined,
+  };
+  return { hv, hosts, failMigration, transientAt };
+}
+
+const ACTIVE = new Set(['running', 'paused', 'blocked', 'shutdown', 'crashed', 'pmsuspended']);
+
+describe('moveDomain over two hosts, a failure at each call: never zero definitions, never two running, routed to where it is', () => {
+  const faults: [string, (t: ReturnType<typeof twoHosts>) => void][] = [
+    ['none', () => undefined],
+    ...(['getDomain', 'define', 'undefine'] as const).flatMap((op): [string, (t: ReturnType<typeof twoHosts>) => void][] => [
+      [`a.${op}`, (t) => t.hv.a.failNext(op as FakeHypervisorOp, new Error(`a ${op} failed`))],
+      [`b.${op}`, (t) => t.hv.b.failNext(op as FakeHypervisorOp, new Error(`b ${op} failed`))],
+    ]),
+    ['the live migration', (t) => t.failMigration.push(new Error('migration failed'))],
+    ['the destination transient', (t) => t.transientAt.add('b/vm1')],
+  ];
+  it.each(faults.flatMap(([name, fault]) => [true, false].map((running) => ({ name, fault, running }))))('fault: $name, running: $running', async ({ name, fault, running }) => {
+    const t = twoHosts();
+    const { gate } = gateWithVm();
+    const xml = buildDomainXml({ name: 'vm1', uuid: U, type: 'test', memoryKiB: 65536, vcpus: 1, diskPaths: [], mac: '52:54:00:00:00:01', nic: { type: 'user' },
+      owner: { uid: 'u1', namespace: 'default', name: 'vm1', generation: 1, specHash: 'h', mac: '52:54:00:00:00:01' } });
+    await t.hv.a.define(xml);
+    if (running) await t.hv.a.start('vm1');
+    fault(t);
+    let routedTo = 'a';
+    const outcome = await moveDomain({ key: KEY, domainName: 'vm1', from: 'a', to: 'b' }, t.hosts, gate, { moved: () => { routedTo = 'b'; } })
+      .then((mode) => mode, (err: Error) => err);
+    const defined = (['a', 'b'] as const).filter((h) => t.hv[h].peek('vm1'));
+    const runningOn = (['a', 'b'] as const).filter((h) => ACTIVE.has(t.hv[h].peek('vm1')?.state ?? 'none'));
+    expect(defined.length, 'definitions').toBeGreaterThanOrEqual(1);
+    expect(runningOn.length, 'running copies').toBe(running ? 1 : 0);
+    expect(defined, 'the routed host holds it').toContain(routedTo);
+    if (running) expect(runningOn).toEqual([routedTo]);
+    if (outcome === (running ? 'live' : 'cold')) expect(defined).toEqual(['b']);
+    else if (outcome instanceof MovedButKept) expect(defined).toEqual(['a', 'b']);
+    // The engine's next look tries again from where it started: the fault was once, so it ends on b alone.
+    if (!(outcome instanceof Error)) return;
+    const again = await moveDomain({ key: KEY, domainName: 'vm1', from: 'a', to: 'b' }, t.hosts, gate, { moved: () => { routedTo = 'b'; } }).catch((e: Error) => e);
+    if (name === 'the destination transient') expect(again).toBeInstanceOf(MovedButKept);
+    else expect([typeof again, (['a', 'b'] as const).filter((h) => t.hv[h].peek('vm1')), routedTo]).toEqual(['string', ['b'], 'b']);
+    expect((['a', 'b'] as const).filter((h) => ACTIVE.has(t.hv[h].peek('vm1')?.state ?? 'none')).length).toBe(running ? 1 : 0);
+  });
+});
