@@ -224,7 +224,8 @@ export async function startController(config: Config, logger: Logger, signal?: A
     http = new HttpServer({
       host: config.listen.host, port: config.listen.port, logger,
       ...(config.apiToken ? { token: config.apiToken } : {}),
-      legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
+      // vmstat reads the host the VM is placed on.
+      legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: placedHypervisor ?? timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
       metrics,
       ...(traffic ? { traffic: traffic.feed } : {}),
       ready: () => readiness(config, hypervisor, switchWatch, gate),

@@ -42,6 +42,7 @@ describe('cold move and drain between two hypervisors (libvirt test drivers)', (
         [`${running}.yaml`]: vmYaml({ name: running }),
       },
     });
+    h.flags = { listen: '127.0.0.1:0' }; // the legacy API, which must answer for VMs on either host
     await h.start();
     for (const n of all) await eventually(() => h.status(n)?.nodeName === 'local' && ['Stopped', 'Running'].includes(h.status(n)!.printableStatus), `${n} on local`);
     for (const n of all) before[n] = facts(h.status(n));
@@ -66,6 +67,12 @@ describe('cold move and drain between two hypervisors (libvirt test drivers)', (
     expect(there?.uuid).toBe((before[name] as { uuid: string }).uuid);
     expect(h.logs.join('\n')).toContain('a move permits removing the old definition');
     expect(scheduled(name)).toMatchObject({ reason: 'Scheduled' });
+    // The old service's vmlist and vmstat keep working across hosts: vmstat reads the new host.
+    const legacy = (path: string) => fetch(`http://127.0.0.1:${h.running!.httpAddress!.port}/wimaxvm/${path}`);
+    expect(await (await legacy('vmlist')).text()).toContain(name);
+    const stat = await legacy(`vmstat?vmname=${name}`);
+    expect(stat.status).toBe(200);
+    expect(await stat.text()).toContain(`<uuid>${there!.uuid}</uuid>`);
   });
 
   it('drain: refuses the pinned VM without --force (cordoned anyway); with --force a running guest the driver cannot migrate fails the drain with libvirt\'s reason', async () => {
