@@ -7,6 +7,13 @@
 const { statSync } = require('node:fs');
 const { join } = require('node:path');
 
+// A reader that stops early (`wimaxvm get vms | head`) closes the pipe: end quietly, with the
+// status of a process killed by SIGPIPE (kubectl's), rather than with an EPIPE stack trace.
+process.stdout.on('error', (err) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(128 + 13);
+});
+
 const dist = join(__dirname, '..', 'dist');
 const mtime = (path) => statSync(join(dist, path), { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const cli = mtime('cli.cjs') >= mtime('src/cli/main.js') ? Promise.resolve(require(join(dist, 'cli.cjs'))) : import('../dist/src/cli/main.js');
