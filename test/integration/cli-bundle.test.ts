@@ -63,7 +63,7 @@ describe('the bundled CLI answers as the compiled modules do', () => {
     const usage = await bundled('run', '--workers', 'many');
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/^error: .*\nRun 'wimaxvm help' for usage\.\n$/);
-  });
+  }, 180_000); // 23 CLI processes: a few seconds on a quiet machine, a minute at load 20
 });
 
 describe('a reader that stops early', () => {
