@@ -10,6 +10,7 @@ COPY native ./native
 COPY src ./src
 COPY bench ./bench
 COPY bin ./bin
+COPY scripts/bundle-cli.mjs ./scripts/
 COPY crds ./crds
 COPY examples ./examples
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev

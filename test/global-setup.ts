@@ -14,10 +14,13 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** npm run build's two steps: tsc, then the CLI's bundle (dist/cli.cjs), which bin/wimaxvm.js runs. */
 function buildIfStale(): void {
-  const built = 'dist/src/cli/main.js';
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(newestMtime('src'), statSync('tsconfig.json').mtimeMs)) return;
+  const sources = Math.max(newestMtime('src'), statSync('tsconfig.json').mtimeMs, statSync('scripts/bundle-cli.mjs').mtimeMs);
+  const built = ['dist/src/cli/main.js', 'dist/cli.cjs'].map((path) => (existsSync(path) ? statSync(path).mtimeMs : -1));
+  if (Math.min(...built) >= sources) return;
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/bundle-cli.mjs'], { stdio: 'inherit' });
 }
 
 export default function setup(): void {

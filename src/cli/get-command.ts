@@ -79,10 +79,11 @@ async function listingFor(query: Query, flags: { dir: string | undefined; 'state
   const reader = StateReader.open(stateDir);
   try {
     warnIfNoController(stateDir, reader, flags.dir);
-  } finally {
+  } catch (err) {
     reader?.close();
+    throw err;
   }
-  return storedListing(stateDir, query);
+  return storedListing(stateDir, query, reader); // the same connection: one open of the database
 }
 
 /** The text `get` prints: the first list, object by object, then one object per change (a table row, a name, or a document). */
@@ -122,7 +123,11 @@ async function printer(kind: string, output: string, allNamespaces: boolean, wit
   };
   return {
     add: (o) => void rows.push(columns.row(o)),
-    initial: () => header() + rows.map((row) => tableLine(withEvents ? ['ADDED', ...row] : row, widths!) + '\n').join(''),
+    initial: () => {
+      let text = header();
+      for (const row of rows) text += tableLine(withEvents ? ['ADDED', ...row] : row, widths!) + '\n';
+      return text;
+    },
     change: (event, o) => header() + tableLine([...(withEvents ? [event] : []), ...columns.row(o)], widths!) + '\n',
   };
 }

@@ -27,8 +27,11 @@ export interface Listing {
 
 export const selected = (query: Query) => (o: Resource<unknown, unknown>) => matches(query.selector, o.metadata.labels);
 
-/** Objects the controller stored; the database may appear, or be recreated, while a watch runs. */
-export function storedListing(stateDir: string, query: Query): Listing {
+/**
+ * Objects the controller stored; the database may appear, or be recreated, while a watch runs.
+ * `opened`: a reader of `stateDir` the caller opened, which the listing takes over.
+ */
+export function storedListing(stateDir: string, query: Query, opened?: StateReader): Listing {
   let reader: StateReader | undefined;
   let readerOf = '';
   const dbIdentity = () => {
@@ -38,6 +41,10 @@ export function storedListing(stateDir: string, query: Query): Listing {
       return 'none';
     }
   };
+  if (opened) {
+    reader = opened;
+    readerOf = dbIdentity();
+  }
   const current = () => {
     const identity = dbIdentity();
     if (identity !== readerOf || !reader) {

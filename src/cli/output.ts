@@ -14,8 +14,19 @@ export function columnWidths(headers: string[], rows: string[][]): number[] {
  * wider than its column (a watch keeps the widths of its first list) still gets its 3 spaces.
  */
 export function tableLine(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(Math.max(widths[i] ?? 0, c.length) + 3))).join('').trimEnd();
+  // A loop of concatenations rather than map/join: `get` at 10k VMs prints 70k cells.
+  const last = cells.length - 1;
+  let line = '';
+  for (let i = 0; i < last; i++) {
+    const cell = cells[i]!;
+    line += cell + spaces(Math.max(widths[i] ?? 0, cell.length) + 3 - cell.length);
+  }
+  line += last >= 0 ? cells[last] : '';
+  return /\s$/.test(line) ? line.trimEnd() : line;
 }
+
+const PADDING = ' '.repeat(256);
+const spaces = (n: number) => (n <= PADDING.length ? PADDING.slice(0, n) : ' '.repeat(n));
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = columnWidths(headers, rows);

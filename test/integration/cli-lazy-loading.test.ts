@@ -66,7 +66,7 @@ describe('CLI start-up loads only what the command uses', () => {
     for (const args of [['--help'], ['help', 'get'], ['version'], ['completion', 'bash'], ['__complete', ''], ['__complete', 'get', '--'], ['__complete', 'get', '']]) {
       const { modules, code } = await loadedBy(...args);
       expect(code, args.join(' ')).toBe(0);
-      expect(modules.some((m) => m.endsWith('/dist/src/cli/main.js')), `the trace sees the CLI itself (${args.join(' ')})`).toBe(true);
+      expect(modules.some((m) => m.endsWith('/dist/cli.cjs')), `the trace sees the CLI's bundle (${args.join(' ')})`).toBe(true);
       expect([...packages(modules)], args.join(' ')).toEqual([]);
     }
   });

@@ -3,7 +3,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { httpStatus, KubeApiError, kubeErrorMessage, kubeFailure } from '../../src/adapters/kube-api-error.js';
-import { startingFields } from '../../src/cli/main.js';
+import { startingFields } from '../../src/cli/run-command.js';
 import { buildConfig } from '../../src/config.js';
 
 const FORBIDDEN = 'virtualmachines.wimaxvm.io is forbidden: User "system:serviceaccount:wimaxvm-system:wimaxvm-controller" cannot create resource "virtualmachines" in API group "wimaxvm.io" in the namespace "default"';

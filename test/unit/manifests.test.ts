@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { MAX_MEMORY_BYTES, MEMORY_PATTERN, MIN_MEMORY_BYTES } from '../../src/api/quantity.js';
 import { validateResource } from '../../src/api/schema.js';
 import { structuralErrors, unknownSchemaFields } from '../kube/crd-structural.js';
-import { parseRunArgs } from '../../src/cli/main.js';
+import { parseRunArgs } from '../../src/cli/run-command.js';
 import { buildConfig } from '../../src/config.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 

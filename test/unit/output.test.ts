@@ -15,4 +15,12 @@ describe('tables', () => {
     const widths = columnWidths(['NAME', 'STATUS', 'VLAN'], [['vm30', 'Running', '7']]);
     expect(tableLine(['vm30', 'Terminating', '7'], widths)).toBe('vm30   Terminating   7');
   });
+
+  it('a line never ends in whitespace (an empty last cell, a cell ending in spaces), however wide its columns', () => {
+    expect(tableLine(['vm30', ''], [4, 0])).toBe('vm30');
+    expect(tableLine(['vm30', 'x  '], [4, 0])).toBe('vm30   x');
+    expect(tableLine(['a', 'b', ''], [300, 1, 0])).toBe('a' + ' '.repeat(302) + 'b');
+    expect(tableLine(['only'], [10])).toBe('only');
+    expect(tableLine([], [])).toBe('');
+  });
 });
