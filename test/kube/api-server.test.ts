@@ -1,7 +1,7 @@
 // The fake API server, driven by the real @kubernetes/client-node, must behave as kube-apiserver
 // does for what a controller relies on. Where the client library has quirks, the tests pin them.
 import {
-  ApiException, ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api,
+  ApiextensionsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api,
   KubernetesObjectApi, makeInformer, PatchStrategy, setHeaderOptions, V1MicroTime, Watch,
   type KubernetesListObject, type KubernetesObject, type V1Lease,
 } from '@kubernetes/client-node';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CRDS_DIR } from '../../src/package-root.js';
 import { FakeApiServer } from './api-server.js';
+import { callFailure } from './call-failure.js';
 
 const GROUP = 'wimaxvm.io';
 const VERSION = 'v1alpha1';
@@ -29,17 +30,6 @@ interface Vm {
 
 function vm(name: string, spec: Record<string, unknown> = {}, labels?: Record<string, string>) {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: 'VirtualMachine', metadata: { name, ...(labels ? { labels } : {}) }, spec: { memory: '128Mi', ...spec } };
-}
-
-/** The Status a call failed with. The client leaves ApiException.body as the raw JSON text. */
-async function failure(call: Promise<unknown>): Promise<{ code: number; status: any }> {
-  try {
-    await call;
-  } catch (e) {
-    if (!(e instanceof ApiException)) throw e;
-    return { code: e.code, status: typeof e.body === 'string' ? JSON.parse(e.body) : e.body };
-  }
-  throw new Error('the call succeeded');
 }
 
 let server: FakeApiServer;
@@ -96,13 +86,13 @@ describe('CRDs and discovery', () => {
     expect((await fetch(`${server.url}/apis`).then((r) => r.json())).groups.map((g: any) => g.name)).toContain('example.com');
 
     await extensions.deleteCustomResourceDefinition({ name: 'widgets.example.com' });
-    const gone = await failure(custom.listNamespacedCustomObject(widgets));
+    const gone = await callFailure(custom.listNamespacedCustomObject(widgets));
     expect(gone).toMatchObject({ code: 404, status: { reason: 'NotFound', message: 'the server could not find the requested resource' } });
   });
 
   it('refuses a CRD whose name is not plural.group', async () => {
     const extensions = server.kubeConfig().makeApiClient(ApiextensionsV1Api);
-    const { code, status } = await failure(extensions.createCustomResourceDefinition({
+    const { code, status } = await callFailure(extensions.createCustomResourceDefinition({
       body: { metadata: { name: 'wrong' }, spec: { group: 'example.com', scope: 'Namespaced', names: { plural: 'widgets', kind: 'Widget' }, versions: [{ name: 'v1', served: true, storage: true }] } },
     }));
     expect(code).toBe(422);
@@ -202,7 +192,7 @@ describe('custom resources', () => {
     expect(created.status).toBeUndefined(); // create cannot set status when there is a status subresource
     expect(await getVm('vm1')).toEqual(created);
 
-    const again = await failure(createVm(vm('vm1')));
+    const again = await callFailure(createVm(vm('vm1')));
     expect(again).toMatchObject({ code: 409, status: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'AlreadyExists',
       message: 'virtualmachines.wimaxvm.io "vm1" already exists', details: { name: 'vm1', group: GROUP, kind: 'virtualmachines' } } });
   });
@@ -223,13 +213,13 @@ describe('custom resources', () => {
     const updated = await replaceVm({ ...created, spec: { ...created.spec, vcpus: 2 } });
     expect(Number(updated.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
 
-    const stale = await failure(replaceVm({ ...created, spec: { ...created.spec, vcpus: 3 } }));
+    const stale = await callFailure(replaceVm({ ...created, spec: { ...created.spec, vcpus: 3 } }));
     expect(stale).toMatchObject({ code: 409, status: { reason: 'Conflict',
       message: 'Operation cannot be fulfilled on virtualmachines.wimaxvm.io "vm1": the object has been modified; please apply your changes to the latest version and try again' } });
 
     // Custom resources do not allow unconditional updates (customResourceStrategy.AllowUnconditionalUpdate is false).
     const { resourceVersion: _rv, ...withoutRv } = updated.metadata;
-    const unconditional = await failure(replaceVm({ ...updated, metadata: withoutRv as Vm['metadata'] }));
+    const unconditional = await callFailure(replaceVm({ ...updated, metadata: withoutRv as Vm['metadata'] }));
     expect(unconditional).toMatchObject({ code: 422, status: { reason: 'Invalid',
       message: 'virtualmachines.wimaxvm.io "vm1" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update' } });
 
@@ -267,7 +257,7 @@ describe('custom resources', () => {
     expect(specWritten.status).toEqual({ printableStatus: 'Running' });
     expect(specWritten.spec.vcpus).toBe(2);
 
-    const stale = await failure(custom.replaceNamespacedCustomObjectStatus({ ...VMS, namespace: 'default', name: 'vm1', body: statusWritten }));
+    const stale = await callFailure(custom.replaceNamespacedCustomObjectStatus({ ...VMS, namespace: 'default', name: 'vm1', body: statusWritten }));
     expect(stale.code).toBe(409);
   });
 
@@ -283,17 +273,17 @@ describe('custom resources', () => {
     expect(patched.metadata.finalizers).toEqual(['x.io/f']);
     expect(server.requests.at(-1)).toMatchObject({ method: 'PATCH', path: `${VM_PATH}/vm1` });
 
-    const failedTest = await failure(custom.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: 'vm1', body: [{ op: 'test', path: '/spec/vcpus', value: 1 }] }));
+    const failedTest = await callFailure(custom.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: 'vm1', body: [{ op: 'test', path: '/spec/vcpus', value: 1 }] }));
     expect(failedTest).toMatchObject({ code: 422, status: { reason: 'Invalid' } });
 
-    const strategic = await failure(custom.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: 'vm1', body: { spec: { vcpus: 5 } } },
+    const strategic = await callFailure(custom.patchNamespacedCustomObject({ ...VMS, namespace: 'default', name: 'vm1', body: { spec: { vcpus: 5 } } },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)));
     expect(strategic).toMatchObject({ code: 415, status: { reason: 'UnsupportedMediaType',
       message: 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml' } });
   });
 
   it('refuses an invalid spec with 422 and the messages kubectl prints', async () => {
-    const { code, status } = await failure(createVm(vm('bad', { runStrategy: 'Sometimes', network: { mac: 'zz:zz' } })));
+    const { code, status } = await callFailure(createVm(vm('bad', { runStrategy: 'Sometimes', network: { mac: 'zz:zz' } })));
     expect(code).toBe(422);
     expect(status.reason).toBe('Invalid');
     expect(status.message).toMatch(/^VirtualMachine\.wimaxvm\.io "bad" is invalid: \[/);
@@ -306,14 +296,14 @@ describe('custom resources', () => {
     ]));
 
     const created = await createVm(vm('good'));
-    const badUpdate = await failure(replaceVm({ ...created, spec: { ...created.spec, vcpus: 0 } }));
+    const badUpdate = await callFailure(replaceVm({ ...created, spec: { ...created.spec, vcpus: 0 } }));
     expect(badUpdate.status.message).toBe('VirtualMachine.wimaxvm.io "good" is invalid: spec.vcpus: Invalid value: 0: spec.vcpus in body should be greater than or equal to 1');
   });
 
   it('prunes unknown fields as a structural schema does, unless fieldValidation=Strict', async () => {
     const created = await createVm(vm('vm1', { colour: 'blue' }));
     expect(created.spec).not.toHaveProperty('colour');
-    const strict = await failure(custom.createNamespacedCustomObject({ ...VMS, namespace: 'default', body: vm('vm2', { colour: 'blue' }), fieldValidation: 'Strict' }));
+    const strict = await callFailure(custom.createNamespacedCustomObject({ ...VMS, namespace: 'default', body: vm('vm2', { colour: 'blue' }), fieldValidation: 'Strict' }));
     expect(strict).toMatchObject({ code: 400, status: { reason: 'BadRequest', message: 'strict decoding error: unknown field "spec.colour"' } });
   });
 
@@ -321,7 +311,7 @@ describe('custom resources', () => {
     const created = await createVm(vm('vm1'));
     const deleted = await custom.deleteNamespacedCustomObject({ ...VMS, namespace: 'default', name: 'vm1' });
     expect(deleted).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'vm1', group: GROUP, kind: 'virtualmachines', uid: created.metadata.uid } });
-    expect(await failure(getVm('vm1'))).toMatchObject({ code: 404, status: { reason: 'NotFound', message: 'virtualmachines.wimaxvm.io "vm1" not found' } });
+    expect(await callFailure(getVm('vm1'))).toMatchObject({ code: 404, status: { reason: 'NotFound', message: 'virtualmachines.wimaxvm.io "vm1" not found' } });
   });
 
   it('keeps an object with finalizers until the last one is removed', async () => {
@@ -333,7 +323,7 @@ describe('custom resources', () => {
     const again = await custom.deleteNamespacedCustomObject({ ...VMS, namespace: 'default', name: 'vm1' }) as Vm;
     expect(again.metadata.resourceVersion).toBe(marked.metadata.resourceVersion);
 
-    const adding = await failure(patchVm('vm1', { metadata: { finalizers: ['wimaxvm.io/cleanup', 'other.io/late'] } }));
+    const adding = await callFailure(patchVm('vm1', { metadata: { finalizers: ['wimaxvm.io/cleanup', 'other.io/late'] } }));
     expect(adding).toMatchObject({ code: 422, status: { reason: 'Invalid',
       message: 'VirtualMachine.wimaxvm.io "vm1" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"other.io/late"}' } });
 
@@ -343,7 +333,7 @@ describe('custom resources', () => {
     const last = await patchVm('vm1', { metadata: { finalizers: null } });
     expect(last.metadata.deletionTimestamp).toBeDefined();
     await vi.waitFor(() => expect(events).toEqual(['DELETED vm1']));
-    expect((await failure(getVm('vm1'))).code).toBe(404);
+    expect((await callFailure(getVm('vm1'))).code).toBe(404);
     stream.abort();
   });
 
@@ -362,12 +352,12 @@ describe('custom resources', () => {
     expect(await names({ labelSelector: 'tier,!site' })).toEqual(['b']);
     expect(await names({ fieldSelector: 'metadata.name=c' })).toEqual(['c']);
     expect(await names({ fieldSelector: 'metadata.name!=c,metadata.namespace=default' })).toEqual(['a', 'b']);
-    expect((await failure(listVms({ labelSelector: 'tier in edge' }))).code).toBe(400);
-    expect((await failure(listVms({ fieldSelector: 'spec.vcpus=1' }))).code).toBe(400);
+    expect((await callFailure(listVms({ labelSelector: 'tier in edge' }))).code).toBe(400);
+    expect((await callFailure(listVms({ fieldSelector: 'spec.vcpus=1' }))).code).toBe(400);
   });
 
   it('needs the namespace to exist, as NamespaceLifecycle does', async () => {
-    const missing = await failure(custom.createNamespacedCustomObject({ ...VMS, namespace: 'nowhere', body: vm('vm1') }));
+    const missing = await callFailure(custom.createNamespacedCustomObject({ ...VMS, namespace: 'nowhere', body: vm('vm1') }));
     expect(missing).toMatchObject({ code: 404, status: { message: 'namespaces "nowhere" not found' } });
   });
 });
@@ -380,7 +370,7 @@ describe('core objects', () => {
     expect(list.items[0]).not.toHaveProperty('kind');
     expect((await core.readNamespace({ name: 'lab' })).kind).toBe('Namespace');
     expect((await core.listNamespace()).items.map((n) => n.metadata?.name)).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system', 'lab']);
-    const bad = await failure(core.createNamespace({ body: { metadata: { name: 'Not_A_Label' } } }));
+    const bad = await callFailure(core.createNamespace({ body: { metadata: { name: 'Not_A_Label' } } }));
     expect(bad).toMatchObject({ code: 422, status: { message: expect.stringMatching(/^Namespace "Not_A_Label" is invalid: metadata.name: Invalid value: "Not_A_Label": a lowercase RFC 1123 label/) } });
   });
 
@@ -397,7 +387,7 @@ describe('core objects', () => {
     const [asCore] = (await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=vm1' })).items;
     expect(asCore).toMatchObject({ message: 'domain started', reportingComponent: 'wimaxvm.io/controller', involvedObject: { name: 'vm1' } });
 
-    const incomplete = await failure(eventsV1.createNamespacedEvent({ namespace: 'default', body: { metadata: { name: 'vm1.2' }, eventTime: new V1MicroTime(), type: 'Normal', reason: 'Started' } }));
+    const incomplete = await callFailure(eventsV1.createNamespacedEvent({ namespace: 'default', body: { metadata: { name: 'vm1.2' }, eventTime: new V1MicroTime(), type: 'Normal', reason: 'Started' } }));
     expect(incomplete).toMatchObject({ code: 422, status: { message: 'Event.events.k8s.io "vm1.2" is invalid: [reportingController: Required value, reportingInstance: Required value, action: Required value]' } });
   });
 
@@ -419,12 +409,12 @@ describe('core objects', () => {
     });
     const won = await takeOver('b');
     expect(won.spec?.holderIdentity).toBe('b');
-    expect((await failure(takeOver('c'))).code).toBe(409);
+    expect((await callFailure(takeOver('c'))).code).toBe(409);
 
     // Leases refuse unconditional updates, and a JavaScript Date is not a MicroTime.
-    expect((await failure(leases.replaceNamespacedLease({ name: 'wimaxvm-controller', namespace: 'kube-system', body: lease('d') }))).status.message)
+    expect((await callFailure(leases.replaceNamespacedLease({ name: 'wimaxvm-controller', namespace: 'kube-system', body: lease('d') }))).status.message)
       .toBe('leases.coordination.k8s.io "wimaxvm-controller" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update');
-    const withDate = await failure(leases.createNamespacedLease({ namespace: 'kube-system', body: { metadata: { name: 'other' }, spec: { renewTime: new Date('2024-01-02T03:04:05.678Z') } } }));
+    const withDate = await callFailure(leases.createNamespacedLease({ namespace: 'kube-system', body: { metadata: { name: 'other' }, spec: { renewTime: new Date('2024-01-02T03:04:05.678Z') } } }));
     expect(withDate).toMatchObject({ code: 400, status: { reason: 'BadRequest',
       message: 'Lease in version "v1" cannot be handled as a Lease: parsing time "2024-01-02T03:04:05.678Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse ".678Z" as ".000000"' } });
   });
@@ -558,7 +548,7 @@ describe('watches and informers', () => {
 describe('test hooks', () => {
   it('fails the next matching request with the Status of the given code, once, and logs requests', async () => {
     server.failNext('GET', /\/virtualmachines$/, 503);
-    const injected = await failure(listVms({ labelSelector: 'a=b' }));
+    const injected = await callFailure(listVms({ labelSelector: 'a=b' }));
     expect(injected).toMatchObject({ code: 503, status: { kind: 'Status', reason: 'ServiceUnavailable' } });
     expect((await listVms()).items).toEqual([]);
     expect(server.requests.filter((r) => r.path === VM_PATH)).toEqual([

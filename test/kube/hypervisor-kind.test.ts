@@ -2,27 +2,17 @@
 // scoped, spec as the real kube-apiserver v1.28 took and refused it (the same messages, checked
 // by hand there), status only through /status; and file mode's validation of the same
 // declarations gives the same words. A VM's spec.nodeSelector and status.nodeName likewise.
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateResource } from '../../src/api/schema.js';
 import { FakeApiServer } from './api-server.js';
+import { callFailure } from './call-failure.js';
 
 const GROUP = 'wimaxvm.io';
 const VERSION = 'v1alpha1';
 const HVS = { group: GROUP, version: VERSION, plural: 'hypervisors' };
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const hv = (name: string, spec: Record<string, unknown>) => ({ apiVersion: `${GROUP}/${VERSION}`, kind: 'Hypervisor', metadata: { name, labels: { rack: 'r1' } }, spec });
-
-async function failure(call: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await call;
-  } catch (e) {
-    if (!(e instanceof ApiException)) throw e;
-    const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
-    return { code: e.code, message: body.message };
-  }
-  throw new Error('the call succeeded');
-}
 
 describe('Hypervisor through the API-server double', () => {
   let server: FakeApiServer;
@@ -54,7 +44,7 @@ describe('Hypervisor through the API-server double', () => {
     [{ uri: 'qemu:///system', overcommit: { memory: 0.5 } }, 'spec.overcommit.memory: Invalid value: 0.5: spec.overcommit.memory in body should be greater than or equal to 1'],
     [{ uri: 'qemu:///system', overcommit: { memory: 17 } }, 'spec.overcommit.memory: Invalid value: 17: spec.overcommit.memory in body should be less than or equal to 16'],
   ])('refuses %j as the real server does, and so does file mode', async (spec, message) => {
-    const refused = await failure(custom.createClusterCustomObject({ ...HVS, body: hv('bad', spec) }));
+    const refused = await callFailure(custom.createClusterCustomObject({ ...HVS, body: hv('bad', spec) }));
     expect(refused.code).toBe(422);
     expect(refused.message).toBe(`Hypervisor.wimaxvm.io "bad" is invalid: ${message}`);
     const file = validateResource(hv('bad', spec));

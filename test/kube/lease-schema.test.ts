@@ -1,24 +1,15 @@
 // spec.lease in both modes: the API-server double refuses a bad duration or onExpiry with the
 // words the real kube-apiserver v1.28.7 gave (seen against it with this CRD), and defaults
 // onExpiry to Stop; file mode refuses the same text at its line, with what a duration looks like.
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_DURATION_PATTERN } from '../../src/leases/duration.js';
 import { parseManifestsCarefully } from '../../src/sources/manifest-parser.js';
 import { FakeApiServer } from './api-server.js';
+import { callFailure } from './call-failure.js';
 
 const VMS = { group: 'wimaxvm.io', version: 'v1alpha1', plural: 'virtualmachines', namespace: 'default' };
 const vm = (name: string, lease: unknown) => ({ apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name }, spec: { lease } });
-
-async function refusal(call: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await call;
-  } catch (e) {
-    if (!(e instanceof ApiException)) throw e;
-    return { code: e.code, message: JSON.parse(e.body as string).message };
-  }
-  throw new Error('expected the call to be refused');
-}
 
 describe('spec.lease through the API-server double', () => {
   let server: FakeApiServer;
@@ -30,13 +21,13 @@ describe('spec.lease through the API-server double', () => {
   afterAll(async () => server.stop());
 
   it.each(['2 hours', '0s', '1h0m', '30m1h', '1.5h', '100000d'])('refuses duration %j as kube-apiserver does', async (duration) => {
-    const r = await refusal(custom.createNamespacedCustomObject({ ...VMS, body: vm('bad', { duration }) }));
+    const r = await callFailure(custom.createNamespacedCustomObject({ ...VMS, body: vm('bad', { duration }) }));
     expect(r.code).toBe(422);
     expect(r.message).toBe(`VirtualMachine.wimaxvm.io "bad" is invalid: spec.lease.duration: Invalid value: ${JSON.stringify(duration)}: spec.lease.duration in body should match '${LEASE_DURATION_PATTERN}'`);
   });
 
   it('refuses an onExpiry it does not know', async () => {
-    const r = await refusal(custom.createNamespacedCustomObject({ ...VMS, body: vm('bad', { duration: '2h', onExpiry: 'Explode' }) }));
+    const r = await callFailure(custom.createNamespacedCustomObject({ ...VMS, body: vm('bad', { duration: '2h', onExpiry: 'Explode' }) }));
     expect(r.message).toBe('VirtualMachine.wimaxvm.io "bad" is invalid: spec.lease.onExpiry: Unsupported value: "Explode": supported values: "Stop", "Delete", "Save"');
   });
 
