@@ -1,7 +1,6 @@
 // Composition root: config → adapters → mode (source, status, events) → controllers → HTTP,
 // started in order by the Manager (src/core/manager.ts). Nothing else wires things together.
 import type { AddressInfo } from 'node:net';
-import { parseResourceKey, resourceKey, type ResourceKey } from './api/meta.js';
 import { VM_KIND } from './api/virtual-machine.js';
 import { CLIENT_KIND } from './api/wimax-client.js';
 import { LibvirtHypervisor } from './adapters/libvirt/libvirt-hypervisor.js';
@@ -18,11 +17,7 @@ import { DeletionGate } from './core/deletion-gate.js';
 import { DesiredStore } from './core/desired-store.js';
 import type { Logger } from './core/logger.js';
 import { Manager } from './core/manager.js';
-import { LegacyApi, type LegacyReader } from './http/legacy-api.js';
-import { HttpServer } from './http/server.js';
-import { UiConsole } from './http/ui/console.js';
-import { RecentEvents, type EventHistory } from './http/ui/recent-events.js';
-import { readEvents } from './adapters/store/sqlite-event-log.js';
+import { RecentEvents } from './http/ui/recent-events.js';
 import { FileMode } from './modes/file-mode.js';
 import type { Mode } from './modes/mode.js';
 import { countLibvirtCall } from './observability/call-counters.js';
@@ -32,7 +27,8 @@ import { Acting } from './wiring/acting.js';
 import { VirtualMachineReconciler } from './reconcilers/virtual-machine/reconciler.js';
 import { ClientIndex } from './reconcilers/wimax-client/client-index.js';
 import { WimaxClientReconciler } from './reconcilers/wimax-client/reconciler.js';
-import { routeChanges } from './wiring/routing.js';
+import { routeChanges, routeVmWakeUps } from './wiring/routing.js';
+import { makeHttpPart } from './wiring/http-part.js';
 import { shapingPolicyKey, type ShapingPolicy } from './api/shaping-policy.js';
 import type { TrafficFeed } from './traffic/traffic-feed.js';
 import { keepTrafficStatus } from './traffic/traffic-status.js';
@@ -46,8 +42,7 @@ import { DhcpEntries } from './pools/dhcp-entries.js';
 import { declaredPools, guestAddressFor } from './pools/guest-address.js';
 import { makeHostsPart } from './hosts/hosts-part.js';
 import { PlacedHypervisor } from './hosts/placed-hypervisor.js';
-import { markHostVms } from './hosts/host-vms.js';
-import { HYPERVISOR_KIND, hypervisorKey } from './api/hypervisor.js';
+import { hypervisorKey } from './api/hypervisor.js';
 import { placementFor } from './hosts/placement-wiring.js';
 import { makeKubeHosts } from './hosts/kube-hosts.js';
 
@@ -180,26 +175,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
     reconciler: new IpPoolReconciler({ store, statuses, ipClaims: mode.ipClaims }), workers: 1, logger, onReconcile: metrics.reconcileObserver(IPPOOL_KIND),
   });
   routePoolChanges(store, statuses, mode.ipClaims, pools, controller);
-  // A Hypervisor's figures or readiness changed: the VMs still waiting for a place, and those on
-  // it, look again; on a host that stopped answering they are Unknown meanwhile.
-  hosts?.onStatusChange((host) => void markHostVms(host, hosts, statuses, (key) => controller.enqueue(key), logger));
-  // A Hypervisor drained or uncordoned (its declaration changed): its VMs look again.
-  if (hosts) store.onChange((key) => { if (key.startsWith(`${HYPERVISOR_KIND}/`)) void markHostVms(parseResourceKey(key).name, hosts, statuses, (k) => controller.enqueue(k), logger); });
-  // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
-  // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so
-  // one whose reconcile is still in flight is queued again too, never missed.
-  mode.vlanClaims.onReleased((claim) => {
-    for (const key of vlans.declarersOf(claim.vlan)) controller.enqueue(key);
-    for (const object of statuses.list(VM_KIND)) {
-      const conditions = (object.status as { conditions?: { type: string }[] } | undefined)?.conditions ?? [];
-      if (conditions.some((c) => c.type === 'VLANAssigned')) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
-    }
-  });
-
-  // A VM elsewhere names a VLAN one of ours holds automatically: ours looks again and moves.
-  mode.vlanClaims.onWanted((claim) => {
-    if (store.get(claim.holderKey)) controller.enqueue(claim.holderKey);
-  });
+  routeVmWakeUps({ store, statuses, vlans, vlanClaims: mode.vlanClaims, controller, logger, ...(hosts ? { hosts } : {}) });
 
   // The watch calls Acting back only once started (the switch part), after Acting is built.
   const switchWatch = datapath && new SwitchWatch({
@@ -217,32 +193,12 @@ export async function startController(config: Config, logger: Logger, signal?: A
   }) : undefined;
 
 
-  let http: HttpServer | undefined;
-  let httpAddress: AddressInfo | undefined;
-  const listen = async (): Promise<void> => {
-    if (!config.listen) return;
-    http = new HttpServer({
-      host: config.listen.host, port: config.listen.port, logger,
-      ...(config.apiToken ? { token: config.apiToken } : {}),
-      // vmstat reads the host the VM is placed on.
-      legacy: new LegacyApi({ writer: mode.writer, reader: legacyReader(store, statuses), hypervisor: placedHypervisor ?? timedHypervisor, namespace: config.kube?.namespace ?? 'default', waitMs: 60_000 }),
-      metrics,
-      ...(traffic ? { traffic: traffic.feed } : {}),
-      ready: () => readiness(config, hypervisor, switchWatch, gate),
-      ui: new UiConsole({
-        source: { declaredKeys: () => store.keys(), declared: (key) => store.get(key), statuses: (kind) => statuses.list(kind) },
-        object: (key) => {
-          const declared = store.get(key);
-          const stored = statuses.get(key);
-          return declared || stored ? { spec: declared?.spec ?? stored?.spec, status: stored?.status } : undefined;
-        },
-        events: recentEvents ? recentEvents.history : fileEvents(mode as FileMode),
-        ...(traffic ? { traffic: traffic.feed } : {}),
-        ...(config.apiToken ? { token: config.apiToken } : {}),
-      }),
-    });
-    httpAddress = await http.start();
-  };
+  const http = makeHttpPart({
+    config, mode, store, statuses, recentEvents, hypervisor, metrics, gate, switchWatch, logger,
+    // vmstat reads the host the VM is placed on.
+    domains: placedHypervisor ?? timedHypervisor,
+    ...(traffic ? { traffic: traffic.feed } : {}),
+  });
 
   const manager = new Manager(logger).add(
     // The mode opened its state (file mode: the controller lock first) when it was made, before
@@ -276,11 +232,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
       },
       stop: async () => { await switchWatch?.stop(); },
     },
-    {
-      name: 'http',
-      start: listen,
-      stop: async () => { await http?.stop(); },
-    },
+    http.part,
     {
       name: 'source',
       start: async (abort) => {
@@ -321,7 +273,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   }
 
   return {
-    mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress, traffic: traffic?.feed,
+    mode, store, gate, controller, clients, hypervisor, datapath, statuses, vlans, metrics, httpAddress: http.address(), traffic: traffic?.feed,
     lostLeadership: acting.lostLeadership,
     resync: () => acting.resync(),
     async idle() {
@@ -337,11 +289,6 @@ export async function startController(config: Config, logger: Logger, signal?: A
   };
 }
 
-/** The state database's events, as `describe` reads them. */
-function fileEvents(mode: FileMode): EventHistory {
-  return (key, limit) => readEvents(mode.state.db, key, limit);
-}
-
 function countByStatus(objects: { status?: unknown }[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const object of objects) {
@@ -349,33 +296,4 @@ function countByStatus(objects: { status?: unknown }[]): Record<string, number> 
     counts[status] = (counts[status] ?? 0) + 1;
   }
   return counts;
-}
-
-/** Declared resources with their last status, as the legacy API shows them. */
-function legacyReader(store: DesiredStore, statuses: Mode['statuses']): LegacyReader {
-  const reader: LegacyReader = {
-    get: <T>(key: ResourceKey) => {
-      const object = store.get(key);
-      return (object && { ...object, status: statuses.get(key)?.status }) as T | undefined;
-    },
-    list: <T>(kind: string, namespace: string) => [...store.keys()]
-      .filter((k) => k.startsWith(`${resourceKey(kind, namespace, '')}`))
-      .map((key) => reader.get<T>(key)!),
-  };
-  return reader;
-}
-
-/** /readyz: libvirt and the switch reachable, the source read, and no deletion waiting for evidence. */
-function readiness(config: Config, hypervisor: LibvirtHypervisor, switchWatch: SwitchWatch | undefined, gate: DeletionGate): { ready: boolean; reason?: string } {
-  if (!hypervisor.connected) {
-    const why = hypervisor.unreachableBecause;
-    return { ready: false, reason: `libvirt ${config.connect} is not connected${why ? ` (${why})` : ''}; retrying` };
-  }
-  const switchDown = switchWatch?.unreachableBecause;
-  if (switchDown) return { ready: false, reason: `Open vSwitch: ${switchDown}; stations and slices are restored when it is back` };
-  const blocked = gate.blocked();
-  if (blocked) return { ready: false, reason: `${blocked}; no VM is deleted meanwhile` };
-  const withheld = gate.withheld();
-  if (withheld) return { ready: false, reason: `${gate.withheldCount} deletion(s) withheld for lack of evidence, e.g. ${withheld.key}: ${withheld.why}` };
-  return { ready: true };
 }
