@@ -144,8 +144,9 @@ export async function startController(config: Config, logger: Logger, signal?: A
     ...(placement ? { placement } : {}),
     disks: new QemuImgDisks(config.imageDir, config.overlayDir),
     seeds: new GenisoimageSeeds(config.overlayDir), // cloud-init seeds, in the overlays' folders
-    // The seed's static network config: this reconcile's address with its pool's prefix, gateway and DNS.
-    seedAddress: (vm, ip) => guestAddressFor(vm, declaredPools(store, vm.metadata.namespace), ip),
+    // The seed's static network config: this reconcile's address with its pool's prefix, gateway
+    // and DNS; none on a libvirt network, whose DHCP host entry gives the guest that address.
+    seedAddress: (vm, ip) => (config.nic.type === 'network' ? undefined : guestAddressFor(vm, declaredPools(store, vm.metadata.namespace), ip)),
     nic: config.nic,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onStatusChange: (vmKey) => clientIndex.clientsOfVm(vmKey).forEach((k) => clients.enqueue(k)),

@@ -3,7 +3,7 @@
 // - at most one round of writes per --traffic-status-interval (30 s by default), whatever the
 //   sampling interval;
 // - in a round, only resources whose traffic changed meaningfully: a rate moved by more than
-//   10 % (and 1 kB/s), drops rose, or traffic that still flows was last written 10 intervals ago.
+//   10 % (and 1 kB/s) or started or stopped, drops rose, or traffic that still flows was last written 10 intervals ago.
 //   An idle station or one at a steady rate costs nothing;
 // - file mode writes a round as ONE SQLite transaction; Kubernetes mode sends one JSON patch of
 //   /status/traffic per changed resource (never the rest of the status).
@@ -34,6 +34,8 @@ export function meaningfulChange(previous: TrafficStatus | undefined, next: Traf
   if (!previous) return true;
   if (next.droppedPackets !== previous.droppedPackets) return true;
   for (const dir of ['uplinkBps', 'downlinkBps'] as const) {
+    // Starting or stopping is news even below the floor: a stored residual rate would read as traffic.
+    if ((next[dir] === 0) !== (previous[dir] === 0)) return true;
     const diff = Math.abs(next[dir] - previous[dir]);
     if (diff > RATE_FLOOR_BPS && diff > RATE_CHANGE * previous[dir]) return true;
   }

@@ -52,12 +52,14 @@ export class PrivateLibvirtd {
       mkdirSync(join(this.dir, sub));
       chownSync(join(this.dir, sub), NOBODY, NOGROUP);
     }
-    if (opts.hostUuid) {
-      const config = join(this.dir, 'home', '.config', 'libvirt');
-      mkdirSync(config, { recursive: true });
-      writeFileSync(join(config, 'libvirtd.conf'), `host_uuid = "${opts.hostUuid}"\n`);
-      for (const d of [join(this.dir, 'home', '.config'), config]) chownSync(d, NOBODY, NOGROUP);
-    }
+    const config = join(this.dir, 'home', '.config', 'libvirt');
+    mkdirSync(config, { recursive: true });
+    if (opts.hostUuid) writeFileSync(join(config, 'libvirtd.conf'), `host_uuid = "${opts.hostUuid}"\n`);
+    // VNC ports of its own: each daemon hands out 5900 upwards by itself, and a guest of the system
+    // daemon and one of this daemon, started at once, both got 5900 ("Address already in use").
+    const vncMin = 20000 + Math.floor(Math.random() * 400) * 50;
+    writeFileSync(join(config, 'qemu.conf'), `remote_display_port_min = ${vncMin}\nremote_display_port_max = ${vncMin + 49}\n`);
+    for (const d of [join(this.dir, 'home', '.config'), config]) chownSync(d, NOBODY, NOGROUP);
   }
 
   get pid(): number | undefined {

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hypervisor, HypervisorStatus } from '../../src/api/hypervisor.js';
+import { hypervisorKey, type Hypervisor, type HypervisorStatus } from '../../src/api/hypervisor.js';
 import { LibvirtHypervisor } from '../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { hostViewOf, usedFromStatus } from '../../src/hosts/hypervisor-status.js';
@@ -265,7 +265,11 @@ describe.runIf(enabled)('two real hypervisors: status, placement by capacity, li
   it('a cold move of a stopped VM (one definition on the new host, none on the old), then `wimaxvm drain` empties hv-a by live migration; MAC, VLAN and uuid unchanged', async () => {
     // The earlier guests of this file (defined by hand) leave: the room on hv-b is for these.
     for (const d of [a, b]) for (const n of names(d)) { try { d.virsh('destroy', n); } catch { /* not running */ } d.virsh('undefine', n); }
+    // The controller sees a Hypervisor's file change like any other: wait for it before relying on it.
+    const cordonSeen = (host: string, cordoned: boolean) => eventually(
+      () => (h.running!.store.get<Hypervisor>(hypervisorKey(host))?.spec.unschedulable === true) === cordoned, `${host} ${cordoned ? '' : 'un'}cordoned in the controller`);
     expect((await cli('cordon', hvB, '--dir', h.dir)).code).toBe(0);
+    await cordonSeen(hvB, true);
     const [cold, live1, live2] = ['cold', 'live1', 'live2'].map((n) => `mv-${run}-${n}`) as [string, string, string];
     h.write(`${cold}.yaml`, vmYaml({ name: cold, memory: '64Mi', runStrategy: 'Halted' }));
     for (const n of [live1, live2]) h.write(`${n}.yaml`, vmYaml({ name: n, memory: '64Mi' }));
@@ -284,6 +288,7 @@ describe.runIf(enabled)('two real hypervisors: status, placement by capacity, li
 
     // Drain hv-a: its two running VMs (placed by the scheduler) go live to hv-b.
     expect((await cli('uncordon', hvB, '--dir', h.dir)).code).toBe(0);
+    await cordonSeen(hvB, false); // else the drain may find no room (CI saw DrainBlocked: 2 cordoned)
     const t = Date.now();
     const r = await cli('drain', hvA, '--dir', h.dir, '--state-dir', h.stateDir, '--timeout', '240s');
     console.log(`drain of ${hvA} (2 guests without an OS, live): ${Date.now() - t} ms\n${r.out}${r.err}`);

@@ -26,6 +26,8 @@ describe('meaningfulChange', () => {
     ['a rate moved by 20 %', traffic(), traffic({ uplinkBps: 120_000, sampledAt: at(30) }), true],
     ['a small rate moved by 50 % but under 1 kB/s', traffic({ uplinkBps: 800 }), traffic({ uplinkBps: 1200, sampledAt: at(30) }), false],
     ['traffic stopped', traffic(), traffic({ uplinkBps: 0, downlinkBps: 0, sampledAt: at(30) }), true],
+    ['a small rate stopped: idle is news, whatever the size (CI saw a stored 600 B/s linger)', traffic({ uplinkBps: 600 }), traffic({ uplinkBps: 0, sampledAt: at(30) }), true],
+    ['a small rate started', traffic({ downlinkBps: 0 }), traffic({ downlinkBps: 300, sampledAt: at(30) }), true],
     ['drops rose', traffic(), traffic({ droppedPackets: 1, sampledAt: at(30) }), true],
     ['still flowing, last written 10 intervals ago', traffic(), traffic({ uplinkBytes: 9_000_000, sampledAt: at(300) }), true],
     ['idle, last written long ago', traffic({ uplinkBps: 0, downlinkBps: 0 }), traffic({ uplinkBps: 0, downlinkBps: 0, sampledAt: at(3000) }), false],
