@@ -193,7 +193,6 @@ export async function startController(config: Config, logger: Logger, signal?: A
     switchDown: () => switchWatch?.unreachableBecause,
   }) : undefined;
 
-
   const http = makeHttpPart({
     config, mode, store, statuses, recentEvents, hypervisor, metrics, gate, switchWatch, logger,
     // vmstat reads the host the VM is placed on.
