@@ -13,8 +13,10 @@ export interface KubeSettings {
   kubeconfig?: string;
   /** Watch one namespace; all when absent. */
   namespace?: string;
-  /** DaemonSet mode: only VMs placed on this node (spec.nodeName, else the placement leader's status.nodeName). */
+  /** DaemonSet mode: only the VMs that run on this node (status.nodeName, else spec.nodeName). */
   nodeName?: string;
+  /** DaemonSet mode: the URI other nodes reach this node's libvirt at (its Hypervisor's spec.uri); --connect unless said. */
+  advertiseUri?: string;
   /** Where every controller of the testbed claims VLANs (one Lease per VLAN): the same for all of them. */
   vlanClaimNamespace: string;
   leaderElection?: {
@@ -178,6 +180,7 @@ export interface RunFlags {
   kubeconfig?: string;
   namespace?: string;
   'node-name'?: string;
+  'advertise-uri'?: string;
   'leader-elect'?: boolean;
   'lease-namespace'?: string;
   'lease-name'?: string;
@@ -219,7 +222,7 @@ export function buildConfig(flags: RunFlags): Config {
   }
   const source = flags.source ?? 'dir';
   if (source !== 'dir' && source !== 'kube') throw new ConfigError(`--source: expected dir or kube, got ${JSON.stringify(source)}`);
-  const kubeOnly = ['kubeconfig', 'namespace', 'node-name', 'leader-elect', 'lease-namespace', 'lease-name', 'vlan-claim-namespace'] as const;
+  const kubeOnly = ['kubeconfig', 'namespace', 'node-name', 'advertise-uri', 'leader-elect', 'lease-namespace', 'lease-name', 'vlan-claim-namespace'] as const;
   const misplaced = kubeOnly.filter((f) => flags[f] !== undefined);
   if (source === 'dir' && misplaced.length) throw new ConfigError(`--${misplaced[0]} goes with --source kube`);
   if (source === 'kube' && flags.dir) throw new ConfigError('--dir goes with --source dir');
@@ -230,6 +233,7 @@ export function buildConfig(flags: RunFlags): Config {
       ...(flags.kubeconfig ? { kubeconfig: resolve(flags.kubeconfig) } : {}),
       ...(flags.namespace ? { namespace: flags.namespace } : {}),
       ...(nodeName ? { nodeName } : {}),
+      ...(flags['advertise-uri'] ? { advertiseUri: flags['advertise-uri'] } : {}),
       vlanClaimNamespace: flags['vlan-claim-namespace'] ?? CONTROLLER_NAMESPACE,
       ...(flags['leader-elect'] ? {
         leaderElection: {

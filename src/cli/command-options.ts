@@ -8,7 +8,7 @@ export const RUN_OPTIONS = {
   'overlay-dir': { type: 'string' }, workers: { type: 'string' }, resync: { type: 'string' }, poll: { type: 'string' },
   'shutdown-timeout': { type: 'string' }, nic: { type: 'string' }, uplink: { type: 'string' }, 'vlan-range': { type: 'string' },
   listen: { type: 'string' }, 'api-token-file': { type: 'string' },
-  source: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'node-name': { type: 'string' },
+  source: { type: 'string' }, kubeconfig: { type: 'string' }, namespace: { type: 'string' }, 'node-name': { type: 'string' }, 'advertise-uri': { type: 'string' },
   'leader-elect': { type: 'boolean' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'vlan-claim-namespace': { type: 'string' },
   'log-level': { type: 'string' }, 'log-format': { type: 'string' },
   'allow-empty': { type: 'boolean' }, 'adopt-from': { type: 'string', multiple: true },

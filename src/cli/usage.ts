@@ -36,7 +36,10 @@ const RUN_FLAGS = `  --source dir|kube          desired state from a watched dir
 Kubernetes mode (--source kube):
   --kubeconfig FILE          default: in-cluster service account, $KUBECONFIG or ~/.kube/config
   --namespace NS             watch one namespace (default: all)
-  --node-name NODE           DaemonSet mode: only VMs with spec.nodeName NODE (default: $NODE_NAME)
+  --node-name NODE           DaemonSet mode: only the VMs that run on NODE (status.nodeName, else
+                             spec.nodeName; default: $NODE_NAME)
+  --advertise-uri URI        DaemonSet mode: how other nodes reach this node's libvirt, for moves
+                             (qemu+tls://HOST/system...; default: --connect)
   --leader-elect             one active replica, on a coordination.k8s.io Lease
   --lease-namespace NS       default: $POD_NAMESPACE, else wimaxvm-system (never --namespace)
   --lease-name NAME          default: wimaxvm-controller

@@ -20,7 +20,8 @@ import type { Logger } from './logger.js';
 /** What a source can say, now, about a resource that is not in the desired store. */
 export type Absence =
   | { confirmed: true; evidence: string }
-  | { confirmed: false; why: string };
+  /** movedTo: still declared, for another controller's node (Kubernetes DaemonSet mode): it moved there, nothing is deleted. */
+  | { confirmed: false; why: string; movedTo?: string };
 
 /** A source of desired state, as a witness of deletions. */
 export interface AbsenceWitness {
@@ -118,11 +119,25 @@ export class DeletionGate {
    */
   async decideMigrated(key: ResourceKey, domainName: string, look: () => Promise<MoveSides>): Promise<Decision> {
     const sides = await look();
-    const judged = movedEvidence(domainName, { ...sides, declared: sides.declared && this.store.has(key) });
+    // Declared here, or (Kubernetes DaemonSet mode) declared and handed over to the destination's node.
+    const declared = () => this.store.has(key) || this.movedAway(key) === sides.to.host;
+    const judged = movedEvidence(domainName, { ...sides, declared: sides.declared && declared() });
     if ('why' in judged) return { withheld: `not removing ${domainName} from ${sides.from.host}: ${judged.why}` };
     this.logger.info('a move permits removing the old definition', { key, from: sides.from.host, evidence: judged.evidence });
-    const revokedBecause = () => (this.store.has(key) ? undefined : `${key} is not declared any more`);
+    const revokedBecause = () => (declared() ? undefined : `${key} is not declared any more`);
     return { permit: new DeletionPermit(GATE, key, domainName, judged.evidence, revokedBecause, sides.from.uri) };
+  }
+
+  /**
+   * The node a VM not declared here any more runs on now, when its source says it moved to another
+   * node's controller (Kubernetes DaemonSet mode) rather than being deleted. Not a deletion: what
+   * this controller kept of it may be forgotten once no domain of it is left here; a definition
+   * left here goes only with decideMigrated's permit.
+   */
+  movedAway(key: ResourceKey): string | undefined {
+    if (this.store.has(key)) return undefined;
+    const absence = this.witness()?.absence(key);
+    return absence && !absence.confirmed ? absence.movedTo : undefined;
   }
 
   /** The resource is declared again, or nothing of it is left: no deletion is pending. */

@@ -36,8 +36,12 @@ export interface MoveObserver {
 
 const ACTIVE = new Set(['running', 'blocked', 'paused', 'shutdown', 'pmsuspended', 'crashed']);
 
-/** Moves the domain; throws what stopped it (before `moved`: the guest stays where it was). */
-export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<DeletionGate, 'decideMigrated'>, observer: MoveObserver): Promise<MoveMode> {
+/**
+ * Moves the domain; throws what stopped it (before `moved`: the guest stays where it was).
+ * `keepOldDefinition`: the old definition stays for removeOldDefinition later (Kubernetes mode
+ * removes it only once the VM is handed over, so a crash in between leaves the move on record).
+ */
+export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<DeletionGate, 'decideMigrated'>, observer: MoveObserver, keepOldDefinition = false): Promise<MoveMode> {
   const { domainName: name, from, to } = req;
   const source = hosts.portOf(from);
   const destination = hosts.portOf(to);
@@ -58,14 +62,20 @@ export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<
     await destination.define(here.persistentXml);
   }
   observer.moved();
+  if (!keepOldDefinition) await removeOldDefinition(req, hosts, gate);
+  return mode;
+}
+
+/** The moved guest's old definition leaves its old host, with the gate's permit (decideMigrated); throws MovedButKept if withheld. */
+export async function removeOldDefinition(req: MoveRequest, hosts: MoveHosts, gate: Pick<DeletionGate, 'decideMigrated'>): Promise<void> {
+  const { domainName: name, from, to } = req;
   const decision = await gate.decideMigrated(req.key, name, async () => ({
     declared: true,
     from: await side(hosts, from, name, true),
     to: await side(hosts, to, name, false),
   }));
   if ('withheld' in decision) throw new MovedButKept(decision.withheld);
-  await source.undefine(name, decision.permit);
-  return mode;
+  await hosts.portOf(from).undefine(name, decision.permit);
 }
 
 /** The guest moved; its old definition stays (shut off) because the gate withheld its removal. */

@@ -26,6 +26,11 @@ export interface PlacementInput {
   definedLocally: boolean;
   /** Hosts besides localHost that this controller drives (src/hosts/placed-hypervisor.ts). */
   drives?: (host: string) => boolean;
+  /**
+   * Hosts a guest defined here may move to; the hosts it drives unless said. Kubernetes mode: other
+   * nodes this node's libvirt can reach, whose own controllers run the guest once it is there.
+   */
+  movableTo?: (host: string) => boolean;
   /** Where the domain's calls go now (a finished migration's destination before status says it); previousNodeName when absent. */
   currentHost?: string | undefined;
   hypervisors: readonly Hypervisor[];
@@ -39,7 +44,7 @@ export type PlacementDecision =
   | { kind: 'unmanaged' }
   /** Runs on the host this controller drives. */
   | { kind: 'here'; nodeName: string; message: string; reason?: 'DrainBlocked' }
-  /** Placed on a host this controller does not drive (acting on other hosts is not built yet). */
+  /** Placed on (or moved to) a host this controller does not drive: its controller runs it there. */
   | { kind: 'elsewhere'; nodeName: string; message: string }
   | { kind: 'unschedulable'; message: string; reasons: Record<string, string[]> }
   /** Defined on `from`, spec.nodeName names `to` (or `from` is drained and the scheduler chose `to`), a Ready host this controller drives: move it. */
@@ -55,13 +60,19 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     : driven(nodeName)
     ? { kind: 'elsewhere', nodeName, message: `${why} on ${nodeName}, which is not Ready; waiting` }
     : { kind: 'elsewhere', nodeName, message: `${why} on ${nodeName}, a hypervisor this controller does not drive (${localHost ? `it drives ${localHost}` : 'its --connect URI is no declared Hypervisor'}); waiting` };
+  // Moved by this controller to a host it does not drive (Kubernetes mode: another node), whatever
+  // is left here: that host's controller runs it from now on.
+  if (input.movableTo && input.currentHost && !driven(input.currentHost)) {
+    return { kind: 'elsewhere', nodeName: input.currentHost, message: `moved to ${input.currentHost}, whose controller runs it` };
+  }
   // A guest that runs here stays here, whatever else is said: moving it is a migration.
   const definedAt = input.definedLocally ? input.currentHost ?? input.previousNodeName ?? localHost : undefined;
+  const movable = (host: string): boolean => (input.movableTo ?? driven)(host) && ready(host);
   if (definedAt) {
-    if (!spec.nodeName && draining(hypervisors, definedAt)) return drainedAway(input, definedAt, driven, ready);
+    if (!spec.nodeName && draining(hypervisors, definedAt)) return drainedAway(input, definedAt, movable);
     if (!spec.nodeName || spec.nodeName === definedAt) return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}` };
-    if (driven(spec.nodeName) && ready(spec.nodeName)) return { kind: 'migrate', from: definedAt, to: spec.nodeName };
-    return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}; spec.nodeName names ${spec.nodeName}, which is not a Ready hypervisor this controller drives: it stays` };
+    if (movable(spec.nodeName)) return { kind: 'migrate', from: definedAt, to: spec.nodeName };
+    return { kind: 'here', nodeName: definedAt, message: `runs on ${definedAt}; spec.nodeName names ${spec.nodeName}, which is not a Ready hypervisor ${input.movableTo ? 'this node can move it to' : 'this controller drives'}: it stays` };
   }
   if (spec.nodeName) return at(spec.nodeName, 'spec.nodeName places it');
   if (input.previousNodeName) return at(input.previousNodeName, 'placed');
@@ -77,11 +88,11 @@ function draining(hypervisors: readonly Hypervisor[], host: string): boolean {
 }
 
 /** A VM the scheduler placed on a drained host: where the scheduler puts it now (the drained host is cordoned), else it stays and says why. */
-function drainedAway(input: PlacementInput, from: string, driven: (h: string) => boolean, ready: (h: string) => boolean): PlacementDecision {
+function drainedAway(input: PlacementInput, from: string, movable: (h: string) => boolean): PlacementDecision {
   const placement = scheduleVm(input);
   const to = placement.host;
   const drainedAt = input.hypervisors.find((h) => h.metadata.name === from)?.metadata.annotations?.[DRAIN_ANNOTATION] ?? '';
-  if (to !== undefined && to !== from && driven(to) && ready(to)) return { kind: 'migrate', from, to, drain: drainedAt };
+  if (to !== undefined && to !== from && movable(to)) return { kind: 'migrate', from, to, drain: drainedAt };
   const why = to === undefined ? placement.message : `the scheduler chose ${to}, which this controller cannot move it to`;
   return { kind: 'here', nodeName: from, reason: 'DrainBlocked', message: `runs on ${from}, which is being drained; it stays: ${why}` };
 }

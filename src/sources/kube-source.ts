@@ -24,7 +24,7 @@ export interface KubeSourceOptions {
   logger: Logger;
   /** One namespace, or all when absent. */
   namespace?: string;
-  /** DaemonSet mode: only VirtualMachines placed on this node (spec.nodeName, else status.nodeName: the placement leader's choice) and their stations. */
+  /** DaemonSet mode: only VirtualMachines that run on this node (nodeOf) and their stations. */
   nodeName?: string;
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -59,14 +59,17 @@ export function toResource(object: KubeObject): Resource<any, unknown> {
 }
 
 /**
- * The node a VM is this node's business on: spec.nodeName (the user's), else status.nodeName (the
- * placement leader's choice, src/hosts/kube/placement-leader.ts); '' for neither (not placed yet).
+ * The node whose controller runs a VM: status.nodeName (where it runs: written by that node's
+ * controller, or the placement leader's choice for a VM that ran nowhere yet), else spec.nodeName
+ * (the user's pin); '' for neither (not placed yet). A changed spec.nodeName is thus a move asked
+ * of the node that runs the VM: only that node hands the VM over, by writing the new node into
+ * status once the guest is there (src/hosts/kube/node-placement.ts), so two nodes never both run it.
  */
 export function nodeOf(vm: KubeObject): string {
-  const spec = vm.spec?.nodeName;
-  if (typeof spec === 'string' && spec) return spec;
   const placed = vm.status?.nodeName;
-  return typeof placed === 'string' ? placed : '';
+  if (typeof placed === 'string' && placed) return placed;
+  const spec = vm.spec?.nodeName;
+  return typeof spec === 'string' ? spec : '';
 }
 
 export class KubeSource implements AbsenceWitness {
@@ -140,10 +143,10 @@ export class KubeSource implements AbsenceWitness {
     if (!object) return { confirmed: true, evidence: 'absent from a successful list and watch of the cluster' };
     if (object.metadata.deletionTimestamp) return { confirmed: true, evidence: `deleted through the API at ${object.metadata.deletionTimestamp}` };
     if (!this.mine(kindInfo(kind), object)) {
-      // Moved to a node by name; an emptied nodeName (an apply without it) is no node at all.
+      // Still declared, for another node: moved there (this node handed it over), which deletes nothing.
       const node = nodeOf(object);
-      if (!node) return { confirmed: false, why: 'its spec.nodeName is empty: no node would run it, so this node keeps it' };
-      return { confirmed: true, evidence: `declared for node ${node}, not this one` };
+      if (!node) return { confirmed: false, why: 'it is declared and placed on no node yet' };
+      return { confirmed: false, why: `it is declared and runs on node ${node} now`, movedTo: node };
     }
     return { confirmed: false, why: 'it is still declared' };
   }
@@ -174,17 +177,14 @@ export class KubeSource implements AbsenceWitness {
     return object && this.mine(kindInfo(kind!), object) ? object : undefined;
   }
 
-  /**
-   * DaemonSet mode: the VM as last seen if it was moved to another node (spec.nodeName changed;
-   * not deleted), so this node can say so in its status before it lets go.
-   */
-  movedAway(key: ResourceKey): { object: KubeObject; toNode: string } | undefined {
+  /** DaemonSet mode: the node a still-declared VM runs on now, if that is another node (it moved there). */
+  movedAway(key: ResourceKey): string | undefined {
     const [kind, namespace, name] = key.split('/');
     if (!this.opts.nodeName || kind !== VM_KIND) return undefined;
     const object = this.informers.get(kind)?.get(name!, namespace);
-    const toNode = object && nodeOf(object);
-    if (!object || object.metadata.deletionTimestamp || toNode === this.opts.nodeName) return undefined;
-    return { object, toNode: toNode || '(none)' };
+    const node = object && nodeOf(object);
+    if (!object || object.metadata.deletionTimestamp || !node || node === this.opts.nodeName) return undefined;
+    return node;
   }
 
   get nodeName(): string | undefined {

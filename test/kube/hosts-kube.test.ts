@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -143,6 +143,60 @@ describe.runIf(privateLibvirtdEnabled())('many hosts in Kubernetes mode: registr
     const objects = new HypervisorObjects(server.kubeConfig());
     const error = await objects.replaceVmStatus(stale, { ...stale.status, nodeName: NODE_A }).then(() => undefined, (e) => e as { code: number });
     expect(error?.code).toBe(409);
+  });
+
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const patchVm = (name: string, spec: Record<string, unknown>) => api.patchNamespacedCustomObject({ ...VMS, name, body: { spec } }, merge);
+  const condition = (s: VmStatus | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+  const domainOn = async (node: string, name: string) => (await nodes[node]!.hypervisor.listDomains()).find((d) => d.name === name);
+  /** The VM's status once the node it runs on has observed its spec as it is now. */
+  const settled = async (name: string, what: (s: VmStatus) => boolean, label: string) => eventually(async () => {
+    const o = await vm(name);
+    const s = o.status as (VmStatus & { observedGeneration?: number }) | undefined;
+    return s && s.observedGeneration === o.metadata.generation && what(s) ? s : undefined;
+  }, label);
+
+  it('spec.nodeName names another node: the node that runs the VM moves it there (live where libvirt can, else cold), hands it over, and it keeps its VLAN, MAC and uuid', async () => {
+    const name = `hk-${run}-mover`;
+    await create(name, { nodeName: NODE_A });
+    const before = await settled(name, (s) => s.printableStatus === 'Running', `${name} Running on ${NODE_A}`);
+    const uuid = (await domainOn(NODE_A, name))!.uuid;
+    // libvirt's test driver cannot migrate a running guest: the live move fails and the guest keeps running where it was.
+    await patchVm(name, { nodeName: NODE_B });
+    const failed = await settled(name, (s) => condition(s, 'Scheduled')?.reason === 'MigrationFailed', `${name} live migration failed`);
+    expect(failed).toMatchObject({ printableStatus: 'Running', nodeName: NODE_A });
+    expect(condition(failed, 'Scheduled')?.message).toMatch(new RegExp(`^live migration to ${NODE_B} failed: .+; it stays on ${NODE_A}`));
+    expect((await domainOn(NODE_A, name))?.state).toBe('running');
+    expect(await domainOn(NODE_B, name)).toBeUndefined();
+    // Stopped, it moves cold: defined on node-b, its old definition removed with the gate's permit, handed over.
+    await patchVm(name, { runStrategy: 'Halted' });
+    const moved = await settled(name, (s) => s.nodeName === NODE_B && s.printableStatus === 'Stopped', `${name} Stopped on ${NODE_B}`);
+    expect(await domainOn(NODE_A, name)).toBeUndefined();
+    expect((await domainOn(NODE_B, name))?.uuid).toBe(uuid);
+    expect(moved.allocations).toMatchObject({ vlan: before.allocations!.vlan, mac: (before.allocations as { mac?: string }).mac });
+    expect((await leases.readNamespacedLease({ name: `wimaxvm-vlan-${before.allocations!.vlan}`, namespace: 'wimaxvm-system' })).spec?.holderIdentity).toBe(`default/${name}`);
+    // Node-b's controller runs it now.
+    await patchVm(name, { runStrategy: 'Always' });
+    await settled(name, (s) => s.nodeName === NODE_B && s.printableStatus === 'Running', `${name} Running on ${NODE_B}`);
+    expect((await domainOn(NODE_B, name))?.state).toBe('running');
+    expect(await domainOn(NODE_A, name)).toBeUndefined();
+    expect(logs.some((l) => l.startsWith(NODE_A) && l.includes('handed over to node'))).toBe(true);
+  });
+
+  it('a drained node (cordoned and annotated): its node moves the VMs the scheduler placed there to another node; uncordoned, new VMs go there again', async () => {
+    const name = `hk-${run}-drained`;
+    await create(name, { nodeName: NODE_A, runStrategy: 'Halted' });
+    await settled(name, (s) => s.printableStatus === 'Stopped' && s.nodeName === NODE_A, `${name} Stopped on ${NODE_A}`);
+    await patchVm(name, { nodeName: null }); // unpinned: it stays where it is (placement is sticky)
+    await settled(name, (s) => s.nodeName === NODE_A, `${name} unpinned`);
+    await api.patchClusterCustomObject({ ...HVS, name: NODE_A, body: { spec: { unschedulable: true }, metadata: { annotations: { 'wimaxvm.io/drain': new Date().toISOString() } } } }, merge);
+    try {
+      await settled(name, (s) => s.nodeName === NODE_B && s.printableStatus === 'Stopped', `${name} moved off the drained ${NODE_A}`);
+      expect(await domainOn(NODE_A, name)).toBeUndefined();
+      expect(await domainOn(NODE_B, name)).toBeDefined();
+    } finally {
+      await api.patchClusterCustomObject({ ...HVS, name: NODE_A, body: { spec: { unschedulable: null }, metadata: { annotations: { 'wimaxvm.io/drain': null } } } }, merge);
+    }
   });
 
   it('a node whose controller goes away: its Hypervisor Ready=False, its VMs Unknown and on no other node; new VMs go to the node that is left', async () => {

@@ -117,25 +117,35 @@ describe('KubeSource as the deletion gate\'s witness', () => {
 });
 
 describe('KubeSource in DaemonSet mode, as the deletion gate\'s witness', () => {
-  it('a VM moved to another node is gone from this one; one whose nodeName was removed is not', async () => {
+  it('a VM runs on the node its status names (else spec.nodeName): a new spec.nodeName alone moves nothing; once handed over it is another node\'s and nothing here is deleted', async () => {
     const server = await FakeApiServer.start({ installCrds: true });
     const api = server.kubeConfig().makeApiClient(CustomObjectsApi);
     const source = new KubeSource({ kubeConfig: identifyClient(server.kubeConfig()), logger: createLogger({ level: 'error', write: () => undefined }), namespace: 'default', nodeName: 'node-a' });
     const key = 'VirtualMachine/default/roamer';
-    const setNode = (nodeName: string | null) => api.patchNamespacedCustomObject(
-      { ...VMS, name: 'roamer', body: { spec: { nodeName } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-    );
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const setSpecNode = (nodeName: string | null) => api.patchNamespacedCustomObject({ ...VMS, name: 'roamer', body: { spec: { nodeName } } }, merge);
+    const setStatusNode = (nodeName: string) => api.patchNamespacedCustomObjectStatus({ ...VMS, name: 'roamer', body: { status: { nodeName } } }, merge);
+    const store = new DesiredStore();
     try {
       await api.createNamespacedCustomObject({ ...VMS, body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'roamer' }, spec: { nodeName: 'node-a' } } });
-      const store = new DesiredStore();
       await source.start(store);
       expect(store.has(key)).toBe(true);
-      await setNode(null); // an apply without it
+      await setStatusNode('node-a'); // it runs here
+      await setSpecNode('node-b'); // a move asked: node-a still runs it until it hands it over
+      await eventually(async () => (source.object(key)?.spec as { nodeName?: string } | undefined)?.nodeName === 'node-b', 'the new spec seen');
+      expect(store.has(key)).toBe(true);
+      expect(source.movedAway(key)).toBeUndefined();
+      await setStatusNode('node-b'); // the handover
       await eventually(() => !store.has(key), 'no longer this node\'s');
-      expect(source.absence(key)).toMatchObject({ confirmed: false, why: expect.stringContaining('nodeName is empty') });
-      await setNode('node-b');
-      await eventually(() => source.absence(key).confirmed, 'moved to node-b');
-      expect(source.absence(key)).toEqual({ confirmed: true, evidence: 'declared for node node-b, not this one' });
+      expect(source.movedAway(key)).toBe('node-b');
+      expect(source.absence(key)).toEqual({ confirmed: false, why: 'it is declared and runs on node node-b now', movedTo: 'node-b' });
+      // Never placed and pinned nowhere: no node's, and not deleted either.
+      await api.createNamespacedCustomObject({ ...VMS, body: { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'nowhere' }, spec: {} } });
+      await eventually(async () => source.listAll('VirtualMachine').some((o) => o.metadata.name === 'nowhere'), 'the unplaced VM seen');
+      expect(source.absence('VirtualMachine/default/nowhere')).toEqual({ confirmed: false, why: 'it is declared and placed on no node yet' });
+      // Deleted through the API: that is evidence, whatever node it ran on.
+      await api.deleteNamespacedCustomObject({ ...VMS, name: 'roamer' });
+      await eventually(() => source.absence(key).confirmed, 'deleted');
     } finally {
       await source.stop();
       await server.stop();

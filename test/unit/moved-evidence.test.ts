@@ -3,7 +3,7 @@
 // hosts with a failure at every call: never zero definitions, never two running guests, and the
 // host the engine routes to always holds the guest.
 import { describe, expect, it } from 'vitest';
-import { assertPermit, DeletionGate, DeletionPermit } from '../../src/core/deletion-gate.js';
+import { assertPermit, DeletionGate, DeletionPermit, type Absence } from '../../src/core/deletion-gate.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { moveDomain, MovedButKept, type MoveHosts } from '../../src/hosts/domain-move.js';
@@ -70,6 +70,22 @@ describe('DeletionGate.decideMigrated and its permit', () => {
     expect(await gate.decideMigrated(KEY, 'vm1', async () => sides({ to: null }))).toEqual({ withheld: "not removing vm1 from a: b holds no domain vm1: the source's definition is the only one" });
     store.delete(KEY);
     expect(await gate.decideMigrated(KEY, 'vm1', async () => sides())).toEqual({ withheld: 'not removing vm1 from a: vm1 is not declared any more: removing it is a deletion, not a move' });
+  });
+
+  it('Kubernetes mode: a VM handed over to the destination\'s node (declared there, not here) may lose its old definition; to another node, or deleted, it may not; no ordinary permit either', async () => {
+    const store = new DesiredStore();
+    const witness = { absence: (): Absence => ({ confirmed: false, why: 'it is declared and runs on node b now', movedTo: 'b' }), blocked: () => undefined };
+    const gate = new DeletionGate(store, () => witness, silentLogger);
+    expect(gate.movedAway(KEY)).toBe('b');
+    expect(gate.decide(KEY, 'vm1')).toEqual({ withheld: 'it is declared and runs on node b now' });
+    const decision = await gate.decideMigrated(KEY, 'vm1', async () => sides());
+    if (!('permit' in decision)) throw new Error(decision.withheld);
+    expect(() => assertPermit(decision.permit, 'vm1')).toThrow(/disks of vm1/);
+    const elsewhere = new DeletionGate(store, () => ({ ...witness, absence: (): Absence => ({ confirmed: false, why: 'x', movedTo: 'c' }) }), silentLogger);
+    expect(await elsewhere.decideMigrated(KEY, 'vm1', async () => sides())).toMatchObject({ withheld: expect.stringContaining('not declared any more') });
+    const deleted = new DeletionGate(store, () => new FakeWitness(), silentLogger);
+    expect(deleted.movedAway(KEY)).toBeUndefined();
+    expect(await deleted.decideMigrated(KEY, 'vm1', async () => sides())).toMatchObject({ withheld: expect.stringContaining('not declared any more') });
   });
 
   it('an ordinary deletion permit still works on any host and for disks', () => {

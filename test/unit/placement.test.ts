@@ -47,6 +47,21 @@ describe('decidePlacement', () => {
     expect(decidePlacement(input({ definedLocally: true, spec: spec({ nodeName: 'b' }) })).kind).toBe('here');
   });
 
+  it('Kubernetes mode (movableTo: other nodes this node can reach): a guest here moves to the node spec.nodeName names; once moved it is that node\'s, whatever is left here', () => {
+    const kube = { definedLocally: true, previousNodeName: 'a', movableTo: (h: string) => h === 'b' };
+    expect(decidePlacement(input({ ...kube, spec: spec({ nodeName: 'b' }) }))).toEqual({ kind: 'migrate', from: 'a', to: 'b' });
+    expect(decidePlacement(input({ ...kube, spec: spec({ nodeName: 'c' }), hypervisors: [hv('a'), hv('b'), hv('c')] })))
+      .toEqual({ kind: 'here', nodeName: 'a', message: 'runs on a; spec.nodeName names c, which is not a Ready hypervisor this node can move it to: it stays' });
+    expect(decidePlacement(input({ ...kube, spec: spec({ nodeName: 'b' }), hypervisors: [hv('a'), hv('b', { ready: false })] })).kind).toBe('here');
+    // Moved (the old definition still here, or gone already): handed over, never defined here again.
+    for (const definedLocally of [true, false]) {
+      expect(decidePlacement(input({ ...kube, definedLocally, currentHost: 'b', spec: spec({ nodeName: 'b' }) }))).toEqual({ kind: 'elsewhere', nodeName: 'b', message: 'moved to b, whose controller runs it' });
+      expect(decidePlacement(input({ ...kube, definedLocally, currentHost: 'b' })).kind).toBe('elsewhere');
+    }
+    // Not defined here yet and pinned elsewhere: the other node runs it (nothing to move).
+    expect(decidePlacement(input({ movableTo: (h: string) => h === 'b', spec: spec({ nodeName: 'b' }), previousNodeName: 'a' }))).toMatchObject({ kind: 'elsewhere', nodeName: 'b' });
+  });
+
   it('a drained host (cordoned + the drain annotation): its scheduler-placed VMs move to where the scheduler puts them; pinned ones and a cordon alone keep them', () => {
     const drained = (name: string, annotated = true): Hypervisor => {
       const h = hv(name, { cordoned: true });

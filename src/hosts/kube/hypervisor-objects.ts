@@ -16,7 +16,8 @@ export function toHypervisor(object: HypervisorObject): Hypervisor {
   const m = object.metadata;
   return {
     apiVersion: `${GROUP}/${VERSION}`, kind: HYPERVISOR_KIND,
-    metadata: { name: m.name, namespace: '', uid: m.uid ?? '', generation: m.generation ?? 0, creationTimestamp: String(m.creationTimestamp ?? ''), ...(m.labels ? { labels: m.labels } : {}) },
+    metadata: { name: m.name, namespace: '', uid: m.uid ?? '', generation: m.generation ?? 0, creationTimestamp: String(m.creationTimestamp ?? ''),
+      ...(m.labels ? { labels: m.labels } : {}), ...(m.annotations ? { annotations: m.annotations } : {}) },
     spec: (object.spec ?? {}) as unknown as HypervisorSpec,
     ...(object.status ? { status: object.status as unknown as HypervisorStatus } : {}),
   } as Resource<HypervisorSpec, HypervisorStatus> as Hypervisor;

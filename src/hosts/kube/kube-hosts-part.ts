@@ -1,17 +1,19 @@
 // Many hosts in Kubernetes mode (DaemonSet: one controller per node): the node's Hypervisor
 // registered and kept current with its heartbeat, the placement leader among the nodes'
-// controllers, and what the VM placement step reads on a node (it runs what is placed on it).
+// controllers, and what the VM placement step reads and calls on a node (src/hosts/kube/node-placement.ts:
+// it runs what is placed on it and moves its guests to other nodes).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { API_VERSION } from '../../api/meta.js';
-import { HYPERVISOR_KIND, HYPERVISOR_NAMESPACE, type Hypervisor } from '../../api/hypervisor.js';
+import { LibvirtHypervisor } from '../../adapters/libvirt/libvirt-hypervisor.js';
+import { resourceKey } from '../../api/meta.js';
+import { VM_KIND } from '../../api/virtual-machine.js';
+import type { DeletionGate } from '../../core/deletion-gate.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
 import type { Runnable } from '../../core/manager.js';
 import type { KubeSource } from '../../sources/kube-source.js';
-import type { PlacementView } from '../../reconcilers/virtual-machine/steps/placement.js';
-import type { HostConnection } from '../host-connections.js';
 import { DEFAULT_HEARTBEAT, HeartbeatLease } from './heartbeat.js';
-import { HypervisorObjects } from './hypervisor-objects.js';
+import { HypervisorObjects, toHypervisor } from './hypervisor-objects.js';
 import { HypervisorRegistration } from './hypervisor-registration.js';
+import { nodePlacement, type NodePlacement } from './node-placement.js';
 import { PlacementLeader } from './placement-leader.js';
 
 /** Timings; tests shorten them. */
@@ -25,21 +27,23 @@ export interface KubeHostsTimings {
 }
 
 export interface KubeHostsPart extends Runnable {
-  readonly view: PlacementView;
+  readonly view: NodePlacement;
   readonly leader: PlacementLeader;
   readonly registration: HypervisorRegistration;
 }
 
 export function makeKubeHostsPart(opts: {
   kubeConfig: KubeConfig; source: KubeSource; onObjectSeen: (listener: (key: string) => void) => void;
-  host: string; uri: string; conn: HostConnection; namespace: string; logger: Logger; timings?: KubeHostsTimings;
+  /** `uri`: what other nodes reach this node's libvirt at (its Hypervisor's spec.uri). */
+  host: string; uri: string; local: LibvirtHypervisor; namespace: string; logger: Logger; timings?: KubeHostsTimings;
+  gate: Pick<DeletionGate, 'decideMigrated'>; requeue: (key: string) => void;
 }): KubeHostsPart {
   const log = opts.logger.child({ part: 'hosts' });
   const heartbeat = opts.timings?.heartbeat ?? DEFAULT_HEARTBEAT;
   const objects = new HypervisorObjects(opts.kubeConfig);
   const registration = new HypervisorRegistration({
     objects, heartbeat: new HeartbeatLease(opts.kubeConfig, opts.namespace, opts.host, heartbeat.leaseDurationMs),
-    host: opts.host, uri: opts.uri, conn: opts.conn, logger: log, refreshMs: opts.timings?.refreshMs ?? 30_000, renewMs: heartbeat.renewMs,
+    host: opts.host, uri: opts.uri, conn: opts.local, logger: log, refreshMs: opts.timings?.refreshMs ?? 30_000, renewMs: heartbeat.renewMs,
   });
   const leader = new PlacementLeader({
     kubeConfig: opts.kubeConfig, source: opts.source, objects, namespace: opts.namespace, host: opts.host, logger: log,
@@ -47,14 +51,19 @@ export function makeKubeHostsPart(opts: {
     ...(opts.timings?.election ? { election: opts.timings.election } : {}),
   });
   opts.onObjectSeen((key) => { if (key.startsWith('VirtualMachine/')) leader.wake(); });
-  const self: Hypervisor = {
-    apiVersion: API_VERSION, kind: HYPERVISOR_KIND,
-    metadata: { name: opts.host, namespace: HYPERVISOR_NAMESPACE, uid: '', generation: 0, creationTimestamp: '' },
-    spec: { uri: opts.uri },
-  };
+  const view = nodePlacement({
+    self: opts.host, local: opts.local, gate: opts.gate, logger: log, requeue: opts.requeue,
+    hypervisors: () => leader.hypervisorObjects().map(toHypervisor),
+    vms: () => opts.source.listAll(VM_KIND),
+    open: (uri) => new LibvirtHypervisor({ uri, logger: log }),
+  });
+  // A Hypervisor changed (Ready, cordoned, drained, its URI): this node's VMs look again (a move may be possible now).
+  leader.onHypervisorChange(() => {
+    for (const vm of opts.source.list(VM_KIND)) opts.requeue(resourceKey(VM_KIND, vm.metadata.namespace, vm.metadata.name));
+  });
   return {
     name: 'hosts (kube)',
-    view: nodeView(self),
+    view,
     leader,
     registration,
     start: async () => {
@@ -64,15 +73,7 @@ export function makeKubeHostsPart(opts: {
     stop: async () => {
       await leader.stop();
       await registration.stop();
+      await view.close();
     },
   };
-}
-
-/**
- * A node runs the VMs placed on it (spec.nodeName, or the leader's status.nodeName); the source
- * hands it no other. So its placement step sees only its own host: each of its VMs is "here",
- * and status.nodeName keeps saying so.
- */
-function nodeView(self: Hypervisor): PlacementView {
-  return { hypervisors: () => [self], localHost: () => self.metadata.name, placed: () => [] };
 }

@@ -46,16 +46,32 @@ export class PlacementLeader {
   private listed = false;
   /** The next pass also reads the heartbeats (the timer's passes; a VM's change alone needs no API call). */
   private checkHeartbeats = false;
+  private readonly changeListeners: (() => void)[] = [];
 
   constructor(private readonly opts: PlacementLeaderOptions) {
     this.hypervisors = opts.objects.informer();
     this.clock = new HeartbeatClock(opts.heartbeatDurationMs);
-    for (const event of ['add', 'update', 'delete'] as const) this.hypervisors.on(event, () => this.wake());
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.hypervisors.on(event, () => {
+        this.wake();
+        for (const listener of this.changeListeners) listener();
+      });
+    }
     this.hypervisors.on('error', (err) => {
       if (this.abort.signal.aborted) return;
       opts.logger.warn('the Hypervisor watch failed; restarting', { error: kubeErrorMessage(err) });
       setTimeout(() => { if (!this.abort.signal.aborted) void this.hypervisors.start().catch(() => undefined); }, 1_000).unref();
     });
+  }
+
+  /** Every Hypervisor as last listed (none before the first list). */
+  hypervisorObjects(): readonly HypervisorObject[] {
+    return this.listed ? this.hypervisors.list() : [];
+  }
+
+  /** Told whenever a Hypervisor is added, changed or removed (on every node, leading or not). */
+  onHypervisorChange(listener: () => void): void {
+    this.changeListeners.push(listener);
   }
 
   get isLeader(): boolean {

@@ -22,7 +22,8 @@ import type { NicAttachment } from './domain-xml.js';
 import { observe } from './observe.js';
 import { notOurs, type Identity } from './ownership.js';
 import type { Stopping } from './plan.js';
-import { forgetResource, removeVm, reportBlockedCleanup, type RemovalDeps } from './removal.js';
+import { errorMessage } from '../../core/logger.js';
+import { forgetResource, letGo, removeVm, reportBlockedCleanup, type RemovalDeps } from './removal.js';
 import { statusInputFor, writeVmStatus } from './status-writer.js';
 import { SwitchPorts } from './switch-port.js';
 import type { AreaDeps } from './steps/deps.js';
@@ -150,10 +151,22 @@ export class VirtualMachineReconciler implements Reconciler {
       // Deleting: "absent" must come from libvirt itself, not from what the adapter remembers.
       const confirmed = observed ?? observe(await deps.hypervisor.getDomain(domainName, true));
       if (confirmed && notOurs(confirmed.owner, key, domainName, deps.identity, false)) return await forgetResource(deps, key);
+      // Handed over to another node: its old definition goes only as a move's (decideMigrated), nothing else of it is deleted.
+      const movedTo = deps.gate.movedAway(key);
+      if (movedTo !== undefined && confirmed && deps.placement?.removeMovedCopy) {
+        try {
+          await deps.placement.removeMovedCopy(key, domainName, movedTo);
+        } catch (err) {
+          deps.logger.warn(`the old definition of ${domainName} stays: ${errorMessage(err)}`, { key, movedTo });
+          return { requeueAfterMs: WITHHELD_RECHECK_MS };
+        }
+        return await letGo(deps, key, domainName, movedTo);
+      }
       if (!confirmed && !deps.statuses.get(key) && !deps.macs.get(key)) {
         deps.gate.settled(key);
         return {}; // nothing left of it
       }
+      if (movedTo !== undefined && !confirmed) return await letGo(deps, key, domainName, movedTo);
       const decision = deps.gate.decide(key, domainName);
       if ('withheld' in decision) return { requeueAfterMs: WITHHELD_RECHECK_MS };
       return await removeVm(deps, key, domainName, confirmed, decision.permit);

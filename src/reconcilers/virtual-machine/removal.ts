@@ -72,6 +72,25 @@ export async function forgetResource(deps: RemovalDeps, key: ResourceKey): Promi
   return {};
 }
 
+/**
+ * The VM moved to another node's controller (Kubernetes DaemonSet mode) and no domain of it is
+ * left here: this node forgets it, deleting nothing. Its testbed-wide claims (VLAN, address) and
+ * its status follow it to the new node: they are not released here; only this switch's slice
+ * path of its VLAN goes.
+ */
+export async function letGo(deps: RemovalDeps, key: ResourceKey, domainName: string, toNode: string): Promise<ReconcileResult> {
+  const vlan = deps.vlans.get(key);
+  if (vlan !== undefined) await deps.ports.dropSlicePath(domainName, vlan);
+  deps.vlans.release(key);
+  forgetAllocations(deps, key);
+  deps.memory.stopping.delete(key);
+  deps.memory.activity.note(domainName, undefined);
+  deps.placement?.clearMigration?.(domainName); // its move is over: the new node has it
+  deps.gate.settled(key);
+  deps.logger.info(`handed over to node ${toNode}`, { key, domain: domainName });
+  return {};
+}
+
 function forgetAllocations(deps: RemovalDeps, key: ResourceKey): void {
   deps.macs.release(key);
   deps.memory.startFailures.delete(key);

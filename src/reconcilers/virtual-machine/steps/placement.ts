@@ -15,12 +15,19 @@ export interface PlacementView {
   placed(): PlacedVm[];
   /** Whether this controller drives the host (besides its own connection), and routes a domain there. */
   drives?(host: string): boolean;
+  /** Hosts a guest defined here may move to (Kubernetes mode: other nodes); the driven ones unless said. */
+  movableTo?(host: string): boolean;
   assign?(domainName: string, host: string): void;
   /** Where the domain's calls go now. */
   hostOf?(domainName: string): string | undefined;
   /** The move (live or cold) of the domain to `to`: started the first time, its job afterwards. */
   migrate?(domainName: string, from: string, to: string, attempt?: { token: string; drain: boolean }): MigrationJob;
   clearMigration?(domainName: string): void;
+  /**
+   * Kubernetes mode: the old definition of a VM moved to node `to` and handed over leaves this
+   * host, with the deletion gate's permit (throws MovedButKept when withheld).
+   */
+  removeMovedCopy?(key: string, domainName: string, to: string): Promise<void>;
   /** The domain's move, while it runs. */
   moveUnderWay?(domainName: string): MigrationJob | undefined;
 }
@@ -53,6 +60,7 @@ export const placementStep: VmStep = {
       vmKey: ctx.key, spec: ctx.vm.spec, previousNodeName: ctx.previous?.nodeName, definedLocally: ctx.observed !== undefined,
       hypervisors: view.hypervisors(), localHost: view.localHost(), placed: view.placed(),
       ...(view.drives ? { drives: (host: string) => view.drives!(host) } : {}),
+      ...(view.movableTo ? { movableTo: (host: string) => view.movableTo!(host) } : {}),
       currentHost: view.hostOf?.(ctx.domainName),
     });
     switch (decision.kind) {
@@ -63,11 +71,15 @@ export const placementStep: VmStep = {
         ctx.setCondition({ type: 'Scheduled', status: 'False', reason: 'Unschedulable', message: decision.message });
         ctx.status.pending = true;
         return { stop: true, requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
-      case 'elsewhere':
+      case 'elsewhere': {
         ctx.status.nodeName = decision.nodeName;
         ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: decision.message });
-        ctx.status.pending = true;
+        // Moved there by this controller: Migrating until the destination's controller reports it.
+        const moved = view.movableTo !== undefined && view.hostOf?.(ctx.domainName) === decision.nodeName;
+        if (moved) ctx.claimPrintableStatus('Migrating', 'Migrating', `${decision.message}; waiting for it to report`);
+        else ctx.status.pending = true;
         return { stop: true, requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      }
       case 'migrate': {
         const { from, to } = decision;
         ctx.status.nodeName = from;
