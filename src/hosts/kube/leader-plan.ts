@@ -15,7 +15,7 @@ export interface ClusterVm {
   generation: number;
   spec: VirtualMachineSpec;
   status?: VirtualMachineStatus | undefined;
-  /** spec.nodeName, else status.nodeName; '' when not placed. */
+  /** The node it runs on (nodeOf: status.nodeName, else spec.nodeName); '' when not placed. */
   node: string;
   deleting: boolean;
 }
