@@ -4,7 +4,7 @@
 import { findCondition, setCondition } from '../api/meta.js';
 import type { Hypervisor, HypervisorStatus } from '../api/hypervisor.js';
 import type { DomainSnapshot, NodeFigures } from '../ports/hypervisor.js';
-import { parseDomainXml } from '../reconcilers/virtual-machine/domain-xml.js';
+import { parseDomainXml, type OwnerMetadata } from '../reconcilers/virtual-machine/domain-xml.js';
 import { allocatableTotal, type HostView, type Resources } from './scheduler.js';
 
 export interface HostUsage extends Resources {
@@ -15,9 +15,11 @@ export interface HostUsage extends Resources {
 /**
  * What wimaxvm's domains on a host take: every domain wimaxvm made (its metadata names the VM
  * it belongs to), running or not: a defined guest is placed there and takes its share when it
- * starts. Memory and vCPUs from the persistent definition.
+ * starts. Memory and vCPUs from the persistent definition. `owns` says which are this
+ * controller's: only those are its VMs there (status.vms, the count drain waits to see empty);
+ * another controller's on a shared host still take their room.
  */
-export function usageOf(domains: readonly DomainSnapshot[]): HostUsage {
+export function usageOf(domains: readonly DomainSnapshot[], owns: (owner: OwnerMetadata) => boolean = () => true): HostUsage {
   const usage: HostUsage = { memoryBytes: 0, vcpus: 0, vms: [] };
   for (const domain of domains) {
     let parsed;
@@ -29,7 +31,7 @@ export function usageOf(domains: readonly DomainSnapshot[]): HostUsage {
     if (!parsed.owner) continue;
     usage.memoryBytes += parsed.facts.memoryKiB * 1024;
     usage.vcpus += parsed.facts.vcpus || 0;
-    usage.vms.push(domain.name);
+    if (owns(parsed.owner)) usage.vms.push(domain.name);
   }
   usage.vms.sort();
   return usage;

@@ -26,6 +26,11 @@ describe('Hypervisor status', () => {
     expect(usage).toEqual({ memoryBytes: (262144 + 131072 + 65536) * 1024, vcpus: 4, vms: ['a', 'b', 'c'] });
   });
 
+  it("with `owns`: only this controller's domains are its VMs; every wimaxvm domain's room is still counted", () => {
+    const usage = usageOf([domain('mine', 131072, 1), domain('others', 262144, 2)], (owner) => owner.name === 'mine');
+    expect(usage).toEqual({ memoryBytes: (131072 + 262144) * 1024, vcpus: 3, vms: ['mine'] });
+  });
+
   it('allocatable = capacity × overcommit − usage, never negative; Ready=True', () => {
     const s = reachableStatus(hv({ overcommit: { memory: 1.5, vcpus: 2 } }), { memoryKiB: 1_000_000, freeMemoryBytes: 1, cpus: 2 }, { memoryBytes: 400_000 * 1024, vcpus: 3, vms: ['x'] }, 'kvm', NOW);
     expect(s).toMatchObject({ observedGeneration: 2, capacity: { memory: '1000000Ki', vcpus: 2 }, allocatable: { memory: '1100000Ki', vcpus: 1 }, vms: ['x'], vmCount: 1, domainType: 'kvm' });
