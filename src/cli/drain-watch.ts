@@ -53,20 +53,27 @@ export class DrainProgress {
   lines(vms: readonly DrainedVm[]): string[] {
     const out: string[] = [];
     for (const vm of vms) {
-      const scheduled = scheduledOf(vm.status);
-      const here = vm.status?.nodeName === this.host;
-      if (here) this.seenOnHost.add(vm.label);
-      const line = here
-        ? scheduled && scheduled.reason !== 'Scheduled' ? `${scheduled.reason}: ${scheduled.message}` : undefined
-        : this.seenOnHost.has(vm.label) ? `moved to ${vm.status?.nodeName}` : undefined;
-      // A blocked VM is said once: its message changes with every host's figures.
-      const key = scheduled?.reason === 'DrainBlocked' && here ? 'DrainBlocked' : line;
-      if (line && this.said.get(vm.label) !== key) {
-        out.push(`virtualmachine/${vm.label} ${here && scheduled?.reason === 'DrainBlocked' ? `${line} (waiting for room until --timeout)` : line}`);
-        this.said.set(vm.label, key!);
+      const said = this.sayOf(vm);
+      if (said && this.said.get(vm.label) !== said.once) {
+        out.push(`virtualmachine/${vm.label} ${said.line}`);
+        this.said.set(vm.label, said.once);
       }
     }
     return out;
+  }
+
+  /** What to say of the VM now, and what makes it news (a blocked VM is said once: its message changes with every host's figures). */
+  private sayOf(vm: DrainedVm): { line: string; once: string } | undefined {
+    const scheduled = scheduledOf(vm.status);
+    if (vm.status?.nodeName !== this.host) {
+      if (!this.seenOnHost.has(vm.label)) return undefined;
+      const line = `moved to ${vm.status?.nodeName}`;
+      return { line, once: line };
+    }
+    this.seenOnHost.add(vm.label);
+    if (!scheduled || scheduled.reason === 'Scheduled') return undefined;
+    const line = `${scheduled.reason}: ${scheduled.message}`;
+    return scheduled.reason === 'DrainBlocked' ? { line: `${line} (waiting for room until --timeout)`, once: 'DrainBlocked' } : { line, once: line };
   }
 
   /** The error that ends the drain now: a move that failed and will not be tried again, reported for the VM as declared now. */
