@@ -1,7 +1,7 @@
 // The Manager part that keeps the declared Hypervisors' status: their own queue and reconciler,
 // fed by the store (a declaration added, changed or removed) and by the hosts themselves
 // (reconnected, lost). File mode declares Hypervisors in the watched directory.
-import { parseResourceKey, resourceKey } from '../api/meta.js';
+import { parseResourceKey } from '../api/meta.js';
 import { HYPERVISOR_KIND, hypervisorKey } from '../api/hypervisor.js';
 import { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import { Controller } from '../core/controller.js';
@@ -15,8 +15,8 @@ import type { Hypervisor } from '../api/hypervisor.js';
 import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
 import type { PlacementView } from '../reconcilers/virtual-machine/steps/placement.js';
 import { demandOf, type PlacedVm } from './placement.js';
-import type { OwnerMetadata } from '../reconcilers/virtual-machine/domain-xml.js';
-import { ownershipOf, type Identity } from '../reconcilers/virtual-machine/ownership.js';
+import { ownedBy } from './hypervisor-status.js';
+import type { Identity } from '../reconcilers/virtual-machine/ownership.js';
 
 export interface HostsPart extends Runnable {
   readonly hosts: HostConnections<LibvirtHypervisor>;
@@ -36,7 +36,7 @@ export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore
   controller = new Controller({
     reconciler: new HypervisorReconciler({
       store, statuses, hosts, logger: log, ...(opts.refreshMs ? { refreshMs: opts.refreshMs } : {}),
-      ...(opts.identity ? { owns: ownedBy(opts.identity, store) } : {}),
+      ...(opts.identity ? { owns: ownedBy(opts.identity) } : {}),
       onStatusChange: (name) => listeners.forEach((l) => l(name)),
     }),
     workers: 2,
@@ -63,11 +63,6 @@ export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore
       await hosts.closeAll();
     },
   };
-}
-
-/** Whether a wimaxvm domain is this controller's, as the VM reconciler judges it (ownership.ts): another controller's on a shared host is not. */
-function ownedBy(identity: Identity, store: DesiredStore): (owner: OwnerMetadata) => boolean {
-  return (owner) => ownershipOf(owner, owner.namespace, owner.name, identity, store.has(resourceKey(VM_KIND, owner.namespace, owner.name))).kind === 'ours';
 }
 
 /** The declared Hypervisors with their last status, and where the VMs are placed (their status.nodeName). */

@@ -5,6 +5,7 @@ import { findCondition, setCondition } from '../api/meta.js';
 import type { Hypervisor, HypervisorStatus } from '../api/hypervisor.js';
 import type { DomainSnapshot, NodeFigures } from '../ports/hypervisor.js';
 import { parseDomainXml, type OwnerMetadata } from '../reconcilers/virtual-machine/domain-xml.js';
+import type { Identity } from '../reconcilers/virtual-machine/ownership.js';
 import { allocatableTotal, type HostView, type Resources } from './scheduler.js';
 
 export interface HostUsage extends Resources {
@@ -35,6 +36,16 @@ export function usageOf(domains: readonly DomainSnapshot[], owns: (owner: OwnerM
   }
   usage.vms.sort();
   return usage;
+}
+
+/**
+ * Whether a wimaxvm domain counts among this controller's VMs (usageOf's `owns`): not when it
+ * names another controller (another watched directory or cluster on a shared host). One that
+ * names none (made before identities, or claimed by `wimaxvm adopt`) counts, as before: whose it
+ * is is not known.
+ */
+export function ownedBy(identity: Identity): (owner: OwnerMetadata) => boolean {
+  return (owner) => owner.controller === undefined || owner.controller === identity.self || identity.adoptFrom?.includes(owner.controller) === true;
 }
 
 /** Memory as the kubelet writes it in a Node's status: whole KiB. */
