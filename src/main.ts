@@ -127,7 +127,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
 
   // The declared Hypervisors' status and the VMs' placement (many hosts, issue 11); file mode
   // only for now (Kubernetes mode's source does not list Hypervisors yet).
-  const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect }) : undefined;
+  const hosts = mode instanceof FileMode ? makeHostsPart({ store, statuses, logger, connect: config.connect, identity }) : undefined;
   // With Hypervisors declared, a VM's domain calls go to the host it is placed on.
   // The own connection migrates through the adapter itself (the timed port has no migrate).
   const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));

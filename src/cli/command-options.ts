@@ -61,9 +61,9 @@ export const EDIT_COMMAND_OPTIONS = {
 
 /** drain / cordon / uncordon HOST (src/cli/drain-command.ts). */
 export const DRAIN_OPTIONS = {
-  ...COMMON_OPTIONS, ...DIR, 'state-dir': { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'string' },
+  ...COMMON_OPTIONS, ...DIR, source: { type: 'string' }, kubeconfig: { type: 'string' }, 'state-dir': { type: 'string' }, force: { type: 'boolean' }, timeout: { type: 'string' },
 } as const;
-export const CORDON_OPTIONS = { ...COMMON_OPTIONS, ...DIR } as const;
+export const CORDON_OPTIONS = { ...COMMON_OPTIONS, ...DIR, source: { type: 'string' }, kubeconfig: { type: 'string' } } as const;
 
 /** `pool import FILE`: writes into --dir, or prints with -o yaml. */
 export const POOL_OPTIONS = {

@@ -33,7 +33,8 @@ export function declaredSource(flags: SourceFlags): DeclaredSource | undefined {
 
 export const NO_SOURCE = `name the VMs' declarations: --dir DIR (or ${DIR_ENV}=DIR) or --source kube`;
 
-async function kubeConfig(path: string | undefined): Promise<KubeConfig> {
+/** The kubeconfig --source kube reaches the cluster with (--kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster). */
+export async function kubeConfig(path: string | undefined): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const { identifyClient } = await import('../adapters/kube-client-identity.js');
   const kc = new KubeConfig();

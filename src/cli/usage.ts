@@ -57,6 +57,7 @@ const EDIT_DIR = `  --dir DIR                  the watched directory to edit (or
                              default, so that a forgotten --dir never edits the bundled examples/`;
 const NAMESPACE = '  -n, --namespace NS         the namespace (default: default)';
 const STATE_DIR = READ_FLAGS.split('\n')[2];
+const CLUSTER_FLAGS = `  --source kube              the Hypervisor (and its VMs) in a cluster instead\n  --kubeconfig FILE          with --source kube (default: $KUBECONFIG or ~/.kube/config)`;
 
 const GET_FLAGS = `${READ_FLAGS}
   -A, --all-namespaces
@@ -105,10 +106,10 @@ export const COMMANDS: Record<string, { summary: string; usage: string }> = {
   delete: { summary: 'remove a declaration (the controller then removes the VM or path)', usage: `wimaxvm delete TYPE NAME --dir DIR\n\nTYPE: ${TYPES}.\n\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}` },
   drain: {
     summary: 'cordon a hypervisor and move its VMs to others (live when running, cold otherwise), as kubectl drain',
-    usage: `wimaxvm drain HOST --dir DIR [--force] [--timeout DURATION]\n\nSets spec.unschedulable and the wimaxvm.io/drain annotation in the Hypervisor's file; the running controller then\nmoves every VM the scheduler placed on HOST to where the scheduler puts it now, and drain prints each move until\nnone is left (exit 0). A VM pinned to HOST by spec.nodeName is refused (exit 1, the host stays cordoned) unless\n--force, which removes its spec.nodeName. A failed move, no room elsewhere or the timeout: exit 1 with the reason.\n\n${EDIT_DIR}\n${STATE_DIR}\n  --force                    also move VMs pinned to HOST (their spec.nodeName is removed)\n  --timeout DURATION         give up after this long (default: 10m)\n${COMMON_FLAGS}`,
+    usage: `wimaxvm drain HOST (--dir DIR | --source kube) [--force] [--timeout DURATION]\n\nSets spec.unschedulable and the wimaxvm.io/drain annotation on the Hypervisor (its file, or the object in the\ncluster); the controller then moves every VM the scheduler placed on HOST to where the scheduler puts it now, and\ndrain prints each move until none is left (exit 0). A VM pinned to HOST by spec.nodeName is refused (exit 1, the\nhost stays cordoned) unless --force, which removes its spec.nodeName. A VM with no room elsewhere is said once and\nwaited for (a host uncordoned or declared meanwhile takes it), as kubectl drain retries a refused eviction. A failed\nmove: exit 1 at once with the reason; the timeout: exit 1 naming what is left and why.\n\n${EDIT_DIR}\n${STATE_DIR}\n${CLUSTER_FLAGS}\n  --force                    also move VMs pinned to HOST (their spec.nodeName is removed)\n  --timeout DURATION         give up after this long (default: 10m)\n${COMMON_FLAGS}`,
   },
-  cordon: { summary: 'no new VM is placed on a hypervisor (spec.unschedulable); its VMs stay', usage: `wimaxvm cordon HOST --dir DIR\n\n${EDIT_DIR}\n${COMMON_FLAGS}` },
-  uncordon: { summary: 'a cordoned or drained hypervisor takes VMs again', usage: `wimaxvm uncordon HOST --dir DIR\n\n${EDIT_DIR}\n${COMMON_FLAGS}` },
+  cordon: { summary: 'no new VM is placed on a hypervisor (spec.unschedulable); its VMs stay', usage: `wimaxvm cordon HOST (--dir DIR | --source kube)\n\n${EDIT_DIR}\n${CLUSTER_FLAGS}\n${COMMON_FLAGS}` },
+  uncordon: { summary: 'a cordoned or drained hypervisor takes VMs again', usage: `wimaxvm uncordon HOST (--dir DIR | --source kube)\n\n${EDIT_DIR}\n${CLUSTER_FLAGS}\n${COMMON_FLAGS}` },
   pool: {
     summary: 'import a Nimbus network pool file as an IPPool (hostname ip gateway broadcast netmask [MAC] lines)',
     usage: `wimaxvm pool import FILE [--name NAME] --dir DIR\n\nWrites the IPPool into the watched directory (default name: the file's), or prints it with -o yaml\n(for kubectl apply -f -). Every bad line is reported as FILE:LINE; nothing is written then.\n\n  --name NAME                the pool's name (VMs name it in spec.network.ipPool)\n  -o, --output yaml          print the IPPool instead of writing it\n${EDIT_DIR}\n${NAMESPACE}\n${COMMON_FLAGS}`,

@@ -1,5 +1,7 @@
-// What a change of a Hypervisor's status means for the VMs: those waiting for a place and those
-// on it look again; those on a host (not the controller's own connection) that stopped answering
+// What a change of a Hypervisor's status or declaration means for the VMs: those waiting for a
+// place (Pending) or for room to leave a drained host (DrainBlocked), wherever they are, and those
+// on it look again (kube-scheduler moves its unschedulable pods back to the active queue on any
+// node event: room can appear anywhere); those on a host (not the controller's own connection) that stopped answering
 // are Unknown meanwhile (unknown-marker.ts).
 import { resourceKey, type ResourceKey } from '../api/meta.js';
 import { hypervisorKey, type HypervisorStatus } from '../api/hypervisor.js';
@@ -17,7 +19,7 @@ export async function markHostVms(host: string, hosts: HostsPart, statuses: Stat
   for (const object of statuses.list(VM_KIND)) {
     const status = object.status as VirtualMachineStatus | undefined;
     const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
-    if (status?.printableStatus === 'Pending') enqueue(key);
+    if (status?.printableStatus === 'Pending' || drainBlocked(status)) enqueue(key);
     if (!status || status.nodeName !== host) continue;
     if (down) {
       const unknown = unknownStatus(status, host, ready!.message, new Date().toISOString());
@@ -26,6 +28,10 @@ export async function markHostVms(host: string, hosts: HostsPart, statuses: Stat
       enqueue(key);
     }
   }
+}
+
+function drainBlocked(status: VirtualMachineStatus | undefined): boolean {
+  return status?.conditions?.some((c) => c.type === 'Scheduled' && c.reason === 'DrainBlocked') === true;
 }
 
 /** The VMs placed per their status, with this process's newer decisions (not in status yet) over them. */

@@ -15,6 +15,8 @@ import type { Hypervisor } from '../api/hypervisor.js';
 import { domainNameFor, VM_KIND, type VirtualMachine } from '../api/virtual-machine.js';
 import type { PlacementView } from '../reconcilers/virtual-machine/steps/placement.js';
 import { demandOf, type PlacedVm } from './placement.js';
+import { ownedBy } from './hypervisor-status.js';
+import type { Identity } from '../reconcilers/virtual-machine/ownership.js';
 
 export interface HostsPart extends Runnable {
   readonly hosts: HostConnections<LibvirtHypervisor>;
@@ -25,7 +27,7 @@ export interface HostsPart extends Runnable {
   onStatusChange(listener: (name: string) => void): void;
 }
 
-export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore; logger: Logger; connect: string; refreshMs?: number }): HostsPart {
+export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore; logger: Logger; connect: string; refreshMs?: number; identity?: Identity }): HostsPart {
   const { store, statuses, logger } = opts;
   const log = logger.child({ part: 'hosts' });
   let controller: Controller | undefined;
@@ -34,6 +36,7 @@ export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore
   controller = new Controller({
     reconciler: new HypervisorReconciler({
       store, statuses, hosts, logger: log, ...(opts.refreshMs ? { refreshMs: opts.refreshMs } : {}),
+      ...(opts.identity ? { owns: ownedBy(opts.identity) } : {}),
       onStatusChange: (name) => listeners.forEach((l) => l(name)),
     }),
     workers: 2,

@@ -10,6 +10,7 @@ import { errorMessage, type Logger } from '../core/logger.js';
 import type { Reconciler, ReconcileResult } from '../core/result.js';
 import type { StatusStore } from '../ports/status-store.js';
 import { HypervisorUnavailableError } from '../ports/hypervisor.js';
+import type { OwnerMetadata } from '../reconcilers/virtual-machine/domain-xml.js';
 
 /** How soon a host whose figures could not be read on a live connection is looked at again. */
 const RETRY_AFTER_FAILED_READ_MS = 1_000;
@@ -23,6 +24,8 @@ export interface HypervisorReconcilerOptions<C extends HostConnection> {
   logger: Logger;
   /** How often a host's figures are read again (free memory, domains made by hand). */
   refreshMs?: number;
+  /** Which wimaxvm domains are this controller's (its VMs in status); all when not said. */
+  owns?: (owner: OwnerMetadata) => boolean;
   /** Told after a Hypervisor's status changed (VMs waiting for a place look again). */
   onStatusChange?: (name: string) => void;
   now?: () => string;
@@ -56,7 +59,7 @@ export class HypervisorReconciler<C extends HostConnection = HostConnection> imp
     } else {
       try {
         const [figures, domains] = await Promise.all([conn.nodeFigures(), conn.listDomains()]);
-        status = reachableStatus(current, figures, usageOf(domains), conn.domainType(), this.now());
+        status = reachableStatus(current, figures, usageOf(domains, this.opts.owns), conn.domainType(), this.now());
       } catch (err) {
         // One failed call on a live connection (a busy daemon) is no reason to call the host
         // NotReady: look again soon. A lost connection is (libvirt says so, or the close callback).

@@ -4,7 +4,8 @@
 import { findCondition, setCondition } from '../api/meta.js';
 import type { Hypervisor, HypervisorStatus } from '../api/hypervisor.js';
 import type { DomainSnapshot, NodeFigures } from '../ports/hypervisor.js';
-import { parseDomainXml } from '../reconcilers/virtual-machine/domain-xml.js';
+import { parseDomainXml, type OwnerMetadata } from '../reconcilers/virtual-machine/domain-xml.js';
+import type { Identity } from '../reconcilers/virtual-machine/ownership.js';
 import { allocatableTotal, type HostView, type Resources } from './scheduler.js';
 
 export interface HostUsage extends Resources {
@@ -15,9 +16,11 @@ export interface HostUsage extends Resources {
 /**
  * What wimaxvm's domains on a host take: every domain wimaxvm made (its metadata names the VM
  * it belongs to), running or not: a defined guest is placed there and takes its share when it
- * starts. Memory and vCPUs from the persistent definition.
+ * starts. Memory and vCPUs from the persistent definition. `owns` says which are this
+ * controller's: only those are its VMs there (status.vms, the count drain waits to see empty);
+ * another controller's on a shared host still take their room.
  */
-export function usageOf(domains: readonly DomainSnapshot[]): HostUsage {
+export function usageOf(domains: readonly DomainSnapshot[], owns: (owner: OwnerMetadata) => boolean = () => true): HostUsage {
   const usage: HostUsage = { memoryBytes: 0, vcpus: 0, vms: [] };
   for (const domain of domains) {
     let parsed;
@@ -29,10 +32,20 @@ export function usageOf(domains: readonly DomainSnapshot[]): HostUsage {
     if (!parsed.owner) continue;
     usage.memoryBytes += parsed.facts.memoryKiB * 1024;
     usage.vcpus += parsed.facts.vcpus || 0;
-    usage.vms.push(domain.name);
+    if (owns(parsed.owner)) usage.vms.push(domain.name);
   }
   usage.vms.sort();
   return usage;
+}
+
+/**
+ * Whether a wimaxvm domain counts among this controller's VMs (usageOf's `owns`): not when it
+ * names another controller (another watched directory or cluster on a shared host). One that
+ * names none (made before identities, or claimed by `wimaxvm adopt`) counts, as before: whose it
+ * is is not known.
+ */
+export function ownedBy(identity: Identity): (owner: OwnerMetadata) => boolean {
+  return (owner) => owner.controller === undefined || owner.controller === identity.self || identity.adoptFrom?.includes(owner.controller) === true;
 }
 
 /** Memory as the kubelet writes it in a Node's status: whole KiB. */

@@ -19,6 +19,8 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
   readonly uri: string;
   /** Domain name → host, as the placement step decided in a reconcile (before status says it). */
   private readonly assigned = new Map<string, string>();
+  /** Assigned domains undefined through this port since (a VM removed, or one defined again). */
+  private readonly undefinedSince = new Set<string>();
 
   constructor(
     private readonly local: Hypervisor,
@@ -43,12 +45,28 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
     return this.assigned;
   }
 
+  /**
+   * Forgets the placements of VMs that are gone: not declared, their domain undefined through
+   * this port and their status removed (the removal's last step), so nothing routes by it any
+   * more. A domain still defined, or a status still there, keeps its route: the removal may not
+   * be done with it.
+   */
+  prune(declared: (domainName: string) => boolean): void {
+    for (const domainName of this.undefinedSince) {
+      if (declared(domainName) || this.statusOf(domainName)) continue;
+      this.assigned.delete(domainName);
+      this.undefinedSince.delete(domainName);
+    }
+  }
+
+  private statusOf(domainName: string): { nodeName?: string } | undefined {
+    const { namespace, name } = resourceNameForDomain(domainName);
+    return this.statuses.get(resourceKey(VM_KIND, namespace, name))?.status as { nodeName?: string } | undefined;
+  }
+
   /** The host a domain's VM is placed on (undefined: the own connection). */
   hostOf(domainName: string): string | undefined {
-    const assigned = this.assigned.get(domainName);
-    if (assigned) return assigned;
-    const { namespace, name } = resourceNameForDomain(domainName);
-    return (this.statuses.get(resourceKey(VM_KIND, namespace, name))?.status as { nodeName?: string } | undefined)?.nodeName;
+    return this.assigned.get(domainName) ?? this.statusOf(domainName)?.nodeName;
   }
 
   private on(domainName: string): Hypervisor {
@@ -113,13 +131,17 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
 
   async define(xml: string): Promise<void> {
     const name = /<name>([^<]+)<\/name>/.exec(xml)?.[1];
-    return (name ? this.on(name) : this.local).define(xml);
+    await (name ? this.on(name) : this.local).define(xml);
+    if (name) this.undefinedSince.delete(name);
   }
 
   async start(name: string): Promise<void> { return this.on(name).start(name); }
   async shutdown(name: string): Promise<void> { return this.on(name).shutdown(name); }
   async destroy(name: string): Promise<void> { return this.on(name).destroy(name); }
-  async undefine(name: string, permit: DeletionPermit): Promise<void> { return this.on(name).undefine(name, permit); }
+  async undefine(name: string, permit: DeletionPermit): Promise<void> {
+    await this.on(name).undefine(name, permit);
+    if (this.assigned.has(name)) this.undefinedSince.add(name);
+  }
   async suspend(name: string): Promise<void> { return this.on(name).suspend(name); }
   async resume(name: string): Promise<void> { return this.on(name).resume(name); }
   async setMetadata(name: string, uri: string, key: string, xml: string | null, impact?: Impact): Promise<void> { return this.on(name).setMetadata(name, uri, key, xml, impact); }

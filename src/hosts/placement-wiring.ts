@@ -48,6 +48,7 @@ export function placementFor(opts: {
     // Decided in this process but maybe not in status yet, and the destinations of moves under
     // way: counted at once, so two VMs placed in parallel reconciles never both take the last room.
     placed: () => {
+      placed.prune((domainName) => store.has(keyOf(domainName)));
       const assigned = new Map(placed.assignments());
       for (const [domainName, job] of migrations.inFlight()) assigned.set(domainName, job.to);
       return withAssignments(hosts.view.placed(), assigned, store);

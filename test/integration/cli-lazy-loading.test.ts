@@ -95,7 +95,7 @@ describe('CLI start-up loads only what the command uses', () => {
     expectNone(packages(policies.modules), CONTROLLER_ONLY, 'get wsp');
   });
 
-  it('image import loads no npm package; image list and create in file mode nothing of the controller', async () => {
+  it('image import loads no npm package; image list, create and cordon in file mode nothing of the controller', async () => {
     const images = join(base, 'images');
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(base, 'lazy.qcow2'), '1M']);
     const imported = await loadedBy('image', 'import', join(base, 'lazy.qcow2'), '--image-dir', images);
@@ -103,7 +103,8 @@ describe('CLI start-up loads only what the command uses', () => {
     expect([...packages(imported.modules)]).toEqual([]);
     const vms = join(base, 'create-vms');
     await run('mkdir', ['-p', vms]);
-    for (const args of [['image', 'list', '--image-dir', images, '--dir', vms], ['create', 'lazy-2', '--memory', '64Mi', '--vcpus', '1', '--dir', vms], ['create', 'lazy-3', '--memory', '64Mi', '--vcpus', '1', '--dry-run']]) {
+    writeFileSync(join(vms, 'hv.yaml'), 'apiVersion: wimaxvm.io/v1alpha1\nkind: Hypervisor\nmetadata:\n  name: lazy-hv\nspec:\n  uri: "test:///default"\n');
+    for (const args of [['image', 'list', '--image-dir', images, '--dir', vms], ['cordon', 'lazy-hv', '--dir', vms], ['create', 'lazy-2', '--memory', '64Mi', '--vcpus', '1', '--dir', vms], ['create', 'lazy-3', '--memory', '64Mi', '--vcpus', '1', '--dry-run']]) {
       const { modules, code } = await loadedBy(...args);
       expect(code, args.join(' ')).toBe(0);
       expectNone(packages(modules), CONTROLLER_ONLY, args.join(' '));

@@ -4,6 +4,8 @@
 // libvirt's error for a host that does not answer, and the status gone with the declaration.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HypervisorStatus } from '../../src/api/hypervisor.js';
+import { randomUUID } from 'node:crypto';
+import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { eventually, Harness, vmYaml } from '../helpers/harness.js';
 import { cli } from '../helpers/run-cli.js';
 
@@ -44,6 +46,20 @@ describe('Hypervisor declarations in the watched directory', () => {
     expect(s.vmCount).toBe(1);
     expect(s.domainType).toBe('test');
     expect(ready('local')).toMatchObject({ status: 'True', reason: 'Connected' });
+  });
+
+  it("another controller's wimaxvm domain on the same host: not among this controller's VMs (status.vms, the count), its memory still taken", async () => {
+    const other = `${vm}-other`;
+    const mac = '52:54:00:7e:00:01';
+    await h.observer.define(buildDomainXml({
+      name: other, uuid: randomUUID(), type: 'test', memoryKiB: 128 * 1024, vcpus: 1, diskPaths: [], mac, nic: { type: 'user' },
+      owner: { uid: 'other-uid', namespace: 'default', name: other, generation: 1, specHash: 'h', mac, controller: 'file://another-host/srv/vms' },
+    }));
+    const figures = await h.observer.nodeFigures();
+    const s = await eventually(() => (status('local')?.allocatable?.memory === `${Math.floor(figures.memoryKiB * 1.5) - 640 * 1024}Ki` ? status('local') : undefined), "the host to count the other controller's domain's memory");
+    expect(s.vms).toEqual([vm]);
+    expect(s.vmCount).toBe(1);
+    expect(await h.observer.getDomain(other)).toMatchObject({ state: 'shutoff' }); // left alone
   });
 
   it("an unreachable host: Ready=False with libvirt's own error, and the controller goes on", () => {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Hypervisor } from '../../src/api/hypervisor.js';
-import { hostViewOf, kiQuantity, reachableStatus, unreachableStatus, usageOf, usedFromStatus } from '../../src/hosts/hypervisor-status.js';
+import { hostViewOf, kiQuantity, ownedBy, reachableStatus, unreachableStatus, usageOf, usedFromStatus } from '../../src/hosts/hypervisor-status.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import type { DomainSnapshot } from '../../src/ports/hypervisor.js';
 
 const NOW = '2026-12-03T01:00:00.000Z';
 const LATER = '2026-12-03T02:00:00.000Z';
 
-function domain(name: string, memoryKiB: number, vcpus: number, ours = true): DomainSnapshot {
+function domain(name: string, memoryKiB: number, vcpus: number, ours = true, controller?: string): DomainSnapshot {
   const mac = '52:54:00:00:00:01';
   const xml = buildDomainXml({ name, uuid: '6b3c1a7e-0000-4000-8000-000000000001', type: 'qemu', memoryKiB, vcpus, diskPaths: [], mac, nic: { type: 'user' },
-    owner: { uid: 'u', namespace: 'default', name, generation: 1, specHash: 'h', mac } });
+    owner: { uid: 'u', namespace: 'default', name, generation: 1, specHash: 'h', mac, ...(controller ? { controller } : {}) } });
   return { name, uuid: 'u', state: 'running', reason: 'booted', persistentXml: ours ? xml : xml.replace(/<metadata>[\s\S]*<\/metadata>/, '') };
 }
 
@@ -24,6 +24,14 @@ describe('Hypervisor status', () => {
   it("counts wimaxvm's domains only, running or not, with their persistent memory and vCPUs", () => {
     const usage = usageOf([domain('b', 262144, 2), domain('a', 131072, 1), domain('theirs', 4194304, 8, false), { ...domain('c', 65536, 1), state: 'shutoff', reason: 'shutdown' }]);
     expect(usage).toEqual({ memoryBytes: (262144 + 131072 + 65536) * 1024, vcpus: 4, vms: ['a', 'b', 'c'] });
+  });
+
+  it("with ownedBy(identity): another controller's domains are not its VMs, their room still counts; one naming no controller counts as before", () => {
+    const owned = (name: string, controller?: string) => domain(name, 131072, 1, true, controller);
+    const self = 'file://here/srv/vms';
+    const domains = [owned('mine', self), owned('others', 'file://there/srv/vms'), owned('legacy'), owned('taken-over', 'kube://gone/wimaxvm')];
+    expect(usageOf(domains, ownedBy({ self, adoptFrom: ['kube://gone/wimaxvm'] }))).toEqual({ memoryBytes: 4 * 131072 * 1024, vcpus: 4, vms: ['legacy', 'mine', 'taken-over'] });
+    expect(usageOf(domains).vms).toEqual(['legacy', 'mine', 'others', 'taken-over']); // no identity said: all, as before
   });
 
   it('allocatable = capacity × overcommit − usage, never negative; Ready=True', () => {

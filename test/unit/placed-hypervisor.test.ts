@@ -6,6 +6,10 @@ import { PlacedHypervisor } from '../../src/hosts/placed-hypervisor.js';
 import { HypervisorUnavailableError } from '../../src/ports/hypervisor.js';
 import { FakeHypervisor } from '../fakes/fake-hypervisor.js';
 import { FakeStatusStore } from '../fakes/fake-status-store.js';
+import { FakeWitness } from '../fakes/fake-witness.js';
+import { DeletionGate, type DeletionPermit } from '../../src/core/deletion-gate.js';
+import { DesiredStore } from '../../src/core/desired-store.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 class FakeHost extends FakeHypervisor {
   connected = true;
@@ -63,4 +67,28 @@ describe('PlacedHypervisor', () => {
     expect(await local.getDomain('v6')).toBeUndefined();
     expect(await local.getDomain('v7')).toBeUndefined();
   });
+
+  it("a removed VM's placement is forgotten once its domain is undefined here and its status gone; not before, nor while declared", async () => {
+    const { remote, statuses, placed } = await setup();
+    const gate = new DeletionGate(new DesiredStore(), () => new FakeWitness(), silentLogger);
+    const permit = (name: string) => (gate.decide(`VirtualMachine/default/${name}`, name) as { permit: DeletionPermit }).permit;
+    const status = { apiVersion: 'wimaxvm.io/v1alpha1', kind: 'VirtualMachine', metadata: { name: 'gone', namespace: 'default', uid: 'u', generation: 1, creationTimestamp: '' }, spec: {}, status: { nodeName: 'b' } };
+    const declared = new Set(['kept']);
+    for (const name of ['gone', 'kept', 'pending']) {
+      placed.assign(name, 'b');
+      await placed.define(xml(name));
+    }
+    await statuses.write('VirtualMachine/default/gone', status);
+    await placed.undefine('gone', permit('gone'));
+    await placed.undefine('kept', permit('kept')); // defined again next (a declared VM's domain replaced)
+    placed.prune((d) => declared.has(d));
+    expect([...placed.assignments().keys()].sort()).toEqual(['gone', 'kept', 'pending']); // gone's status is still there
+    await statuses.remove('VirtualMachine/default/gone');
+    placed.prune((d) => declared.has(d));
+    expect([...placed.assignments().keys()].sort()).toEqual(['kept', 'pending']); // pending: its domain is still defined
+    expect(placed.hostOf('gone')).toBeUndefined();
+    expect(placed.hostOf('kept')).toBe('b');
+    expect((await remote.listDomains()).map((d) => d.name).sort()).toEqual(['pending']);
+  });
 });
+

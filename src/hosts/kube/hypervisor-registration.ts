@@ -9,6 +9,7 @@ import { kubeErrorMessage } from '../../adapters/kube-api-error.js';
 import type { Logger } from '../../core/logger.js';
 import { HypervisorUnavailableError } from '../../ports/hypervisor.js';
 import type { HostConnection } from '../host-connections.js';
+import type { OwnerMetadata } from '../../reconcilers/virtual-machine/domain-xml.js';
 import { reachableStatus, unreachableStatus, usageOf } from '../hypervisor-status.js';
 import type { HeartbeatLease } from './heartbeat.js';
 import { toHypervisor, type HypervisorObjects } from './hypervisor-objects.js';
@@ -23,6 +24,8 @@ export interface RegistrationOptions {
   logger: Logger;
   /** How often the figures are read again (domains made by hand, free memory). */
   refreshMs: number;
+  /** Which wimaxvm domains are this controller's (its VMs in status); all when not said. */
+  owns?: (owner: OwnerMetadata) => boolean;
   renewMs: number;
   now?: () => string;
 }
@@ -115,7 +118,7 @@ export class HypervisorRegistration {
     } else {
       try {
         const [figures, domains] = await Promise.all([conn.nodeFigures(), conn.listDomains()]);
-        status = reachableStatus(current, figures, usageOf(domains), conn.domainType(), now);
+        status = reachableStatus(current, figures, usageOf(domains, this.opts.owns), conn.domainType(), now);
       } catch (err) {
         if (conn.connected && !(err instanceof HypervisorUnavailableError)) throw err; // a busy daemon: the next pass
         status = unreachableStatus(current, kubeErrorMessage(err), now);
