@@ -132,7 +132,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // The own connection migrates through the adapter itself (the timed port has no migrate).
   const placedHypervisor = hosts && new PlacedHypervisor(timedHypervisor, () => hosts.view.localHost(), hosts.hosts, statuses, hypervisor, (host) => store.has(hypervisorKey(host)));
   // Kubernetes mode with a node (DaemonSet): the node's Hypervisor registered, placement by a leader.
-  const kubeHosts = await makeKubeHosts(config, mode, hypervisor, logger, { gate, requeue: (key) => controller.enqueue(key) });
+  const kubeHosts = await makeKubeHosts(config, mode, hypervisor, logger, { gate, requeue: (key) => controller.enqueue(key), identity });
   const placement = kubeHosts?.view
     ?? (hosts && placedHypervisor && placementFor({ hosts, placed: placedHypervisor, store, gate, logger, requeue: (key) => controller.enqueue(key) }));
 

@@ -3,12 +3,13 @@
 import type { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import type { Config } from '../config.js';
 import type { DeletionGate } from '../core/deletion-gate.js';
+import type { Identity } from '../reconcilers/virtual-machine/ownership.js';
 import type { Logger } from '../core/logger.js';
 import type { Mode } from '../modes/mode.js';
 import type { KubeHostsPart } from './kube/kube-hosts-part.js';
 
 export async function makeKubeHosts(config: Config, mode: Mode, hypervisor: LibvirtHypervisor, logger: Logger,
-  moves: { gate: Pick<DeletionGate, 'decideMigrated'>; requeue: (key: string) => void }): Promise<KubeHostsPart | undefined> {
+  moves: { gate: Pick<DeletionGate, 'decideMigrated'>; requeue: (key: string) => void; identity: Identity }): Promise<KubeHostsPart | undefined> {
   const nodeName = config.kube?.nodeName;
   if (mode.name !== 'kube' || !nodeName) return undefined;
   const [{ makeKubeHostsPart }, { KubeMode, loadKubeConfig }] = await Promise.all([import('./kube/kube-hosts-part.js'), import('../modes/kube-mode.js')]);

@@ -2,8 +2,8 @@
 // controllers (DaemonSet mode) against the API-server double, each on a libvirtd of the test's
 // own (PrivateLibvirtd: QEMU, its own sockets, state and host_uuid), each advertising its
 // daemon's URI. A new spec.nodeName makes the node that runs the guest migrate it live (libvirt
-// peer-to-peer) to the other node and hand it over; a drain of that node moves it back the
-// same way. Guests without an OS: a live migration moves their memory, no disk (a real guest's
+// peer-to-peer) to the other node and hand it over; `wimaxvm drain --source kube` of that node
+// moves it back the same way. Guests without an OS: a live migration moves their memory, no disk (a real guest's
 // migration, counter and all, is test/system/two-hypervisors.test.ts).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { startController, type RunningController } from '../../src/main.js';
 import type { KubeObject } from '../../src/sources/kube-source.js';
 import { eventually } from '../helpers/harness.js';
+import { cli } from '../helpers/run-cli.js';
 import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
 import type { FakeApiServer } from '../kube/api-server.js';
 import { startCluster } from '../kube/cluster-fixture.js';
@@ -95,13 +96,18 @@ describe.runIf(privateLibvirtdEnabled())('Kubernetes mode: a running guest moved
     expect(logs.some((l) => l.startsWith(NODE_A) && l.includes('a move permits removing the old definition'))).toBe(true);
   }, 120_000);
 
-  it('a drain of the node it runs on (cordon + the drain annotation) moves it back live once it is unpinned', async () => {
-    await api.patchNamespacedCustomObject({ ...VMS, name, body: { spec: { nodeName: null } } }, merge);
-    await settled((s) => s.nodeName === NODE_B, `${name} unpinned, still on ${NODE_B}`);
-    await api.patchClusterCustomObject({ ...HVS, name: NODE_B, body: { spec: { unschedulable: true }, metadata: { annotations: { 'wimaxvm.io/drain': new Date().toISOString() } } } }, merge);
+  it('`wimaxvm drain NODE --source kube --force`: the pinned guest is unpinned and moved back live by its node; drain prints the move and exits 0 once the node is empty', async () => {
+    const drain = await cli('drain', NODE_B, '--source', 'kube', '--kubeconfig', kubeconfig, '--force', '--timeout', '90s');
+    expect(drain.err).toBe('');
+    expect(drain.code).toBe(0);
+    expect(drain.out).toContain(`hypervisor/${NODE_B} cordoned`);
+    expect(drain.out).toContain(`virtualmachine/${name} unpinned`);
+    expect(drain.out).toContain(`virtualmachine/${name} moved to ${NODE_A}`);
+    expect(drain.out).toMatch(new RegExp(`hypervisor/${NODE_B} drained\\n$`));
     const back = await settled((s) => s.printableStatus === 'Running' && s.nodeName === NODE_A, `${name} drained back to ${NODE_A}`);
     await runsOnlyOn(NODE_A);
     expect(back.conditions?.find((c) => c.type === 'Scheduled')).toMatchObject({ status: 'True' });
     expect(logs.some((l) => l.startsWith(NODE_B) && l.includes(`moved ${name} from ${NODE_B} to node ${NODE_A} (live)`))).toBe(true);
+    expect((await cli('uncordon', NODE_B, '--source', 'kube', '--kubeconfig', kubeconfig)).code).toBe(0);
   }, 120_000);
 });

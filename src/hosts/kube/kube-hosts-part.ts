@@ -7,6 +7,8 @@ import { LibvirtHypervisor } from '../../adapters/libvirt/libvirt-hypervisor.js'
 import { resourceKey } from '../../api/meta.js';
 import { VM_KIND } from '../../api/virtual-machine.js';
 import type { DeletionGate } from '../../core/deletion-gate.js';
+import type { Identity } from '../../reconcilers/virtual-machine/ownership.js';
+import { ownedBy } from '../hypervisor-status.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
 import type { Runnable } from '../../core/manager.js';
 import type { KubeSource } from '../../sources/kube-source.js';
@@ -37,13 +39,15 @@ export function makeKubeHostsPart(opts: {
   /** `uri`: what other nodes reach this node's libvirt at (its Hypervisor's spec.uri). */
   host: string; uri: string; local: LibvirtHypervisor; namespace: string; logger: Logger; timings?: KubeHostsTimings;
   gate: Pick<DeletionGate, 'decideMigrated'>; requeue: (key: string) => void;
+  /** This controller's: its Hypervisor lists only the domains that name it. */
+  identity: Identity;
 }): KubeHostsPart {
   const log = opts.logger.child({ part: 'hosts' });
   const heartbeat = opts.timings?.heartbeat ?? DEFAULT_HEARTBEAT;
   const objects = new HypervisorObjects(opts.kubeConfig);
   const registration = new HypervisorRegistration({
     objects, heartbeat: new HeartbeatLease(opts.kubeConfig, opts.namespace, opts.host, heartbeat.leaseDurationMs),
-    host: opts.host, uri: opts.uri, conn: opts.local, logger: log, refreshMs: opts.timings?.refreshMs ?? 30_000, renewMs: heartbeat.renewMs,
+    host: opts.host, uri: opts.uri, conn: opts.local, owns: ownedBy(opts.identity), logger: log, refreshMs: opts.timings?.refreshMs ?? 30_000, renewMs: heartbeat.renewMs,
   });
   const leader = new PlacementLeader({
     kubeConfig: opts.kubeConfig, source: opts.source, objects, namespace: opts.namespace, host: opts.host, logger: log,
