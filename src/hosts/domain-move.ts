@@ -63,6 +63,7 @@ export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<
   observer.mode?.(mode);
   let carried: CarriedDisk[] = [];
   if (mode === 'live') {
+    await requireSeenDisks(req, hosts, here.persistentXml);
     await hosts.migrateLive(name, from, to); // an inactive definition of it at the destination is replaced
   } else if (!there) {
     // A managed-save image is the guest's memory on the source's disk: moving the definition would lose it.
@@ -81,6 +82,17 @@ async function carryDisks({ domainName, from, to }: MoveRequest, hosts: MoveHost
   const paths = diskSourceFiles(xml);
   if (!hosts.disks || paths.length === 0) return [];
   return hosts.disks.carry({ host: from, uri: hosts.uriOf(from) }, { host: to, uri: hosts.uriOf(to) }, paths);
+}
+
+/** A live move keeps the guest's disks where they are: the destination must see them (shared storage). */
+async function requireSeenDisks({ domainName, from, to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<void> {
+  const paths = diskSourceFiles(xml);
+  if (!hosts.disks || paths.length === 0) return;
+  const unseen = await hosts.disks.unseen({ host: to, uri: hosts.uriOf(to) }, paths);
+  if (unseen.length) {
+    throw new Error(`${domainName} is running and ${to} does not see its disk files (${unseen.join(', ')}): a running guest moves live only where both hosts see them; `
+      + `stopped, it moves cold and its disks are carried to ${to} (it stays on ${from} meanwhile)`);
+  }
 }
 
 /** The files a move copied (not those the destination saw already: those are shared, the guest's). */

@@ -25,6 +25,8 @@ export interface DiskCarrier {
    * backing file must be on `to` already: DiskCarryError otherwise, and nothing is written.
    */
   carry(from: CarrySide, to: CarrySide, paths: readonly string[]): Promise<CarriedDisk[]>;
+  /** Those of `paths` that `to` does not see (before a live move, which needs them there). */
+  unseen(to: CarrySide, paths: readonly string[]): Promise<string[]>;
   /**
    * Removes `paths` at `from` after the domain moved away to `to`: only files this move copied,
    * only with the deletion gate's permit for the moved definition that names them

@@ -18,6 +18,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { moveDomain, type MoveHosts } from '../../src/hosts/domain-move.js';
 import { DiskCarryError, type CarriedDisk } from '../../src/ports/disk-carrier.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
+import { eventually } from '../helpers/harness.js';
 import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
 import { vmNamed } from '../helpers/vm-steps.js';
 
@@ -127,6 +128,11 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
     writeFileSync(onB(disk), short);
     await expect(carrier.carry(A, B, [disk])).rejects.toThrow(new RegExp(`${disk} on ${B.host} \\(qcow2, 65536 bytes\\) differs from ${A.host}'s .*not overwriting it`));
     expect(readFileSync(onB(disk)).equals(short)).toBe(true);
+
+    // Shared storage: both daemons see the image directory, so its files are not copied either.
+    const baseBefore = statSync(base).mtimeMs;
+    expect(await carrier.carry(A, B, [base])).toEqual([{ path: base, copied: false, dataBytes: 0, holeBytes: 0 }]);
+    expect(statSync(base).mtimeMs).toBe(baseBefore);
   });
 
   it("a base image hv-b lacks: a clear error naming it, and nothing written on hv-b", async () => {
@@ -138,11 +144,10 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
     expect(existsSync(onB(disk))).toBe(false);
   });
 
-  it("a cold move through moveDomain carries the guest's overlay, then removes hv-a's copy with the move's permit", async () => {
+  it("moveDomain: a running guest is not moved live to a host that does not see its disks; stopped, it moves cold with its overlay carried, and hv-a's copy goes with the move's permit", async () => {
     const name = `carry-${run}`;
     const dir = ownDir(join(overlays, name));
     const disk = overlay(join(dir, 'disk0.qcow2'), base, 0x6b);
-    const bytes = readFileSync(disk);
     const ports = { [A.host]: new LibvirtHypervisor({ uri: a.uri, logger: silentLogger }), [B.host]: new LibvirtHypervisor({ uri: b.uri, logger: silentLogger }) };
     await Promise.all(Object.values(ports).map((p) => p.connect()));
     try {
@@ -161,6 +166,15 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
         migrateLive: () => Promise.reject(new Error('not running: a cold move')),
         disks: carrier,
       };
+      // Running, it would move live, which keeps its disks where they are: hv-b does not see them, so it stays, running, on hv-a.
+      await ports[A.host]!.start(name);
+      await expect(moveDomain({ key, domainName: name, from: A.host, to: B.host }, hosts, gate, { moved: () => undefined }))
+        .rejects.toThrow(`${name} is running and ${B.host} does not see its disk files (${disk}): a running guest moves live only where both hosts see them`);
+      expect([a.runningIds().has(name), b.virsh('list', '--all', '--name').includes(name), existsSync(onB(disk))]).toEqual([true, false, false]);
+      await ports[A.host]!.destroy(name);
+      await eventually(async () => (await ports[A.host]!.getDomain(name, true))?.state === 'shutoff', `${name} shut off on hv-a`, 30_000);
+      const bytes = readFileSync(disk); // as the guest left it
+
       const seen: CarriedDisk[][] = [];
       expect(await moveDomain({ key, domainName: name, from: A.host, to: B.host }, hosts, gate, { moved: () => undefined, carried: (d) => seen.push(d) })).toBe('cold');
 

@@ -189,11 +189,12 @@ describe('moveDomain over two hosts, a failure at each call: never zero definiti
 
 describe('moveDomain carrying disk files (a fake DiskCarrier in front of the real one)', () => {
   const DISKS = ['/ov/vm1/disk0.qcow2', '/ov/vm1/disk1.qcow2'];
-  function setup(carry: (paths: readonly string[]) => Promise<CarriedDisk[]>) {
+  function setup(carry: (paths: readonly string[]) => Promise<CarriedDisk[]>, unseen: readonly string[] = []) {
     const t = twoHosts();
     const removed: { paths: readonly string[]; permit: DeletionPermit }[] = [];
     const carrier: DiskCarrier = {
       carry: async (_from, _to, paths) => carry(paths),
+      unseen: async (_to, paths) => paths.filter((p) => unseen.includes(p)),
       removeCarried: async (_from, _to, _name, paths, permit) => {
         removed.push({ paths, permit });
         return [...paths];
@@ -227,6 +228,15 @@ describe('moveDomain carrying disk files (a fake DiskCarrier in front of the rea
     expect(order).toEqual([`carry ${DISKS.join(' ')} (b defined: false)`]);
     expect([!!t.hv.a.peek('vm1'), !!t.hv.b.peek('vm1')]).toEqual([false, true]);
     expect(t.removed.map((r) => [r.paths, r.permit.onlyOnHost, r.permit.carriedDisks])).toEqual([[[DISKS[0]], 'fake://a', [DISKS[0]]]]);
+  });
+
+  it('a running guest whose disks the destination does not see is not migrated: it keeps running where it is, with the reason', async () => {
+    const t = setup(async () => { throw new Error('a live move carries nothing'); }, [DISKS[1]!]);
+    await t.hv.a.define(t.xml);
+    await t.hv.a.start('vm1');
+    const { gate } = gateWithVm();
+    await expect(moveDomain(req, t.hosts, gate, { moved: () => undefined })).rejects.toThrow(`vm1 is running and b does not see its disk files (${DISKS[1]}): a running guest moves live only where both hosts see them`);
+    expect([t.hv.a.peek('vm1')?.state, t.hv.b.peek('vm1')]).toEqual(['running', undefined]);
   });
 
   it('Kubernetes mode keeps the old definition for later: its files stay with it until removeOldDefinition is given them; a withheld removal removes no file', async () => {

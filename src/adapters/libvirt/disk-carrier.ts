@@ -21,6 +21,15 @@ export class LibvirtDiskCarrier implements DiskCarrier {
     });
   }
 
+  async unseen(to: CarrySide, paths: readonly string[]): Promise<string[]> {
+    if (isTestDriver(to.uri)) return [];
+    return this.withHosts([to], async ([destination]) => {
+      const out: string[] = [];
+      for (const path of paths) if (!(await destination!.volumeAt(path).catch(() => undefined))) out.push(path);
+      return out;
+    });
+  }
+
   async removeCarried(from: CarrySide, to: CarrySide, domainName: string, paths: readonly string[], permit: DeletionPermit): Promise<string[]> {
     for (const path of paths) assertPermit(permit, domainName, { hostUri: from.uri, carriedDisk: path });
     return this.withHosts([from, to], async ([source, destination]) => {
