@@ -110,6 +110,13 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
     console.log(`carried ${carried.map((c) => `${c.path.slice(root.length)}: ${c.dataBytes} data + ${c.holeBytes} hole bytes`).join('; ')}; hv-b's copy of the raw file allocates ${allocated(onB(raw))} of ${statSync(onB(raw)).size} bytes`);
   });
 
+  it('carries at once (a drain moves several VMs) share the pools over one directory: each arrives', async () => {
+    const disks = [1, 2, 3].map((i) => overlay(join(ownDir(join(overlays, `many-${run}-${i}`)), 'disk0.qcow2'), base, 0x20 + i));
+    const results = await Promise.all(disks.map((d) => carrier.carry(A, B, [d])));
+    expect(results.map((r) => r.map((c) => c.copied))).toEqual([[true], [true], [true]]);
+    for (const d of disks) expect(readFileSync(onB(d)).equals(readFileSync(d)), d).toBe(true);
+  });
+
   it('a file the destination sees already is left as it is: nothing copied, nothing overwritten', async () => {
     const dir = ownDir(join(overlays, `seen-${run}`));
     const disk = overlay(join(dir, 'disk0.qcow2'), base, 0x77);

@@ -9,6 +9,9 @@ import { openConnection, type Connection } from './native.js';
 import { HostVolumes, newVolumeXml, volumeFacts } from './storage-volumes.js';
 
 export class LibvirtDiskCarrier implements DiskCarrier {
+  /** One carry at a time: two at once would share, and destroy under each other, the pool over a directory (the image directory). */
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly open: (uri: string) => Promise<Connection> = (uri) => openConnection(uri)) {}
 
   async carry(from: CarrySide, to: CarrySide, paths: readonly string[]): Promise<CarriedDisk[]> {
@@ -46,7 +49,13 @@ export class LibvirtDiskCarrier implements DiskCarrier {
     });
   }
 
-  private async withHosts<T>(sides: CarrySide[], work: (volumes: HostVolumes[]) => Promise<T>): Promise<T> {
+  private withHosts<T>(sides: CarrySide[], work: (volumes: HostVolumes[]) => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => this.onHosts(sides, work));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async onHosts<T>(sides: CarrySide[], work: (volumes: HostVolumes[]) => Promise<T>): Promise<T> {
     const conns = await Promise.all(sides.map((s) => this.open(s.uri)));
     const volumes = conns.map((c) => new HostVolumes(c));
     try {

@@ -73,8 +73,13 @@ export class HostVolumes {
       if (!isCode(err, 'VIR_ERR_NO_STORAGE_POOL')) throw err;
       const name = `wimaxvm-carry-${randomBytes(4).toString('hex')}`;
       const xml = `<pool type='dir'><name>${name}</name><target><path>${escapeXml(dir)}</path><permissions><mode>0755</mode></permissions></target></pool>`;
-      pool = await this.conn.createStoragePool(xml, { build: opts.build ?? false });
-      this.made.push(pool);
+      try {
+        pool = await this.conn.createStoragePool(xml, { build: opts.build ?? false });
+        this.made.push(pool);
+      } catch (createErr) {
+        // Another controller's carry made one over it meanwhile (a directory has one pool): use that one.
+        pool = await this.conn.lookupStoragePoolByTargetPath(dir).catch(() => { throw createErr; });
+      }
     }
     this.pools.set(dir, pool);
     return pool;
