@@ -27,6 +27,18 @@ export function privateLibvirtdEnabled(): boolean {
   return daemonTestsEnabled('a private libvirtd (root, setpriv, libvirtd)', process.getuid?.() === 0 && has('setpriv') && has('libvirtd'));
 }
 
+/** Whether a daemon may get a mount namespace of its own (the `storage` option): root with CAP_SYS_ADMIN and util-linux's unshare. */
+export function mountNamespacesEnabled(): boolean {
+  let works = false;
+  try {
+    execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'ignore' });
+    works = true;
+  } catch {
+    /* not allowed here */
+  }
+  return daemonTestsEnabled('mount namespaces (unshare --mount)', works);
+}
+
 function kvmGroup(): string[] {
   try {
     const gid = execFileSync('getent', ['group', 'kvm'], { encoding: 'utf8' }).split(':')[2];

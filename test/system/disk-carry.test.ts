@@ -19,10 +19,10 @@ import { moveDomain, type MoveHosts } from '../../src/hosts/domain-move.js';
 import { DiskCarryError, type CarriedDisk } from '../../src/ports/disk-carrier.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { eventually } from '../helpers/harness.js';
-import { PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
+import { mountNamespacesEnabled, PrivateLibvirtd, privateLibvirtdEnabled } from '../helpers/private-libvirtd.js';
 import { vmNamed } from '../helpers/vm-steps.js';
 
-const enabled = privateLibvirtdEnabled();
+const enabled = privateLibvirtdEnabled() && mountNamespacesEnabled();
 const run = Math.random().toString(36).slice(2, 6);
 const NOBODY = 65534;
 const MiB = 2 ** 20;
