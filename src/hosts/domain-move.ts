@@ -78,7 +78,7 @@ export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<
 }
 
 /** The files of the domain's disks, at the destination before its definition is (DiskCarrier). */
-async function carryDisks({ domainName, from, to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<CarriedDisk[]> {
+async function carryDisks({ from, to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<CarriedDisk[]> {
   const paths = diskSourceFiles(xml);
   if (!hosts.disks || paths.length === 0) return [];
   return hosts.disks.carry({ host: from, uri: hosts.uriOf(from) }, { host: to, uri: hosts.uriOf(to) }, paths);
