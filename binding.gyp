@@ -14,7 +14,8 @@
         "native/libvirt/domain-stats.cc",
         "native/libvirt/domain-migrate.cc",
         "native/libvirt/network.cc",
-        "native/libvirt/stream.cc"
+        "native/libvirt/stream.cc",
+        "native/libvirt/storage.cc"
       ],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include\")",

@@ -8,5 +8,6 @@ import { figure as resync } from './resync.js';
 import { figure as edit } from './edit.js';
 import { figure as stations } from './stations.js';
 import { figure as kvm } from './kvm.js';
+import { figure as diskCarry } from './disk-carry.js';
 
-export const FIGURES: Figure[] = [converge, oldWay, cli, controllerRss, resync, edit, stations, kvm];
+export const FIGURES: Figure[] = [converge, oldWay, cli, controllerRss, resync, edit, stations, kvm, diskCarry];

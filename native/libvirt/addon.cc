@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "events.h"
 #include "network.h"
+#include "storage.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -19,6 +20,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   wv::Connection::Init(env, exports);
   wv::Domain::Init(env, exports);
   wv::Network::Init(env, exports);
+  wv::StoragePool::Init(env, exports);
+  wv::StorageVolume::Init(env, exports);
   wv::Stream::Init(env, exports);
   exports.Set("enums", wv::EnumsObject(env));
   return exports;

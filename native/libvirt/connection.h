@@ -40,6 +40,11 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value Uri(const Napi::CallbackInfo& info);
   Napi::Value DomainCall(Napi::Env env, const char* call, std::function<virDomainPtr()> exec);
   Napi::Value NetworkCall(Napi::Env env, const char* call, std::function<virNetworkPtr()> exec);
+  // storage.cc
+  Napi::Value PoolCall(Napi::Env env, const char* call, std::function<virStoragePoolPtr()> exec);
+  Napi::Value LookupStoragePoolByTargetPath(const Napi::CallbackInfo& info);
+  Napi::Value CreateStoragePool(const Napi::CallbackInfo& info);
+  Napi::Value LookupStorageVolByPath(const Napi::CallbackInfo& info);
 
   std::shared_ptr<ConnState> state_;
   static Napi::FunctionReference constructor_;

@@ -6,7 +6,8 @@
 // lease says onExpiry Delete and has expired, by the gate's own reading of the declaration it
 // holds, gets a permit for its domain (decideLeaseExpired); the declaration stays. A VM moved to
 // another host gets a permit for its old definition only, usable only on the old host's
-// connection and never for its disks (decideMigrated: src/hosts/moved-evidence.ts says when).
+// connection and never for its disks (decideMigrated: src/hosts/moved-evidence.ts says when),
+// save the files the move itself copied to the new host (carried: the new host has its own copy).
 // A new source or code path cannot go around it: the Hypervisor and DiskImages ports demand a
 // permit, and their adapters check it.
 import type { ResourceKey } from '../api/meta.js';
@@ -42,6 +43,8 @@ export class DeletionPermit {
     readonly revokedBecause: () => string | undefined,
     /** A moved VM's old definition: only on the connection to this libvirt URI, never its disks. */
     readonly onlyOnHost?: string,
+    /** A moved VM: the files its move copied to the new host, which may go from the old one (at onlyOnHost). */
+    readonly carriedDisks: readonly string[] = [],
   ) {
     if (token !== GATE) throw new Error('deletion permits come from the deletion gate only');
   }
@@ -51,11 +54,15 @@ export class DeletionPermit {
  * Adapters call this before any destructive call: a missing or mismatched permit is refused, and
  * so is one whose resource was declared again since it was given (a stop takes seconds).
  */
-export function assertPermit(permit: DeletionPermit | undefined, domainName: string, use: { hostUri: string } | 'disks' = 'disks'): void {
+export function assertPermit(permit: DeletionPermit | undefined, domainName: string, use: { hostUri: string; carriedDisk?: string } | 'disks' = 'disks'): void {
   if (!(permit instanceof DeletionPermit) || permit.domainName !== domainName) {
     throw new Error(`refusing to delete domain ${domainName}: no deletion permit from the deletion gate`);
   }
-  if (permit.onlyOnHost !== undefined && (use === 'disks' || use.hostUri !== permit.onlyOnHost)) {
+  if (use !== 'disks' && use.carriedDisk !== undefined) {
+    if (permit.onlyOnHost !== use.hostUri || !permit.carriedDisks.includes(use.carriedDisk)) {
+      throw new Error(`refusing to delete ${use.carriedDisk} at ${use.hostUri}: the permit does not name it as a file ${domainName}'s move copied away from there`);
+    }
+  } else if (permit.onlyOnHost !== undefined && (use === 'disks' || use.hostUri !== permit.onlyOnHost)) {
     const what = use === 'disks' ? `the disks of ${domainName}` : `domain ${domainName} at ${use.hostUri}`;
     throw new Error(`refusing to delete ${what}: the permit is for its moved definition at ${permit.onlyOnHost} only`);
   }
@@ -114,10 +121,11 @@ export class DeletionGate {
   /**
    * Whether a moved VM's definition may leave its old host: `look` reads both hosts now
    * (movedEvidence says what must hold). The permit works only on the old host's connection and
-   * never for disks (they are the guest's, wherever it runs); a declaration removed meanwhile
-   * revokes it (the deletion path takes over).
+   * never for disks (they are the guest's, wherever it runs), save `carried`: the files the move
+   * copied to the new host (no shared storage), whose old copies may go too. A declaration
+   * removed meanwhile revokes it (the deletion path takes over).
    */
-  async decideMigrated(key: ResourceKey, domainName: string, look: () => Promise<MoveSides>): Promise<Decision> {
+  async decideMigrated(key: ResourceKey, domainName: string, look: () => Promise<MoveSides>, carried: readonly string[] = []): Promise<Decision> {
     const sides = await look();
     // Declared here, or (Kubernetes DaemonSet mode) declared and handed over to the destination's node.
     const declared = () => this.store.has(key) || this.movedAway(key) === sides.to.host;
@@ -125,7 +133,7 @@ export class DeletionGate {
     if ('why' in judged) return { withheld: `not removing ${domainName} from ${sides.from.host}: ${judged.why}` };
     this.logger.info('a move permits removing the old definition', { key, from: sides.from.host, evidence: judged.evidence });
     const revokedBecause = () => (declared() ? undefined : `${key} is not declared any more`);
-    return { permit: new DeletionPermit(GATE, key, domainName, judged.evidence, revokedBecause, sides.from.uri) };
+    return { permit: new DeletionPermit(GATE, key, domainName, judged.evidence, revokedBecause, sides.from.uri, [...carried]) };
   }
 
   /**

@@ -1,10 +1,13 @@
 // Moving a VM's domain from one host to another: live (libvirt migrates the running guest) or
 // cold (the guest is not running: its definition is defined at the destination), and in both
 // cases the old definition leaves only with the deletion gate's permit (decideMigrated), once
-// the destination is seen to hold the same guest. Disks are not copied: one controller makes
-// every overlay in its one --overlay-dir, so the hosts it drives must see that directory at the
-// same path (shared storage; on this machine both daemons share one filesystem).
+// the destination is seen to hold the same guest. A cold move carries the guest's disk files
+// (its overlays, its seed) to a destination that does not see them (no shared storage) before
+// defining it there; the source's copies go with the old definition, under the same permit.
+// A live move needs the destination to see them already (shared storage).
 import type { DeletionGate } from '../core/deletion-gate.js';
+import { diskSourceFiles } from '../adoption/domain-devices.js';
+import type { CarriedDisk, DiskCarrier } from '../ports/disk-carrier.js';
 import type { DomainSnapshot, Hypervisor } from '../ports/hypervisor.js';
 import type { MoveSide } from './moved-evidence.js';
 
@@ -18,6 +21,8 @@ export interface MoveHosts {
   /** Live-migrates `name` from `from` to `to`, keeping the source's (shut off) definition. */
   migrateLive(name: string, from: string, to: string): Promise<void>;
   isPersistent(name: string, host: string): Promise<boolean>;
+  /** Carries disk files to a host that does not see them; absent: every host sees them (shared storage). */
+  disks?: DiskCarrier;
 }
 
 export interface MoveRequest {
@@ -32,6 +37,8 @@ export interface MoveObserver {
   mode?(mode: MoveMode): void;
   /** The guest is the destination's now: its calls go there, even if the old definition stays. */
   moved(): void;
+  /** A cold move's disk files, each copied or seen there already (before `moved`). */
+  carried?(disks: CarriedDisk[]): void;
 }
 
 const ACTIVE = new Set(['running', 'blocked', 'paused', 'shutdown', 'pmsuspended', 'crashed']);
@@ -54,28 +61,62 @@ export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<
   }
   const mode: MoveMode = ACTIVE.has(here.state) ? 'live' : 'cold';
   observer.mode?.(mode);
+  let carried: CarriedDisk[] = [];
   if (mode === 'live') {
+    await requireSeenDisks(req, hosts, here.persistentXml);
     await hosts.migrateLive(name, from, to); // an inactive definition of it at the destination is replaced
   } else if (!there) {
     // A managed-save image is the guest's memory on the source's disk: moving the definition would lose it.
     if (await source.hasManagedSave(name)) throw new Error(`${name} has a saved state on ${from}: start it there first (a cold move would lose it)`);
+    carried = await carryDisks(req, hosts, here.persistentXml);
+    observer.carried?.(carried);
     await destination.define(here.persistentXml);
   }
   observer.moved();
-  if (!keepOldDefinition) await removeOldDefinition(req, hosts, gate);
+  if (!keepOldDefinition) await removeOldDefinition(req, hosts, gate, copiedPaths(carried));
   return mode;
 }
 
-/** The moved guest's old definition leaves its old host, with the gate's permit (decideMigrated); throws MovedButKept if withheld. */
-export async function removeOldDefinition(req: MoveRequest, hosts: MoveHosts, gate: Pick<DeletionGate, 'decideMigrated'>): Promise<void> {
+/** The files of the domain's disks, at the destination before its definition is (DiskCarrier). */
+async function carryDisks({ from, to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<CarriedDisk[]> {
+  const paths = diskSourceFiles(xml);
+  if (!hosts.disks || paths.length === 0) return [];
+  return hosts.disks.carry({ host: from, uri: hosts.uriOf(from) }, { host: to, uri: hosts.uriOf(to) }, paths);
+}
+
+/** A live move keeps the guest's disks where they are: the destination must see them (shared storage). */
+async function requireSeenDisks({ domainName, from, to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<void> {
+  const paths = diskSourceFiles(xml);
+  if (!hosts.disks || paths.length === 0) return;
+  const unseen = await hosts.disks.unseen({ host: to, uri: hosts.uriOf(to) }, paths);
+  if (unseen.length) {
+    throw new Error(`${domainName} is running and ${to} does not see its disk files (${unseen.join(', ')}): a running guest moves live only where both hosts see them; `
+      + `stopped, it moves cold and its disks are carried to ${to} (it stays on ${from} meanwhile)`);
+  }
+}
+
+/** The files a move copied (not those the destination saw already: those are shared, the guest's). */
+export function copiedPaths(disks: readonly CarriedDisk[]): string[] {
+  return disks.filter((d) => d.copied).map((d) => d.path);
+}
+
+/**
+ * The moved guest's old definition leaves its old host, with the gate's permit (decideMigrated);
+ * throws MovedButKept if withheld. `carried`: the files the move copied to the new host, whose
+ * old copies go too, under the same permit (files the new host saw already are never touched).
+ */
+export async function removeOldDefinition(req: MoveRequest, hosts: MoveHosts, gate: Pick<DeletionGate, 'decideMigrated'>, carried: readonly string[] = []): Promise<void> {
   const { domainName: name, from, to } = req;
   const decision = await gate.decideMigrated(req.key, name, async () => ({
     declared: true,
     from: await side(hosts, from, name, true),
     to: await side(hosts, to, name, false),
-  }));
+  }), carried);
   if ('withheld' in decision) throw new MovedButKept(decision.withheld);
   await hosts.portOf(from).undefine(name, decision.permit);
+  if (carried.length && hosts.disks) {
+    await hosts.disks.removeCarried({ host: from, uri: hosts.uriOf(from) }, { host: to, uri: hosts.uriOf(to) }, name, carried, decision.permit);
+  }
 }
 
 /** The guest moved; its old definition stays (shut off) because the gate withheld its removal. */

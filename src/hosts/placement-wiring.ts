@@ -2,10 +2,12 @@
 // declared Hypervisors, where VMs are placed (in status, decided in this process, or on their
 // way to a host), and moves (src/hosts/domain-move.ts) run in the background by Migrations.
 import { hypervisorKey, type Hypervisor as HypervisorObject } from '../api/hypervisor.js';
+import { LibvirtDiskCarrier } from '../adapters/libvirt/disk-carrier.js';
 import type { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import type { DeletionGate } from '../core/deletion-gate.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
+import type { DiskCarrier } from '../ports/disk-carrier.js';
 import type { PlacementView } from '../reconcilers/virtual-machine/steps/placement.js';
 import { resourceKey } from '../api/meta.js';
 import { resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
@@ -29,6 +31,8 @@ export function placementFor(opts: {
   logger: Logger;
   /** The VM of a domain looks again (a move finished). */
   requeue: (key: string) => void;
+  /** Carries a cold-moved guest's disk files to a host that does not see them (default: through libvirt). */
+  disks?: DiskCarrier;
 }): PlacementView {
   const { hosts, placed, store, gate, logger } = opts;
   const migrations = new Migrations();
@@ -38,6 +42,7 @@ export function placementFor(opts: {
     uriOf,
     migrateLive: (name, from, to) => placed.migrate(name, from, uriOf(to), { sharedStorage: SHARED_STORAGE }),
     isPersistent: (name, host) => placed.isPersistent(name, host),
+    disks: opts.disks ?? new LibvirtDiskCarrier(),
   };
   const keyOf = (domainName: string): string => {
     const { namespace, name } = resourceNameForDomain(domainName);

@@ -27,6 +27,18 @@ export function privateLibvirtdEnabled(): boolean {
   return daemonTestsEnabled('a private libvirtd (root, setpriv, libvirtd)', process.getuid?.() === 0 && has('setpriv') && has('libvirtd'));
 }
 
+/** Whether a daemon may get a mount namespace of its own (the `storage` option): root with CAP_SYS_ADMIN and util-linux's unshare. */
+export function mountNamespacesEnabled(): boolean {
+  let works = false;
+  try {
+    execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'ignore' });
+    works = true;
+  } catch {
+    /* not allowed here */
+  }
+  return daemonTestsEnabled('mount namespaces (unshare --mount)', works);
+}
+
 function kvmGroup(): string[] {
   try {
     const gid = execFileSync('getent', ['group', 'kvm'], { encoding: 'utf8' }).split(':')[2];
@@ -46,7 +58,16 @@ export class PrivateLibvirtd {
    * `hostUuid`: the daemon's host_uuid (libvirtd.conf). Two daemons on one machine report the
    * machine's SMBIOS UUID alike, and libvirt refuses to migrate a guest between daemons of one host.
    */
-  constructor(opts: { hostUuid?: string } = {}) {
+  /**
+   * `storage`: directories this daemon sees in place of others, as a host without shared storage
+   * sees its own disks (path as the daemon sees it → the directory it is on this machine): the
+   * daemon runs in a mount namespace of its own where each is bind-mounted over the path (which
+   * must exist).
+   */
+  private readonly storage: Record<string, string>;
+
+  constructor(opts: { hostUuid?: string; storage?: Record<string, string> } = {}) {
+    this.storage = opts.storage ?? {};
     chmodSync(this.dir, 0o755);
     for (const sub of ['run', 'home']) {
       mkdirSync(join(this.dir, sub));
@@ -70,7 +91,14 @@ export class PrivateLibvirtd {
   async start(): Promise<void> {
     const home = join(this.dir, 'home');
     const env = { HOME: home, XDG_RUNTIME_DIR: join(this.dir, 'run'), XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    this.child = spawn('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOGROUP}`, ...kvmGroup(), 'libvirtd'], { env, cwd: home, stdio: 'ignore' });
+    const daemon = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOGROUP}`, ...kvmGroup(), 'libvirtd'];
+    const mounts = Object.entries(this.storage);
+    // unshare and sh exec: the daemon keeps the child's pid.
+    this.child = mounts.length === 0
+      ? spawn(daemon[0]!, daemon.slice(1), { env, cwd: home, stdio: 'ignore' })
+      : spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+        `${mounts.map((_, i) => `mount --bind "\${${2 * i + 1}}" "\${${2 * i + 2}}" && `).join('')}shift ${2 * mounts.length} && exec "$@"`,
+        'sh', ...mounts.flatMap(([path, dir]) => [dir, path]), ...daemon], { env, cwd: home, stdio: 'ignore' });
     const child = this.child;
     await eventually(() => {
       if (child.exitCode !== null) throw new Error(`libvirtd exited with ${child.exitCode}`);

@@ -1,12 +1,13 @@
 // The rule that lets a moved VM's old definition go (the deletion gate's decideMigrated), the
-// permit it gives (only on the old host, never for disks), and the move itself over two fake
-// hosts with a failure at every call: never zero definitions, never two running guests, and the
-// host the engine routes to always holds the guest.
+// permit it gives (only on the old host, never for disks but the files the move copied), and the
+// move itself over two fake hosts with a failure at every call: never zero definitions, never two
+// running guests, and the host the engine routes to always holds the guest.
 import { describe, expect, it } from 'vitest';
 import { assertPermit, DeletionGate, DeletionPermit, type Absence } from '../../src/core/deletion-gate.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { moveDomain, MovedButKept, type MoveHosts } from '../../src/hosts/domain-move.js';
+import { copiedPaths, moveDomain, MovedButKept, removeOldDefinition, type MoveHosts } from '../../src/hosts/domain-move.js';
+import { DiskCarryError, type CarriedDisk, type DiskCarrier } from '../../src/ports/disk-carrier.js';
 import { movedEvidence, type MoveSides } from '../../src/hosts/moved-evidence.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { FakeDiskImages } from '../fakes/fake-disk-images.js';
@@ -88,6 +89,30 @@ describe('DeletionGate.decideMigrated and its permit', () => {
     expect(await deleted.decideMigrated(KEY, 'vm1', async () => sides())).toMatchObject({ withheld: expect.stringContaining('not declared any more') });
   });
 
+  it('a move that carried disk files: its permit covers those files, at the old host only; no other file, host or permit does', async () => {
+    const { store, gate } = gateWithVm();
+    const A = 'qemu+ssh://a/system';
+    const carried = ['/ov/vm1/disk0.qcow2', '/ov/vm1/seed.iso'];
+    const decision = await gate.decideMigrated(KEY, 'vm1', async () => sides(), carried);
+    if (!('permit' in decision)) throw new Error(decision.withheld);
+    for (const path of carried) expect(() => assertPermit(decision.permit, 'vm1', { hostUri: A, carriedDisk: path })).not.toThrow();
+    expect(() => assertPermit(decision.permit, 'vm1', { hostUri: A, carriedDisk: '/ov/vm1/disk1.qcow2' }))
+      .toThrow("refusing to delete /ov/vm1/disk1.qcow2 at qemu+ssh://a/system: the permit does not name it as a file vm1's move copied away from there");
+    expect(() => assertPermit(decision.permit, 'vm1', { hostUri: 'qemu+ssh://b/system', carriedDisk: carried[0]! })).toThrow(/refusing to delete \/ov\/vm1\/disk0.qcow2 at qemu\+ssh:\/\/b/);
+    expect(() => assertPermit(decision.permit, 'vm1')).toThrow(/disks of vm1/); // all of its disks: still never
+    // A move that copied nothing (shared storage) removes no file.
+    const shared = await gate.decideMigrated(KEY, 'vm1', async () => sides());
+    if (!('permit' in shared)) throw new Error(shared.withheld);
+    expect(() => assertPermit(shared.permit, 'vm1', { hostUri: A, carriedDisk: carried[0]! })).toThrow(/does not name it/);
+    // An ordinary deletion permit is not a move's: it removes a domain's disks by removeOverlays, not files one by one.
+    store.delete(KEY);
+    const d = gate.decide(KEY, 'vm1');
+    if (!('permit' in d)) throw new Error(d.withheld);
+    expect(() => assertPermit(d.permit, 'vm1', { hostUri: A, carriedDisk: carried[0]! })).toThrow(/does not name it/);
+    // Declared no more: the move's permit is revoked for its files too.
+    expect(() => assertPermit(decision.permit, 'vm1', { hostUri: A, carriedDisk: carried[0]! })).toThrow(`${KEY} is not declared any more`);
+  });
+
   it('an ordinary deletion permit still works on any host and for disks', () => {
     const { gate, store } = gateWithVm();
     store.delete(KEY);
@@ -159,5 +184,73 @@ describe('moveDomain over two hosts, a failure at each call: never zero definiti
     if (name === 'the destination transient') expect(again).toBeInstanceOf(MovedButKept);
     else expect([typeof again, (['a', 'b'] as const).filter((h) => t.hv[h].peek('vm1')), routedTo]).toEqual(['string', ['b'], 'b']);
     expect((['a', 'b'] as const).filter((h) => ACTIVE.has(t.hv[h].peek('vm1')?.state ?? 'none')).length).toBe(running ? 1 : 0);
+  });
+});
+
+describe('moveDomain carrying disk files (a fake DiskCarrier in front of the real one)', () => {
+  const DISKS = ['/ov/vm1/disk0.qcow2', '/ov/vm1/disk1.qcow2'];
+  function setup(carry: (paths: readonly string[]) => Promise<CarriedDisk[]>, unseen: readonly string[] = []) {
+    const t = twoHosts();
+    const removed: { paths: readonly string[]; permit: DeletionPermit }[] = [];
+    const carrier: DiskCarrier = {
+      carry: async (_from, _to, paths) => carry(paths),
+      unseen: async (_to, paths) => paths.filter((p) => unseen.includes(p)),
+      removeCarried: async (_from, _to, _name, paths, permit) => {
+        removed.push({ paths, permit });
+        return [...paths];
+      },
+    };
+    t.hosts.disks = carrier;
+    const xml = buildDomainXml({ name: 'vm1', uuid: U, type: 'test', memoryKiB: 65536, vcpus: 1, diskPaths: DISKS, mac: '52:54:00:00:00:01', nic: { type: 'user' },
+      owner: { uid: 'u1', namespace: 'default', name: 'vm1', generation: 1, specHash: 'h', mac: '52:54:00:00:00:01' } });
+    return { ...t, removed, xml };
+  }
+  const req = { key: KEY, domainName: 'vm1', from: 'a', to: 'b' };
+
+  it('a carry that fails leaves the guest where it was: not defined at the destination, nothing removed', async () => {
+    const t = setup(async () => { throw new DiskCarryError('base image /img/base.qcow2 is not on b: put it there'); });
+    await t.hv.a.define(t.xml);
+    const { gate } = gateWithVm();
+    let moved = false;
+    await expect(moveDomain(req, t.hosts, gate, { moved: () => { moved = true; } })).rejects.toThrow('base image /img/base.qcow2 is not on b');
+    expect([moved, !!t.hv.a.peek('vm1'), !!t.hv.b.peek('vm1'), t.removed]).toEqual([false, true, false, []]);
+  });
+
+  it("the disks go before the definition; only the files copied leave the old host, after its definition, with that removal's permit", async () => {
+    const order: string[] = [];
+    const t = setup(async (paths) => {
+      order.push(`carry ${paths.join(' ')} (b defined: ${!!t.hv.b.peek('vm1')})`);
+      return [{ path: paths[0]!, copied: true, dataBytes: 1, holeBytes: 0 }, { path: paths[1]!, copied: false, dataBytes: 0, holeBytes: 0 }];
+    });
+    await t.hv.a.define(t.xml);
+    const { gate } = gateWithVm();
+    expect(await moveDomain(req, t.hosts, gate, { moved: () => undefined })).toBe('cold');
+    expect(order).toEqual([`carry ${DISKS.join(' ')} (b defined: false)`]);
+    expect([!!t.hv.a.peek('vm1'), !!t.hv.b.peek('vm1')]).toEqual([false, true]);
+    expect(t.removed.map((r) => [r.paths, r.permit.onlyOnHost, r.permit.carriedDisks])).toEqual([[[DISKS[0]], 'fake://a', [DISKS[0]]]]);
+  });
+
+  it('a running guest whose disks the destination does not see is not migrated: it keeps running where it is, with the reason', async () => {
+    const t = setup(async () => { throw new Error('a live move carries nothing'); }, [DISKS[1]!]);
+    await t.hv.a.define(t.xml);
+    await t.hv.a.start('vm1');
+    const { gate } = gateWithVm();
+    await expect(moveDomain(req, t.hosts, gate, { moved: () => undefined })).rejects.toThrow(`vm1 is running and b does not see its disk files (${DISKS[1]}): a running guest moves live only where both hosts see them`);
+    expect([t.hv.a.peek('vm1')?.state, t.hv.b.peek('vm1')]).toEqual(['running', undefined]);
+  });
+
+  it('Kubernetes mode keeps the old definition for later: its files stay with it until removeOldDefinition is given them; a withheld removal removes no file', async () => {
+    let carried: CarriedDisk[] = [];
+    const t = setup(async (paths) => paths.map((path) => ({ path, copied: true, dataBytes: 1, holeBytes: 0 })));
+    await t.hv.a.define(t.xml);
+    const { gate, store } = gateWithVm();
+    await moveDomain(req, t.hosts, gate, { moved: () => undefined, carried: (d) => { carried = d; } }, true);
+    expect([!!t.hv.a.peek('vm1'), t.removed]).toEqual([true, []]);
+    store.delete(KEY);
+    await expect(removeOldDefinition(req, t.hosts, gate, copiedPaths(carried))).rejects.toBeInstanceOf(MovedButKept);
+    expect([!!t.hv.a.peek('vm1'), t.removed]).toEqual([true, []]);
+    store.set(KEY, vmNamed('vm1'));
+    await removeOldDefinition(req, t.hosts, gate, copiedPaths(carried));
+    expect([!!t.hv.a.peek('vm1'), t.removed.map((r) => r.paths)]).toEqual([false, [DISKS]]);
   });
 });

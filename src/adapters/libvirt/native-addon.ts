@@ -26,6 +26,9 @@ export interface RawConnection {
   lookupNetworkByName(name: string): Raw<RawNetwork>;
   defineNetwork(xml: string): Raw<RawNetwork>;
   createNetwork(xml: string): Raw<RawNetwork>;
+  lookupStoragePoolByTargetPath(path: string): Raw<RawStoragePool>;
+  createStoragePool(xml: string, flags: number): Raw<RawStoragePool>;
+  lookupStorageVolByPath(path: string): Raw<RawStorageVolume>;
   setEventSink(sink: ((e: RawEvent) => void) | undefined): void;
   enableDomainEvents(): Raw;
   disableDomainEvents(): Raw;
@@ -93,6 +96,23 @@ export interface RawNetwork {
   dhcpLeases(mac: string | null): Raw<{ iface: string; expiryTime: number; type: number; mac: string; ipaddr: string; prefix: number; hostname?: string; clientid?: string }[]>;
 }
 
+export interface RawStoragePool {
+  readonly name: string;
+  readonly uuid: string;
+  refresh(): Raw;
+  destroy(): Raw;
+  getXmlDesc(flags: number): Raw<string>;
+  createVolume(xml: string, flags: number): Raw<RawStorageVolume>;
+}
+
+export interface RawStorageVolume {
+  readonly name: string;
+  readonly path: string;
+  getXmlDesc(): Raw<string>;
+  delete(flags: number): Raw;
+  transferTo(destination: RawStorageVolume, sparse: boolean): Raw<{ dataBytes: number; holeBytes: number }>;
+}
+
 interface Addon {
   openConnection(uri: string, readOnly: boolean, keepAliveIntervalS: number, keepAliveCount: number): Raw<RawConnection>;
   setCallObserver(fn: ((call: string) => void) | undefined): void;
@@ -145,7 +165,7 @@ export class LibvirtError extends Error {
 }
 addon.setErrorClass(LibvirtError);
 
-type ErrorCodes = Record<'NO_DOMAIN' | 'NO_NETWORK' | 'OPERATION_INVALID' | 'OPERATION_FAILED' | 'OPERATION_TIMEOUT' | 'SYSTEM_ERROR' | 'NO_CONNECT' | 'INVALID_CONN' | 'INVALID_DOMAIN' | 'RPC' | 'INTERNAL_ERROR' | 'AUTH_FAILED' | 'NO_SUPPORT' | 'OPERATION_UNSUPPORTED' | 'AGENT_UNRESPONSIVE' | 'DOM_EXIST' | 'NO_DOMAIN_METADATA' | 'XML_ERROR' | 'CONFIG_UNSUPPORTED' | 'ARGUMENT_UNSUPPORTED' | 'INVALID_ARG' | 'MIGRATE_PERSIST_FAILED' | 'HOOK_SCRIPT_FAILED', number> & Readonly<Record<string, number>>;
+type ErrorCodes = Record<'NO_DOMAIN' | 'NO_NETWORK' | 'OPERATION_INVALID' | 'OPERATION_FAILED' | 'OPERATION_TIMEOUT' | 'SYSTEM_ERROR' | 'NO_CONNECT' | 'INVALID_CONN' | 'INVALID_DOMAIN' | 'RPC' | 'INTERNAL_ERROR' | 'AUTH_FAILED' | 'NO_SUPPORT' | 'OPERATION_UNSUPPORTED' | 'AGENT_UNRESPONSIVE' | 'DOM_EXIST' | 'NO_DOMAIN_METADATA' | 'XML_ERROR' | 'CONFIG_UNSUPPORTED' | 'ARGUMENT_UNSUPPORTED' | 'INVALID_ARG' | 'MIGRATE_PERSIST_FAILED' | 'HOOK_SCRIPT_FAILED' | 'NO_STORAGE_POOL' | 'NO_STORAGE_VOL' | 'STORAGE_VOL_EXIST', number> & Readonly<Record<string, number>>;
 
 /** libvirt's virErrorNumber without the VIR_ERR_ prefix: ErrorCode.NO_DOMAIN === 42. */
 export const ErrorCode: ErrorCodes = Object.freeze(

@@ -4,9 +4,11 @@
 // close come from libvirt's event loop, on a thread of its own.
 import { addon, enumNames, enumValue, LibvirtError, type RawConnection, type RawEvent, type RawNetwork } from './native-addon.js';
 import { DomainHandle } from './native-domain.js';
+import { poolCreateFlags, StoragePoolHandle, StorageVolumeHandle, type StoragePool, type StorageVolume } from './native-storage.js';
 
 export { ErrorCode, LibvirtError } from './native-addon.js';
 export { stateInfo, stateName } from './native-domain.js';
+export type { StoragePool, StorageVolume } from './native-storage.js';
 
 export type DomainState = 'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended';
 /** reason: libvirt's reason enum name for that state, lower-cased without prefix, '_' → '-' ('destroyed', 'from-snapshot'). */
@@ -49,6 +51,12 @@ export interface Connection {
   lookupNetworkByName(name: string): Promise<Network>;
   defineNetwork(xml: string): Promise<Network>;
   createNetwork(xml: string): Promise<Network>;
+  /** Added to the contract: virStoragePoolLookupByTargetPath; rejects NO_STORAGE_POOL when no pool is over that directory. */
+  lookupStoragePoolByTargetPath(path: string): Promise<StoragePool>;
+  /** Added to the contract: virStoragePoolCreateXML, a transient pool, started (`build`: its directory made first). */
+  createStoragePool(xml: string, opts?: { build?: boolean }): Promise<StoragePool>;
+  /** Added to the contract: virStorageVolLookupByPath; rejects NO_STORAGE_VOL when no active pool holds that file. */
+  lookupStorageVolByPath(path: string): Promise<StorageVolume>;
   onDomainEvent(listener: (e: DomainEvent) => void): () => void;
   /** Added to the contract: settles once the event callbacks asked for by onDomainEvent (or
    *  dropped by its unsubscribe) are in place in libvirt; rejects with the LibvirtError if not. */
@@ -183,6 +191,9 @@ class LibvirtConnection implements Connection {
   async lookupNetworkByName(name: string): Promise<Network> { return new NetworkHandle(await this.raw.lookupNetworkByName(name)); }
   async defineNetwork(xml: string): Promise<Network> { return new NetworkHandle(await this.raw.defineNetwork(xml)); }
   async createNetwork(xml: string): Promise<Network> { return new NetworkHandle(await this.raw.createNetwork(xml)); }
+  async lookupStoragePoolByTargetPath(path: string): Promise<StoragePool> { return new StoragePoolHandle(await this.raw.lookupStoragePoolByTargetPath(path)); }
+  async createStoragePool(xml: string, opts?: { build?: boolean }): Promise<StoragePool> { return new StoragePoolHandle(await this.raw.createStoragePool(xml, poolCreateFlags(opts))); }
+  async lookupStorageVolByPath(path: string): Promise<StorageVolume> { return new StorageVolumeHandle(await this.raw.lookupStorageVolByPath(path)); }
 
   onDomainEvent(listener: (e: DomainEvent) => void): () => void {
     this.domainListeners.add(listener);

@@ -7,15 +7,17 @@
 // then does the old definition go (removeMovedCopy, with the gate's permit): a controller that
 // stops in between finds it on restart and finishes the move instead of starting a new guest.
 // This node never acts on a guest once it is another node's.
+import { LibvirtDiskCarrier } from '../../adapters/libvirt/disk-carrier.js';
 import type { LibvirtHypervisor } from '../../adapters/libvirt/libvirt-hypervisor.js';
 import type { Hypervisor } from '../../api/hypervisor.js';
 import { resourceKey } from '../../api/meta.js';
 import { domainNameFor, resourceNameForDomain, VM_KIND, type VirtualMachineSpec } from '../../api/virtual-machine.js';
 import type { DeletionGate } from '../../core/deletion-gate.js';
 import type { Logger } from '../../core/logger.js';
+import type { DiskCarrier } from '../../ports/disk-carrier.js';
 import type { PlacementView } from '../../reconcilers/virtual-machine/steps/placement.js';
 import type { KubeObject } from '../../sources/kube-source.js';
-import { moveDomain, removeOldDefinition, type MoveHosts } from '../domain-move.js';
+import { copiedPaths, moveDomain, removeOldDefinition, type MoveHosts } from '../domain-move.js';
 import { Migrations } from '../migrations.js';
 import { demandOf, type PlacedVm } from '../placement.js';
 import { reachableFromOtherHosts } from './reachable-uri.js';
@@ -38,6 +40,8 @@ export interface NodePlacementOptions {
   requeue: (key: string) => void;
   /** Opens a connection to another node's libvirt. */
   open: (uri: string) => LibvirtHypervisor;
+  /** Carries a cold-moved guest's disk files to a node that does not see them (default: through libvirt). */
+  disks?: DiskCarrier;
 }
 
 export interface NodePlacement extends PlacementView {
@@ -47,6 +51,8 @@ export interface NodePlacement extends PlacementView {
 export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
   const { self, local, logger } = opts;
   const migrations = new Migrations();
+  /** Domain name → the files its cold move copied here → there: they leave this node with its old definition (a restart forgets them: they stay). */
+  const carried = new Map<string, string[]>();
   const remotes = new Map<string, LibvirtHypervisor>();
   const object = (host: string) => opts.hypervisors().find((hv) => hv.metadata.name === host);
   const uriOf = (host: string): string => host === self ? local.uri : object(host)?.spec.uri ?? '';
@@ -71,6 +77,7 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
     uriOf,
     migrateLive: (name, _from, to) => local.migrate(name, uriOf(to), { sharedStorage: SHARED_STORAGE }),
     isPersistent: (name, host) => portOf(host).isPersistent(name),
+    disks: opts.disks ?? new LibvirtDiskCarrier(),
   };
   const keyOf = (domainName: string): string => {
     const { namespace, name } = resourceNameForDomain(domainName);
@@ -104,7 +111,7 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
       async (observer) => {
         await connect(to);
         // The old definition stays until the VM is handed over (removeMovedCopy): until then it is the move's record here.
-        return moveDomain({ key: keyOf(domainName), domainName, from, to }, moveHosts, opts.gate, observer, true);
+        return moveDomain({ key: keyOf(domainName), domainName, from, to }, moveHosts, opts.gate, { ...observer, carried: (disks) => carried.set(domainName, copiedPaths(disks)) }, true);
       },
       () => local.migrationProgress(domainName),
       (job) => {
@@ -114,7 +121,8 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
       }),
     removeMovedCopy: async (key, domainName, to) => {
       await connect(to);
-      await removeOldDefinition({ key, domainName, from: self, to }, moveHosts, opts.gate);
+      await removeOldDefinition({ key, domainName, from: self, to }, moveHosts, opts.gate, carried.get(domainName));
+      carried.delete(domainName);
     },
     clearMigration: (domainName: string) => migrations.clear(domainName),
     moveUnderWay: (domainName: string) => migrations.inFlight().get(domainName),
