@@ -134,7 +134,7 @@ export async function startController(config: Config, logger: Logger, signal?: A
   // Kubernetes mode with a node (DaemonSet): the node's Hypervisor registered, placement by a leader.
   const kubeHosts = await makeKubeHosts(config, mode, hypervisor, logger, { gate, requeue: (key) => controller.enqueue(key), identity });
   const placement = kubeHosts?.view
-    ?? (hosts && placedHypervisor && placementFor({ hosts, placed: placedHypervisor, store, gate, logger, requeue: (key) => controller.enqueue(key) }));
+    ?? (hosts && placedHypervisor && placementFor({ hosts, placed: placedHypervisor, store, gate, logger, requeue: (key) => controller.enqueue(key), stopTimeoutMs: config.shutdownTimeoutMs }));
 
   // Declared before use in the reconcilers' callbacks; assigned just below.
   let clients: Controller;

@@ -4,7 +4,9 @@
 // the destination is seen to hold the same guest. A cold move carries the guest's disk files
 // (its overlays, its seed) to a destination that does not see them (no shared storage) before
 // defining it there; the source's copies go with the old definition, under the same permit.
-// A live move needs the destination to see them already (shared storage).
+// A live move needs the destination to see them already (shared storage); where it does not, a
+// running guest the VM lets stop (mayStop: its runStrategy starts it again) is stopped and moved
+// cold ("stop, move the overlay, start"), else the move stops with the reason.
 import type { DeletionGate } from '../core/deletion-gate.js';
 import { diskSourceFiles } from '../adoption/domain-devices.js';
 import type { CarriedDisk, DiskCarrier } from '../ports/disk-carrier.js';
@@ -23,6 +25,11 @@ export interface MoveHosts {
   isPersistent(name: string, host: string): Promise<boolean>;
   /** Carries disk files to a host that does not see them; absent: every host sees them (shared storage). */
   disks?: DiskCarrier;
+  /**
+   * How long a guest may take to shut down when a move stops it (its disks cannot follow it live:
+   * the destination does not see them); then it is powered off. Absent: a move never stops a guest.
+   */
+  stopTimeoutMs?: number;
 }
 
 export interface MoveRequest {
@@ -30,6 +37,11 @@ export interface MoveRequest {
   domainName: string;
   from: string;
   to: string;
+  /**
+   * A running guest that cannot move live may be stopped and moved cold ("stop, move the overlay,
+   * start"): its runStrategy starts it again at the destination. Not for a guest nothing would start again.
+   */
+  mayStop?: boolean;
 }
 
 export interface MoveObserver {
@@ -39,6 +51,8 @@ export interface MoveObserver {
   moved(): void;
   /** A cold move's disk files, each copied or seen there already (before `moved`). */
   carried?(disks: CarriedDisk[]): void;
+  /** The running guest is being stopped to move it cold: `to` does not see these disk files. */
+  stopping?(unseen: string[]): void;
 }
 
 const ACTIVE = new Set(['running', 'blocked', 'paused', 'shutdown', 'pmsuspended', 'crashed']);
@@ -59,11 +73,20 @@ export async function moveDomain(req: MoveRequest, hosts: MoveHosts, gate: Pick<
     observer.moved(); // moved before (a crash between the steps): only the bookkeeping is left
     return 'cold';
   }
-  const mode: MoveMode = ACTIVE.has(here.state) ? 'live' : 'cold';
+  let mode: MoveMode = ACTIVE.has(here.state) ? 'live' : 'cold';
+  if (mode === 'live') {
+    const unseen = await unseenDisks(req, hosts, here.persistentXml);
+    if (unseen.length && (!req.mayStop || hosts.stopTimeoutMs === undefined)) throw new Error(cannotMoveLive(req, unseen));
+    if (unseen.length) {
+      // Stop, move the overlay, start: the destination's runStrategy starts it there.
+      observer.stopping?.(unseen);
+      await stopGuest(source, name, hosts.stopTimeoutMs!);
+      mode = 'cold';
+    }
+  }
   observer.mode?.(mode);
   let carried: CarriedDisk[] = [];
   if (mode === 'live') {
-    await requireSeenDisks(req, hosts, here.persistentXml);
     await hosts.migrateLive(name, from, to); // an inactive definition of it at the destination is replaced
   } else if (!there) {
     // A managed-save image is the guest's memory on the source's disk: moving the definition would lose it.
@@ -84,15 +107,27 @@ async function carryDisks({ from, to }: MoveRequest, hosts: MoveHosts, xml: stri
   return hosts.disks.carry({ host: from, uri: hosts.uriOf(from) }, { host: to, uri: hosts.uriOf(to) }, paths);
 }
 
-/** A live move keeps the guest's disks where they are: the destination must see them (shared storage). */
-async function requireSeenDisks({ domainName, from, to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<void> {
+/** A live move keeps the guest's disks where they are: the files of them the destination does not see (no shared storage). */
+async function unseenDisks({ to }: MoveRequest, hosts: MoveHosts, xml: string): Promise<string[]> {
   const paths = diskSourceFiles(xml);
-  if (!hosts.disks || paths.length === 0) return;
-  const unseen = await hosts.disks.unseen({ host: to, uri: hosts.uriOf(to) }, paths);
-  if (unseen.length) {
-    throw new Error(`${domainName} is running and ${to} does not see its disk files (${unseen.join(', ')}): a running guest moves live only where both hosts see them; `
-      + `stopped, it moves cold and its disks are carried to ${to} (it stays on ${from} meanwhile)`);
+  if (!hosts.disks || paths.length === 0) return [];
+  return hosts.disks.unseen({ host: to, uri: hosts.uriOf(to) }, paths);
+}
+
+function cannotMoveLive({ domainName, from, to }: MoveRequest, unseen: string[]): string {
+  return `${domainName} is running and ${to} does not see its disk files (${unseen.join(', ')}): a running guest moves live only where both hosts see them; `
+    + `stopped, it moves cold and its disks are carried to ${to} (it stays on ${from} meanwhile)`;
+}
+
+/** Shuts the guest down, and powers it off if it has not stopped within `timeoutMs`. */
+async function stopGuest(port: Hypervisor, name: string, timeoutMs: number): Promise<void> {
+  const running = async () => ACTIVE.has((await port.domainState(name))?.state ?? 'shutoff');
+  await port.shutdown(name).catch(() => undefined); // a guest that cannot take the request is powered off below
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    if (!await running()) return;
+    await new Promise((r) => setTimeout(r, 250));
   }
+  if (await running()) await port.destroy(name);
 }
 
 /** The files a move copied (not those the destination saw already: those are shared, the guest's). */

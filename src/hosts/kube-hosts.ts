@@ -16,7 +16,7 @@ export async function makeKubeHosts(config: Config, mode: Mode, hypervisor: Libv
   const kube = mode as InstanceType<typeof KubeMode>;
   return makeKubeHostsPart({
     kubeConfig: loadKubeConfig(config.kube?.kubeconfig), source: kube.witness, onObjectSeen: (l) => kube.onObjectSeen(l),
-    host: nodeName, uri: config.kube?.advertiseUri ?? config.connect, local: hypervisor, ...moves, namespace: config.kube!.vlanClaimNamespace, logger,
+    host: nodeName, uri: config.kube?.advertiseUri ?? config.connect, local: hypervisor, stopTimeoutMs: config.shutdownTimeoutMs, ...moves, namespace: config.kube!.vlanClaimNamespace, logger,
     ...(config.kube?.hosts ? { timings: config.kube.hosts } : {}),
   });
 }

@@ -9,10 +9,14 @@ import type { MoveMode, MoveObserver } from './domain-move.js';
 export interface MigrationJob {
   from: string;
   to: string;
-  /** What the move was asked for with (the VM's generation, the drain, running or not): a failed one is retried only when it changes. */
+  /** What the move was asked for with (the VM's generation, the drain): a failed one is retried only when it, or the guest's power, changes. */
   attempt?: string;
+  /** Running or not when it was asked for. */
+  power?: MoveAttempt['power'];
   /** Asked for by a drain of `from`. */
   drain?: boolean;
+  /** The move stopped the running guest to move it cold (the destination does not see its disks). */
+  stopped?: boolean;
   done: boolean;
   /** live or cold, once decided. */
   mode?: MoveMode;
@@ -26,6 +30,19 @@ export interface MigrationJob {
 
 /** How often a live move's figures are read. */
 export const PROGRESS_EVERY_MS = 1000;
+
+/** What a move is asked with (src/reconcilers/virtual-machine/steps/placement.ts). */
+export interface MoveAttempt {
+  /** The VM's generation and the drain. */
+  token: string;
+  power: 'running' | 'off';
+  drain: boolean;
+  /** A running guest that cannot move live may be stopped and moved cold (its runStrategy starts it there). */
+  mayStop: boolean;
+}
+
+/** A move asked for outside a reconcile (tests): retried only when its destination changes, never stops a guest. */
+export const ANY_ATTEMPT: MoveAttempt = { token: '', power: 'off', drain: false, mayStop: false };
 
 export class Migrations {
   private readonly jobs = new Map<string, MigrationJob>();
@@ -44,11 +61,13 @@ export class Migrations {
    * one to `to` of the same `attempt` finished with an error (returned: not retried); `progress` is read every second
    * while a live move runs; `onDone` runs before the job counts as done.
    */
-  start(domainName: string, from: string, to: string, attempt: { token: string; drain: boolean }, move: (observer: MoveObserver) => Promise<unknown>,
+  start(domainName: string, from: string, to: string, attempt: MoveAttempt, move: (observer: MoveObserver) => Promise<unknown>,
     progress: () => Promise<MigrationProgress | undefined>, onDone: (job: MigrationJob) => void): MigrationJob {
     const existing = this.jobs.get(domainName);
-    if (existing && (!existing.done || (existing.to === to && existing.attempt === attempt.token))) return existing;
-    const job: MigrationJob = { from, to, attempt: attempt.token, drain: attempt.drain, done: false, startedAt: Date.now() };
+    // A failed move that stopped the guest is not tried again when the guest starts again where it was: that would stop it again.
+    const tried = existing?.done && existing.to === to && existing.attempt === attempt.token && (existing.power === attempt.power || existing.stopped === true);
+    if (existing && (!existing.done || tried)) return existing;
+    const job: MigrationJob = { from, to, attempt: attempt.token, power: attempt.power, drain: attempt.drain, done: false, startedAt: Date.now() };
     this.jobs.set(domainName, job);
     const timer = setInterval(() => {
       if (job.mode === 'live' && !job.moved) progress().then((p) => { if (p && !job.moved) job.progress = p; }, () => undefined);
@@ -59,7 +78,7 @@ export class Migrations {
       onDone(job);
       job.done = true;
     };
-    void move({ mode: (mode) => { job.mode = mode; }, moved: () => { job.moved = true; } }).then(() => finish(), finish);
+    void move({ mode: (mode) => { job.mode = mode; }, moved: () => { job.moved = true; }, stopping: () => { job.stopped = true; } }).then(() => finish(), finish);
     return job;
   }
 
@@ -73,6 +92,7 @@ export class Migrations {
 export function describeMove(job: MigrationJob, drain?: boolean): string {
   const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
   const head = `${drain ? `draining ${job.from}: ` : ''}${kind} from ${job.from} to ${job.to}`;
+  if (job.stopped && !job.mode) return `${drain ? `draining ${job.from}: ` : ''}stopping the guest to move it from ${job.from} to ${job.to} cold (${job.to} does not see its disks)`;
   const p = job.progress;
   if (!p || p.totalBytes <= 0) return `${head} in progress`;
   const mib = (b: number) => Math.round(b / 2 ** 20);

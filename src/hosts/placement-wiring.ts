@@ -14,7 +14,7 @@ import { resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
 import { moveDomain, type MoveHosts } from './domain-move.js';
 import { withAssignments } from './host-vms.js';
 import type { HostsPart } from './hosts-part.js';
-import { Migrations } from './migrations.js';
+import { ANY_ATTEMPT, Migrations } from './migrations.js';
 import type { PlacedHypervisor } from './placed-hypervisor.js';
 
 /**
@@ -33,6 +33,8 @@ export function placementFor(opts: {
   requeue: (key: string) => void;
   /** Carries a cold-moved guest's disk files to a host that does not see them (default: through libvirt). */
   disks?: DiskCarrier;
+  /** A guest stopped for a move (its disks cannot follow it live) is powered off after this long (--shutdown-timeout). */
+  stopTimeoutMs: number;
 }): PlacementView {
   const { hosts, placed, store, gate, logger } = opts;
   const migrations = new Migrations();
@@ -43,6 +45,7 @@ export function placementFor(opts: {
     migrateLive: (name, from, to) => placed.migrate(name, from, uriOf(to), { sharedStorage: SHARED_STORAGE }),
     isPersistent: (name, host) => placed.isPersistent(name, host),
     disks: opts.disks ?? new LibvirtDiskCarrier(),
+    stopTimeoutMs: opts.stopTimeoutMs,
   };
   const keyOf = (domainName: string): string => {
     const { namespace, name } = resourceNameForDomain(domainName);
@@ -61,9 +64,9 @@ export function placementFor(opts: {
     drives: (host: string) => store.has(hypervisorKey(host)),
     assign: (domainName: string, host: string) => placed.assign(domainName, host),
     hostOf: (domainName: string) => placed.hostOf(domainName),
-    migrate: (domainName: string, from: string, to: string, attempt = { token: '', drain: false }) => migrations.start(domainName, from, to, attempt,
-      (observer) => moveDomain({ key: keyOf(domainName), domainName, from, to }, moveHosts, gate, {
-        mode: (mode) => observer.mode?.(mode),
+    migrate: (domainName: string, from: string, to: string, attempt = ANY_ATTEMPT) => migrations.start(domainName, from, to, attempt,
+      (observer) => moveDomain({ key: keyOf(domainName), domainName, from, to, mayStop: attempt.mayStop }, moveHosts, gate, {
+        ...observer,
         // From here on the guest is the destination's: its calls go there.
         moved: () => { placed.assign(domainName, to); observer.moved(); },
       }),

@@ -196,4 +196,40 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
       await Promise.all(Object.values(ports).map((p) => p.close()));
     }
   });
+
+  it('stop, move the overlay, start: a running guest that may be stopped (mayStop, a stop timeout) is stopped on hv-a (powered off: no OS takes the ACPI request), carried, defined on hv-b; one copy', async () => {
+    const name = `stopmove-${run}`;
+    const dir = ownDir(join(overlays, name));
+    const disk = overlay(join(dir, 'disk0.qcow2'), base, 0x5c);
+    const ports = { [A.host]: new LibvirtHypervisor({ uri: a.uri, logger: silentLogger }), [B.host]: new LibvirtHypervisor({ uri: b.uri, logger: silentLogger }) };
+    await Promise.all(Object.values(ports).map((p) => p.connect()));
+    try {
+      const mac = '52:54:00:5c:00:01';
+      await ports[A.host]!.define(buildDomainXml({
+        name, uuid: randomUUID(), type: 'qemu', memoryKiB: 65536, vcpus: 1, diskPaths: [disk], mac, nic: { type: 'user' },
+        owner: { uid: randomUUID(), namespace: 'default', name, generation: 1, specHash: 'test', mac },
+      }));
+      await ports[A.host]!.start(name);
+      const store = new DesiredStore();
+      const key = `VirtualMachine/default/${name}`;
+      store.set(key, vmNamed(name));
+      const hosts: MoveHosts = {
+        portOf: (host) => ports[host]!, uriOf: (host) => (host === A.host ? A.uri : B.uri),
+        isPersistent: (n, host) => ports[host]!.isPersistent(n),
+        migrateLive: () => Promise.reject(new Error('a live migration was not expected')),
+        disks: carrier, stopTimeoutMs: 1000,
+      };
+      const said: string[][] = [];
+      expect(await moveDomain({ key, domainName: name, from: A.host, to: B.host, mayStop: true }, hosts, new DeletionGate(store, () => undefined, silentLogger), { moved: () => undefined, stopping: (u) => said.push(u) })).toBe('cold');
+      expect(said).toEqual([[disk]]);
+      expect(b.virsh('domstate', name).trim()).toBe('shut off');
+      expect(existsSync(onB(disk))).toBe(true);
+      expect(a.virsh('list', '--all', '--name')).not.toContain(name);
+      await ports[B.host]!.start(name); // what its runStrategy does at the destination
+      expect(b.runningIds().has(name)).toBe(true);
+    } finally {
+      await Promise.all(Object.values(ports).map((p) => p.close()));
+    }
+  });
+
 });

@@ -239,6 +239,33 @@ describe('moveDomain carrying disk files (a fake DiskCarrier in front of the rea
     expect([t.hv.a.peek('vm1')?.state, t.hv.b.peek('vm1')]).toEqual(['running', undefined]);
   });
 
+  it('stop, move the overlay, start: a running guest that may be stopped is shut down (powered off if it ignores that), carried and defined at the destination; said first', async () => {
+    for (const ignores of [false, true]) {
+      const t = setup(async (paths) => paths.map((path) => ({ path, copied: true, dataBytes: 1, holeBytes: 0 })), [DISKS[1]!]);
+      await t.hv.a.define(t.xml);
+      await t.hv.a.start('vm1');
+      if (ignores) t.hv.a.ignoreShutdown.add('vm1');
+      const said: string[][] = [];
+      const { gate } = gateWithVm();
+      expect(await moveDomain({ ...req, mayStop: true }, { ...t.hosts, stopTimeoutMs: 300 }, gate, { moved: () => undefined, stopping: (unseen) => said.push(unseen) })).toBe('cold');
+      expect(said).toEqual([[DISKS[1]]]);
+      expect([t.hv.a.peek('vm1'), t.hv.b.peek('vm1')?.state]).toEqual([undefined, 'shutoff']);
+      expect(t.removed.map((r) => r.paths)).toEqual([DISKS]);
+    }
+  });
+
+  it('no stopping without both the VM\'s leave (mayStop: its runStrategy starts it again) and a stop timeout', async () => {
+    for (const [mayStop, stopTimeoutMs] of [[false, 300], [true, undefined]] as const) {
+      const t = setup(async () => { throw new Error('nothing is carried'); }, [DISKS[1]!]);
+      await t.hv.a.define(t.xml);
+      await t.hv.a.start('vm1');
+      const { gate } = gateWithVm();
+      const hosts = stopTimeoutMs === undefined ? t.hosts : { ...t.hosts, stopTimeoutMs };
+      await expect(moveDomain({ ...req, mayStop }, hosts, gate, { moved: () => undefined })).rejects.toThrow(/does not see its disk files/);
+      expect(t.hv.a.peek('vm1')?.state).toBe('running');
+    }
+  });
+
   it('Kubernetes mode keeps the old definition for later: its files stay with it until removeOldDefinition is given them; a withheld removal removes no file', async () => {
     let carried: CarriedDisk[] = [];
     const t = setup(async (paths) => paths.map((path) => ({ path, copied: true, dataBytes: 1, holeBytes: 0 })));

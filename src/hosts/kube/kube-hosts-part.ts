@@ -37,7 +37,9 @@ export interface KubeHostsPart extends Runnable {
 export function makeKubeHostsPart(opts: {
   kubeConfig: KubeConfig; source: KubeSource; onObjectSeen: (listener: (key: string) => void) => void;
   /** `uri`: what other nodes reach this node's libvirt at (its Hypervisor's spec.uri). */
-  host: string; uri: string; local: LibvirtHypervisor; namespace: string; logger: Logger; timings?: KubeHostsTimings;
+  host: string; uri: string; local: LibvirtHypervisor; namespace: string;
+  /** A guest stopped for a move (its disks cannot follow it live) is powered off after this long. */
+  stopTimeoutMs: number; logger: Logger; timings?: KubeHostsTimings;
   gate: Pick<DeletionGate, 'decideMigrated'>; requeue: (key: string) => void;
   /** This controller's: its Hypervisor lists only the domains that name it. */
   identity: Identity;
@@ -56,7 +58,7 @@ export function makeKubeHostsPart(opts: {
   });
   opts.onObjectSeen((key) => { if (key.startsWith('VirtualMachine/')) leader.wake(); });
   const view = nodePlacement({
-    self: opts.host, local: opts.local, gate: opts.gate, logger: log, requeue: opts.requeue,
+    self: opts.host, local: opts.local, gate: opts.gate, logger: log, requeue: opts.requeue, stopTimeoutMs: opts.stopTimeoutMs,
     hypervisors: () => leader.hypervisorObjects().map(toHypervisor),
     vms: () => opts.source.listAll(VM_KIND),
     open: (uri) => new LibvirtHypervisor({ uri, logger: log }),

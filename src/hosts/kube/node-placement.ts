@@ -18,7 +18,7 @@ import type { DiskCarrier } from '../../ports/disk-carrier.js';
 import type { PlacementView } from '../../reconcilers/virtual-machine/steps/placement.js';
 import type { KubeObject } from '../../sources/kube-source.js';
 import { copiedPaths, moveDomain, removeOldDefinition, type MoveHosts } from '../domain-move.js';
-import { Migrations } from '../migrations.js';
+import { ANY_ATTEMPT, Migrations } from '../migrations.js';
 import { demandOf, type PlacedVm } from '../placement.js';
 import { reachableFromOtherHosts } from './reachable-uri.js';
 
@@ -42,6 +42,8 @@ export interface NodePlacementOptions {
   open: (uri: string) => LibvirtHypervisor;
   /** Carries a cold-moved guest's disk files to a node that does not see them (default: through libvirt). */
   disks?: DiskCarrier;
+  /** A guest stopped for a move (its disks cannot follow it live) is powered off after this long (--shutdown-timeout). */
+  stopTimeoutMs: number;
 }
 
 export interface NodePlacement extends PlacementView {
@@ -78,6 +80,7 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
     migrateLive: (name, _from, to) => local.migrate(name, uriOf(to), { sharedStorage: SHARED_STORAGE }),
     isPersistent: (name, host) => portOf(host).isPersistent(name),
     disks: opts.disks ?? new LibvirtDiskCarrier(),
+    stopTimeoutMs: opts.stopTimeoutMs,
   };
   const keyOf = (domainName: string): string => {
     const { namespace, name } = resourceNameForDomain(domainName);
@@ -107,11 +110,11 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
       const job = migrations.get(domainName);
       return job?.moved ? job.to : undefined;
     },
-    migrate: (domainName, from, to, attempt = { token: '', drain: false }) => migrations.start(domainName, from, to, attempt,
+    migrate: (domainName, from, to, attempt = ANY_ATTEMPT) => migrations.start(domainName, from, to, attempt,
       async (observer) => {
         await connect(to);
         // The old definition stays until the VM is handed over (removeMovedCopy): until then it is the move's record here.
-        return moveDomain({ key: keyOf(domainName), domainName, from, to }, moveHosts, opts.gate, { ...observer, carried: (disks) => carried.set(domainName, copiedPaths(disks)) }, true);
+        return moveDomain({ key: keyOf(domainName), domainName, from, to, mayStop: attempt.mayStop }, moveHosts, opts.gate, { ...observer, carried: (disks) => carried.set(domainName, copiedPaths(disks)) }, true);
       },
       () => local.migrationProgress(domainName),
       (job) => {

@@ -4,7 +4,7 @@
 // controller does not drive waits (Pending) rather than being defined here.
 import type { Hypervisor } from '../../../api/hypervisor.js';
 import { decidePlacement, type PlacedVm } from '../../../hosts/placement.js';
-import { describeMove, type MigrationJob } from '../../../hosts/migrations.js';
+import { describeMove, type MigrationJob, type MoveAttempt } from '../../../hosts/migrations.js';
 import type { StepOutcome, VmContext, VmStep } from './step.js';
 
 /** The declared Hypervisors and the VMs placed on them, as the hosts part knows them. */
@@ -21,7 +21,7 @@ export interface PlacementView {
   /** Where the domain's calls go now. */
   hostOf?(domainName: string): string | undefined;
   /** The move (live or cold) of the domain to `to`: started the first time, its job afterwards. */
-  migrate?(domainName: string, from: string, to: string, attempt?: { token: string; drain: boolean }): MigrationJob;
+  migrate?(domainName: string, from: string, to: string, attempt?: MoveAttempt): MigrationJob;
   clearMigration?(domainName: string): void;
   /**
    * Kubernetes mode: the old definition of a VM moved to node `to` and handed over leaves this
@@ -88,11 +88,16 @@ export const placementStep: VmStep = {
           return;
         }
         // A failed move is tried again only when what it was asked with changes: the spec, the drain, running or not.
-        const attempt = { token: [ctx.vm.metadata.generation, decision.drain ?? '', ctx.observed?.state === 'running' ? 'running' : 'off'].join('/'), drain: decision.drain !== undefined };
-        const job = view.migrate(ctx.domainName, from, to, attempt);
+        const spec = ctx.vm.spec;
+        const job = view.migrate(ctx.domainName, from, to, {
+          token: [ctx.vm.metadata.generation, decision.drain ?? ''].join('/'), power: ctx.observed?.state === 'running' ? 'running' : 'off', drain: decision.drain !== undefined,
+          // Stop, move, start: only a guest its runStrategy starts again at the destination, running (not paused or saved).
+          mayStop: (spec.runStrategy === 'Always' || spec.runStrategy === 'RerunOnFailure') && (spec.powerState ?? 'Running') === 'Running',
+        });
         if (job.error && !job.moved) {
           const kind = job.mode === 'cold' ? 'cold move' : 'live migration';
-          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; it stays on ${from} (not tried again until its spec, its power state${decision.drain ? ', the drain' : ''} or the destination changes)` });
+          const after = job.stopped ? 'it was stopped for the move and starts again on' : 'it stays on';
+          ctx.setCondition({ type: 'Scheduled', status: 'True', reason: 'MigrationFailed', message: `${kind} to ${job.to} failed: ${job.error}; ${after} ${from} (not tried again until its spec${job.stopped ? '' : ', its power state'}${decision.drain ? ', the drain' : ''} or the destination changes)` });
           return;
         }
         return migrating(ctx, from, job, decision.drain !== undefined);
