@@ -40,13 +40,17 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
     this.uri = opts.uri;
     this.type = opts.domainType ?? defaultDomainType(opts.uri);
     this.conn = new KeptConnection(opts);
-    this.domains = new DomainCalls(this.conn);
-    this.events = new DomainEvents(opts.logger);
+    this.domains = new DomainCalls(this.conn, () => this.eventsDelivered());
+    // Any event about a domain (a metadata change too) means a listing's read of it is out of date.
+    this.events = new DomainEvents(opts.logger, (name) => this.domains.changed(name));
     this.conn.onOpen((c) => {
       this.domains.reset();
       return this.events.attach(c);
     });
-    this.conn.onLost((reason) => this.events.connectionLost(reason));
+    this.conn.onLost((reason) => {
+      this.domains.reset();
+      this.events.connectionLost(reason);
+    });
     // Our view of which domains exist follows what happens behind our back, too.
     this.events.subscribe((e) => {
       if (e.kind !== 'lifecycle') return;
