@@ -249,13 +249,15 @@ export class Acting {
 
   private enqueueAll(): void {
     const { store, statuses, controller, clients } = this.deps;
+    // Each key once: a key enqueued again while a worker has it would be reconciled twice.
+    const vms = new Set<ResourceKey>();
     for (const key of store.keys()) {
-      if (key.startsWith(`${VM_KIND}/`)) controller.enqueue(key);
+      if (key.startsWith(`${VM_KIND}/`)) vms.add(key);
       else if (key.startsWith(`${CLIENT_KIND}/`)) clients.enqueue(key);
       else if (key.startsWith('IPPool/')) this.deps.pools?.enqueue(key);
     }
     // What an earlier run created and is no longer declared: the deletion gate decides.
-    for (const object of statuses.list(VM_KIND)) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    for (const object of statuses.list(VM_KIND)) vms.add(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
     for (const object of statuses.list(CLIENT_KIND)) clients.enqueue(resourceKey(CLIENT_KIND, object.metadata.namespace, object.metadata.name));
     for (const object of statuses.list('IPPool')) this.deps.pools?.enqueue(resourceKey('IPPool', object.metadata.namespace, object.metadata.name));
     // Kept until gone, so a withheld deletion is looked at again at every resync; one whose
@@ -263,7 +265,8 @@ export class Acting {
     for (const key of this.ownedDomains) {
       const { namespace, name } = parseResourceKey(key);
       if (this.deps.reconciler.lastObservedActivity(domainNameFor(namespace, name)) === 'absent') this.ownedDomains.delete(key);
-      else controller.enqueue(key);
+      else vms.add(key);
     }
+    for (const key of vms) controller.enqueue(key);
   }
 }
