@@ -127,7 +127,7 @@ export class Acting {
    */
   async resync(): Promise<void> {
     const { hypervisor, logger } = this.deps;
-    const listed = !this.acting ? undefined : hypervisor.listDomains().catch((err) => logger.debug('listing domains for the resync failed; each VM reads its own', { error: errorMessage(err) }));
+    const listed = !this.acting ? undefined : hypervisor.listDomainsForResync().catch((err) => logger.debug('listing domains for the resync failed; each VM reads its own', { error: errorMessage(err) }));
     await Promise.all([this.syncSwitch(), listed]);
     this.enqueueAll();
   }
@@ -214,7 +214,7 @@ export class Acting {
       const ip = object.status?.allocations?.ip;
       if (ip) this.deps.rememberIp?.(key, object.metadata.uid, ip);
     }
-    for (const domain of await hypervisor.listDomains()) {
+    for (const domain of await hypervisor.listDomainsForResync()) {
       const owner = parseDomainXml(domain.persistentXml).owner;
       if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
       const key = resourceKey(VM_KIND, owner.namespace, owner.name);

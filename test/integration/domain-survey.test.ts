@@ -53,7 +53,7 @@ describe('a listing serves the looks of the resync that made it', () => {
   });
 
   it('one look per domain comes from the listing, with no libvirt call; the next look reads libvirt again', async () => {
-    const listed = (await hv.listDomains()).find((d) => d.name === A)!;
+    const listed = (await hv.listDomainsForResync()).find((d) => d.name === A)!;
     const first = await callsDuring(() => hv.getDomain(A));
     expect(first.calls).toBe(0);
     expect(first.value).toEqual(listed);
@@ -64,16 +64,16 @@ describe('a listing serves the looks of the resync that made it', () => {
   });
 
   it('a change libvirt sends no event for (setmem --config) is seen by the next listing, never hidden by the last one', async () => {
-    await hv.listDomains();
+    await hv.listDomainsForResync();
     await (await byHand.lookupDomainByName(A)).setMemory(65536, { config: true }); // no event
     expect((await hv.getDomain(A))!.persistentXml).not.toContain('65536'); // the listing was read before the change: that is its age, as a fresh read a moment earlier would be
-    await hv.listDomains(); // the next resync's listing
+    await hv.listDomainsForResync(); // the next resync's listing
     expect((await hv.getDomain(A))!.persistentXml).toMatch(/<currentMemory unit='KiB'>65536</);
     await (await byHand.lookupDomainByName(A)).setMemory(131072, { config: true });
   });
 
   it('a domain an event told about after the listing is read again (destroyed by hand)', async () => {
-    await hv.listDomains();
+    await hv.listDomainsForResync();
     const seen = events.length;
     await (await byHand.lookupDomainByName(B)).destroy();
     await eventually(() => events.slice(seen).includes(`${B} stopped`), `the stopped event of ${B}`);
@@ -82,14 +82,20 @@ describe('a listing serves the looks of the resync that made it', () => {
   });
 
   it('a domain a call of ours changed after the listing is read again', async () => {
-    await hv.listDomains();
+    await hv.listDomainsForResync();
     await hv.setMemory(A, 98304, { config: true });
     expect((await hv.getDomain(A))!.persistentXml).toMatch(/<currentMemory unit='KiB'>98304</);
     await hv.setMemory(A, 131072, { config: true });
   });
 
-  it('a fresh look (deletions ask for one) never comes from the listing', async () => {
+  it('a listing other than a resync\'s (the hosts\' figures) serves no look', async () => {
     await hv.listDomains();
+    const look = await callsDuring(() => hv.getDomain(A));
+    expect(look.calls).toBeGreaterThan(0);
+  });
+
+  it('a fresh look (deletions ask for one) never comes from the listing', async () => {
+    await hv.listDomainsForResync();
     const fresh = await callsDuring(() => hv.getDomain(A, true));
     expect(fresh.calls).toBeGreaterThan(0);
   });

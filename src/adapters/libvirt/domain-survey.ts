@@ -29,8 +29,8 @@ export class DomainSurvey {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Runs one survey (read: the native call) and keeps what it found for one look per domain. */
-  async take(read: () => Promise<SurveyedDomain[]>): Promise<DomainSnapshot[]> {
+  /** Runs one survey (read: the native call); with serve, keeps what it found for one look per domain. */
+  async take(read: () => Promise<SurveyedDomain[]>, serve: boolean): Promise<DomainSnapshot[]> {
     this.inFlight++;
     const epoch = this.epoch;
     const startedAt = this.now();
@@ -41,7 +41,7 @@ export class DomainSurvey {
       this.inFlight--;
     }
     const snapshots = found.map(snapshotOf);
-    if (epoch === this.epoch) {
+    if (serve && epoch === this.epoch) {
       this.snapshots = new Map(snapshots.filter((s) => !this.changedMeanwhile.has(s.name)).map((s) => [s.name, s]));
       this.readAt = startedAt;
     }

@@ -84,12 +84,12 @@ export class DomainCalls {
   }
 
   /**
-   * Every domain, read in one native call (its state and both definitions); each snapshot then
-   * also answers the next look at that domain, unless something changed it meanwhile. Fails
-   * (never []) when the connection is gone.
+   * Every domain, read in one native call (its state and both definitions). With serveLooks (a
+   * resync's listing), each snapshot then also answers the next look at that domain, unless
+   * something changed it meanwhile. Fails (never []) when the connection is gone.
    */
-  async list(): Promise<DomainSnapshot[]> {
-    const snapshots = await this.survey.take(() => this.conn.call((c) => c.readAllDomains()));
+  async list(serveLooks = false): Promise<DomainSnapshot[]> {
+    const snapshots = await this.survey.take(() => this.conn.call((c) => c.readAllDomains()), serveLooks);
     this.known = new Set(snapshots.map((s) => s.name));
     return snapshots;
   }

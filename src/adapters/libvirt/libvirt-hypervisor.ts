@@ -117,6 +117,16 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
     return this.domains.list();
   }
 
+  /**
+   * Every domain, fresh, for a resync (or the start-up) about to look at each: each snapshot
+   * also answers the next getDomain of it, once, unless an event or a call of ours touched the
+   * domain since (src/adapters/libvirt/domain-survey.ts). Other listings serve no look, so no
+   * look is ever answered by a listing older than the resync that made it.
+   */
+  listDomainsForResync(): Promise<DomainSnapshot[]> {
+    return this.domains.list(true);
+  }
+
   activity(): Promise<DomainActivity> {
     return this.domains.activity();
   }
