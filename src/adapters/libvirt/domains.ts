@@ -89,7 +89,8 @@ export class DomainCalls {
    * something changed it meanwhile. Fails (never []) when the connection is gone.
    */
   async list(serveLooks = false): Promise<DomainSnapshot[]> {
-    const snapshots = await this.survey.take(() => this.conn.call((c) => c.readAllDomains()), serveLooks);
+    // Only a listing begun while events are delivered: a change during it is then heard of (domain-survey.ts).
+    const snapshots = await this.survey.take(() => this.conn.call((c) => c.readAllDomains()), serveLooks && this.servesSurveys());
     this.known = new Set(snapshots.map((s) => s.name));
     return snapshots;
   }
