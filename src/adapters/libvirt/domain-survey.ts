@@ -12,10 +12,16 @@ export const SURVEY_SERVES_MS = 60_000;
 
 const XML_ID = /^<domain[^>]*\sid='(\d+)'/;
 
+/** An active domain's id, from its live XML (no call needed for it). */
+export function activeIdOf(liveXml: string): number | undefined {
+  const id = XML_ID.exec(liveXml)?.[1];
+  return id === undefined ? undefined : Number(id);
+}
+
 export function snapshotOf(d: SurveyedDomain): DomainSnapshot {
   const { name, uuid, state, reason, persistentXml, liveXml } = d;
-  const id = liveXml === undefined ? undefined : XML_ID.exec(liveXml)?.[1];
-  return { name, uuid, state, reason, persistentXml, ...(liveXml !== undefined ? { liveXml } : {}), ...(id !== undefined ? { id: Number(id) } : {}) };
+  const id = liveXml === undefined ? undefined : activeIdOf(liveXml);
+  return { name, uuid, state, reason, persistentXml, ...(liveXml !== undefined ? { liveXml } : {}), ...(id !== undefined ? { id } : {}) };
 }
 
 export class DomainSurvey {

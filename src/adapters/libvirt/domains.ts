@@ -3,7 +3,7 @@
 // and the undefine events) costs no failing lookup.
 import { classify, toPortError } from './errors.js';
 import type { KeptConnection } from './connection.js';
-import { DomainSurvey } from './domain-survey.js';
+import { activeIdOf, DomainSurvey } from './domain-survey.js';
 import type { Domain } from './native.js';
 import { HypervisorNotFoundError, type DomainActivity, type DomainSnapshot, type DomainView } from '../../ports/hypervisor.js';
 
@@ -13,7 +13,6 @@ export function xmlName(xml: string): string {
   if (!m) throw new Error('domain XML without <name>');
   return m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
-const XML_ID = /^<domain[^>]*\sid='(\d+)'/;
 
 export class DomainCalls {
   /** Handles of domains looked up or defined. */
@@ -164,8 +163,8 @@ export class DomainCalls {
     const { name, uuid } = domain;
     if (state === 'shutoff') return { name, uuid, state, reason };
     const liveXml = await this.conn.call(() => domain.getXmlDesc());
-    const id = XML_ID.exec(liveXml)?.[1];
-    return { name, uuid, state, reason, liveXml, ...(id !== undefined ? { id: Number(id) } : {}) };
+    const id = activeIdOf(liveXml);
+    return { name, uuid, state, reason, liveXml, ...(id !== undefined ? { id } : {}) };
   }
 
   private async lookup(name: string, fresh = false): Promise<Domain | undefined> {
