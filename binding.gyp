@@ -12,6 +12,7 @@
         "native/libvirt/domain.cc",
         "native/libvirt/domain-config.cc",
         "native/libvirt/domain-stats.cc",
+        "native/libvirt/domain-survey.cc",
         "native/libvirt/domain-migrate.cc",
         "native/libvirt/network.cc",
         "native/libvirt/stream.cc",

@@ -66,8 +66,8 @@ export interface RunningController {
   httpAddress: AddressInfo | undefined;
   /** Resolves if this replica lost its leader lease (it has stopped acting by then). */
   lostLeadership: Promise<void>;
-  /** Enqueues every known resource (periodic resync does the same). */
-  resync(): void;
+  /** Enqueues every known resource (periodic resync does the same); resolves once they are enqueued. */
+  resync(): Promise<void>;
   /** Resolves when neither controller has work queued or in flight. */
   idle(): Promise<void>;
   stop(): Promise<void>;

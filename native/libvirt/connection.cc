@@ -23,6 +23,7 @@ void Connection::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("listAllDomains", &Connection::ListAllDomains),
       InstanceMethod("listDomainNames", &Connection::ListDomainNames),
       InstanceMethod("listActiveDomainIds", &Connection::ListActiveDomainIds),
+      InstanceMethod("readAllDomains", &Connection::ReadAllDomains),
       InstanceMethod("lookupDomainByName", &Connection::LookupDomainByName),
       InstanceMethod("lookupDomainById", &Connection::LookupDomainById),
       InstanceMethod("lookupDomainByUuid", &Connection::LookupDomainByUuid),

@@ -25,6 +25,8 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value ListAllDomains(const Napi::CallbackInfo& info);
   Napi::Value ListDomainNames(const Napi::CallbackInfo& info);
   Napi::Value ListActiveDomainIds(const Napi::CallbackInfo& info);
+  /** In domain-survey.cc. */
+  Napi::Value ReadAllDomains(const Napi::CallbackInfo& info);
   Napi::Value LookupDomainByName(const Napi::CallbackInfo& info);
   Napi::Value LookupDomainById(const Napi::CallbackInfo& info);
   Napi::Value LookupDomainByUuid(const Napi::CallbackInfo& info);

@@ -87,12 +87,12 @@ export class Acting {
   /** Acts at once, or (leader election) starts competing for the lease and acts while leading. */
   async start(): Promise<void> {
     const { config, mode, logger, hypervisor } = this.deps;
-    this.resyncTimer = setInterval(() => this.resync(), config.resyncMs);
+    this.resyncTimer = setInterval(() => void this.resync(), config.resyncMs);
     this.resyncTimer.unref();
     hypervisor.onReconnect(() => {
       if (!this.acting) return;
       this.poller.pollNow(); // events of the outage were lost with the connection
-      this.resync();
+      void this.resync();
     });
     const lease = config.kube?.leaderElection;
     if (!lease || mode.name !== 'kube') return this.startActing();
@@ -120,9 +120,16 @@ export class Acting {
     await this.election; // releases the lease
   }
 
-  /** Enqueues every known resource; on a switch, first repairs what drifted there. */
-  resync(): void {
-    void this.syncSwitch().finally(() => this.enqueueAll());
+  /**
+   * Enqueues every known resource; first, on a switch, repairs what drifted there, and reads
+   * every domain in one listing, whose snapshots the resync's reconciles then look at (one native
+   * call for the host instead of three calls a VM; still fresh from libvirt on every resync).
+   */
+  async resync(): Promise<void> {
+    const { hypervisor, logger } = this.deps;
+    const listed = !this.acting ? undefined : hypervisor.listDomainsForResync().catch((err) => logger.debug('listing domains for the resync failed; each VM reads its own', { error: errorMessage(err) }));
+    await Promise.all([this.syncSwitch(), listed]);
+    this.enqueueAll();
   }
 
   /**
@@ -207,7 +214,7 @@ export class Acting {
       const ip = object.status?.allocations?.ip;
       if (ip) this.deps.rememberIp?.(key, object.metadata.uid, ip);
     }
-    for (const domain of await hypervisor.listDomains()) {
+    for (const domain of await hypervisor.listDomainsForResync()) {
       const owner = parseDomainXml(domain.persistentXml).owner;
       if (!owner || domainNameFor(owner.namespace, owner.name) !== domain.name) continue;
       const key = resourceKey(VM_KIND, owner.namespace, owner.name);
@@ -242,13 +249,15 @@ export class Acting {
 
   private enqueueAll(): void {
     const { store, statuses, controller, clients } = this.deps;
+    // Each key once: a key enqueued again while a worker has it would be reconciled twice.
+    const vms = new Set<ResourceKey>();
     for (const key of store.keys()) {
-      if (key.startsWith(`${VM_KIND}/`)) controller.enqueue(key);
+      if (key.startsWith(`${VM_KIND}/`)) vms.add(key);
       else if (key.startsWith(`${CLIENT_KIND}/`)) clients.enqueue(key);
       else if (key.startsWith('IPPool/')) this.deps.pools?.enqueue(key);
     }
     // What an earlier run created and is no longer declared: the deletion gate decides.
-    for (const object of statuses.list(VM_KIND)) controller.enqueue(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
+    for (const object of statuses.list(VM_KIND)) vms.add(resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name));
     for (const object of statuses.list(CLIENT_KIND)) clients.enqueue(resourceKey(CLIENT_KIND, object.metadata.namespace, object.metadata.name));
     for (const object of statuses.list('IPPool')) this.deps.pools?.enqueue(resourceKey('IPPool', object.metadata.namespace, object.metadata.name));
     // Kept until gone, so a withheld deletion is looked at again at every resync; one whose
@@ -256,7 +265,8 @@ export class Acting {
     for (const key of this.ownedDomains) {
       const { namespace, name } = parseResourceKey(key);
       if (this.deps.reconciler.lastObservedActivity(domainNameFor(namespace, name)) === 'absent') this.ownedDomains.delete(key);
-      else controller.enqueue(key);
+      else vms.add(key);
     }
+    for (const key of vms) controller.enqueue(key);
   }
 }

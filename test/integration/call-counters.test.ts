@@ -68,6 +68,32 @@ describe('libvirt call counters on the real controller', () => {
     expect(sum(after, 'wimaxvm_libvirt_calls_total', 'mutating="false"')).toBeGreaterThan(sum(before, 'wimaxvm_libvirt_calls_total', 'mutating="false"'));
   });
 
+  it('a resync reads every domain in one listing, and its reconciles make no libvirt read of their own', async () => {
+    await h.settle();
+    await h.running!.idle();
+    const all = await h.observer.listDomains(); // (the observer's own calls come before the count)
+    const counted = callCounts();
+    await h.running!.resync();
+    await h.running!.idle();
+    const calls = countsSince(counted).libvirt;
+    const n = (call: string) => calls.get(call) ?? 0;
+    expect(n('virConnectGetAllDomainStats')).toBe(1); // every state in one call
+    expect(n('virDomainGetState')).toBe(0);
+    expect(n('virDomainLookupByName')).toBe(0);
+    // The persistent XML of each domain and the live one of each running: once, in the listing.
+    expect(n('virDomainGetXMLDesc')).toBe(all.reduce((sum, d) => sum + (d.liveXml === undefined ? 1 : 2), 0));
+    expect(mutatingLibvirtCalls(countsSince(counted))).toBe(0);
+  });
+
+  it('a definition changed by hand with no event (virsh setmem --config) is put back by the next resync', async () => {
+    const before = (await h.domain('cc-3'))!;
+    const kib = before.parsed.facts.memoryKiB;
+    await h.observer.setMemory(before.name, kib / 2, { config: true }); // libvirt sends no event for it
+    expect((await h.domain('cc-3'))!.parsed.facts.memoryKiB).toBe(kib / 2);
+    await h.running!.resync();
+    await eventually(async () => (await h.domain('cc-3'))!.parsed.facts.memoryKiB === kib, 'the memory put back as declared');
+  });
+
   it('a call nobody classified counts as mutating', () => {
     expect(isMutatingLibvirtCall('virDomainLookupByName')).toBe(false);
     expect(isMutatingLibvirtCall('virDomainGetState')).toBe(false);

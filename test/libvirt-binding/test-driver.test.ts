@@ -72,6 +72,42 @@ describe('the binding on test:///default', () => {
     await rejectsWith(conn.lookupDomainByName(name), 'VIR_ERR_NO_DOMAIN');
   });
 
+  it('reads every domain with its state and both definitions in one call (readAllDomains), and says which calls it made', async () => {
+    const off = uniqueName('survey-off');
+    const on = uniqueName('survey-on');
+    await conn.defineDomain(testDomainXml(off));
+    const running = await conn.defineDomain(testDomainXml(on));
+    await running.create();
+    await running.setMemory(32768, { config: true }); // the persistent definition now differs from the live one
+    const calls: string[] = [];
+    setCallObserver((c) => calls.push(c));
+    let all;
+    try {
+      all = await conn.readAllDomains();
+    } finally {
+      setCallObserver(undefined);
+    }
+    const byName = new Map(all.map((d) => [d.name, d]));
+    const shutOff = byName.get(off)!;
+    expect(shutOff).toMatchObject({ state: 'shutoff', reason: 'unknown', stateCode: 5, uuid: (await conn.lookupDomainByName(off)).uuid });
+    expect(shutOff.persistentXml).toContain(`<name>${off}</name>`);
+    expect(shutOff.liveXml).toBeUndefined();
+    const active = byName.get(on)!;
+    expect(active).toMatchObject({ state: 'running', reason: 'booted' });
+    expect(active.liveXml).toBe(await running.getXmlDesc());
+    expect(active.persistentXml).toBe(await running.getXmlDesc({ inactive: true }));
+    expect(active.persistentXml).toContain('32768');
+    expect(active.liveXml).not.toContain('32768');
+    // One native call; the observer still hears every libvirt function it made.
+    const xmlReads = all.reduce((n, d) => n + 1 + (d.liveXml === undefined ? 0 : 1), 0);
+    expect(calls.filter((c) => c === 'virConnectGetAllDomainStats')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'virDomainGetXMLDesc')).toHaveLength(xmlReads);
+    expect(calls.filter((c) => c !== 'virConnectGetAllDomainStats' && c !== 'virDomainGetXMLDesc')).toEqual([]);
+    await running.destroy();
+    for (const name of [on, off]) await (await conn.lookupDomainByName(name)).undefine();
+    expect((await conn.readAllDomains()).map((d) => d.name)).not.toContain(on);
+  });
+
   it('sets metadata, description, memory and vCPUs without redefining', async () => {
     const d = await conn.defineDomain(testDomainXml(uniqueName('meta'), { memoryKiB: 131072, maxVcpus: 4 }));
     const before = await d.getXmlDesc({ inactive: true });

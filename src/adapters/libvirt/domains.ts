@@ -3,6 +3,7 @@
 // and the undefine events) costs no failing lookup.
 import { classify, toPortError } from './errors.js';
 import type { KeptConnection } from './connection.js';
+import { activeIdOf, DomainSurvey } from './domain-survey.js';
 import type { Domain } from './native.js';
 import { HypervisorNotFoundError, type DomainActivity, type DomainSnapshot, type DomainView } from '../../ports/hypervisor.js';
 
@@ -12,20 +13,23 @@ export function xmlName(xml: string): string {
   if (!m) throw new Error('domain XML without <name>');
   return m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
-const XML_ID = /^<domain[^>]*\sid='(\d+)'/;
 
 export class DomainCalls {
   /** Handles of domains looked up or defined. */
   private readonly handles = new Map<string, Domain>();
   /** Names of every domain as of the last listing, kept up to date by defines, undefines and events. */
   private known: Set<string> | undefined;
+  /** The last listing's snapshots, one look each (see domain-survey.ts). */
+  private readonly survey = new DomainSurvey();
 
-  constructor(private readonly conn: KeptConnection) {}
+  /** servesSurveys: whether a listing may answer later looks (only while libvirt delivers events, which tell what changed since). */
+  constructor(private readonly conn: KeptConnection, private readonly servesSurveys: () => boolean = () => false) {}
 
   /** Handles belong to one connection: after a reconnect, everything is looked up again. */
   reset(): void {
     this.handles.clear();
     this.known = undefined;
+    this.survey.clear();
   }
 
   /** A domain appeared (defined behind our back, seen by an event). */
@@ -33,12 +37,23 @@ export class DomainCalls {
     this.known?.add(name);
   }
 
+  /** Something happened to the domain (an event): what the last listing read of it is no longer served. */
+  changed(name: string): void {
+    this.survey.changed(name);
+  }
+
   forget(name: string): void {
     this.handles.delete(name);
     this.known?.delete(name);
+    this.survey.changed(name);
   }
 
+  /** fresh: look it up again, never from the last listing (deletions rely on it). */
   async get(name: string, fresh: boolean): Promise<DomainSnapshot | undefined> {
+    if (!fresh && this.servesSurveys()) {
+      const surveyed = this.survey.serve(name);
+      if (surveyed) return surveyed;
+    }
     if (fresh) this.handles.delete(name);
     const domain = await this.lookup(name, fresh);
     if (!domain) return undefined;
@@ -67,20 +82,15 @@ export class DomainCalls {
     }
   }
 
-  /** Every domain; fails (never []) when the connection is gone. */
-  async list(): Promise<DomainSnapshot[]> {
-    const domains = await this.conn.call((c) => c.listAllDomains());
-    const out = await Promise.all(domains.map(async (d) => {
-      try {
-        return await this.snapshot(d);
-      } catch (err) {
-        if (classify(err) === 'absent') return undefined; // undefined meanwhile
-        throw err;
-      }
-    }));
-    const snapshots = out.filter((s): s is DomainSnapshot => s !== undefined);
+  /**
+   * Every domain, read in one native call (its state and both definitions). With serveLooks (a
+   * resync's listing), each snapshot then also answers the next look at that domain, unless
+   * something changed it meanwhile. Fails (never []) when the connection is gone.
+   */
+  async list(serveLooks = false): Promise<DomainSnapshot[]> {
+    // Only a listing begun while events are delivered: a change during it is then heard of (domain-survey.ts).
+    const snapshots = await this.survey.take(() => this.conn.call((c) => c.readAllDomains()), serveLooks && this.servesSurveys());
     this.known = new Set(snapshots.map((s) => s.name));
-    for (const [i, d] of domains.entries()) if (out[i]) this.handles.set(out[i]!.name, d);
     return snapshots;
   }
 
@@ -103,6 +113,7 @@ export class DomainCalls {
 
   async define(xml: string): Promise<void> {
     const name = xmlName(xml);
+    this.survey.changed(name);
     try {
       this.handles.set(name, await this.conn.call((c) => c.defineDomain(xml)));
       this.known?.add(name);
@@ -119,6 +130,7 @@ export class DomainCalls {
    * refreshed once. Absent, busy and invalid-operation failures become the port's errors.
    */
   async on<T>(name: string, what: string, fn: (d: Domain) => Promise<T>): Promise<T> {
+    this.survey.changed(name); // (a read too: cheaper than telling reads apart, and rare)
     try {
       const domain = await this.lookup(name, true);
       if (!domain) throw new HypervisorNotFoundError(`domain ${name} not found`);
@@ -151,8 +163,8 @@ export class DomainCalls {
     const { name, uuid } = domain;
     if (state === 'shutoff') return { name, uuid, state, reason };
     const liveXml = await this.conn.call(() => domain.getXmlDesc());
-    const id = XML_ID.exec(liveXml)?.[1];
-    return { name, uuid, state, reason, liveXml, ...(id !== undefined ? { id: Number(id) } : {}) };
+    const id = activeIdOf(liveXml);
+    return { name, uuid, state, reason, liveXml, ...(id !== undefined ? { id } : {}) };
   }
 
   private async lookup(name: string, fresh = false): Promise<Domain | undefined> {

@@ -18,7 +18,8 @@ export class DomainEvents {
   /** Whether the current connection delivers domain events (false: register failed, or none yet). */
   private delivering = false;
 
-  constructor(private readonly logger: Logger) {}
+  /** touched: told the name of the domain of every event, before listeners (metadata changes too). */
+  constructor(private readonly logger: Logger, private readonly touched?: (domain: string) => void) {}
 
   get delivered(): boolean {
     return this.delivering;
@@ -36,6 +37,7 @@ export class DomainEvents {
   async attach(conn: Connection): Promise<void> {
     this.delivering = false;
     conn.onDomainEvent((e) => {
+      this.touched?.(e.name);
       const event = toHypervisorEvent(e);
       if (event) this.emit(event);
     });

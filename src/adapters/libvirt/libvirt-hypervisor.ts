@@ -40,13 +40,17 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
     this.uri = opts.uri;
     this.type = opts.domainType ?? defaultDomainType(opts.uri);
     this.conn = new KeptConnection(opts);
-    this.domains = new DomainCalls(this.conn);
-    this.events = new DomainEvents(opts.logger);
+    this.domains = new DomainCalls(this.conn, () => this.eventsDelivered());
+    // Any event about a domain (a metadata change too) means a listing's read of it is out of date.
+    this.events = new DomainEvents(opts.logger, (name) => this.domains.changed(name));
     this.conn.onOpen((c) => {
       this.domains.reset();
       return this.events.attach(c);
     });
-    this.conn.onLost((reason) => this.events.connectionLost(reason));
+    this.conn.onLost((reason) => {
+      this.domains.reset();
+      this.events.connectionLost(reason);
+    });
     // Our view of which domains exist follows what happens behind our back, too.
     this.events.subscribe((e) => {
       if (e.kind !== 'lifecycle') return;
@@ -111,6 +115,16 @@ export class LibvirtHypervisor implements Hypervisor, DomainMigration {
 
   listDomains(): Promise<DomainSnapshot[]> {
     return this.domains.list();
+  }
+
+  /**
+   * Every domain, fresh, for a resync (or the start-up) about to look at each: each snapshot
+   * also answers the next getDomain of it, once, unless an event or a call of ours touched the
+   * domain since (src/adapters/libvirt/domain-survey.ts). Other listings serve no look, so no
+   * look is ever answered by a listing older than the resync that made it.
+   */
+  listDomainsForResync(): Promise<DomainSnapshot[]> {
+    return this.domains.list(true);
   }
 
   activity(): Promise<DomainActivity> {

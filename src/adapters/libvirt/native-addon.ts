@@ -17,6 +17,7 @@ export interface RawConnection {
   listAllDomains(flags: number): Raw<RawDomain[]>;
   listDomainNames(flags: number): Raw<string[]>;
   listActiveDomainIds(): Raw<number[]>;
+  readAllDomains(): Raw<{ domains: RawSurveyedDomain[]; xmlReads: number; statesInOneCall: boolean }>;
   lookupDomainByName(name: string): Raw<RawDomain>;
   lookupDomainById(id: number): Raw<RawDomain>;
   lookupDomainByUuid(uuid: string): Raw<RawDomain>;
@@ -33,6 +34,8 @@ export interface RawConnection {
   enableDomainEvents(): Raw;
   disableDomainEvents(): Raw;
 }
+
+export interface RawSurveyedDomain { name: string; uuid: string; stateCode: number; reasonCode: number; persistentXml: string; liveXml?: string }
 
 export type RawEvent =
   | { kind: 'lifecycle'; name: string; uuid: string; id: number; eventCode: number; detailCode: number }

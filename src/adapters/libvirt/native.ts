@@ -3,7 +3,7 @@
 // a Promise; failures are LibvirtError with libvirt's own code; domain events and a connection's
 // close come from libvirt's event loop, on a thread of its own.
 import { addon, enumNames, enumValue, LibvirtError, type RawConnection, type RawEvent, type RawNetwork } from './native-addon.js';
-import { DomainHandle } from './native-domain.js';
+import { DomainHandle, stateInfo } from './native-domain.js';
 import { poolCreateFlags, StoragePoolHandle, StorageVolumeHandle, type StoragePool, type StorageVolume } from './native-storage.js';
 
 export { ErrorCode, LibvirtError } from './native-addon.js';
@@ -23,6 +23,9 @@ export type DomainEvent =
   | { kind: 'metadata-change'; name: string; uuid: string; id: number; type: number; nsuri: string | null };
 export type CloseReason = 'error' | 'eof' | 'keepalive' | 'client';
 
+/** A domain as readAllDomains found it: its state and persistent definition, and its live one unless it is shut off. */
+export interface SurveyedDomain extends DomainStateInfo { name: string; uuid: string; persistentXml: string; liveXml?: string }
+
 export interface NodeInfo { model: string; memoryKiB: number; cpus: number; mhz: number; nodes: number; sockets: number; cores: number; threads: number }
 export interface InterfaceStats { rxBytes: number; rxPackets: number; rxErrs: number; rxDrop: number; txBytes: number; txPackets: number; txErrs: number; txDrop: number }
 export interface BlockStats { rdReq: number; rdBytes: number; wrReq: number; wrBytes: number; errs: number }
@@ -41,6 +44,9 @@ export interface Connection {
   listAllDomains(): Promise<Domain[]>;
   listDefinedDomainNames(): Promise<string[]>;
   listActiveDomainIds(): Promise<number[]>;
+  /** Added to the contract: every domain with its state and both XMLs, in one call to the pool
+   *  (virConnectGetAllDomainStats, then virDomainGetXMLDesc of each); a domain undefined meanwhile is left out. */
+  readAllDomains(): Promise<SurveyedDomain[]>;
   lookupDomainByName(name: string): Promise<Domain>;
   lookupDomainById(id: number): Promise<Domain>;
   lookupDomainByUuid(uuid: string): Promise<Domain>;
@@ -150,8 +156,10 @@ export function isConnectionLost(err: unknown): boolean {
 
 /** Which libvirt function each call is, as it is made ('virDomainCreateWithFlags'...): for /metrics counters. One observer. */
 export function setCallObserver(fn: ((call: string) => void) | undefined): void {
+  callObserver = fn;
   addon.setCallObserver(fn);
 }
+let callObserver: ((call: string) => void) | undefined;
 
 /** Opens a connection. Keepalive (default 5 s × 3) is set on remote connections so a dead
  *  daemon is noticed even when idle (other drivers ignore it). */
@@ -182,6 +190,17 @@ class LibvirtConnection implements Connection {
   async listAllDomains(): Promise<Domain[]> { return (await this.raw.listAllDomains(0)).map((d) => new DomainHandle(d)); }
   listDefinedDomainNames(): Promise<string[]> { return this.raw.listDomainNames(LIST_INACTIVE); }
   listActiveDomainIds(): Promise<number[]> { return this.raw.listActiveDomainIds(); }
+
+  async readAllDomains(): Promise<SurveyedDomain[]> {
+    const { domains, xmlReads, statesInOneCall } = await this.raw.readAllDomains();
+    // The observer heard one call; the counters see every libvirt call the survey made.
+    if (callObserver) {
+      if (!statesInOneCall) callObserver('virConnectListAllDomains');
+      for (let i = 0; i < xmlReads; i++) callObserver('virDomainGetXMLDesc');
+      if (!statesInOneCall) for (let i = 0; i < domains.length; i++) callObserver('virDomainGetState');
+    }
+    return domains.map(({ stateCode, reasonCode, ...d }) => ({ ...d, ...stateInfo(stateCode, reasonCode) }));
+  }
   async lookupDomainByName(name: string): Promise<Domain> { return new DomainHandle(await this.raw.lookupDomainByName(name)); }
   async lookupDomainById(id: number): Promise<Domain> { return new DomainHandle(await this.raw.lookupDomainById(id)); }
   async lookupDomainByUuid(uuid: string): Promise<Domain> { return new DomainHandle(await this.raw.lookupDomainByUuid(uuid)); }
