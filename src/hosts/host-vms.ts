@@ -1,6 +1,6 @@
 // What a change of a Hypervisor's status or declaration means for the VMs: those waiting for a
-// place (Pending) or for room to leave a drained host (DrainBlocked), wherever they are, and those
-// on it look again (kube-scheduler moves its unschedulable pods back to the active queue on any
+// place (Pending) or for room to leave a drained host (DrainBlocked), wherever they are, those
+// whose spec.nodeName names it (a move waits for it to be Ready), and those on it look again (kube-scheduler moves its unschedulable pods back to the active queue on any
 // node event: room can appear anywhere); those on a host (not the controller's own connection) that stopped answering
 // are Unknown meanwhile (unknown-marker.ts).
 import { resourceKey, type ResourceKey } from '../api/meta.js';
@@ -13,13 +13,14 @@ import type { StatusStore } from '../ports/status-store.js';
 import type { HostsPart } from './hosts-part.js';
 import { unknownStatus } from './unknown-marker.js';
 
-export async function markHostVms(host: string, hosts: HostsPart, statuses: StatusStore, enqueue: (key: ResourceKey) => void, logger: Logger): Promise<void> {
+export async function markHostVms(host: string, hosts: HostsPart, statuses: StatusStore, store: DesiredStore, enqueue: (key: ResourceKey) => void, logger: Logger): Promise<void> {
   const ready = (statuses.get(hypervisorKey(host))?.status as HypervisorStatus | undefined)?.conditions.find((c) => c.type === 'Ready');
   const down = ready?.status === 'False' && host !== hosts.view.localHost();
   for (const object of statuses.list(VM_KIND)) {
     const status = object.status as VirtualMachineStatus | undefined;
     const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
-    if (status?.printableStatus === 'Pending' || drainBlocked(status)) enqueue(key);
+    // Waiting for a place, for room to leave a drained host, or to move to this host (spec.nodeName names it: it may be Ready now).
+    if (status?.printableStatus === 'Pending' || drainBlocked(status) || store.get<VirtualMachine>(key)?.spec.nodeName === host) enqueue(key);
     if (!status || status.nodeName !== host) continue;
     if (down) {
       const unknown = unknownStatus(status, host, ready!.message, new Date().toISOString());

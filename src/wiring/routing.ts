@@ -44,9 +44,9 @@ export function routeVmWakeUps(deps: {
   if (hosts) {
     // A Hypervisor's figures or readiness changed: the VMs still waiting for a place, and those on
     // it, look again; on a host that stopped answering they are Unknown meanwhile.
-    hosts.onStatusChange((host) => void markHostVms(host, hosts, statuses, enqueue, logger));
+    hosts.onStatusChange((host) => void markHostVms(host, hosts, statuses, store, enqueue, logger));
     // A Hypervisor drained or uncordoned (its declaration changed): its VMs look again.
-    store.onChange((key) => { if (key.startsWith(`${HYPERVISOR_KIND}/`)) void markHostVms(parseResourceKey(key).name, hosts, statuses, enqueue, logger); });
+    store.onChange((key) => { if (key.startsWith(`${HYPERVISOR_KIND}/`)) void markHostVms(parseResourceKey(key).name, hosts, statuses, store, enqueue, logger); });
   }
   // A VLAN given back anywhere: the VMs whose spec names it look again, as do those whose status
   // says they wait for one (VLANAssigned=False). A VM names its VLAN before it finds it held, so

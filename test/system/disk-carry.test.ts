@@ -151,14 +151,14 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
     expect(existsSync(onB(disk))).toBe(false);
   });
 
-  it("moveDomain: a running guest is not moved live to a host that does not see its disks; stopped, it moves cold with its overlay carried, and hv-a's copy goes with the move's permit", async () => {
-    const name = `carry-${run}`;
+  /** A guest defined on hv-a with one overlay (filled with `fill`), both hosts' ports, and a gate that knows the VM; `use` runs with them, the ports are closed after. */
+  async function withGuestOnA(name: string, fill: number, use: (g: { disk: string; dir: string; ports: Record<string, LibvirtHypervisor>; key: string; gate: DeletionGate; hosts: MoveHosts }) => Promise<void>): Promise<void> {
     const dir = ownDir(join(overlays, name));
-    const disk = overlay(join(dir, 'disk0.qcow2'), base, 0x6b);
+    const disk = overlay(join(dir, 'disk0.qcow2'), base, fill);
     const ports = { [A.host]: new LibvirtHypervisor({ uri: a.uri, logger: silentLogger }), [B.host]: new LibvirtHypervisor({ uri: b.uri, logger: silentLogger }) };
     await Promise.all(Object.values(ports).map((p) => p.connect()));
     try {
-      const mac = '52:54:00:6b:00:01';
+      const mac = `52:54:00:${fill.toString(16).padStart(2, '0')}:00:01`;
       await ports[A.host]!.define(buildDomainXml({
         name, uuid: randomUUID(), type: 'qemu', memoryKiB: 65536, vcpus: 1, diskPaths: [disk], mac, nic: { type: 'user' },
         owner: { uid: randomUUID(), namespace: 'default', name, generation: 1, specHash: 'test', mac },
@@ -166,13 +166,21 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
       const store = new DesiredStore();
       const key = `VirtualMachine/default/${name}`;
       store.set(key, vmNamed(name));
-      const gate = new DeletionGate(store, () => undefined, silentLogger);
       const hosts: MoveHosts = {
         portOf: (host) => ports[host]!, uriOf: (host) => (host === A.host ? A.uri : B.uri),
         isPersistent: (n, host) => ports[host]!.isPersistent(n),
         migrateLive: () => Promise.reject(new Error('not running: a cold move')),
         disks: carrier,
       };
+      await use({ disk, dir, ports, key, gate: new DeletionGate(store, () => undefined, silentLogger), hosts });
+    } finally {
+      await Promise.all(Object.values(ports).map((p) => p.close()));
+    }
+  }
+
+  it("moveDomain: a running guest is not moved live to a host that does not see its disks; stopped, it moves cold with its overlay carried, and hv-a's copy goes with the move's permit", async () => {
+    const name = `carry-${run}`;
+    await withGuestOnA(name, 0x6b, async ({ disk, dir, ports, key, gate, hosts }) => {
       // Running, it would move live, which keeps its disks where they are: hv-b does not see them, so it stays, running, on hv-a.
       await ports[A.host]!.start(name);
       await expect(moveDomain({ key, domainName: name, from: A.host, to: B.host }, hosts, gate, { moved: () => undefined }))
@@ -192,44 +200,21 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
       expect(a.virsh('list', '--all', '--name')).not.toContain(name);
       expect(existsSync(disk)).toBe(false);                      // hv-a's copy went with its definition
       expect(readdirSync(dir)).toEqual([]);
-    } finally {
-      await Promise.all(Object.values(ports).map((p) => p.close()));
-    }
+    });
   });
 
   it('stop, move the overlay, start: a running guest that may be stopped (mayStop, a stop timeout) is stopped on hv-a (powered off: no OS takes the ACPI request), carried, defined on hv-b; one copy', async () => {
     const name = `stopmove-${run}`;
-    const dir = ownDir(join(overlays, name));
-    const disk = overlay(join(dir, 'disk0.qcow2'), base, 0x5c);
-    const ports = { [A.host]: new LibvirtHypervisor({ uri: a.uri, logger: silentLogger }), [B.host]: new LibvirtHypervisor({ uri: b.uri, logger: silentLogger }) };
-    await Promise.all(Object.values(ports).map((p) => p.connect()));
-    try {
-      const mac = '52:54:00:5c:00:01';
-      await ports[A.host]!.define(buildDomainXml({
-        name, uuid: randomUUID(), type: 'qemu', memoryKiB: 65536, vcpus: 1, diskPaths: [disk], mac, nic: { type: 'user' },
-        owner: { uid: randomUUID(), namespace: 'default', name, generation: 1, specHash: 'test', mac },
-      }));
+    await withGuestOnA(name, 0x5c, async ({ disk, ports, key, gate, hosts }) => {
       await ports[A.host]!.start(name);
-      const store = new DesiredStore();
-      const key = `VirtualMachine/default/${name}`;
-      store.set(key, vmNamed(name));
-      const hosts: MoveHosts = {
-        portOf: (host) => ports[host]!, uriOf: (host) => (host === A.host ? A.uri : B.uri),
-        isPersistent: (n, host) => ports[host]!.isPersistent(n),
-        migrateLive: () => Promise.reject(new Error('a live migration was not expected')),
-        disks: carrier, stopTimeoutMs: 1000,
-      };
       const said: string[][] = [];
-      expect(await moveDomain({ key, domainName: name, from: A.host, to: B.host, mayStop: true }, hosts, new DeletionGate(store, () => undefined, silentLogger), { moved: () => undefined, stopping: (u) => said.push(u) })).toBe('cold');
+      expect(await moveDomain({ key, domainName: name, from: A.host, to: B.host, mayStop: true }, { ...hosts, stopTimeoutMs: 1000 }, gate, { moved: () => undefined, stopping: (u) => said.push(u) })).toBe('cold');
       expect(said).toEqual([[disk]]);
       expect(b.virsh('domstate', name).trim()).toBe('shut off');
       expect(existsSync(onB(disk))).toBe(true);
       expect(a.virsh('list', '--all', '--name')).not.toContain(name);
       await ports[B.host]!.start(name); // what its runStrategy does at the destination
       expect(b.runningIds().has(name)).toBe(true);
-    } finally {
-      await Promise.all(Object.values(ports).map((p) => p.close()));
-    }
+    });
   });
-
 });
