@@ -10,7 +10,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LibvirtDiskCarrier } from '../../src/adapters/libvirt/disk-carrier.js';
+import { carryingMarker, LibvirtDiskCarrier } from '../../src/adapters/libvirt/disk-carrier.js';
 import { LibvirtHypervisor } from '../../src/adapters/libvirt/libvirt-hypervisor.js';
 import { DeletionGate } from '../../src/core/deletion-gate.js';
 import { DesiredStore } from '../../src/core/desired-store.js';
@@ -140,6 +140,24 @@ describe.runIf(enabled)('carrying disk files between two real libvirtds without 
     const baseBefore = statSync(base).mtimeMs;
     expect(await carrier.carry(A, B, [base])).toEqual([{ path: base, copied: false, dataBytes: 0, holeBytes: 0 }]);
     expect(statSync(base).mtimeMs).toBe(baseBefore);
+  });
+
+  it('a carry cut short (its marker left next to a full-size file) is carried again: the half-written file is replaced, the marker goes', async () => {
+    const dir = ownDir(join(overlays, `cut-${run}`));
+    const disk = overlay(join(dir, 'disk0.qcow2'), base, 0x3d);
+    // As a controller killed mid-copy leaves it on hv-b: the file at its full size, not all of it written, and the marker.
+    ownDir(join(bOverlays, `cut-${run}`));
+    const half = Buffer.from(readFileSync(disk)).fill(0, 2 * 65536);
+    writeFileSync(onB(disk), half);
+    writeFileSync(onB(carryingMarker(disk)), '');
+    for (const f of [onB(disk), onB(carryingMarker(disk))]) chownSync(f, NOBODY, NOBODY);
+
+    const [carried] = await carrier.carry(A, B, [disk]);
+    expect(carried).toMatchObject({ path: disk, copied: true });
+    expect(readFileSync(onB(disk)).equals(readFileSync(disk))).toBe(true);
+    expect(existsSync(onB(carryingMarker(disk)))).toBe(false);
+    // A whole carry leaves no marker: the next one copies nothing.
+    expect(await carrier.carry(A, B, [disk])).toEqual([{ path: disk, copied: false, dataBytes: 0, holeBytes: 0 }]);
   });
 
   it("a base image hv-b lacks: a clear error naming it, and nothing written on hv-b", async () => {

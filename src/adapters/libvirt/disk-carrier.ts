@@ -73,11 +73,26 @@ function isTestDriver(uri: string): boolean {
 
 type Side = CarrySide & { volumes: HostVolumes };
 
+/**
+ * Made next to a file while it is being carried, removed once it is whole: a carry cut short (the
+ * controller killed mid-copy) leaves a file of the full size, which would otherwise pass for one
+ * carried before. Our own half-written file: no guest uses it (the domain is defined there after).
+ */
+export function carryingMarker(path: string): string {
+  return `${path}.wimaxvm-carrying`;
+}
+
 async function carryOne(path: string, from: Side, to: Side): Promise<CarriedDisk> {
   const source = await from.volumes.volumeAt(path);
   if (!source) throw new DiskCarryError(`${path} is not on ${from.host}: nothing to carry to ${to.host}`);
   const facts = volumeFacts(await source.getXmlDesc());
-  const there = await to.volumes.volumeAt(path, { build: true });
+  let there = await to.volumes.volumeAt(path, { build: true });
+  const cutShort = there && await to.volumes.volumeAt(carryingMarker(path));
+  if (there && cutShort) {
+    await there.delete();
+    await cutShort.delete();
+    there = undefined;
+  }
   if (there) {
     // Shared storage, or carried before. Never overwritten; a different size is a copy cut short.
     const thereFacts = volumeFacts(await there.getXmlDesc());
@@ -89,12 +104,15 @@ async function carryOne(path: string, from: Side, to: Side): Promise<CarriedDisk
   }
   if (facts.backing) await checkBase(facts.backing.path, from, to);
   const pool = await to.volumes.poolOver(dirname(path), { build: true });
+  const marker = await pool.createVolume(newVolumeXml(carryingMarker(path), { format: 'raw', capacity: 0, physical: 0 }));
   const created = await pool.createVolume(newVolumeXml(path, facts));
   try {
     const moved = await source.transferTo(created, { sparse: true });
+    await marker.delete(); // whole now
     return { path, copied: true, ...moved };
   } catch (err) {
     await created.delete().catch(() => undefined); // ours, half-written: no guest uses it
+    await marker.delete().catch(() => undefined);
     throw err;
   }
 }
