@@ -1,5 +1,5 @@
 // The VirtualMachine kind: types, the domain name derived from a resource, and defaults.
-import type { Condition, Resource } from './meta.js';
+import { resourceKey, type Condition, type Resource, type ResourceKey } from './meta.js';
 import type { Shaping } from './rate.js';
 import type { LeaseSpec } from '../leases/lease-clock.js';
 import type { VmInterface } from './live-spec.js';
@@ -93,4 +93,10 @@ export function resourceNameForDomain(domainName: string): { namespace: string; 
   return cut < 0
     ? { namespace: 'default', name: domainName }
     : { namespace: domainName.slice(0, cut), name: domainName.slice(cut + 1) };
+}
+
+/** The key of the VirtualMachine a domain name belongs to. */
+export function vmKeyForDomain(domainName: string): ResourceKey {
+  const { namespace, name } = resourceNameForDomain(domainName);
+  return resourceKey(VM_KIND, namespace, name);
 }

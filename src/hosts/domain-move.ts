@@ -11,9 +11,17 @@ import type { DeletionGate } from '../core/deletion-gate.js';
 import { diskSourceFiles } from '../adoption/domain-devices.js';
 import type { CarriedDisk, DiskCarrier } from '../ports/disk-carrier.js';
 import type { DomainSnapshot, Hypervisor } from '../ports/hypervisor.js';
+import type { MigrationOptions } from '../ports/migration.js';
 import type { MoveSide } from './moved-evidence.js';
 
 export type MoveMode = 'live' | 'cold';
+
+/**
+ * How MoveHosts.migrateLive asks libvirt to migrate: libvirt cannot tell a local overlay path is
+ * shared, so the migration says so (VIR_MIGRATE_UNSAFE); moveDomain has checked first that the
+ * destination sees every disk file (else the guest is not migrated live).
+ */
+export const LIVE_MIGRATION: MigrationOptions = { sharedStorage: true };
 
 /** What a move needs of the hosts (src/hosts/placed-hypervisor.ts has it). */
 export interface MoveHosts {

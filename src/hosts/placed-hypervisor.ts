@@ -4,8 +4,7 @@
 // host, drive many. What is not about one domain (activity for the poller, networks, node
 // figures) stays with the own connection; the other hosts' domain events come through
 // subscribe, their lost connections do not (each host's Hypervisor says Ready=False instead).
-import { resourceKey } from '../api/meta.js';
-import { resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
+import { vmKeyForDomain } from '../api/virtual-machine.js';
 import type { DeletionPermit } from '../core/deletion-gate.js';
 import {
   HypervisorUnavailableError, type BlockStatistics, type DhcpHost, type DomainActivity, type DomainSnapshot, type DomainStateInfo, type DomainView,
@@ -60,8 +59,7 @@ export class PlacedHypervisor<C extends Hypervisor & { connected: boolean; unrea
   }
 
   private statusOf(domainName: string): { nodeName?: string } | undefined {
-    const { namespace, name } = resourceNameForDomain(domainName);
-    return this.statuses.get(resourceKey(VM_KIND, namespace, name))?.status as { nodeName?: string } | undefined;
+    return this.statuses.get(vmKeyForDomain(domainName))?.status as { nodeName?: string } | undefined;
   }
 
   /** The host a domain's VM is placed on (undefined: the own connection). */

@@ -9,19 +9,13 @@ import type { DesiredStore } from '../core/desired-store.js';
 import type { Logger } from '../core/logger.js';
 import type { DiskCarrier } from '../ports/disk-carrier.js';
 import type { PlacementView } from '../reconcilers/virtual-machine/steps/placement.js';
-import { resourceKey } from '../api/meta.js';
-import { resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
-import { moveDomain, type MoveHosts } from './domain-move.js';
+import { vmKeyForDomain } from '../api/virtual-machine.js';
+import { LIVE_MIGRATION, moveDomain, type MoveHosts } from './domain-move.js';
 import { withAssignments } from './host-vms.js';
 import type { HostsPart } from './hosts-part.js';
 import { ANY_ATTEMPT, Migrations } from './migrations.js';
 import type { PlacedHypervisor } from './placed-hypervisor.js';
 
-/**
- * Both daemons of a machine (and hosts on shared storage) see an overlay at the same path; libvirt
- * cannot tell a local path is shared, so a live migration says so (VIR_MIGRATE_UNSAFE).
- */
-const SHARED_STORAGE = true;
 
 export function placementFor(opts: {
   hosts: HostsPart;
@@ -42,21 +36,17 @@ export function placementFor(opts: {
   const moveHosts: MoveHosts = {
     portOf: (host) => placed.portOf(host),
     uriOf,
-    migrateLive: (name, from, to) => placed.migrate(name, from, uriOf(to), { sharedStorage: SHARED_STORAGE }),
+    migrateLive: (name, from, to) => placed.migrate(name, from, uriOf(to), LIVE_MIGRATION),
     isPersistent: (name, host) => placed.isPersistent(name, host),
     disks: opts.disks ?? new LibvirtDiskCarrier(),
     stopTimeoutMs: opts.stopTimeoutMs,
-  };
-  const keyOf = (domainName: string): string => {
-    const { namespace, name } = resourceNameForDomain(domainName);
-    return resourceKey(VM_KIND, namespace, name);
   };
   return {
     ...hosts.view,
     // Decided in this process but maybe not in status yet, and the destinations of moves under
     // way: counted at once, so two VMs placed in parallel reconciles never both take the last room.
     placed: () => {
-      placed.prune((domainName) => store.has(keyOf(domainName)));
+      placed.prune((domainName) => store.has(vmKeyForDomain(domainName)));
       const assigned = new Map(placed.assignments());
       for (const [domainName, job] of migrations.inFlight()) assigned.set(domainName, job.to);
       return withAssignments(hosts.view.placed(), assigned, store);
@@ -65,7 +55,7 @@ export function placementFor(opts: {
     assign: (domainName: string, host: string) => placed.assign(domainName, host),
     hostOf: (domainName: string) => placed.hostOf(domainName),
     migrate: (domainName: string, from: string, to: string, attempt = ANY_ATTEMPT) => migrations.start(domainName, from, to, attempt,
-      (observer) => moveDomain({ key: keyOf(domainName), domainName, from, to, mayStop: attempt.mayStop }, moveHosts, gate, {
+      (observer) => moveDomain({ key: vmKeyForDomain(domainName), domainName, from, to, mayStop: attempt.mayStop }, moveHosts, gate, {
         ...observer,
         // From here on the guest is the destination's: its calls go there.
         moved: () => { placed.assign(domainName, to); observer.moved(); },
@@ -74,7 +64,7 @@ export function placementFor(opts: {
       (job) => {
         if (job.error) logger.warn(`moving ${domainName} from ${from} to ${to}: ${job.error}`, { moved: job.moved === true });
         else logger.info(`moved ${domainName} from ${from} to ${to} (${job.mode})`);
-        opts.requeue(keyOf(domainName));
+        opts.requeue(vmKeyForDomain(domainName));
       }),
     clearMigration: (domainName: string) => migrations.clear(domainName),
     moveUnderWay: (domainName: string) => migrations.inFlight().get(domainName),

@@ -3,7 +3,7 @@
 // acts only while it holds the lease; watching and serving HTTP go on either way, so a standby
 // takes over warm.
 import { parseResourceKey, resourceKey, type ResourceKey } from '../api/meta.js';
-import { domainNameFor, resourceNameForDomain, VM_KIND } from '../api/virtual-machine.js';
+import { domainNameFor, vmKeyForDomain, VM_KIND } from '../api/virtual-machine.js';
 import { CLIENT_KIND } from '../api/wimax-client.js';
 import type { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import type { OvsDatapath } from '../adapters/ovs-datapath.js';
@@ -68,8 +68,7 @@ export class Acting {
     const { hypervisor, reconciler, controller, config, logger } = deps;
     // A domain changed: the VM it belongs to looks again (a domain of no VM we know is not ours).
     const changed = (domainName: string): void => {
-      const { namespace, name } = resourceNameForDomain(domainName);
-      const key = resourceKey(VM_KIND, namespace, name);
+      const key = vmKeyForDomain(domainName);
       if (this.known(key)) controller.enqueue(key);
     };
     this.events = new DomainEventRouter(hypervisor, changed, (d) => reconciler.lastObservedState(d), (d, fn) => reconciler.whenSettled(d, fn));

@@ -11,19 +11,17 @@ import { LibvirtDiskCarrier } from '../../adapters/libvirt/disk-carrier.js';
 import type { LibvirtHypervisor } from '../../adapters/libvirt/libvirt-hypervisor.js';
 import type { Hypervisor } from '../../api/hypervisor.js';
 import { resourceKey } from '../../api/meta.js';
-import { domainNameFor, resourceNameForDomain, VM_KIND, type VirtualMachineSpec } from '../../api/virtual-machine.js';
+import { domainNameFor, vmKeyForDomain, VM_KIND, type VirtualMachineSpec } from '../../api/virtual-machine.js';
 import type { DeletionGate } from '../../core/deletion-gate.js';
 import type { Logger } from '../../core/logger.js';
 import type { DiskCarrier } from '../../ports/disk-carrier.js';
 import type { PlacementView } from '../../reconcilers/virtual-machine/steps/placement.js';
 import type { KubeObject } from '../../sources/kube-source.js';
-import { copiedPaths, moveDomain, removeOldDefinition, type MoveHosts } from '../domain-move.js';
+import { copiedPaths, LIVE_MIGRATION, moveDomain, removeOldDefinition, type MoveHosts } from '../domain-move.js';
 import { ANY_ATTEMPT, Migrations } from '../migrations.js';
 import { demandOf, type PlacedVm } from '../placement.js';
 import { reachableFromOtherHosts } from './reachable-uri.js';
 
-/** libvirt cannot tell a local overlay path is shared storage; a live move says so (VIR_MIGRATE_UNSAFE). */
-const SHARED_STORAGE = true;
 
 export interface NodePlacementOptions {
   /** This node. */
@@ -77,14 +75,10 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
   const moveHosts: MoveHosts = {
     portOf,
     uriOf,
-    migrateLive: (name, _from, to) => local.migrate(name, uriOf(to), { sharedStorage: SHARED_STORAGE }),
+    migrateLive: (name, _from, to) => local.migrate(name, uriOf(to), LIVE_MIGRATION),
     isPersistent: (name, host) => portOf(host).isPersistent(name),
     disks: opts.disks ?? new LibvirtDiskCarrier(),
     stopTimeoutMs: opts.stopTimeoutMs,
-  };
-  const keyOf = (domainName: string): string => {
-    const { namespace, name } = resourceNameForDomain(domainName);
-    return resourceKey(VM_KIND, namespace, name);
   };
 
   return {
@@ -95,10 +89,10 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
     localHost: () => self,
     placed: () => {
       const out: PlacedVm[] = [];
+      const moving = migrations.inFlight();
       for (const vm of opts.vms()) {
         const domainName = domainNameFor(vm.metadata.namespace, vm.metadata.name);
-        const job = migrations.inFlight().get(domainName);
-        const nodeName = job?.to ?? (vm.status?.nodeName as string | undefined);
+        const nodeName = moving.get(domainName)?.to ?? (vm.status?.nodeName as string | undefined);
         if (!nodeName) continue;
         out.push({ key: resourceKey(VM_KIND, vm.metadata.namespace, vm.metadata.name), domainName, nodeName, ...demandOf((vm.spec ?? {}) as unknown as VirtualMachineSpec) });
       }
@@ -114,13 +108,13 @@ export function nodePlacement(opts: NodePlacementOptions): NodePlacement {
       async (observer) => {
         await connect(to);
         // The old definition stays until the VM is handed over (removeMovedCopy): until then it is the move's record here.
-        return moveDomain({ key: keyOf(domainName), domainName, from, to, mayStop: attempt.mayStop }, moveHosts, opts.gate, { ...observer, carried: (disks) => carried.set(domainName, copiedPaths(disks)) }, true);
+        return moveDomain({ key: vmKeyForDomain(domainName), domainName, from, to, mayStop: attempt.mayStop }, moveHosts, opts.gate, { ...observer, carried: (disks) => carried.set(domainName, copiedPaths(disks)) }, true);
       },
       () => local.migrationProgress(domainName),
       (job) => {
         if (job.error) logger.warn(`moving ${domainName} from ${from} to node ${to}: ${job.error}`, { moved: job.moved === true });
         else logger.info(`moved ${domainName} from ${from} to node ${to} (${job.mode})`);
-        opts.requeue(keyOf(domainName));
+        opts.requeue(vmKeyForDomain(domainName));
       }),
     removeMovedCopy: async (key, domainName, to) => {
       await connect(to);
