@@ -5,7 +5,7 @@
 // are Unknown meanwhile (unknown-marker.ts).
 import { resourceKey, type ResourceKey } from '../api/meta.js';
 import { hypervisorKey, type HypervisorStatus } from '../api/hypervisor.js';
-import { resourceNameForDomain, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../api/virtual-machine.js';
+import { vmKeyForDomain, VM_KIND, type VirtualMachine, type VirtualMachineStatus } from '../api/virtual-machine.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { demandOf, type PlacedVm } from './placement.js';
 import { errorMessage, type Logger } from '../core/logger.js';
@@ -19,8 +19,7 @@ export async function markHostVms(host: string, hosts: HostsPart, statuses: Stat
   for (const object of statuses.list(VM_KIND)) {
     const status = object.status as VirtualMachineStatus | undefined;
     const key = resourceKey(VM_KIND, object.metadata.namespace, object.metadata.name);
-    // Waiting for a place, for room to leave a drained host, or to move to this host (spec.nodeName names it: it may be Ready now).
-    if (status?.printableStatus === 'Pending' || drainBlocked(status) || store.get<VirtualMachine>(key)?.spec.nodeName === host) enqueue(key);
+    if (status?.printableStatus === 'Pending' || waitsFor(host, store.get<VirtualMachine>(key)?.spec, status)) enqueue(key);
     if (!status || status.nodeName !== host) continue;
     if (down) {
       const unknown = unknownStatus(status, host, ready!.message, new Date().toISOString());
@@ -31,16 +30,19 @@ export async function markHostVms(host: string, hosts: HostsPart, statuses: Stat
   }
 }
 
-function drainBlocked(status: VirtualMachineStatus | undefined): boolean {
-  return status?.conditions?.some((c) => c.type === 'Scheduled' && c.reason === 'DrainBlocked') === true;
+/**
+ * Whether a VM elsewhere looks again when `host` changes: it waits for room to leave a drained
+ * host (any host may make it), or its spec.nodeName names `host` (a move waits for it to be Ready).
+ */
+export function waitsFor(host: string, spec: { nodeName?: unknown } | undefined, status: VirtualMachineStatus | undefined): boolean {
+  return spec?.nodeName === host || status?.conditions?.some((c) => c.type === 'Scheduled' && c.reason === 'DrainBlocked') === true;
 }
 
 /** The VMs placed per their status, with this process's newer decisions (not in status yet) over them. */
 export function withAssignments(placed: PlacedVm[], assigned: ReadonlyMap<string, string>, store: DesiredStore): PlacedVm[] {
   const out = new Map(placed.map((vm) => [vm.domainName, vm]));
   for (const [domainName, nodeName] of assigned) {
-    const { namespace, name } = resourceNameForDomain(domainName);
-    const key = resourceKey(VM_KIND, namespace, name);
+    const key = vmKeyForDomain(domainName);
     const spec = store.get<VirtualMachine>(key)?.spec;
     if (spec) out.set(domainName, { key, domainName, nodeName, ...demandOf(spec) });
   }

@@ -5,7 +5,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { LibvirtHypervisor } from '../../adapters/libvirt/libvirt-hypervisor.js';
 import { resourceKey } from '../../api/meta.js';
-import { VM_KIND } from '../../api/virtual-machine.js';
+import { VM_KIND, type VirtualMachineStatus } from '../../api/virtual-machine.js';
+import { waitsFor } from '../host-vms.js';
 import type { DeletionGate } from '../../core/deletion-gate.js';
 import type { Identity } from '../../reconcilers/virtual-machine/ownership.js';
 import { ownedBy } from '../hypervisor-status.js';
@@ -63,9 +64,12 @@ export function makeKubeHostsPart(opts: {
     vms: () => opts.source.listAll(VM_KIND),
     open: (uri) => new LibvirtHypervisor({ uri, logger: log }),
   });
-  // A Hypervisor changed (Ready, cordoned, drained, its URI): this node's VMs look again (a move may be possible now).
-  leader.onHypervisorChange(() => {
-    for (const vm of opts.source.list(VM_KIND)) opts.requeue(resourceKey(VM_KIND, vm.metadata.namespace, vm.metadata.name));
+  // A Hypervisor changed (Ready, cordoned, drained, its URI): as in file mode (markHostVms), this
+  // node's VMs look again if it is this node's, or if they wait for it (a move may be possible now).
+  leader.onHypervisorChange((host) => {
+    for (const vm of opts.source.list(VM_KIND)) {
+      if (host === opts.host || waitsFor(host, vm.spec, vm.status as VirtualMachineStatus | undefined)) opts.requeue(resourceKey(VM_KIND, vm.metadata.namespace, vm.metadata.name));
+    }
   });
   return {
     name: 'hosts (kube)',

@@ -46,15 +46,15 @@ export class PlacementLeader {
   private listed = false;
   /** The next pass also reads the heartbeats (the timer's passes; a VM's change alone needs no API call). */
   private checkHeartbeats = false;
-  private readonly changeListeners: (() => void)[] = [];
+  private readonly changeListeners: ((host: string) => void)[] = [];
 
   constructor(private readonly opts: PlacementLeaderOptions) {
     this.hypervisors = opts.objects.informer();
     this.clock = new HeartbeatClock(opts.heartbeatDurationMs);
     for (const event of ['add', 'update', 'delete'] as const) {
-      this.hypervisors.on(event, () => {
+      this.hypervisors.on(event, (object) => {
         this.wake();
-        for (const listener of this.changeListeners) listener();
+        for (const listener of this.changeListeners) listener(object.metadata.name);
       });
     }
     this.hypervisors.on('error', (err) => {
@@ -69,8 +69,8 @@ export class PlacementLeader {
     return this.listed ? this.hypervisors.list() : [];
   }
 
-  /** Told whenever a Hypervisor is added, changed or removed (on every node, leading or not). */
-  onHypervisorChange(listener: () => void): void {
+  /** Told whenever a Hypervisor is added, changed or removed (on every node, leading or not), with its name. */
+  onHypervisorChange(listener: (host: string) => void): void {
     this.changeListeners.push(listener);
   }
 
