@@ -53,7 +53,7 @@ export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore
     view: placementView(store, statuses, opts.connect),
     onStatusChange: (listener) => void listeners.push(listener),
     start: async () => {
-      for (const key of store.keys()) if (key.startsWith(`${HYPERVISOR_KIND}/`)) hostsController.enqueue(key);
+      for (const key of store.keysOf(HYPERVISOR_KIND)) hostsController.enqueue(key);
       // Hypervisors no longer declared: their status goes.
       for (const object of statuses.list(HYPERVISOR_KIND)) hostsController.enqueue(hypervisorKey(object.metadata.name));
       hostsController.start();
@@ -67,8 +67,7 @@ export function makeHostsPart(opts: { store: DesiredStore; statuses: StatusStore
 
 /** The declared Hypervisors with their last status, and where the VMs are placed (their status.nodeName). */
 function placementView(store: DesiredStore, statuses: StatusStore, connect: string): PlacementView {
-  const hypervisors = (): Hypervisor[] => [...store.keys()]
-    .filter((key) => key.startsWith(`${HYPERVISOR_KIND}/`))
+  const hypervisors = (): Hypervisor[] => store.keysOf(HYPERVISOR_KIND)
     .map((key) => ({ ...store.get<Hypervisor>(key)!, status: statuses.get(key)?.status }));
   return {
     hypervisors,

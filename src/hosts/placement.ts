@@ -36,8 +36,8 @@ export interface PlacementInput {
   hypervisors: readonly Hypervisor[];
   /** The declared Hypervisor this controller's own connection (--connect) reaches, if any. */
   localHost?: string | undefined;
-  /** Every VM placed so far (status.nodeName), this one included or not. */
-  placed: readonly PlacedVm[];
+  /** Every VM placed so far (status.nodeName), this one included or not: asked only when scheduling (it walks every VM). */
+  placed: () => readonly PlacedVm[];
 }
 
 export type PlacementDecision =
@@ -100,12 +100,13 @@ function drainedAway(input: PlacementInput, from: string, movable: (h: string) =
 /** The scheduler over the declared Hypervisors for this VM, counting the VMs placed on each. */
 function scheduleVm(input: PlacementInput): ReturnType<typeof schedule> {
   const { spec, hypervisors } = input;
+  const placed = input.placed();
   // What the host's status counted (every wimaxvm domain there), plus the VMs placed on it that
   // its status does not list yet (kube-scheduler's assumed pods).
   const hosts = hypervisors.map((hv) => {
     const used = usedFromStatus(hv);
     const seen = new Set(hv.status?.vms ?? []);
-    for (const vm of input.placed) {
+    for (const vm of placed) {
       if (vm.key === input.vmKey || vm.nodeName !== hv.metadata.name || seen.has(vm.domainName)) continue;
       used.memoryBytes += vm.memoryBytes;
       used.vcpus += vm.vcpus;

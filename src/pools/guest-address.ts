@@ -1,7 +1,6 @@
 // The guest's IPv4 configuration for whatever tells it (the NoCloud seed's static network config,
 // a DHCP host entry): its address with the prefix length, gateway and DNS of its pool. Pure.
 import { IPPOOL_KIND, type IPPool } from '../api/ip-pool.js';
-import { resourceKey } from '../api/meta.js';
 import type { VirtualMachine } from '../api/virtual-machine.js';
 import type { DesiredStore } from '../core/desired-store.js';
 import { cidrContains, formatIpv4, parseIpv4 } from './ipv4.js';
@@ -48,8 +47,5 @@ export function guestAddressFor(vm: VirtualMachine, pools: readonly IPPool[], ad
 
 /** The IPPools declared in `namespace`. */
 export function declaredPools(store: DesiredStore, namespace: string): IPPool[] {
-  const prefix = resourceKey(IPPOOL_KIND, namespace, '');
-  const out: IPPool[] = [];
-  for (const key of store.keys()) if (key.startsWith(prefix)) out.push(store.get<IPPool>(key)!);
-  return out;
+  return store.keysOf(IPPOOL_KIND, namespace).map((key) => store.get<IPPool>(key)!);
 }

@@ -11,12 +11,11 @@ import type { StatusStore } from '../ports/status-store.js';
 import { poolKeyOfClaim } from './pool-reconciler.js';
 
 export function routePoolChanges(store: DesiredStore, statuses: StatusStore, ipClaims: IpClaims, pools: Controller, vms: Controller): void {
-  const vmsOf = (namespace: string) => [...store.keys()].filter((k) => k.startsWith(`${VM_KIND}/${namespace}/`));
   store.onChange((key) => {
     const { kind, namespace, name } = parseResourceKey(key);
     if (kind !== IPPOOL_KIND) return;
     pools.enqueue(key);
-    for (const vmKey of vmsOf(namespace)) {
+    for (const vmKey of store.keysOf(VM_KIND, namespace)) {
       if (store.get<VirtualMachine>(vmKey)?.spec.network?.ipPool === name) vms.enqueue(vmKey);
     }
   });
@@ -24,7 +23,7 @@ export function routePoolChanges(store: DesiredStore, statuses: StatusStore, ipC
     const poolKey = poolKeyOfClaim(claim.pool);
     // Every pool of the namespace: an address claimed through one pool counts in another that overlaps it.
     const namespace = poolKey ? parseResourceKey(poolKey).namespace : parseResourceKey(claim.holderKey).namespace;
-    for (const key of store.keys()) if (key.startsWith(`${IPPOOL_KIND}/${namespace}/`)) pools.enqueue(key);
+    for (const key of store.keysOf(IPPOOL_KIND, namespace)) pools.enqueue(key);
     if (change !== 'released') return;
     for (const object of statuses.list(VM_KIND)) {
       const conditions = (object.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
@@ -35,6 +34,6 @@ export function routePoolChanges(store: DesiredStore, statuses: StatusStore, ipC
 
 /** Every declared pool's key (a resync counts them all again). */
 export function poolKeys(store: DesiredStore): string[] {
-  return [...store.keys()].filter((k) => k.startsWith(`${IPPOOL_KIND}/`));
+  return store.keysOf(IPPOOL_KIND);
 }
 

@@ -1,7 +1,7 @@
 // The HTTP surface as one part of the Manager: the legacy OMF API, /metrics, /healthz, /readyz,
 // /traffic and the web console, on --listen (none when it is off).
 import type { AddressInfo } from 'node:net';
-import { resourceKey, type ResourceKey } from '../api/meta.js';
+import type { ResourceKey } from '../api/meta.js';
 import type { LibvirtHypervisor } from '../adapters/libvirt/libvirt-hypervisor.js';
 import type { SwitchWatch } from '../adapters/ovs-switch-watch.js';
 import { readEvents } from '../adapters/store/sqlite-event-log.js';
@@ -83,8 +83,7 @@ function legacyReader(store: DesiredStore, statuses: Mode['statuses']): LegacyRe
       const object = store.get(key);
       return (object && { ...object, status: statuses.get(key)?.status }) as T | undefined;
     },
-    list: <T>(kind: string, namespace: string) => [...store.keys()]
-      .filter((k) => k.startsWith(`${resourceKey(kind, namespace, '')}`))
+    list: <T>(kind: string, namespace: string) => store.keysOf(kind, namespace)
       .map((key) => reader.get<T>(key)!),
   };
   return reader;

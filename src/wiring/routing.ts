@@ -17,7 +17,6 @@ import type { DesiredStore } from '../core/desired-store.js';
 import type { ClientIndex } from '../reconcilers/wimax-client/client-index.js';
 
 export function routeChanges(store: DesiredStore, clientIndex: ClientIndex, vms: Controller, clients: Controller): void {
-  const inNamespace = (namespace: string, kind: string) => [...store.keys()].filter((k) => k.startsWith(`${kind}/${namespace}/`));
   store.onChange((key) => {
     const { kind, namespace } = parseResourceKey(key);
     if (kind === VM_KIND) {
@@ -26,8 +25,8 @@ export function routeChanges(store: DesiredStore, clientIndex: ClientIndex, vms:
     } else if (kind === CLIENT_KIND) {
       clientIndex.update(key).forEach((k) => clients.enqueue(k));
     } else if (kind === SHAPING_POLICY_KIND) {
-      inNamespace(namespace, VM_KIND).forEach((k) => vms.enqueue(k));
-      inNamespace(namespace, CLIENT_KIND).forEach((k) => clients.enqueue(k));
+      store.keysOf(VM_KIND, namespace).forEach((k) => vms.enqueue(k));
+      store.keysOf(CLIENT_KIND, namespace).forEach((k) => clients.enqueue(k));
     }
   });
 }

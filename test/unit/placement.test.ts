@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Hypervisor } from '../../src/api/hypervisor.js';
 import type { VirtualMachineSpec } from '../../src/api/virtual-machine.js';
-import { decidePlacement, type PlacementInput } from '../../src/hosts/placement.js';
+import { decidePlacement, type PlacementInput, type PlacedVm } from '../../src/hosts/placement.js';
 import { stepHarness, vmNamed } from '../helpers/vm-steps.js';
 import { buildDomainXml } from '../../src/reconcilers/virtual-machine/domain-xml.js';
 import { describeMove, type MigrationJob } from '../../src/hosts/migrations.js';
@@ -20,10 +20,11 @@ function hv(name: string, opts: { ready?: boolean; labels?: Record<string, strin
   };
 }
 const spec = (s: Partial<VirtualMachineSpec> = {}): VirtualMachineSpec => ({ runStrategy: 'Always', memory: '1Gi', vcpus: 1, ...s });
-const input = (over: Partial<PlacementInput>): PlacementInput => ({ vmKey: 'VirtualMachine/default/v', spec: spec(), definedLocally: false, hypervisors: [hv('a'), hv('b')], localHost: 'a', placed: [], ...over });
+type Over = Partial<Omit<PlacementInput, 'placed'>> & { placed?: PlacedVm[] };
+const input = ({ placed = [], ...over }: Over): PlacementInput => ({ vmKey: 'VirtualMachine/default/v', spec: spec(), definedLocally: false, hypervisors: [hv('a'), hv('b')], localHost: 'a', placed: () => placed, ...over });
 
 describe('decidePlacement', () => {
-  it.each<[string, Partial<PlacementInput>, string, string?]>([
+  it.each<[string, Over, string, string?]>([
     ['no Hypervisors declared: nothing decided', { hypervisors: [] }, 'unmanaged'],
     ['the scheduler: the emptier host (a holds a VM)', { placed: [{ key: 'x', domainName: 'x', nodeName: 'a', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'elsewhere', 'b'],
     ['the scheduler: the local host when it is the best', { placed: [{ key: 'x', domainName: 'x', nodeName: 'b', memoryBytes: 2 * Gi, vcpus: 2 }] }, 'here', 'a'],

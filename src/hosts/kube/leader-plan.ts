@@ -38,7 +38,7 @@ export function planPlacements(vms: readonly ClusterVm[], hypervisors: readonly 
   const writes: VmWrite[] = [];
   for (const vm of vms) {
     if (vm.node || vm.deleting || assumed.has(vm.key)) continue;
-    const decision = decidePlacement({ vmKey: vm.key, spec: vm.spec, definedLocally: false, drives: () => true, hypervisors, placed });
+    const decision = decidePlacement({ vmKey: vm.key, spec: vm.spec, definedLocally: false, drives: () => true, hypervisors, placed: () => placed });
     const previous = vm.status;
     if (decision.kind === 'here') {
       placed.push({ key: vm.key, domainName: vm.domainName, nodeName: decision.nodeName, ...demandOf(vm.spec) });

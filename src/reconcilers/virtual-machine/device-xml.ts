@@ -1,7 +1,7 @@
 // The devices of a domain as libvirt XML: the pieces the domain definition is built from, and
 // the same pieces alone for hot-plugging (attachDevice/detachDevice take one device's XML).
-// Pure: no I/O. Values go through the XML builder, so no name or path can inject elements.
-import { XMLBuilder } from 'fast-xml-parser';
+// Pure: no I/O. Values go through the XML writer, which escapes them: no name or path can inject elements.
+import { writeXml } from './xml-writer.js';
 
 export type NicAttachment =
   | { type: 'user' }
@@ -13,18 +13,6 @@ export interface ExtraNic {
   mac: string;
   network: string;
 }
-
-export const deviceBuilder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  textNodeName: '#text',
-  suppressEmptyNode: true,
-  format: true,
-  processEntities: true,
-  // By default an attribute whose value is "true" is written bare (`name`): malformed XML for a
-  // VM or namespace named "true" (found by the fuzz tier).
-  suppressBooleanAttributes: false,
-});
 
 export function nicXml(mac: string, nic: NicAttachment): Record<string, unknown> {
   const base: Record<string, unknown> = { '@type': nic.type, mac: { '@address': mac }, model: { '@type': 'virtio' } };
@@ -60,10 +48,10 @@ export function diskXml(path: string, index: number): Record<string, unknown> {
 
 /** One disk's XML for attachDevice/detachDevice (libvirt finds the disk to detach by its target). */
 export function diskDeviceXml(path: string, index: number): string {
-  return deviceBuilder.build({ disk: diskXml(path, index) }) as string;
+  return writeXml({ disk: diskXml(path, index) });
 }
 
 /** One extra NIC's XML for attachDevice/detachDevice (libvirt finds the NIC to detach by its MAC). */
 export function extraNicDeviceXml(nic: ExtraNic): string {
-  return deviceBuilder.build({ interface: extraNicXml(nic) }) as string;
+  return writeXml({ interface: extraNicXml(nic) });
 }

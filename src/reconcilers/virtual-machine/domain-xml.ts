@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
 import type { LeaseRecord } from '../../leases/lease-clock.js';
-import { deviceBuilder, diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
+import { writeXml, type XmlTree } from './xml-writer.js';
+import { diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
 import { readBalloonTarget } from './live-metadata.js';
 
 export type { ExtraNic, NicAttachment } from './device-xml.js';
@@ -155,13 +156,18 @@ export function ownerAttributes(owner: OwnerMetadata): Record<string, string | n
  * METADATA_NS): libvirt puts the prefix and the namespace declaration on it.
  */
 export function ownerElementXml(owner: OwnerMetadata): string {
-  return (deviceBuilder.build({ vm: ownerAttributes(owner) }) as string).trim();
+  return writeXml({ vm: ownerAttributes(owner) }).trim();
 }
 
 /** The prefix wimaxvm's element gets in <metadata> (the key of virDomainSetMetadata). */
 export const METADATA_KEY = METADATA_PREFIX;
 
 export function buildDomainXml(def: DomainDefinition): string {
+  return writeXml(domainTree(def));
+}
+
+/** The domain element as a tree for the XML writer (exported for the writer's test). */
+export function domainTree(def: DomainDefinition): XmlTree {
   const maxVcpus = Math.max(def.maxVcpus ?? 0, def.vcpus);
   const owner: Record<string, unknown> = { [`@xmlns:${METADATA_PREFIX}`]: METADATA_NS, ...ownerAttributes(def.owner) };
   const domain = {
@@ -194,7 +200,7 @@ export function buildDomainXml(def: DomainDefinition): string {
       },
     },
   };
-  return deviceBuilder.build(domain) as string;
+  return domain;
 }
 
 const parser = new XMLParser({

@@ -58,7 +58,7 @@ export const placementStep: VmStep = {
     if (moving) return migrating(ctx, moving.from, moving, moving.drain === true);
     const decision = decidePlacement({
       vmKey: ctx.key, spec: ctx.vm.spec, previousNodeName: ctx.previous?.nodeName, definedLocally: ctx.observed !== undefined,
-      hypervisors: view.hypervisors(), localHost: view.localHost(), placed: view.placed(),
+      hypervisors: view.hypervisors(), localHost: view.localHost(), placed: () => view.placed(),
       ...(view.drives ? { drives: (host: string) => view.drives!(host) } : {}),
       ...(view.movableTo ? { movableTo: (host: string) => view.movableTo!(host) } : {}),
       currentHost: view.hostOf?.(ctx.domainName),
