@@ -21,7 +21,9 @@ export class ControllerChild {
 
   /** `wimaxvm run FLAGS --listen 127.0.0.1:0`; resolves once its HTTP API answers and its directory source has synced. */
   static async start(flags: string[]): Promise<ControllerChild> {
-    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'wimaxvm.js'), 'run', ...flags, '--listen', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // WIMAXVM_BENCH_CPU_PROF=DIR: a CPU profile of each controller into DIR (Node refuses --cpu-prof in NODE_OPTIONS).
+    const profile = process.env.WIMAXVM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WIMAXVM_BENCH_CPU_PROF}`] : [];
+    const child = spawn(process.execPath, [...profile, join(PACKAGE_ROOT, 'bin', 'wimaxvm.js'), 'run', ...flags, '--listen', '127.0.0.1:0', '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const c = new ControllerChild(child);
     let gone = false;
     void c.exited.then(() => (gone = true));

@@ -1,14 +1,13 @@
 // Domain XML for a VirtualMachine, built and read with a real XML library so that no name,
 // path or value can inject elements. Pure: no I/O.
 import { createHash } from 'node:crypto';
-import { XMLParser } from 'fast-xml-parser';
 import type { LeaseRecord } from '../../leases/lease-clock.js';
 import { writeXml, type XmlTree } from './xml-writer.js';
 import { diskXml, extraNicXml, nicXml, type ExtraNic, type NicAttachment } from './device-xml.js';
-import { readBalloonTarget } from './live-metadata.js';
 
 export type { ExtraNic, NicAttachment } from './device-xml.js';
 export { balloonTargetXml, LIVE_METADATA_KEY, LIVE_METADATA_NS } from './live-metadata.js';
+export { parseDomainXml } from './domain-xml-reader.js';
 
 /** The namespace of wimaxvm's element inside a domain's <metadata>: the mark of ownership. */
 export const METADATA_NS = 'https://wimaxvm.io/xmlns/domain/v1alpha1';
@@ -201,95 +200,6 @@ export function domainTree(def: DomainDefinition): XmlTree {
     },
   };
   return domain;
-}
-
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  textNodeName: '#text',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  isArray: (name) => name === 'disk' || name === 'interface' || name === 'graphics',
-});
-
-function text(node: unknown): string | undefined {
-  if (node === undefined || node === null) return undefined;
-  if (typeof node === 'object') return (node as Record<string, unknown>)['#text'] as string | undefined;
-  return String(node);
-}
-
-function toKiB(value: number, unit = 'KiB'): number {
-  const factors: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, KiB: 1, k: 1, MiB: 1024, M: 1024, GiB: 1024 ** 2, G: 1024 ** 2 };
-  return Math.round(value * (factors[unit] ?? 1));
-}
-
-/** Finds wimaxvm's element in <metadata> by its namespace URI, whatever prefix libvirt kept. */
-function readOwner(metadata: unknown): OwnerMetadata | undefined {
-  if (!metadata || typeof metadata !== 'object') return undefined;
-  for (const [element, child] of Object.entries(metadata as Record<string, unknown>)) {
-    if (!child || typeof child !== 'object') continue;
-    const attrs = child as Record<string, string>;
-    // Ours only if the element's own prefix (or the default namespace) is bound to our URI.
-    const colon = element.indexOf(':');
-    const isOurs = attrs[colon < 0 ? '@xmlns' : `@xmlns:${element.slice(0, colon)}`] === METADATA_NS;
-    if (!isOurs || !attrs['@uid'] || !attrs['@name'] || !attrs['@namespace']) continue;
-    return {
-      uid: attrs['@uid'],
-      namespace: attrs['@namespace'],
-      name: attrs['@name'],
-      generation: Number(attrs['@generation'] ?? 0),
-      specHash: attrs['@specHash'] ?? '',
-      mac: attrs['@mac'] ?? '',
-      ...(attrs['@vlan'] !== undefined ? { vlan: Number(attrs['@vlan']) } : {}),
-      ...(attrs['@ip'] !== undefined ? { ip: attrs['@ip'] } : {}),
-      ...(attrs['@controller'] !== undefined ? { controller: attrs['@controller'] } : {}),
-      ...(attrs['@startedOnce'] === 'yes' ? { startedOnce: true } : {}),
-      ...(attrs['@restartedAt'] !== undefined ? { restartedAt: attrs['@restartedAt'] } : {}),
-      ...(attrs['@leaseStartedAt'] !== undefined && attrs['@leaseExpiresAt'] !== undefined ? {
-        lease: { startedAt: attrs['@leaseStartedAt'], expiresAt: attrs['@leaseExpiresAt'], ...(attrs['@leaseRenewedAt'] !== undefined ? { renewedAt: attrs['@leaseRenewedAt'] } : {}) },
-      } : {}),
-      ...(attrs['@adopted'] === 'yes' ? { adopted: true } : {}),
-    };
-  }
-  return undefined;
-}
-
-export function parseDomainXml(xml: string): ParsedDomain {
-  const doc = parser.parse(xml) as { domain?: Record<string, any> };
-  const d = doc.domain;
-  if (!d) throw new Error('not a libvirt domain XML document');
-  const memory = d.memory;
-  const current = d.currentMemory;
-  const maxMemoryKiB = toKiB(Number(text(memory)), memory?.['@unit']);
-  const memoryKiB = readBalloonTarget(d.metadata) ?? (current !== undefined ? toKiB(Number(text(current)), current?.['@unit']) : maxMemoryKiB);
-  const maxVcpus = Number(text(d.vcpu));
-  const vcpus = d.vcpu?.['@current'] !== undefined ? Number(d.vcpu['@current']) : maxVcpus;
-  const devices = d.devices ?? {};
-  const vnc = (devices.graphics ?? []).find((g: Record<string, string>) => g['@type'] === 'vnc');
-  const vncPort = vnc && Number(vnc['@port']) > 0 ? Number(vnc['@port']) : undefined;
-  const owner = readOwner(d.metadata);
-  return {
-    name: text(d.name) ?? '',
-    uuid: text(d.uuid) ?? '',
-    facts: {
-      memoryKiB,
-      ...(maxMemoryKiB > memoryKiB ? { maxMemoryKiB } : {}),
-      vcpus,
-      ...(maxVcpus > vcpus ? { maxVcpus } : {}),
-      diskPaths: (devices.disk ?? [])
-        .filter((disk: any) => disk['@device'] === undefined || disk['@device'] === 'disk')
-        .map((disk: any) => disk.source?.['@file'] ?? ''),
-      nics: (devices.interface ?? []).map((nic: any) => ({
-        mac: String(nic.mac?.['@address'] ?? '').toLowerCase(),
-        type: nic['@type'],
-        ...(nic.source?.['@network'] ?? nic.source?.['@bridge'] ? { source: nic.source['@network'] ?? nic.source['@bridge'] } : {}),
-        ...(nic.vlan?.tag?.['@id'] !== undefined ? { vlan: Number(nic.vlan.tag['@id']) } : {}),
-        ...(nic['@type'] === 'bridge' && nic.target?.['@dev'] ? { port: String(nic.target['@dev']) } : {}),
-      })),
-    },
-    ...(owner ? { owner } : {}),
-    ...(vncPort ? { vncPort } : {}),
-  };
 }
 
 /** The facts a definition will produce once libvirt has it, for comparing with what it has. */

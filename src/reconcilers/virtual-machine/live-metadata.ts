@@ -13,15 +13,18 @@ export function balloonTargetXml(kib: number): string {
   return `<balloon memory="${Math.round(kib)}"/>`;
 }
 
+/** An element of a domain's <metadata>: its qualified name and attributes (namespace declarations included). */
+export interface MetadataElement {
+  name: string;
+  attributes: Record<string, string>;
+}
+
 /** The balloon target wimaxvm recorded in the live metadata (see LIVE_METADATA_NS), if any. */
-export function readBalloonTarget(metadata: unknown): number | undefined {
-  if (!metadata || typeof metadata !== 'object') return undefined;
-  for (const [element, child] of Object.entries(metadata as Record<string, unknown>)) {
-    if (!child || typeof child !== 'object') continue;
-    const attrs = child as Record<string, string>;
+export function readBalloonTarget(metadata: readonly MetadataElement[]): number | undefined {
+  for (const { name: element, attributes: attrs } of metadata) {
     const colon = element.indexOf(':');
-    if (attrs[colon < 0 ? '@xmlns' : `@xmlns:${element.slice(0, colon)}`] !== LIVE_METADATA_NS) continue;
-    const kib = Number(attrs['@memory']);
+    if (attrs[colon < 0 ? 'xmlns' : `xmlns:${element.slice(0, colon)}`] !== LIVE_METADATA_NS) continue;
+    const kib = Number(attrs.memory);
     if (Number.isInteger(kib) && kib > 0) return kib;
   }
   return undefined;
