@@ -223,9 +223,14 @@ export function factsOf(def: DomainDefinition): DomainFacts {
   };
 }
 
-const withoutVlan = (nics: DomainFacts['nics']) => nics.map(({ vlan: _vlan, ...rest }) => rest);
+type Nic = DomainFacts['nics'][number];
+/** The same NIC; its VLAN compared too only when asked (the first NIC's is a field of its own). */
+const sameNic = (x: Nic, y: Nic, vlan: boolean): boolean =>
+  x.mac === y.mac && x.type === y.type && x.source === y.source && x.port === y.port && (!vlan || x.vlan === y.vlan);
+const sameList = <T>(xs: readonly T[], ys: readonly T[], same: (x: T, y: T) => boolean): boolean =>
+  xs.length === ys.length && xs.every((x, i) => same(x, ys[i]!));
 /** NICs after the first in MAC order: hot-plugged ones sit in the live definition in plug order. */
-const byMac = (nics: DomainFacts['nics']) => [...nics].sort((x, y) => x.mac.localeCompare(y.mac));
+const byMac = (nics: readonly Nic[]) => (nics.length > 1 ? [...nics].sort((x, y) => x.mac.localeCompare(y.mac)) : nics);
 
 /** The most memory the balloon can give (facts leave it out when it is the current memory). */
 export const maxMemoryOf = (facts: DomainFacts): number => Math.max(facts.maxMemoryKiB ?? 0, facts.memoryKiB);
@@ -242,10 +247,12 @@ export function diffFacts(a: DomainFacts, b: DomainFacts): string[] {
   if ((a.maxMemoryKiB ?? b.maxMemoryKiB) !== undefined && maxMemoryOf(a) !== maxMemoryOf(b)) out.push('maxMemory');
   if (a.vcpus !== b.vcpus) out.push('vcpus');
   if ((a.maxVcpus ?? b.maxVcpus) !== undefined && maxVcpusOf(a) !== maxVcpusOf(b)) out.push('maxVcpus');
-  if (JSON.stringify(a.diskPaths) !== JSON.stringify(b.diskPaths)) out.push('disks');
-  if (JSON.stringify(withoutVlan(a.nics.slice(0, 1))) !== JSON.stringify(withoutVlan(b.nics.slice(0, 1)))) out.push('network');
-  if (JSON.stringify(byMac(a.nics.slice(1))) !== JSON.stringify(byMac(b.nics.slice(1)))) out.push('interfaces');
+  // Compared field by field, not as JSON: a reconcile asks several times, a resync for every VM.
+  if (!sameList(a.diskPaths, b.diskPaths, (x, y) => x === y)) out.push('disks');
+  const [firstA, firstB] = [a.nics.slice(0, 1), b.nics.slice(0, 1)];
+  if (!sameList(firstA, firstB, (x, y) => sameNic(x, y, false))) out.push('network');
+  if (!sameList(byMac(a.nics.slice(1)), byMac(b.nics.slice(1)), (x, y) => sameNic(x, y, true))) out.push('interfaces');
   // Only the first NIC (the slice's) is ever tagged.
-  if (JSON.stringify(a.nics.slice(0, 1).map((n) => n.vlan)) !== JSON.stringify(b.nics.slice(0, 1).map((n) => n.vlan))) out.push('vlan');
+  if (!sameList(firstA, firstB, (x, y) => x.vlan === y.vlan)) out.push('vlan');
   return out;
 }
