@@ -84,7 +84,7 @@ export const figure: Figure = {
         id: 'old-way', label: `${n} VMs created+started, stopped, removed: wimaxvm from files (controller already running)`, value: ours, unit: 'ms',
         baseline: virsh, baselineLabel: `${n * 4} virsh processes (define, start, destroy, undefine), one after another`, speedup: true,
         target: { on: 'ratio', op: '>=', limit: 20, text: '≥ 20× faster than virsh' },
-        note: 'both on libvirt\'s test driver in a libvirtd of the bench\'s own (test+unix:///default on a private socket); wimaxvm\'s time includes the 400 ms settle window of each of its three file changes',
+        note: 'both on libvirt\'s test driver in a libvirtd of the bench\'s own (test+unix:///default on a private socket); wimaxvm\'s time includes the 400 ms settle window of the stop (a change spanning files read before) and the 400 ms second look of the removal; the new files are read at once',
       }];
     } finally {
       await daemon.dispose();
