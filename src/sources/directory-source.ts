@@ -227,7 +227,7 @@ export class DirectorySource implements AbsenceWitness {
     }
   }
 
-  /** A file changed: read at once when complete and alone, else once quiet (changed-files.ts). */
+  /** A file changed: read at once when complete and alone (or among new files only), else once quiet (changed-files.ts). */
   private changed(path: string, complete: boolean): void {
     if (!MANIFEST_FILE.test(path)) return;
     this.changes.seen(path, complete);
