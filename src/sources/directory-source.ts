@@ -97,7 +97,9 @@ export class DirectorySource implements AbsenceWitness {
   constructor(private readonly opts: DirectorySourceOptions) {
     this.root = resolve(opts.dir);
     this.now = opts.now ?? (() => new Date());
-    this.changes = new ChangedFiles(opts.settleMs ?? DEFAULT_SETTLE_MS, (path) => this.schedule(path, 'change'));
+    // A file never read (no version of it read) can only add declarations when it is read.
+    const isNew = (path: string) => !this.readVersions.has(relative(this.root, path));
+    this.changes = new ChangedFiles(opts.settleMs ?? DEFAULT_SETTLE_MS, (path) => this.schedule(path, 'change'), isNew);
   }
 
   /** Starts watching; resolves once every file present at start has been read. */
@@ -225,7 +227,7 @@ export class DirectorySource implements AbsenceWitness {
     }
   }
 
-  /** A file changed: read at once when complete and alone, else once quiet (changed-files.ts). */
+  /** A file changed: read at once when complete and alone (or among new files only), else once quiet (changed-files.ts). */
   private changed(path: string, complete: boolean): void {
     if (!MANIFEST_FILE.test(path)) return;
     this.changes.seen(path, complete);

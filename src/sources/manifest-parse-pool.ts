@@ -21,6 +21,8 @@ export interface ParsePoolOptions {
   maxHeapMiB?: number;
   /** A worker with nothing to parse for this long is stopped (it holds 10-40 MB); the next parse starts one. */
   idleMs?: number;
+  /** Workers kept loaded however long they idle (default 1): a lone edit must not wait for one to start. */
+  residentWorkers?: number;
   /** The worker's script (tests: one that starts slowly); default the compiled manifest-parse-worker.js. */
   script?: string;
 }
@@ -29,8 +31,9 @@ export interface ParsePoolOptions {
 export const DEFAULT_PARSE_BUDGET_MS = 10_000;
 export const DEFAULT_PARSE_HEAP_MIB = 512;
 // A worker holds 20-30 MB (its own V8 heap with the YAML parser and schema validator): after the
-// start's burst it goes soon. An edit starts one during its settle window (warm), so the next
-// parse rarely waits for it.
+// start's burst the extra ones go soon. One stays: starting it takes 200 ms on a quiet machine
+// (seconds under load), and a lone edit is read 25 ms after its save, so an edit after a pause
+// waited for it (the edit latency's p99 was that wait).
 export const DEFAULT_PARSE_IDLE_MS = 3_000;
 
 /**
@@ -76,6 +79,7 @@ export class ManifestParsePool {
   private readonly budgetMs: number;
   private readonly maxHeapMiB: number;
   private readonly idleMs: number;
+  private readonly residentWorkers: number;
   private readonly script: string | undefined;
 
   constructor(opts: ParsePoolOptions = {}) {
@@ -83,6 +87,7 @@ export class ManifestParsePool {
     this.budgetMs = opts.budgetMs ?? DEFAULT_PARSE_BUDGET_MS;
     this.maxHeapMiB = opts.maxHeapMiB ?? DEFAULT_PARSE_HEAP_MIB;
     this.idleMs = opts.idleMs ?? DEFAULT_PARSE_IDLE_MS;
+    this.residentWorkers = opts.residentWorkers ?? 1;
     this.script = opts.script;
   }
 
@@ -169,12 +174,12 @@ export class ManifestParsePool {
     return slot;
   }
 
-  /** Nothing left to parse in `slot`: it may not keep the process alive, and stops after idleMs. */
+  /** Nothing left to parse in `slot`: it may not keep the process alive, and stops after idleMs unless it is resident. */
   private idle(slot: Slot): void {
     slot.worker.unref();
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
-      if (slot.jobs.length) return;
+      if (slot.jobs.length || this.slots.length <= this.residentWorkers) return;
       this.slots.splice(this.slots.indexOf(slot), 1);
       void slot.worker.terminate();
     }, this.idleMs);

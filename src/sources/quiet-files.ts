@@ -50,9 +50,10 @@ export class QuietFiles {
     return this.waiting.size > 0;
   }
 
-  /** Whether a file other than `path` is waiting. */
-  isBusyOtherThan(path: string): boolean {
-    return this.waiting.size > (this.waiting.has(path) ? 1 : 0);
+  /** Whether a file other than `path` (and one that `which` picks) is waiting. */
+  isBusyOtherThan(path: string, which: (other: string) => boolean = () => true): boolean {
+    for (const other of this.waiting.keys()) if (other !== path && which(other)) return true;
+    return false;
   }
 
   /** Drops a file's wait without handing it on (it is read another way). */

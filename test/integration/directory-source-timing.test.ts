@@ -1,6 +1,7 @@
 // When the directory source reads a changed file (real files, real inotify, the real parse
 // pool): a file its writer closed or renamed into place is read at once, without the settle
-// window; a file still open for writing is not; files written while the source starts are read.
+// window; a file still open for writing is not; files written while the source starts are read;
+// new files written together are read at once; a change that includes files read before waits.
 // The settle window is an hour where a read that waited for it must never come.
 import { closeSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,5 +76,39 @@ describe('a finished file is read at once; one being written is not', () => {
     await starting;
     await until('every late file and change read', () =>
       Array.from({ length: 20 }, (_, i) => store.get(key(`late-${i}`))).every(Boolean) && names.slice(0, 20).every((n) => memoryOf(store, n) === '128Mi'));
+  });
+});
+
+describe('several files changing together: new files alone are read at once; with files read before, all wait (the settle window is an hour)', () => {
+  it('50 new files written together are all read', async () => {
+    const { dir, store, src } = source();
+    await src.start();
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `n-${i}.yaml`), vm(`n-${i}`));
+    await until('all 50 new files read', () => Array.from({ length: 50 }, (_, i) => store.get(key(`n-${i}`))).every(Boolean));
+  });
+
+  it('files read before and changed together wait, and so does a new file written with them (a checkout)', async () => {
+    const { dir, store, src } = source({ 'k1.yaml': vm('k1'), 'k2.yaml': vm('k2') });
+    await src.start();
+    writeFileSync(join(dir, 'k1.yaml'), vm('k1', '128Mi'));
+    writeFileSync(join(dir, 'k3.yaml'), vm('k3'));
+    writeFileSync(join(dir, 'k2.yaml'), vm('k2', '128Mi'));
+    // New files alone are read within this (the test above); these wait for the settle window.
+    await new Promise((r) => setTimeout(r, 300));
+    expect([memoryOf(store, 'k1'), memoryOf(store, 'k2'), store.get(key('k3'))]).toEqual(['64Mi', '64Mi', undefined]);
+  });
+
+  it('a VM moved between files, the old one removed first and the new one written later, is never deleted or changed', async () => {
+    const { dir, store, src } = source({ 'p.yaml': vm('mv') });
+    await src.start();
+    const { uid, generation } = store.get(key('mv'))!.metadata;
+    const gone: string[] = [];
+    store.onChange((k) => { if (k === key('mv') && !store.get(k)) gone.push(k); });
+    rmSync(join(dir, 'p.yaml'));
+    await new Promise((r) => setTimeout(r, 100)); // a pause past the 25 ms look for other files, well inside the removal's second look
+    writeFileSync(join(dir, 'q.yaml'), vm('mv'));
+    await until('its declaration in q.yaml taken', () => store.get(key('mv'))?.metadata.annotations?.['wimaxvm.io/source'] === 'q.yaml:1');
+    await src.settled(); // the removal's second look has been
+    expect([gone, store.get(key('mv'))!.metadata.uid, store.get(key('mv'))!.metadata.generation, store.problem(key('mv'))]).toEqual([[], uid, generation, undefined]);
   });
 });

@@ -70,10 +70,21 @@ describe('manifests are parsed off the event loop, within a budget (issue 15, 1-
   });
 
   it('a worker idle for idleMs is stopped, and the next parse starts another', async () => {
-    const p = pool({ idleMs: 20 });
+    const p = pool({ idleMs: 20, residentWorkers: 0 });
     await p.parse(VM, 'a.yaml');
     expect(p.workerCount).toBe(1);
     while (p.workerCount > 0) await new Promise((r) => setTimeout(r, 10));
+    expect((await p.parse(VM, 'b.yaml')).resources).toHaveLength(1);
+  });
+
+  it('one worker stays loaded however long it idles: a lone edit after a pause does not wait for a worker to start', async () => {
+    const p = pool({ idleMs: 20, workers: 2 });
+    p.warm(true);
+    expect(p.workerCount).toBe(2);
+    while (p.workerCount > 1) await new Promise((r) => setTimeout(r, 10));
+    // Both idle timers were set together with the same delay: a timer of that delay set now fires after both.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(p.workerCount).toBe(1);
     expect((await p.parse(VM, 'b.yaml')).resources).toHaveLength(1);
   });
 });
