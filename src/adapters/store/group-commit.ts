@@ -29,6 +29,7 @@ interface Group {
 
 export class GroupCommit {
   private group: Group | undefined;
+  private failed = false;
 
   constructor(private readonly host: GroupHost) {}
 
@@ -55,20 +56,35 @@ export class GroupCommit {
   }
 
   /**
-   * Runs `statements` now: inside the open group if there is one (`lost` is told if that group
-   * fails to commit), else as a commit of its own. Throws if they fail. For writes whose caller
-   * must know at once whether they went through (the event log warns once and drops).
+   * Runs `statements` now in this turn's group (opening it); throws if they fail. `lost` is told
+   * if the group then fails to commit. For writes nobody waits for (events).
    */
-  writeAlongside(statements: () => void, lost: (err: unknown) => void): void {
-    const group = this.group;
-    if (!group) {
-      this.host.recreateIfRemoved();
-      statements();
-      countStateCommit(1);
-      return;
-    }
+  join(statements: () => void, lost: (err: unknown) => void): void {
+    const group = this.openGroup();
     this.run(group, statements);
     group.lost.push(lost);
+  }
+
+  /**
+   * Commits the open group, then runs `statements` as a commit of their own; throws if they
+   * fail. For a writer that must know at once whether writes go through again.
+   */
+  writeNow(statements: () => void): void {
+    this.flush();
+    try {
+      this.host.recreateIfRemoved();
+      statements();
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+    this.failed = false;
+    countStateCommit(1);
+  }
+
+  /** True when the last commit failed (a full disk, a read-only database) and none went through since. */
+  get lastCommitFailed(): boolean {
+    return this.failed;
   }
 
   /** Commits the open group now (stop, close). */
@@ -108,6 +124,7 @@ export class GroupCommit {
       this.settleFailed(group, err);
       return;
     }
+    this.failed = false;
     countStateCommit(group.writes);
     for (const member of group.members) member.onCommit();
     for (const member of group.members) member.resolve();
@@ -127,6 +144,7 @@ export class GroupCommit {
   }
 
   private settleFailed(group: Group, err: unknown): void {
+    this.failed = true;
     for (const member of group.members) member.reject(err);
     for (const lost of group.lost) lost(err);
     group.members = [];

@@ -33,13 +33,15 @@ export class SqliteEventLog implements EventRecorder {
     const prev = this.last.get(key);
     try {
       let next!: Last;
-      // In this turn's transaction when status writes opened one, else a commit of its own:
-      // either way a refused write is known here, at once.
-      this.state.writeAlongside(() => {
+      const write = () => {
         next = prev && prev.event.reason === reason && prev.event.message === message && prev.event.type === type
           ? this.repeat(prev, at)
           : this.append(key, { key, type, reason, message, count: 1, firstTimestamp: at, lastTimestamp: at });
-      }, (err) => this.lost(err));
+      };
+      // While writes fail, each event is a commit of its own, so the first that goes through
+      // again is known here; otherwise it rides in this turn's transaction with the statuses.
+      if (this.failing || this.state.lastCommitFailed) this.state.writeNow(write);
+      else this.state.join(write, (err) => this.lost(err));
       this.last.delete(key); // re-inserted last: the map's order is least recently used first
       this.last.set(key, next);
       if (this.last.size > REMEMBERED) this.last.delete(this.last.keys().next().value!);

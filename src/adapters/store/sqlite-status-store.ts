@@ -42,21 +42,23 @@ export class SqliteStatusStore implements StatusStore {
   // The row runs at once in this turn's transaction (state-database.ts); memory follows its commit.
   async write(key: ResourceKey, object: Resource<unknown, unknown>): Promise<void> {
     const { kind, namespace, name } = parseResourceKey(key);
-    const body = JSON.stringify(object);
-    await this.commit(`store the status of ${key}`, () => this.upsert(kind, namespace, name, body), () => this.remember(key, JSON.parse(body)));
+    let body = '';
+    const upsert = () => this.upsert(kind, namespace, name, (body = JSON.stringify(object)));
+    await this.commit(`store the status of ${key}`, upsert, () => this.remember(key, JSON.parse(body)));
   }
 
   /** Many objects in one go (status.traffic's round): all or none of them. */
   async writeMany(objects: [ResourceKey, Resource<unknown, unknown>][]): Promise<void> {
-    const bodies = objects.map(([key, object]) => [key, JSON.stringify(object)] as const);
+    let bodies: (readonly [ResourceKey, string])[] = [];
     const upsertAll = () => {
+      bodies = objects.map(([key, object]) => [key, JSON.stringify(object)] as const);
       for (const [key, body] of bodies) {
         const { kind, namespace, name } = parseResourceKey(key);
         this.upsert(kind, namespace, name, body);
       }
     };
     // A savepoint inside the group: one refused row undoes the others of this call only.
-    await this.commit(`store ${bodies.length} statuses`, () => this.state.db.transaction(upsertAll)(), () => {
+    await this.commit(`store ${objects.length} statuses`, () => this.state.db.transaction(upsertAll)(), () => {
       for (const [key, body] of bodies) this.remember(key, JSON.parse(body));
     });
   }

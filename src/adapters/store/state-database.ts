@@ -135,9 +135,19 @@ export class StateDatabase {
     return this.groups.write(statements, onCommit);
   }
 
-  /** Runs `statements` now, in the open transaction if any, else on their own. See GroupCommit.writeAlongside. */
-  writeAlongside(statements: () => void, lost: (err: unknown) => void): void {
-    this.groups.writeAlongside(statements, lost);
+  /** Runs `statements` now in this turn's transaction; `lost` hears if it fails to commit. See GroupCommit.join. */
+  join(statements: () => void, lost: (err: unknown) => void): void {
+    this.groups.join(statements, lost);
+  }
+
+  /** Commits this turn's transaction, then `statements` on their own. See GroupCommit.writeNow. */
+  writeNow(statements: () => void): void {
+    this.groups.writeNow(statements);
+  }
+
+  /** The last commit failed and none went through since. */
+  get lastCommitFailed(): boolean {
+    return this.groups.lastCommitFailed;
   }
 
   /** Commits the writes of this turn now. */
