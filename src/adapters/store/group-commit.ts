@@ -2,7 +2,9 @@
 // into one transaction, committed at the end of the turn (setImmediate), with one check that the
 // database file is still there. A new VM's status and events, and a thousand VMs converging at
 // once, then cost one commit per turn instead of one each; the statements themselves still run
-// at once, so a statement SQLite refuses fails only its own write.
+// at once, so a statement SQLite refuses fails only its own write. setImmediate, not a timer: a
+// 1 ms window made 40 % fewer commits at 1000 VMs but no faster converge, and every awaited
+// status write would wait for it.
 import type Database from 'better-sqlite3';
 import { countStateCommit } from '../../observability/call-counters.js';
 
@@ -32,11 +34,6 @@ export class GroupCommit {
   private failed = false;
 
   constructor(private readonly host: GroupHost) {}
-
-  /** True while a group is open (its transaction not yet committed). */
-  get open(): boolean {
-    return this.group !== undefined;
-  }
 
   /**
    * Runs `statements` in this turn's group and resolves once the group has committed, after
