@@ -150,11 +150,6 @@ export class StateDatabase {
     return this.groups.lastCommitFailed;
   }
 
-  /** Commits the writes of this turn now. */
-  flush(): void {
-    this.groups.flush();
-  }
-
   get db(): SqliteDatabase {
     return this.connection;
   }
@@ -178,7 +173,7 @@ export class StateDatabase {
   }
 
   /**
-   * Call before writing: opens a fresh database if the file is gone (true when it did). Throws
+   * Called before each group of writes: opens a fresh database if the file is gone (true when it did). Throws
    * if it cannot, and from then on if a listener failed (the directory is no longer ours).
    */
   recreateIfRemoved(): boolean {
