@@ -12,9 +12,11 @@ export interface CallCounts {
   processes: Map<string, number>;
   /** By tool and subcommand, e.g. "ovs-ofctl add-flows" (one flow-mod batch) or "ovs-vsctl set" (one OVSDB transaction). */
   ovs: Map<string, number>;
+  /** The state database (file mode): "commits" (transactions written to disk) and "writes" (status and event writes in them). */
+  state: Map<string, number>;
 }
 
-const counts: CallCounts = { libvirt: new Map(), processes: new Map(), ovs: new Map() };
+const counts: CallCounts = { libvirt: new Map(), processes: new Map(), ovs: new Map(), state: new Map() };
 
 function inc(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
@@ -58,9 +60,15 @@ export function countSpawn(file: string, args: readonly string[] = []): void {
   if (command === 'ovs-vsctl' || command === 'ovs-ofctl') inc(counts.ovs, `${command} ${subcommand(args)}`);
 }
 
+/** One commit to the state database, carrying `writes` status or event writes. */
+export function countStateCommit(writes: number): void {
+  inc(counts.state, 'commits');
+  counts.state.set('writes', (counts.state.get('writes') ?? 0) + writes);
+}
+
 /** A copy of the tallies, for a delta between two points of a benchmark or a test. */
 export function callCounts(): CallCounts {
-  return { libvirt: new Map(counts.libvirt), processes: new Map(counts.processes), ovs: new Map(counts.ovs) };
+  return { libvirt: new Map(counts.libvirt), processes: new Map(counts.processes), ovs: new Map(counts.ovs), state: new Map(counts.state) };
 }
 
 /** Mutating libvirt calls in a tally. */
@@ -73,5 +81,5 @@ export function mutatingLibvirtCalls(c: CallCounts): number {
 /** later − earlier, per key (keys absent from both are left out). */
 export function countsSince(earlier: CallCounts, later: CallCounts = callCounts()): CallCounts {
   const diff = (a: Map<string, number>, b: Map<string, number>) => new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const).filter(([, v]) => v !== 0));
-  return { libvirt: diff(earlier.libvirt, later.libvirt), processes: diff(earlier.processes, later.processes), ovs: diff(earlier.ovs, later.ovs) };
+  return { libvirt: diff(earlier.libvirt, later.libvirt), processes: diff(earlier.processes, later.processes), ovs: diff(earlier.ovs, later.ovs), state: diff(earlier.state, later.state) };
 }

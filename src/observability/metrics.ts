@@ -102,6 +102,10 @@ export class Metrics {
       (c) => [...c.processes].map(([command, n]) => [{ command }, n]));
     tally('wimaxvm_ovs_transactions_total', 'Open vSwitch transactions: each ovs-vsctl run is one OVSDB transaction, each ovs-ofctl add-flows one batch of flow mods; by tool and subcommand.', ['tool', 'command'],
       (c) => [...c.ovs].map(([key, n]) => { const [tool, command] = key.split(' '); return [{ tool: tool!, command: command ?? '' }, n]; }));
+    tally('wimaxvm_state_commits_total', 'Transactions committed to the state database (file mode); status writes of one event-loop turn share one.', [],
+      (c) => [[{}, c.state.get('commits') ?? 0]]);
+    tally('wimaxvm_state_writes_total', 'Status and event writes to the state database (file mode), whichever commit carried them.', [],
+      (c) => [[{}, c.state.get('writes') ?? 0]]);
 
     // Each gauge asks the callback itself: the callback only counts, and a gauge that relied on
     // another's collect() having run first would depend on the registry's ordering.

@@ -53,6 +53,24 @@ describe('libvirt call counters on the real controller', () => {
     expect(total).toBeLessThanOrEqual(4 * N + 3 * (1 + workers) + 8);
   });
 
+  it('the state database\'s commits and the writes they carried are counted, and /metrics says so', async () => {
+    await eventually(() => Array.from({ length: N }, (_, i) => h.status(`cc-${i}`)?.printableStatus).every((s) => s === 'Running'), 'all Running');
+    await h.running!.idle();
+    const since = countsSince(beforeStart).state;
+    // Each VM: its status and two events (Defined, Started) at least; how many share a commit
+    // depends on the turns they land in (test/store/group-commit.test.ts pins that down).
+    expect(since.get('writes')).toBeGreaterThanOrEqual(3 * N);
+    expect(since.get('commits')).toBeGreaterThan(0);
+    expect(since.get('commits')).toBeLessThanOrEqual(since.get('writes')!);
+    const first = callCounts().state;
+    const m = samples(await (await fetch(url)).text());
+    const last = callCounts().state;
+    for (const [metric, tally] of [['wimaxvm_state_commits_total', 'commits'], ['wimaxvm_state_writes_total', 'writes']] as const) {
+      expect(m.get(metric)).toBeGreaterThanOrEqual(first.get(tally)!);
+      expect(m.get(metric)).toBeLessThanOrEqual(last.get(tally)!);
+    }
+  });
+
   it('a resync with nothing to do reads libvirt but makes no mutating call', async () => {
     await h.settle();
     const before = samples(await (await fetch(url)).text());

@@ -1,7 +1,8 @@
 // File mode's events in the state database. Repeats of the same event for the same resource
 // are folded into one row with a count, as the API server does; the table keeps the newest
-// RETAINED rows. An event that cannot be written (disk full, read-only) is dropped: the failure
-// is logged once, until a write goes through again. Events never fail a reconcile.
+// RETAINED rows. An event that cannot be written (disk full, read-only), or whose transaction
+// fails to commit, is dropped: the failure is logged once, until a write goes through again.
+// Events never fail a reconcile.
 import { parseResourceKey, resourceKey, type ResourceKey } from '../../api/meta.js';
 import { errorMessage, type Logger } from '../../core/logger.js';
 import type { EventRecorder, EventType, RecordedEvent } from '../../ports/event-recorder.js';
@@ -31,19 +32,36 @@ export class SqliteEventLog implements EventRecorder {
     const at = this.now().toISOString();
     const prev = this.last.get(key);
     try {
-      this.state.recreateIfRemoved();
-      const next = prev && prev.event.reason === reason && prev.event.message === message && prev.event.type === type
-        ? this.repeat(prev, at)
-        : this.append(key, { key, type, reason, message, count: 1, firstTimestamp: at, lastTimestamp: at });
+      let next!: Last;
+      const write = () => {
+        next = prev && prev.event.reason === reason && prev.event.message === message && prev.event.type === type
+          ? this.repeat(prev, at)
+          : this.append(key, { key, type, reason, message, count: 1, firstTimestamp: at, lastTimestamp: at });
+      };
+      // While writes fail, each event is a commit of its own, so the first that goes through
+      // again is known here; otherwise it rides in this turn's transaction with the statuses.
+      if (this.failing || this.state.lastCommitFailed) this.state.writeNow(write);
+      else this.state.join(write, (err) => this.lost(err));
       this.last.delete(key); // re-inserted last: the map's order is least recently used first
       this.last.set(key, next);
       if (this.last.size > REMEMBERED) this.last.delete(this.last.keys().next().value!);
       if (this.failing) this.logger.info('recording events again', { path: this.state.path });
       this.failing = false;
     } catch (err) {
-      if (!this.failing) this.logger.warn('cannot record events; dropping them until the state database takes writes again', { path: this.state.path, error: errorMessage(err) });
-      this.failing = true;
+      this.warnOnce(err);
     }
+  }
+
+  /** The transaction these events rode in did not commit: they are dropped like a refused one. */
+  private lost(err: unknown): void {
+    // Row ids remembered for folding may be given to other events now.
+    this.last.clear();
+    this.warnOnce(err);
+  }
+
+  private warnOnce(err: unknown): void {
+    if (!this.failing) this.logger.warn('cannot record events; dropping them until the state database takes writes again', { path: this.state.path, error: errorMessage(err) });
+    this.failing = true;
   }
 
   private repeat(prev: Last, at: string): Last {

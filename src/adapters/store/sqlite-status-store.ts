@@ -1,6 +1,8 @@
 // File mode's StatusStore on the state database. Reads are served from memory, loaded once at
 // open (the reconcilers ask on every pass); a write commits first and only then updates memory,
 // so a failed write (disk full, read-only) leaves memory as the disk is and the retry writes again.
+// Writes of one event-loop turn share one commit; a failed commit fails all of them. Memory
+// holds the object parsed back from the stored JSON: exactly what a reopen would read.
 // A database removed while the controller runs is recreated at the next write, with everything
 // this store holds.
 import { parseResourceKey, resourceKey, type Resource, type ResourceKey } from '../../api/meta.js';
@@ -37,44 +39,40 @@ export class SqliteStatusStore implements StatusStore {
     return [...(this.byKind.get(kind)?.values() ?? [])];
   }
 
-  // Synchronous underneath: one small commit in WAL mode costs less than a thread-pool round trip.
+  // The row runs at once in this turn's transaction (state-database.ts); memory follows its commit.
   async write(key: ResourceKey, object: Resource<unknown, unknown>): Promise<void> {
     const { kind, namespace, name } = parseResourceKey(key);
-    const copy = structuredClone(object) as Resource<unknown, any>;
-    this.run(`store the status of ${key}`, () => {
-      this.state.recreateIfRemoved();
-      this.upsert(kind, namespace, name, copy);
-    });
-    this.remember(key, copy);
+    let body = '';
+    const upsert = () => this.upsert(kind, namespace, name, (body = JSON.stringify(object)));
+    await this.commit(`store the status of ${key}`, upsert, () => this.remember(key, JSON.parse(body)));
   }
 
-  /** Many objects in one transaction (status.traffic's round): one commit instead of one each. */
+  /** Many objects in one go (status.traffic's round): all or none of them. */
   async writeMany(objects: [ResourceKey, Resource<unknown, unknown>][]): Promise<void> {
-    const copies = objects.map(([key, object]) => [key, structuredClone(object) as Resource<unknown, any>] as const);
-    this.run(`store ${copies.length} statuses`, () => {
-      this.state.recreateIfRemoved();
-      this.state.db.transaction(() => {
-        for (const [key, copy] of copies) {
-          const { kind, namespace, name } = parseResourceKey(key);
-          this.upsert(kind, namespace, name, copy);
-        }
-      }).immediate();
+    let bodies: (readonly [ResourceKey, string])[] = [];
+    const upsertAll = () => {
+      bodies = objects.map(([key, object]) => [key, JSON.stringify(object)] as const);
+      for (const [key, body] of bodies) {
+        const { kind, namespace, name } = parseResourceKey(key);
+        this.upsert(kind, namespace, name, body);
+      }
+    };
+    // A savepoint inside the group: one refused row undoes the others of this call only.
+    await this.commit(`store ${objects.length} statuses`, () => this.state.db.transaction(upsertAll)(), () => {
+      for (const [key, body] of bodies) this.remember(key, JSON.parse(body));
     });
-    for (const [key, copy] of copies) this.remember(key, copy);
   }
 
   async remove(key: ResourceKey): Promise<void> {
     const { kind, namespace, name } = parseResourceKey(key);
-    this.run(`remove the status of ${key}`, () => {
-      this.state.recreateIfRemoved();
-      this.state.statement('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name);
-    });
-    this.byKind.get(kind)?.delete(key);
+    await this.commit(`remove the status of ${key}`,
+      () => this.state.statement('DELETE FROM objects WHERE kind = ? AND namespace = ? AND name = ?').run(kind, namespace, name),
+      () => this.byKind.get(kind)?.delete(key));
   }
 
-  private upsert(kind: string, namespace: string, name: string, object: Resource<unknown, any>): void {
+  private upsert(kind: string, namespace: string, name: string, body: string): void {
     this.state.statement('INSERT INTO objects (kind, namespace, name, body, written_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body, written_at = excluded.written_at')
-      .run(kind, namespace, name, JSON.stringify(object), this.now());
+      .run(kind, namespace, name, body, this.now());
   }
 
   /** A fresh database gets everything at once. */
@@ -83,7 +81,7 @@ export class SqliteStatusStore implements StatusStore {
       for (const objects of this.byKind.values()) {
         for (const [key, object] of objects) {
           const { kind, namespace, name } = parseResourceKey(key);
-          this.upsert(kind, namespace, name, object);
+          this.upsert(kind, namespace, name, JSON.stringify(object));
         }
       }
     }).immediate();
@@ -96,10 +94,10 @@ export class SqliteStatusStore implements StatusStore {
     objects.set(key, object);
   }
 
-  /** A failed statement becomes an ordinary Error: the reconcile fails and is retried with backoff. */
-  private run(what: string, statement: () => unknown): void {
+  /** A failed write becomes an ordinary Error: the reconcile fails and is retried with backoff. */
+  private async commit(what: string, statements: () => void, onCommit: () => void): Promise<void> {
     try {
-      statement();
+      await this.state.write(statements, onCommit);
     } catch (err) {
       throw new StateStoreError(`cannot ${what} in ${this.state.path}: ${errorMessage(err)}`, (err as { code?: string }).code);
     }

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { errorMessage } from '../../core/logger.js';
+import { GroupCommit } from './group-commit.js';
 
 export const STATE_DB_FILE = 'state.db';
 export const SCHEMA_VERSION = 1;
@@ -112,9 +113,10 @@ function migrate(db: SqliteDatabase, path: string): void {
 }
 
 /**
- * A connection to the state database. Statements are prepared once per connection. A writer
- * whose database file was removed under it (the state directory deleted while the controller
- * runs) opens a fresh one on its next write, and the `onRecreated` listeners fill it again.
+ * A connection to the state database. Statements are prepared once per connection. Writes of one
+ * event-loop turn share one transaction (group-commit.ts). A writer whose database file was
+ * removed under it (the state directory deleted while the controller runs) opens a fresh one at
+ * its next group, and the `onRecreated` listeners fill it again.
  */
 export class StateDatabase {
   readonly path: string;
@@ -122,9 +124,30 @@ export class StateDatabase {
   private readonly recreated: (() => void)[] = [];
   /** Set when a recreation could not be completed (another controller took the directory): no more writes. */
   private failure: Error | undefined;
+  private readonly groups = new GroupCommit(this);
 
   constructor(private connection: SqliteDatabase, readonly stateDir: string) {
     this.path = stateDbPath(stateDir);
+  }
+
+  /** Runs `statements` in this turn's transaction; resolves after its commit and `onCommit`. See GroupCommit.write. */
+  write(statements: () => void, onCommit: () => void): Promise<void> {
+    return this.groups.write(statements, onCommit);
+  }
+
+  /** Runs `statements` now in this turn's transaction; `lost` hears if it fails to commit. See GroupCommit.join. */
+  join(statements: () => void, lost: (err: unknown) => void): void {
+    this.groups.join(statements, lost);
+  }
+
+  /** Commits this turn's transaction, then `statements` on their own. See GroupCommit.writeNow. */
+  writeNow(statements: () => void): void {
+    this.groups.writeNow(statements);
+  }
+
+  /** The last commit failed and none went through since. */
+  get lastCommitFailed(): boolean {
+    return this.groups.lastCommitFailed;
   }
 
   get db(): SqliteDatabase {
@@ -150,7 +173,7 @@ export class StateDatabase {
   }
 
   /**
-   * Call before writing: opens a fresh database if the file is gone (true when it did). Throws
+   * Called before each group of writes: opens a fresh database if the file is gone (true when it did). Throws
    * if it cannot, and from then on if a listener failed (the directory is no longer ours).
    */
   recreateIfRemoved(): boolean {
@@ -169,7 +192,10 @@ export class StateDatabase {
     return true;
   }
 
+  /** Commits what is pending, then closes. */
   close(): void {
-    if (this.connection.open) this.connection.close();
+    if (!this.connection.open) return;
+    this.groups.flush();
+    this.connection.close();
   }
 }
