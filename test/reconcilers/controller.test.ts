@@ -253,6 +253,28 @@ describe('Controller', () => {
     expect(reconciler.calls.map((c) => c.key).sort()).toEqual(['a', 'b']);
   });
 
+  // Regression: reconciles that waited on no I/O ran back to back as microtasks, and nothing else
+  // (file events, HTTP, libvirt events) ran until the queue was empty.
+  it('lets the event loop turn during a long run of reconciles that wait on nothing', async () => {
+    const { controller, reconciler } = setup({ workers: 8 });
+    let done = 0;
+    reconciler.script = async () => {
+      const until = performance.now() + 1; // ~1 ms of work, no I/O
+      while (performance.now() < until);
+      done++;
+      return {};
+    };
+    const keys = Array.from({ length: 400 }, (_, i) => `k-${i}`);
+    for (const key of keys) controller.enqueue(key);
+    let doneWhenTheLoopTurned: number | undefined;
+    setImmediate(() => (doneWhenTheLoopTurned = done));
+    controller.start();
+    await controller.idle();
+    expect(done).toBe(400);
+    // A 10 ms budget: the loop turned after a few dozen of the 400 (without the yield: after all of them).
+    expect(doneWhenTheLoopTurned).toBeLessThan(400);
+  });
+
   it('stop() with an empty queue resolves promptly', async () => {
     const { controller } = setup({ workers: 8 });
     controller.start();
