@@ -52,6 +52,16 @@ describe('a resync listing serves each domain once, while nothing may have chang
     expect(s.serve('b')).toBeUndefined();
   });
 
+  it('a listing that took longer than that to read (10,000 domains over a socket) is served once it returns', async () => {
+    let now = 1_000;
+    const s = new DomainSurvey(() => now);
+    await s.take(async () => {
+      now += 3 * SURVEY_SERVES_MS;
+      return [domain('a')];
+    }, true);
+    expect(s.serve('a')).toBeDefined();
+  });
+
   it('a listing taken without serve (the hosts\' figures) keeps nothing', async () => {
     const s = new DomainSurvey();
     await s.take(async () => [domain('a')], false);

@@ -7,7 +7,12 @@
 import type { DomainSnapshot } from '../../ports/hypervisor.js';
 import type { SurveyedDomain } from './native.js';
 
-/** A survey serves the resync that made it; past this age a look reads the domain again. */
+/**
+ * A survey serves the resync that made it; a look this long after the listing returned reads the
+ * domain again. Counted from the end, not the start: reading 10,000 domains over a socket takes
+ * tens of seconds, and counted from its start a third of them were read twice. Changes during the
+ * listing are caught by events either way (changedMeanwhile).
+ */
 export const SURVEY_SERVES_MS = 60_000;
 
 const XML_ID = /^<domain[^>]*\sid='(\d+)'/;
@@ -39,7 +44,6 @@ export class DomainSurvey {
   async take(read: () => Promise<SurveyedDomain[]>, serve: boolean): Promise<DomainSnapshot[]> {
     this.inFlight++;
     const epoch = this.epoch;
-    const startedAt = this.now();
     let found: SurveyedDomain[];
     try {
       found = await read();
@@ -49,7 +53,7 @@ export class DomainSurvey {
     const snapshots = found.map(snapshotOf);
     if (serve && epoch === this.epoch) {
       this.snapshots = new Map(snapshots.filter((s) => !this.changedMeanwhile.has(s.name)).map((s) => [s.name, s]));
-      this.readAt = startedAt;
+      this.readAt = this.now();
     }
     if (this.inFlight === 0) this.changedMeanwhile.clear();
     return snapshots;
