@@ -4,10 +4,13 @@
 // read only from node's command line, but the growth factor is read at each growth: at 1 the new
 // space cannot grow. Growth is then allowed only inside one forced scavenge at a time, after a
 // collection, so that it stops exactly at the cap (V8 still decides whether to grow: it does when
-// more than the new space's size survived since the last growth). Figures: bench controller-rss, resync.
+// more than the new space's size survived since the last growth). Every new isolate (a worker
+// thread) sets the factor back to 2: it is set to 1 again once the worker runs, and after every
+// collection. Figures: bench controller-rss, resync.
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Worker } from 'node:worker_threads';
 
 /** Semi-space size (MiB) the main thread's young generation may reach (node's default: 16). */
 export const YOUNG_SEMI_SPACE_MIB = 4;
@@ -38,20 +41,26 @@ function collector(): Collect {
  */
 export function capYoungGeneration(semiSpaceMiB = YOUNG_SEMI_SPACE_MIB): () => void {
   const cap = 2 * semiSpaceMiB * 2 ** 20;
-  setFlagsFromString('--semi-space-growth-factor=1');
-  if (newSpaceBytes() >= cap) return () => undefined;
+  const stopGrowth = () => setFlagsFromString('--semi-space-growth-factor=1');
+  stopGrowth();
   const collect = collector();
   // After V8's own collections (delivered a turn later, never inside one; not after ours, which
   // would force one after another): one doubling, if V8 wants it. Kept on: V8 may shrink it again.
   const observer = new PerformanceObserver((list) => {
+    stopGrowth();
     if (!list.getEntries().some(byV8) || newSpaceBytes() * 2 > cap) return;
     setFlagsFromString('--semi-space-growth-factor=2');
     try {
       collect({ type: 'minor' });
     } finally {
-      setFlagsFromString('--semi-space-growth-factor=1');
+      stopGrowth();
     }
   });
   observer.observe({ entryTypes: ['gc'] });
-  return () => observer.disconnect();
+  const onWorker = (worker: Worker) => worker.once('online', stopGrowth);
+  process.on('worker', onWorker);
+  return () => {
+    observer.disconnect();
+    process.off('worker', onWorker);
+  };
 }
