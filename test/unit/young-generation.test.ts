@@ -17,8 +17,8 @@ async function largestNewSpace(capSemiSpaceMiB: number | undefined): Promise<num
     ${capSemiSpaceMiB === undefined ? '' : `capYoungGeneration(${capSemiSpaceMiB});`}
     let largest = 0;
     let keep = [];
-    for (let turn = 0; turn < 30; turn++) {
-      if (turn === 12) { // a new isolate sets V8's growth factor back to its default
+    for (let turn = 0; turn < 20; turn++) {
+      if (turn === 8) { // a new isolate sets V8's growth factor back to its default
         const worker = new Worker('', { eval: true });
         await new Promise((r) => worker.once('online', r));
       }
