@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { buildConfig, type Config } from '../config.js';
 import { createLogger } from '../core/logger.js';
+import { capYoungGeneration } from '../runtime/young-generation.js';
 import { RUN_OPTIONS } from './command-options.js';
 import { DIR_ENV } from './common-flags.js';
 import { UsageError, usage } from './usage.js';
@@ -32,6 +33,8 @@ export async function run(args: string[]): Promise<number> {
   const config = buildConfig(dirFromEnv ? { ...values, dir: dirFromEnv } : values);
   const logger = createLogger({ level: config.logLevel, ...(config.logFormat ? { format: config.logFormat } : {}) });
   logger.info('starting', startingFields(config));
+  // A long-running process: its young generation stays small (src/runtime/young-generation.ts).
+  capYoungGeneration();
   // Signals are taken before anything starts: a stop during the start is graceful too.
   const signalled = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {

@@ -13,7 +13,7 @@ import type { ParseRequest, WorkerReady } from './manifest-parse-worker.js';
 import type { ParsedFile } from './manifest-parser.js';
 
 export interface ParsePoolOptions {
-  /** Workers at most (the machine may have two cores, shared with libvirt and OVS). */
+  /** Workers at most (the machine may have two cores, shared with libvirt and OVS): one, and another only while a parse runs long. */
   workers?: number;
   /** A parse that takes longer is stopped and reported as the file's error. */
   budgetMs?: number;
@@ -23,6 +23,8 @@ export interface ParsePoolOptions {
   idleMs?: number;
   /** Workers kept loaded however long they idle (default 1): a lone edit must not wait for one to start. */
   residentWorkers?: number;
+  /** A parse running this long lets the parses waiting start another worker (default SLOW_PARSE_MS). */
+  slowMs?: number;
   /** The worker's script (tests: one that starts slowly); default the compiled manifest-parse-worker.js. */
   script?: string;
 }
@@ -35,6 +37,10 @@ export const DEFAULT_PARSE_HEAP_MIB = 512;
 // (seconds under load), and a lone edit is read 25 ms after its save, so an edit after a pause
 // waited for it (the edit latency's p99 was that wait).
 export const DEFAULT_PARSE_IDLE_MS = 3_000;
+// One worker parses a thousand small files in well under a second; a second one costs its own
+// schema compilation (half a second of CPU) and 10-15 MB, which pay only when a file takes long:
+// then the files behind it go to another worker instead of waiting (bench controller-rss).
+export const SLOW_PARSE_MS = 500;
 
 /**
  * The worker's compiled script. Under vitest or tsx this module is TypeScript, which a worker
@@ -62,6 +68,9 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** Stops the worker once it has been idle for idleMs. */
   idleTimer?: NodeJS.Timeout;
+  /** The first job has run SLOW_PARSE_MS: jobs waiting may start another worker. */
+  slow: boolean;
+  slowTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -80,6 +89,7 @@ export class ManifestParsePool {
   private readonly maxHeapMiB: number;
   private readonly idleMs: number;
   private readonly residentWorkers: number;
+  private readonly slowMs: number;
   private readonly script: string | undefined;
 
   constructor(opts: ParsePoolOptions = {}) {
@@ -88,6 +98,7 @@ export class ManifestParsePool {
     this.maxHeapMiB = opts.maxHeapMiB ?? DEFAULT_PARSE_HEAP_MIB;
     this.idleMs = opts.idleMs ?? DEFAULT_PARSE_IDLE_MS;
     this.residentWorkers = opts.residentWorkers ?? 1;
+    this.slowMs = opts.slowMs ?? SLOW_PARSE_MS;
     this.script = opts.script;
   }
 
@@ -97,11 +108,11 @@ export class ManifestParsePool {
   }
 
   /**
-   * Starts a worker if none runs (every worker with `all`: many files to read soon), so that a
-   * parse expected soon does not wait for one to load.
+   * Starts a worker if none runs, so that a parse expected soon does not wait for one to load.
+   * `_all` (many files to read soon) starts no more: one serves a start's burst (SLOW_PARSE_MS).
    */
-  warm(all = false): void {
-    while (this.slots.length < (all ? this.workers : 1)) this.idle(this.spawn());
+  warm(_all = false): void {
+    if (this.slots.length === 0) this.idle(this.spawn());
   }
 
   /** Parses `text` (the content of `file`) in a worker; never rejects: every failure is an error of the file. */
@@ -118,6 +129,7 @@ export class ManifestParsePool {
     await Promise.all(this.slots.splice(0).map((slot) => {
       clearTimeout(slot.timer);
       clearTimeout(slot.idleTimer);
+      clearTimeout(slot.slowTimer);
       for (const job of slot.jobs.splice(0)) job.resolve(failed(job, 'the parser was stopped'));
       return slot.worker.terminate();
     }));
@@ -127,7 +139,7 @@ export class ManifestParsePool {
   private dispatch(): void {
     while (this.queue.length) {
       let slot = this.slots.find((s) => s.jobs.length === 0);
-      if (!slot && this.slots.length < this.workers) slot = this.spawn();
+      if (!slot && this.slots.length < this.workers && this.slots.every((s) => s.slow)) slot = this.spawn();
       slot ??= this.slots.reduce<Slot | undefined>((best, s) => (s.jobs.length < PIPELINE_DEPTH && (!best || s.jobs.length < best.jobs.length) ? s : best), undefined);
       if (!slot) return;
       const job = this.queue.shift()!;
@@ -142,13 +154,20 @@ export class ManifestParsePool {
   /** The first job's budget starts (once the worker is ready: before, it is loading, not parsing). */
   private arm(slot: Slot): void {
     clearTimeout(slot.timer);
+    clearTimeout(slot.slowTimer);
+    slot.slow = false;
     const job = slot.ready ? slot.jobs[0] : undefined;
     slot.timer = job && setTimeout(() => this.fail(slot, `parse exceeded ${job.budgetMs} ms; nothing in this file is applied (split it or simplify it)`), job.budgetMs);
+    slot.slowTimer = job && setTimeout(() => {
+      slot.slow = true;
+      this.dispatch();
+    }, this.slowMs);
+    slot.slowTimer?.unref();
   }
 
   private spawn(): Slot {
     const worker = new Worker(this.script ?? workerScript(), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMiB } });
-    const slot: Slot = { worker, jobs: [], ready: false };
+    const slot: Slot = { worker, jobs: [], ready: false, slow: false };
     worker.on('message', (message: WorkerReady | { id: number; result: ParsedFile }) => {
       if ('ready' in message) {
         slot.ready = true;
@@ -190,6 +209,7 @@ export class ManifestParsePool {
   private fail(slot: Slot, why: string): void {
     clearTimeout(slot.timer);
     clearTimeout(slot.idleTimer);
+    clearTimeout(slot.slowTimer);
     const [job, ...after] = slot.jobs.splice(0);
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);

@@ -69,6 +69,26 @@ describe('manifests are parsed off the event loop, within a budget (issue 15, 1-
     expect(results.map((r) => [r.errors, r.resources.length])).toEqual([[[], 1], [[], 1], [[], 1]]);
   });
 
+  it('a burst of files is parsed by one worker: another starts only while a parse runs long (issue 12, controller RSS)', async () => {
+    const p = pool({ workers: 2, slowMs: 3_600_000 });
+    const names = Array.from({ length: 100 }, (_, i) => `vm-${i}`);
+    const results = await Promise.all(names.map((name) => p.parse(VM.replace('name: a', `name: ${name}`), `${name}.yaml`)));
+    expect(results.map((r) => r.resources[0]?.resource.metadata.name)).toEqual(names);
+    expect(p.workerCount).toBe(1);
+  });
+
+  it('the files behind a parse that runs long go to another worker', async () => {
+    const p = pool({ workers: 2, slowMs: 50, budgetMs: 3_600_000, script: join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'stuck-parse-worker.mjs') });
+    const stuck = p.parse(VM, 'stuck.yaml');
+    // The first 15 are sent ahead to the stuck worker with it; the others wait in the pool.
+    const files = Array.from({ length: 40 }, (_, i) => p.parse(VM.replace('name: a', `name: vm-${i}`), `vm-${i}.yaml`));
+    const answered = await Promise.all(files.slice(15));
+    expect(answered.map((r) => r.resources[0]?.resource.metadata.name)).toEqual(Array.from({ length: 25 }, (_, i) => `vm-${i + 15}`));
+    expect(p.workerCount).toBe(2);
+    await p.close();
+    expect((await stuck).errors[0]!.message).toBe('the parser was stopped');
+  });
+
   it('a worker idle for idleMs is stopped, and the next parse starts another', async () => {
     const p = pool({ idleMs: 20, residentWorkers: 0 });
     await p.parse(VM, 'a.yaml');
