@@ -84,6 +84,9 @@ export class OvsTestbed {
     sh('ovs-vsctl', '--timeout=20', 'add-br', this.bridge, '--', 'set', 'Bridge', this.bridge, 'datapath_type=netdev');
     for (const ns of this.namespaces) {
       sh('ip', 'netns', 'add', ns);
+      // IPv4 only: IPv6's own frames (router solicitations, MLD reports) left a station seconds
+      // after its last packet and made an idle station's traffic move (the traffic tests count bytes).
+      sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
       sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
     }
     // The uplink: into the base station's namespace, where a Linux bridge makes it a shared medium.
