@@ -1,7 +1,7 @@
 // Where the controller's memory goes (issue 12, row 4): converges N VMs (the controller a child
 // process, as in the controller-rss figure), then prints its RSS, V8's heap spaces (its /metrics)
 // and /proc/PID/smaps grouped by mapping, right after all Running and again after `--wait` ms
-// (the parse worker stops 3 s after its last file). A diagnosis aid, not a figure.
+// (a second parse worker, when one started, stops 3 s after its last file; the first stays). A diagnosis aid, not a figure.
 //   npm run build --silent && node dist/bench/controller-memory.js 1000 --wait 6000
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
