@@ -9,15 +9,15 @@ import { serialLogPath } from '../../../src/reconcilers/virtual-machine/domain-x
 // while virtlogd writes it, and a line read half-way gave a truncated boot id (seen in a CI run).
 export const GUEST_SAYS = {
   /** After boot: modules loaded, ACPI listener and DHCP client started. */
-  ready: /wimaxvm-guest ready boot=([0-9a-f-]+)(?=\r?\n)/,
+  ready: /wimaxvm-guest ready boot=([0-9a-f-]+)(?=\r*\n)/,
   /** Once a second, from the moment it is ready; the counter lives in the guest's memory. */
-  counter: /wimaxvm-guest counter (\d+) boot=([0-9a-f-]+)(?=\r?\n)/g,
+  counter: /wimaxvm-guest counter (\d+) boot=([0-9a-f-]+)(?=\r*\n)/g,
   /** Each lease udhcpc gets (bound) or renews. */
-  dhcp: /wimaxvm-guest dhcp (?:bound|renew) (\S+) ([0-9.]+)\/(\d+)(?=\r?\n)/,
+  dhcp: /wimaxvm-guest dhcp (?:bound|renew) (\S+) ([0-9.]+)\/(\d+)(?=\r*\n)/,
   /** nocloud.sh (a stand-in for cloud-init) set the host name its cloud-init seed gave. */
-  seedHostname: /wimaxvm-guest seed hostname (\S+)(?=\r?\n)/,
+  seedHostname: /wimaxvm-guest seed hostname (\S+)(?=\r*\n)/,
   /** nocloud.sh configured the seed's address (and gateway) on the NIC with the seed's MAC. */
-  seedAddress: /wimaxvm-guest seed address (\S+) ([0-9.]+)\/(\d+) gateway=(\S+)(?=\r?\n)/,
+  seedAddress: /wimaxvm-guest seed address (\S+) ([0-9.]+)\/(\d+) gateway=(\S+)(?=\r*\n)/,
   /** nocloud.sh found no usable seed or could not apply it. */
   seedError: /wimaxvm-guest seed error: .*/,
   /** The ACPI power button was pressed; the guest powers off next. */
