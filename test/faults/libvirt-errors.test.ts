@@ -113,7 +113,13 @@ describe.runIf(enabled)('libvirt errors by code, on a libvirtd of our own', () =
     expect([back.state, back.id]).toEqual(['running', id]); // the guest never stopped
     expect((await hv.listDomains()).map((d) => d.name)).toContain(VM);
     await eventually(() => hv.eventsDelivered(), 'events registered again');
-    await hv.destroy(VM);
-    await eventually(() => events.some((e) => e.kind === 'lifecycle' && e.domain === VM && e.event === 'stopped' && e.detail === 'destroyed'), 'the stopped event on the new connection');
+    // A restarted libvirtd may still give up on the running QEMU it reconnected to (seen once under
+    // CI's load: "domain is not running" a moment after it answered running); then the stop it
+    // made is the event the new connection must deliver.
+    const destroyed = await hv.destroy(VM).then(() => true, (err: unknown) => {
+      if (err instanceof HypervisorInvalidOperationError) return false;
+      throw err;
+    });
+    await eventually(() => events.some((e) => e.kind === 'lifecycle' && e.domain === VM && e.event === 'stopped' && (!destroyed || e.detail === 'destroyed')), 'the stopped event on the new connection');
   }, 120_000);
 });
