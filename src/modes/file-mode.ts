@@ -65,9 +65,9 @@ export class FileMode implements Mode {
       throw err;
     }
     this.writer = new FileDesiredStateWriter(config.dir, (key) => this.store?.get(key)?.metadata.annotations?.[SOURCE_ANNOTATION]);
-    // The parse workers load (half a second of CPU each, seconds on a busy machine) while
-    // libvirt and the switch are set up, not after: the directory is read only then.
-    warmManifestParser(true);
+    // The parse worker loads (half a second of CPU, seconds on a busy machine) while libvirt
+    // and the switch are set up, not after: the directory is read only then.
+    warmManifestParser();
   }
 
   get witness(): DirectorySource | undefined {

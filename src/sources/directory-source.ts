@@ -111,7 +111,7 @@ export class DirectorySource implements AbsenceWitness {
       this.rootTimer.unref();
     }
     this.early.clear();
-    warmManifestParser(true); // loads while the directory is listed (FileMode started it earlier still)
+    warmManifestParser(); // loads while the directory is listed (FileMode started it earlier still)
     this.watcher = new DirectoryWatch(this.root, {
       // Dot files and folders are editors' and tools' (.git, .#x.yaml, .x.yaml.swp).
       ignored: (path, isFile) => basename(path).startsWith('.') && path !== this.root || (isFile && !MANIFEST_FILE.test(path)),

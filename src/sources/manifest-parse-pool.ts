@@ -109,9 +109,9 @@ export class ManifestParsePool {
 
   /**
    * Starts a worker if none runs, so that a parse expected soon does not wait for one to load.
-   * `_all` (many files to read soon) starts no more: one serves a start's burst (SLOW_PARSE_MS).
+   * A start's burst of files needs no more: one serves it, another starts only for a slow file (SLOW_PARSE_MS).
    */
-  warm(_all = false): void {
+  warm(): void {
     if (this.slots.length === 0) this.idle(this.spawn());
   }
 
@@ -232,10 +232,10 @@ export function parseManifestsOffThread(text: string, file: string): Promise<Par
   return shared.parse(text, file);
 }
 
-/** A parse is expected soon (a file changed, or `all`: a directory is about to be read): start workers meanwhile. */
-export function warmManifestParser(all = false): void {
+/** A parse is expected soon (a file changed, or a directory is about to be read): start a worker meanwhile. */
+export function warmManifestParser(): void {
   shared ??= new ManifestParsePool();
-  shared.warm(all);
+  shared.warm();
 }
 
 /**
