@@ -2,7 +2,7 @@
 // wimaxvm's metadata element, in one streaming pass (xml-scanner.ts): no object tree. Pure.
 // test/unit/domain-xml-reader.test.ts holds it equal to the object-tree reader it replaced.
 import { METADATA_NS, type DomainFacts, type OwnerMetadata, type ParsedDomain } from './domain-xml.js';
-import { readBalloonTarget, type MetadataElement } from './live-metadata.js';
+import { inNamespace, readBalloonTarget, type MetadataElement } from './live-metadata.js';
 import { scanXml } from './xml-scanner.js';
 
 interface Nic {
@@ -113,11 +113,9 @@ function toKiB(value: number, unit = 'KiB'): number {
 
 /** wimaxvm's element in <metadata>, found by its namespace URI whatever prefix libvirt kept. */
 export function readOwner(metadata: readonly MetadataElement[]): OwnerMetadata | undefined {
-  for (const { name: element, attributes: attrs } of metadata) {
-    // Ours only if the element's own prefix (or the default namespace) is bound to our URI.
-    const colon = element.indexOf(':');
-    const isOurs = attrs[colon < 0 ? 'xmlns' : `xmlns:${element.slice(0, colon)}`] === METADATA_NS;
-    if (!isOurs || !attrs.uid || !attrs.name || !attrs.namespace) continue;
+  for (const element of metadata) {
+    const attrs = element.attributes;
+    if (!inNamespace(element, METADATA_NS) || !attrs.uid || !attrs.name || !attrs.namespace) continue;
     return {
       uid: attrs.uid,
       namespace: attrs.namespace,

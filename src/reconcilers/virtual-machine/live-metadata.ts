@@ -19,12 +19,17 @@ export interface MetadataElement {
   attributes: Record<string, string>;
 }
 
+/** Whether the element's own prefix (or the default namespace) is bound, on the element, to `namespace`. */
+export function inNamespace({ name, attributes }: MetadataElement, namespace: string): boolean {
+  const colon = name.indexOf(':');
+  return attributes[colon < 0 ? 'xmlns' : `xmlns:${name.slice(0, colon)}`] === namespace;
+}
+
 /** The balloon target wimaxvm recorded in the live metadata (see LIVE_METADATA_NS), if any. */
 export function readBalloonTarget(metadata: readonly MetadataElement[]): number | undefined {
-  for (const { name: element, attributes: attrs } of metadata) {
-    const colon = element.indexOf(':');
-    if (attrs[colon < 0 ? 'xmlns' : `xmlns:${element.slice(0, colon)}`] !== LIVE_METADATA_NS) continue;
-    const kib = Number(attrs.memory);
+  for (const element of metadata) {
+    if (!inNamespace(element, LIVE_METADATA_NS)) continue;
+    const kib = Number(element.attributes.memory);
     if (Number.isInteger(kib) && kib > 0) return kib;
   }
   return undefined;
